@@ -1,0 +1,297 @@
+//! Configuration read from the environment (SPEC.md §3). Secrets are wrapped so that `Debug` and
+//! logs never print them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use url::Url;
+
+/// A string that must never be printed: `Debug` and `Display` show a redaction marker.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where the backend finds Stripe, and with which platform credentials.
+#[derive(Debug, Clone)]
+pub enum StripeMode {
+    /// Real (or Stripe-compatible) endpoints with the platform's credentials.
+    Live(StripeSettings),
+    /// No credentials: the built-in emulator is mounted and the flow points at it.
+    Demo,
+}
+
+/// Platform credentials and endpoint bases for Stripe.
+#[derive(Debug, Clone)]
+pub struct StripeSettings {
+    /// Connect client id (`ca_…`).
+    pub client_id: String,
+    /// Platform secret key (`sk_…`).
+    pub secret_key: Secret,
+    /// Base of `/oauth/authorize`, `/oauth/token`, `/oauth/deauthorize`.
+    pub connect_url: Url,
+    /// Base of the REST API (`/v1/…`).
+    pub api_url: Url,
+}
+
+/// Everything the backend reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address (`BIND`). Port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// External base URL (`PUBLIC_URL`); `None` means `http://` + the bound address.
+    pub public_url: Option<Url>,
+    /// Local state directory (`DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` database URL (`DATABASE_URL`).
+    pub database_url: String,
+    /// The built SPA (`STATIC_DIR`).
+    pub static_dir: PathBuf,
+    /// Stripe credentials, or demo mode.
+    pub stripe: StripeMode,
+    /// Base64 32-byte key for tokens at rest (`ENCRYPTION_KEY`); `None` → key file in `DATA_DIR`.
+    pub encryption_key: Option<Secret>,
+}
+
+/// A configuration value that cannot be used, with the variable's name.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        reason: reason.into(),
+    }
+}
+
+/// Parses a base URL, requiring http(s) and dropping a trailing slash so paths can be appended.
+pub fn parse_base_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(var, format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(
+            var,
+            "must be an http:// or https:// URL with a host",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(var, "must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+/// Joins a base URL (which may carry a path prefix) with an absolute path.
+pub fn join_path(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let prefix = base.path().trim_end_matches('/');
+    url.set_path(&format!("{prefix}{path}"));
+    url
+}
+
+impl Config {
+    /// Reads the configuration through `get` (the process environment in production, a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+
+        let bind = match var("BIND") {
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|_| invalid("BIND", "must be an address such as 127.0.0.1:8080"))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let public_url = var("PUBLIC_URL")
+            .map(|raw| parse_base_url("PUBLIC_URL", &raw))
+            .transpose()?;
+        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/connections.db", data_dir.display()));
+        if !database_url.starts_with("sqlite:") {
+            return Err(invalid(
+                "DATABASE_URL",
+                "only sqlite:// URLs are supported by this build",
+            ));
+        }
+        let static_dir = PathBuf::from(var("STATIC_DIR").unwrap_or_else(|| "dist".into()));
+
+        let stripe = match (var("STRIPE_CLIENT_ID"), var("STRIPE_SECRET_KEY")) {
+            (None, None) => StripeMode::Demo,
+            (Some(client_id), Some(secret_key)) => {
+                let client_id = client_id.trim().to_owned();
+                if !client_id.starts_with("ca_") {
+                    return Err(invalid("STRIPE_CLIENT_ID", "must start with ca_"));
+                }
+                let secret_key = secret_key.trim().to_owned();
+                if !(secret_key.starts_with("sk_") || secret_key.starts_with("rk_")) {
+                    return Err(invalid("STRIPE_SECRET_KEY", "must start with sk_ or rk_"));
+                }
+                StripeMode::Live(StripeSettings {
+                    client_id,
+                    secret_key: Secret::new(secret_key),
+                    connect_url: parse_base_url(
+                        "STRIPE_CONNECT_URL",
+                        &var("STRIPE_CONNECT_URL")
+                            .unwrap_or_else(|| "https://connect.stripe.com".into()),
+                    )?,
+                    api_url: parse_base_url(
+                        "STRIPE_API_URL",
+                        &var("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into()),
+                    )?,
+                })
+            }
+            (Some(_), None) => {
+                return Err(invalid(
+                    "STRIPE_SECRET_KEY",
+                    "is required when STRIPE_CLIENT_ID is set (unset both for demo mode)",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "STRIPE_CLIENT_ID",
+                    "is required when STRIPE_SECRET_KEY is set (unset both for demo mode)",
+                ))
+            }
+        };
+
+        Ok(Self {
+            bind,
+            public_url,
+            data_dir,
+            database_url,
+            static_dir,
+            stripe,
+            encryption_key: var("ENCRYPTION_KEY").map(Secret::new),
+        })
+    }
+
+    /// Reads the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones_and_demo_mode() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert!(c.public_url.is_none());
+        assert_eq!(c.database_url, "sqlite://data/connections.db");
+        assert_eq!(c.static_dir, PathBuf::from("dist"));
+        assert!(matches!(c.stripe, StripeMode::Demo));
+    }
+
+    #[test]
+    fn database_url_follows_data_dir() {
+        let c = config(&[("DATA_DIR", "/var/lib/x")]).unwrap();
+        assert_eq!(c.database_url, "sqlite:///var/lib/x/connections.db");
+    }
+
+    #[test]
+    fn live_mode_needs_both_credentials() {
+        assert_eq!(
+            config(&[("STRIPE_CLIENT_ID", "ca_1")]).unwrap_err().var,
+            "STRIPE_SECRET_KEY"
+        );
+        assert_eq!(
+            config(&[("STRIPE_SECRET_KEY", "sk_test_1")])
+                .unwrap_err()
+                .var,
+            "STRIPE_CLIENT_ID"
+        );
+        let c = config(&[
+            ("STRIPE_CLIENT_ID", "ca_1"),
+            ("STRIPE_SECRET_KEY", "sk_test_1"),
+        ])
+        .unwrap();
+        let StripeMode::Live(s) = c.stripe else {
+            panic!("expected live mode")
+        };
+        assert_eq!(s.connect_url.as_str(), "https://connect.stripe.com/");
+        assert_eq!(s.api_url.as_str(), "https://api.stripe.com/");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let c = config(&[
+            ("STRIPE_CLIENT_ID", "ca_1"),
+            ("STRIPE_SECRET_KEY", "sk_test_very_secret"),
+            ("ENCRYPTION_KEY", "a2V5a2V5"),
+        ])
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("sk_test_very_secret"));
+        assert!(!printed.contains("a2V5a2V5"));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(config(&[("BIND", "nonsense")]).unwrap_err().var, "BIND");
+        assert_eq!(
+            config(&[("PUBLIC_URL", "ftp://x")]).unwrap_err().var,
+            "PUBLIC_URL"
+        );
+        assert_eq!(
+            config(&[
+                ("STRIPE_CLIENT_ID", "ca_1"),
+                ("STRIPE_SECRET_KEY", "pk_test_1")
+            ])
+            .unwrap_err()
+            .var,
+            "STRIPE_SECRET_KEY"
+        );
+        assert_eq!(
+            config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
+    }
+
+    #[test]
+    fn join_path_keeps_a_base_prefix() {
+        let base = parse_base_url("X", "http://h:1/stripe-emulator/").unwrap();
+        assert_eq!(
+            join_path(&base, "/oauth/token").as_str(),
+            "http://h:1/stripe-emulator/oauth/token"
+        );
+        let root = parse_base_url("X", "https://connect.stripe.com").unwrap();
+        assert_eq!(
+            join_path(&root, "/oauth/token").as_str(),
+            "https://connect.stripe.com/oauth/token"
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! Encryption of Stripe tokens at rest: AES-256-GCM (RustCrypto), a fresh random nonce per value,
+//! the key id stored beside each ciphertext, and the owning row bound in as associated data so a
+//! ciphertext copied to another row does not decrypt.
+
+use std::io::Write;
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::config::Secret;
+
+const NONCE_LEN: usize = 12;
+const KEY_FILE: &str = "encryption.key";
+
+/// Why a key could not be loaded or a value could not be decrypted.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// `ENCRYPTION_KEY` or the key file does not hold base64 of 32 bytes.
+    #[error("the encryption key must be base64 of exactly 32 bytes")]
+    BadKey,
+    /// The key file could not be read or written.
+    #[error("key file {path}: {source}")]
+    KeyFile {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A value was encrypted under a key we do not have.
+    #[error("a token was encrypted with key {0}, which is not the configured key")]
+    UnknownKey(String),
+    /// Authentication failed: wrong key, tampered value or moved ciphertext.
+    #[error("a stored token could not be decrypted (wrong key or tampered value)")]
+    Undecryptable,
+}
+
+/// An encrypted value and the id of the key that sealed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// base64(nonce ‖ ciphertext ‖ tag).
+    pub ciphertext: String,
+    /// Short fingerprint of the key (not the key).
+    pub key_id: String,
+}
+
+/// The token cipher.
+#[derive(Clone)]
+pub struct TokenCipher {
+    cipher: Aes256Gcm,
+    key_id: String,
+}
+
+impl std::fmt::Debug for TokenCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCipher")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenCipher {
+    /// Builds a cipher from base64 of a 32-byte key.
+    pub fn from_base64(key: &Secret) -> Result<Self, CryptoError> {
+        let bytes = B64
+            .decode(key.expose().trim())
+            .map_err(|_| CryptoError::BadKey)?;
+        if bytes.len() != 32 {
+            return Err(CryptoError::BadKey);
+        }
+        let digest = Sha256::digest([b"key-id:".as_slice(), &bytes].concat());
+        let key_id = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Self {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),
+            key_id,
+        })
+    }
+
+    /// Uses `ENCRYPTION_KEY` when given, else the key file in `data_dir`, generating it (mode 0600)
+    /// the first time with a warning.
+    pub fn load_or_create(
+        configured: Option<&Secret>,
+        data_dir: &Path,
+    ) -> Result<Self, CryptoError> {
+        if let Some(key) = configured {
+            return Self::from_base64(key);
+        }
+        let path = data_dir.join(KEY_FILE);
+        let file_err = |source| CryptoError::KeyFile {
+            path: path.display().to_string(),
+            source,
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::from_base64(&Secret::new(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut bytes = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut bytes);
+                let encoded = Secret::new(B64.encode(bytes));
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options.open(&path).map_err(file_err)?;
+                file.write_all(encoded.expose().as_bytes())
+                    .map_err(file_err)?;
+                tracing::warn!(
+                    path = %path.display(),
+                    "ENCRYPTION_KEY is unset: generated a token encryption key file; back it up, \
+                     without it stored Stripe tokens cannot be read"
+                );
+                Self::from_base64(&encoded)
+            }
+            Err(e) => Err(file_err(e)),
+        }
+    }
+
+    /// The id stored beside every ciphertext this cipher makes.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// Encrypts `plaintext`, binding it to `context` (e.g. the row and field it belongs to).
+    pub fn seal(&self, plaintext: &str, context: &str) -> Sealed {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let payload = Payload {
+            msg: plaintext.as_bytes(),
+            aad: context.as_bytes(),
+        };
+        // AES-GCM encryption only fails for inputs beyond 64 GiB; tokens are tiny.
+        let ciphertext = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), payload)
+            .unwrap_or_default();
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ciphertext);
+        Sealed {
+            ciphertext: B64.encode(out),
+            key_id: self.key_id.clone(),
+        }
+    }
+
+    /// Decrypts a value sealed by [`TokenCipher::seal`] with the same `context`.
+    pub fn open(&self, sealed: &Sealed, context: &str) -> Result<String, CryptoError> {
+        if sealed.key_id != self.key_id {
+            return Err(CryptoError::UnknownKey(sealed.key_id.clone()));
+        }
+        let raw = B64
+            .decode(&sealed.ciphertext)
+            .map_err(|_| CryptoError::Undecryptable)?;
+        if raw.len() <= NONCE_LEN {
+            return Err(CryptoError::Undecryptable);
+        }
+        let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
+        let payload = Payload {
+            msg: ciphertext,
+            aad: context.as_bytes(),
+        };
+        let plain = self
+            .cipher
+            .decrypt(Nonce::from_slice(nonce), payload)
+            .map_err(|_| CryptoError::Undecryptable)?;
+        String::from_utf8(plain).map_err(|_| CryptoError::Undecryptable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> Secret {
+        Secret::new(B64.encode([byte; 32]))
+    }
+
+    #[test]
+    fn round_trip_with_fresh_nonces() {
+        let c = TokenCipher::from_base64(&key(1)).unwrap();
+        let a = c.seal("sk_test_token", "row:1");
+        let b = c.seal("sk_test_token", "row:1");
+        assert_ne!(a.ciphertext, b.ciphertext, "nonces must differ");
+        assert!(!a.ciphertext.contains("sk_test_token"));
+        assert_eq!(c.open(&a, "row:1").unwrap(), "sk_test_token");
+    }
+
+    #[test]
+    fn wrong_key_or_context_or_tampering_fails_cleanly() {
+        let c1 = TokenCipher::from_base64(&key(1)).unwrap();
+        let c2 = TokenCipher::from_base64(&key(2)).unwrap();
+        let sealed = c1.seal("secret", "row:1");
+        assert!(matches!(
+            c2.open(&sealed, "row:1"),
+            Err(CryptoError::UnknownKey(_))
+        ));
+        // Same key id forged onto the other key's ciphertext still fails authentication.
+        let forged = Sealed {
+            key_id: c2.key_id().into(),
+            ..sealed.clone()
+        };
+        assert!(matches!(
+            c2.open(&forged, "row:1"),
+            Err(CryptoError::Undecryptable)
+        ));
+        assert!(matches!(
+            c1.open(&sealed, "row:2"),
+            Err(CryptoError::Undecryptable)
+        ));
+        let mut raw = B64.decode(&sealed.ciphertext).unwrap();
+        let last = raw.len() - 1;
+        raw[last] ^= 1;
+        let tampered = Sealed {
+            ciphertext: B64.encode(raw),
+            ..sealed
+        };
+        assert!(matches!(
+            c1.open(&tampered, "row:1"),
+            Err(CryptoError::Undecryptable)
+        ));
+    }
+
+    #[test]
+    fn bad_keys_are_refused() {
+        assert!(matches!(
+            TokenCipher::from_base64(&Secret::new("not base64!")),
+            Err(CryptoError::BadKey)
+        ));
+        assert!(matches!(
+            TokenCipher::from_base64(&Secret::new(B64.encode([0u8; 16]))),
+            Err(CryptoError::BadKey)
+        ));
+    }
+
+    #[test]
+    fn generated_key_file_is_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = TokenCipher::load_or_create(None, dir.path()).unwrap();
+        let second = TokenCipher::load_or_create(None, dir.path()).unwrap();
+        assert_eq!(first.key_id(), second.key_id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

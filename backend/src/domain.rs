@@ -1,0 +1,98 @@
+//! Domain values parsed once at the boundary ("parse, don't validate").
+
+use std::fmt;
+
+/// A Stripe account id (`acct_` followed by 1–64 ASCII letters and digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StripeAccountId(String);
+
+impl StripeAccountId {
+    /// Parses an account id as Stripe issues them.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let rest = raw.strip_prefix("acct_").ok_or("must start with acct_")?;
+        if rest.is_empty() || rest.len() > 64 || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err("must be acct_ followed by 1 to 64 letters or digits");
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StripeAccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An authorization code from the callback (`ac_…`), checked for shape before it is sent anywhere.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthorizationCode(String);
+
+impl AuthorizationCode {
+    /// Parses a code: `ac_` then 1–255 URL-safe characters.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let rest = raw.strip_prefix("ac_").ok_or("must start with ac_")?;
+        if rest.is_empty()
+            || rest.len() > 255
+            || !rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err("malformed authorization code");
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The code, for the one call that sends it to Stripe.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AuthorizationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthorizationCode(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids() {
+        assert!(StripeAccountId::parse("acct_1Nv0FGQ9RKHgCVdK").is_ok());
+        for bad in [
+            "",
+            "acct_",
+            "acct_a-b",
+            "cus_123",
+            "acct_ 1",
+            &format!("acct_{}", "a".repeat(65)),
+        ] {
+            assert!(StripeAccountId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn authorization_codes() {
+        assert!(AuthorizationCode::parse("ac_Abc_123-x").is_ok());
+        for bad in [
+            "",
+            "ac_",
+            "sk_live_1",
+            "ac_a b",
+            "ac_<x>",
+            &format!("ac_{}", "a".repeat(256)),
+        ] {
+            assert!(AuthorizationCode::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            !format!("{:?}", AuthorizationCode::parse("ac_secret").unwrap()).contains("secret")
+        );
+    }
+}

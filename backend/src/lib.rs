@@ -1,0 +1,13 @@
+//! The Connections backend: the only holder of the Stripe secret key. It does the OAuth code
+//! exchange, stores connections with their tokens encrypted, and serves the SPA and its JSON API.
+
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod emulator;
+pub mod error;
+pub mod routes;
+pub mod startup;
+pub mod store;
+pub mod stripe;

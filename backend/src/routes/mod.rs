@@ -1,0 +1,4 @@
+//! HTTP routes: the JSON API under `/api/` and the OAuth callback under `/oauth/`.
+
+pub mod api;
+pub mod oauth;

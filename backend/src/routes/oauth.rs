@@ -1,0 +1,142 @@
+//! `GET /oauth/stripe/callback`: where Stripe sends the admin back. The `state` is checked and
+//! consumed before anything else, so a replayed callback never reaches Stripe's token endpoint (a
+//! second use of a code would revoke the connection). Every outcome redirects to the Connections
+//! page with a code for the banner; a failure stores nothing.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use shared::{callback_redirect, CallbackError};
+
+use crate::domain::AuthorizationCode;
+use crate::startup::AppState;
+use crate::store::{self, NewConnection};
+use crate::stripe::account::fetch_account;
+use crate::stripe::oauth::GrantedAccess;
+use crate::stripe::StripeError;
+
+/// Longest `state` we look up; ours are 43 characters.
+const MAX_STATE_LEN: usize = 256;
+
+/// The callback handler.
+pub async fn stripe_callback(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let outcome = complete_authorization(&state, query.as_deref().unwrap_or_default()).await;
+    let location = callback_redirect(outcome);
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Redirect::to(&location),
+    )
+        .into_response()
+}
+
+fn parse_query(raw: &str) -> Option<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        if out.insert(k.into_owned(), v.into_owned()).is_some() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+async fn complete_authorization(app: &AppState, raw_query: &str) -> Result<i64, CallbackError> {
+    let Some(params) = parse_query(raw_query) else {
+        tracing::warn!("stripe callback refused: malformed query string");
+        return Err(CallbackError::InvalidRequest);
+    };
+    let oauth_state = params
+        .get("state")
+        .filter(|s| !s.is_empty() && s.len() <= MAX_STATE_LEN)
+        .ok_or_else(|| {
+            tracing::warn!("stripe callback refused: no usable state");
+            CallbackError::InvalidState
+        })?;
+    let consumed = store::consume_state(&app.pool, oauth_state, app.clock.now())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "stripe callback: could not check state");
+            CallbackError::StorageFailed
+        })?;
+    if !consumed {
+        tracing::warn!("stripe callback refused: unknown, expired or already used state");
+        return Err(CallbackError::InvalidState);
+    }
+    if let Some(error) = params.get("error") {
+        tracing::info!(error = %error.chars().take(64).collect::<String>(), "stripe authorization not granted");
+        return Err(if error == "access_denied" {
+            CallbackError::AccessDenied
+        } else {
+            CallbackError::StripeError
+        });
+    }
+    let code = params
+        .get("code")
+        .and_then(|c| AuthorizationCode::parse(c).ok())
+        .ok_or_else(|| {
+            tracing::warn!("stripe callback refused: missing or malformed code");
+            CallbackError::InvalidRequest
+        })?;
+
+    let granted = app
+        .oauth
+        .exchange_code(&app.http, code.expose())
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "stripe code exchange failed");
+            match e {
+                StripeError::Refused { .. } => CallbackError::ExchangeRefused,
+                _ => CallbackError::StripeUnavailable,
+            }
+        })?;
+
+    match store_granted(app, &granted).await {
+        Ok(id) => {
+            tracing::info!(account = %granted.account, connection_id = id, "stripe account connected");
+            Ok(id)
+        }
+        Err(e) => {
+            // We hold a live grant we could not keep: hand it back so nothing dangles at Stripe.
+            if let Err(revoke) = app.oauth.deauthorize(&app.http, &granted.account).await {
+                tracing::warn!(error = %revoke, account = %granted.account, "could not deauthorize an unused grant");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Reads the account with the new token (the first connection test), then stores the connection.
+async fn store_granted(app: &AppState, granted: &GrantedAccess) -> Result<i64, CallbackError> {
+    let started_at = app.clock.now();
+    let timer = Instant::now();
+    let account = fetch_account(&app.http, app.oauth.endpoints(), &granted.access_token)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, account = %granted.account, "reading the new account failed");
+            CallbackError::StripeUnavailable
+        })?;
+    let duration_ms = i64::try_from(timer.elapsed().as_millis()).unwrap_or(i64::MAX);
+    if account.id != granted.account.as_str() {
+        tracing::warn!(account = %granted.account, "the token reads a different account than it was granted for");
+        return Err(CallbackError::StripeUnavailable);
+    }
+    let new = NewConnection {
+        stripe_user_id: granted.account.to_string(),
+        livemode: granted.livemode,
+        display_name: account.display_name(),
+        scope: granted.scope.clone(),
+        publishable_key: granted.publishable_key.clone(),
+        access_token: granted.access_token.clone(),
+        refresh_token: granted.refresh_token.clone(),
+        started_at,
+        duration_ms,
+    };
+    store::upsert_connection(&app.pool, &app.cipher, &new, app.clock.now())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "storing the connection failed");
+            CallbackError::StorageFailed
+        })
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs, idempotently, everything the build and the tests need on a fresh Debian 12 machine
+# with rustup and the package registries only (see the README). Safe to run again: each step checks
+# first and does nothing when the tool is already there at the right version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14
+BINARYEN_VERSION=132.0.0
+TOOLS_DIR="$PWD/.tools"
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages: Chromium + its driver for browser tests; PostgreSQL for the multi-instance tests.
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! trunk --version 2>/dev/null | grep -q "$TRUNK_VERSION"; then
+  log "cargo install trunk $TRUNK_VERSION (several minutes, once)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked
+fi
+
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock exactly, or trunk tries to download it.
+WB_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
+  log "cargo install wasm-bindgen-cli $WB_VERSION"
+  # Not --locked: its own lockfile pins a crate version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$WB_VERSION"
+fi
+
+# wasm-opt from npm (binaryen 132). Never Debian's binaryen 108: its output crashes at start-up.
+if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
+  log "npm install binaryen@$BINARYEN_VERSION into .tools/"
+  npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >/dev/null
+fi

@@ -1,0 +1,243 @@
+//! Types both sides of the Connections product speak: API bodies, statuses, the error body and the
+//! outcome codes the OAuth callback hands to the front end. Plain serde only, so it compiles to wasm.
+
+use serde::{Deserialize, Serialize};
+
+/// Path of the SPA page the OAuth callback sends the browser back to.
+pub const CONNECTIONS_PAGE: &str = "/admin/connections";
+
+/// The kind of integration behind a data source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationKind {
+    /// A Stripe account connected through Stripe Connect OAuth.
+    Stripe,
+}
+
+/// Health of a connection as the Data Sources table shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    /// The last connection test succeeded.
+    Success,
+    /// Stripe refused the stored token; an admin must connect again.
+    NeedsReauth,
+    /// The last test failed for a reason that may pass (timeout, 5xx, malformed answer).
+    Error,
+    /// A connection test is running.
+    Testing,
+}
+
+impl ConnectionStatus {
+    /// Stable wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::NeedsReauth => "needs_reauth",
+            Self::Error => "error",
+            Self::Testing => "testing",
+        }
+    }
+
+    /// Inverse of [`ConnectionStatus::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Success, Self::NeedsReauth, Self::Error, Self::Testing]
+            .into_iter()
+            .find(|status| status.as_str() == s)
+    }
+}
+
+/// One row of the Data Sources table. Never carries a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    /// Our id; stays the same across re-authentication.
+    pub id: i64,
+    /// What the admin sees in the Name column: the Stripe account's display name.
+    pub name: String,
+    /// The integration type (the Connection column).
+    pub kind: IntegrationKind,
+    /// The connected Stripe account (`acct_…`).
+    pub account_id: String,
+    /// Whether the connection reads live data (false: test mode).
+    pub livemode: bool,
+    /// The Status column.
+    pub status: ConnectionStatus,
+    /// When the last connection to the account started (Unix seconds).
+    pub last_started_at: Option<i64>,
+    /// How long that connection took, in milliseconds.
+    pub last_duration_ms: Option<i64>,
+    /// When the data source was first connected (Unix seconds).
+    pub created_at: i64,
+}
+
+/// Answer of `POST /api/connections/stripe/authorize`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeResponse {
+    /// Where to send the browser: Stripe's (or the emulator's) authorize page.
+    pub authorize_url: String,
+}
+
+/// Answer of `GET /api/meta`: facts about this server the UI shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// True when the built-in Stripe emulator stands in for Stripe.
+    pub demo_mode: bool,
+}
+
+/// Machine-readable error kinds of the JSON API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request was malformed.
+    BadRequest,
+    /// Not signed in.
+    Unauthorized,
+    /// Signed in without the needed role.
+    Forbidden,
+    /// No such resource.
+    NotFound,
+    /// Too many attempts.
+    RateLimited,
+    /// Stripe could not be reached or answered badly.
+    UpstreamFailed,
+    /// Anything else; details are in the server's log only.
+    Internal,
+}
+
+/// The body of every non-2xx JSON API answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// What kind of error this is.
+    pub error: ErrorCode,
+    /// One sentence a person can read.
+    pub message: String,
+}
+
+/// How an OAuth round trip ended, handed by the callback to the Connections page in its query
+/// string (`?connected=<id>` on success, `?error=<code>` otherwise). Never carries a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackError {
+    /// The admin refused access on Stripe's page.
+    AccessDenied,
+    /// `state` was missing, unknown, expired or already used.
+    InvalidState,
+    /// The callback's query string was malformed (no code, a bad code, duplicate fields…).
+    InvalidRequest,
+    /// Stripe refused to exchange the code (expired, used, foreign code, wrong key).
+    ExchangeRefused,
+    /// Stripe could not be reached, timed out, or answered with something we cannot read.
+    StripeUnavailable,
+    /// Stripe reported another error on its authorize page.
+    StripeError,
+    /// We could not save the connection.
+    StorageFailed,
+}
+
+impl CallbackError {
+    const ALL: [Self; 7] = [
+        Self::AccessDenied,
+        Self::InvalidState,
+        Self::InvalidRequest,
+        Self::ExchangeRefused,
+        Self::StripeUnavailable,
+        Self::StripeError,
+        Self::StorageFailed,
+    ];
+
+    /// The code used in the query string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessDenied => "access_denied",
+            Self::InvalidState => "invalid_state",
+            Self::InvalidRequest => "invalid_request",
+            Self::ExchangeRefused => "exchange_refused",
+            Self::StripeUnavailable => "stripe_unavailable",
+            Self::StripeError => "stripe_error",
+            Self::StorageFailed => "storage_failed",
+        }
+    }
+
+    /// Inverse of [`CallbackError::as_str`]; unknown codes give `None`.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == code)
+    }
+}
+
+/// Where the callback sends the browser: the Connections page with the outcome in the query.
+pub fn callback_redirect(outcome: Result<i64, CallbackError>) -> String {
+    match outcome {
+        Ok(id) => format!("{CONNECTIONS_PAGE}?connected={id}"),
+        Err(e) => format!("{CONNECTIONS_PAGE}?error={}", e.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_through_its_wire_name() {
+        for s in [
+            ConnectionStatus::Success,
+            ConnectionStatus::NeedsReauth,
+            ConnectionStatus::Error,
+            ConnectionStatus::Testing,
+        ] {
+            assert_eq!(ConnectionStatus::parse(s.as_str()), Some(s));
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+        }
+        assert_eq!(ConnectionStatus::parse("SUCCESS"), None);
+    }
+
+    #[test]
+    fn callback_errors_round_trip_and_unknown_codes_are_rejected() {
+        for e in CallbackError::ALL {
+            assert_eq!(CallbackError::parse(e.as_str()), Some(e));
+        }
+        assert_eq!(CallbackError::parse("<script>"), None);
+        assert_eq!(CallbackError::parse(""), None);
+    }
+
+    #[test]
+    fn callback_redirect_points_at_the_connections_page() {
+        assert_eq!(callback_redirect(Ok(7)), "/admin/connections?connected=7");
+        assert_eq!(
+            callback_redirect(Err(CallbackError::AccessDenied)),
+            "/admin/connections?error=access_denied"
+        );
+    }
+
+    #[test]
+    fn connection_json_has_the_documented_shape() {
+        let c = Connection {
+            id: 1,
+            name: "Acme".into(),
+            kind: IntegrationKind::Stripe,
+            account_id: "acct_1".into(),
+            livemode: false,
+            status: ConnectionStatus::NeedsReauth,
+            last_started_at: Some(10),
+            last_duration_ms: None,
+            created_at: 5,
+        };
+        let v: serde_json::Value = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["kind"], "stripe");
+        assert_eq!(v["status"], "needs_reauth");
+        assert_eq!(v["last_duration_ms"], serde_json::Value::Null);
+        let back: Connection = serde_json::from_value(v).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn api_error_body_is_snake_case() {
+        let e = ApiError {
+            error: ErrorCode::UpstreamFailed,
+            message: "Stripe is unreachable.".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"error":"upstream_failed","message":"Stripe is unreachable."}"#
+        );
+    }
+}
