@@ -1,0 +1,183 @@
+//! Shared test fixtures: an emulator on a real socket, and the app wired to it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode};
+use axum::Router;
+use backend::clock::Clock;
+use backend::config::Secret;
+use backend::crypto::TokenCipher;
+use backend::emulator::{DemoAccount, Emulator, EmulatorConfig};
+use backend::startup::{app, AppState};
+use backend::stripe::oauth::StripeOAuth;
+use backend::stripe::{http_client, StripeEndpoints};
+use base64::Engine;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use url::Url;
+
+pub const CLIENT_ID: &str = "ca_TestPlatform01";
+pub const SECRET_KEY: &str = "sk_test_PlatformSecret0123456789";
+pub const PUBLIC_URL: &str = "http://bi.test";
+pub const REDIRECT_URI: &str = "http://bi.test/oauth/stripe/callback";
+pub const EMAIL: &str = "owner@acme.test";
+pub const PASSWORD: &str = "correct horse";
+
+pub fn emulator_config() -> EmulatorConfig {
+    EmulatorConfig {
+        client_id: CLIENT_ID.into(),
+        secret_key: SECRET_KEY.into(),
+        redirect_uris: vec![REDIRECT_URI.into()],
+        accounts: vec![DemoAccount {
+            id: "acct_1AcmeTest".into(),
+            email: EMAIL.into(),
+            password: PASSWORD.into(),
+            display_name: "Acme Test Ltd".into(),
+        }],
+    }
+}
+
+/// Serves the emulator on 127.0.0.1:<free port>; returns it and its base URL.
+pub async fn spawn_emulator() -> (Emulator, Url) {
+    let emulator = Emulator::new(emulator_config());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = emulator.router();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (emulator, Url::parse(&format!("http://{addr}/")).unwrap())
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub emulator: Emulator,
+    pub stripe_url: Url,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (emulator, stripe_url) = spawn_emulator().await;
+    spawn_app_with(emulator, stripe_url.clone(), stripe_url, SECRET_KEY).await
+}
+
+/// The app pointed at `connect_url`/`api_url` with the given platform secret.
+pub async fn spawn_app_with(
+    emulator: Emulator,
+    connect_url: Url,
+    api_url: Url,
+    secret: &str,
+) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = backend::store::connect(&format!("sqlite://{}/test.db", dir.path().display()))
+        .await
+        .unwrap();
+    let key = Secret::new(base64::engine::general_purpose::STANDARD.encode([9u8; 32]));
+    let endpoints = StripeEndpoints {
+        client_id: CLIENT_ID.into(),
+        secret_key: Secret::new(secret),
+        browser_connect_url: connect_url.clone(),
+        connect_url,
+        api_url,
+    };
+    let state = AppState {
+        pool,
+        cipher: Arc::new(TokenCipher::from_base64(&key).unwrap()),
+        oauth: Arc::new(StripeOAuth::new(endpoints, Url::parse(REDIRECT_URI).unwrap()).unwrap()),
+        http: http_client().unwrap(),
+        demo_mode: false,
+        clock: Clock::default(),
+    };
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>spa</title>",
+    )
+    .unwrap();
+    let router = app(state.clone(), dir.path(), None);
+    TestApp {
+        router,
+        state,
+        emulator,
+        stripe_url: Url::parse(PUBLIC_URL).unwrap(),
+        _dir: dir,
+    }
+}
+
+pub async fn body_string(response: Response<Body>) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+impl TestApp {
+    pub async fn request(&self, method: &str, uri: &str) -> Response<Body> {
+        self.router
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method(method)
+                    .uri(uri)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap()
+    }
+
+    pub async fn json(&self, method: &str, uri: &str) -> (StatusCode, serde_json::Value) {
+        let response = self.request(method, uri).await;
+        let status = response.status();
+        let body = body_string(response).await;
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+        )
+    }
+
+    /// Starts the flow: the authorize URL's query string.
+    pub async fn start(&self) -> String {
+        let (status, body) = self.json("POST", "/api/connections/stripe/authorize").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let url = Url::parse(body["authorize_url"].as_str().unwrap()).unwrap();
+        url.query().unwrap().to_owned()
+    }
+
+    /// Completes the emulator's sign-in; returns the callback path and query to call.
+    pub async fn approve(&self, authorize_query: &str) -> String {
+        let url = self
+            .emulator
+            .approve(authorize_query, EMAIL, PASSWORD)
+            .unwrap_or_else(|r| panic!("emulator refused: {}", r.status()));
+        format!("{}?{}", url.path(), url.query().unwrap())
+    }
+
+    /// Calls the callback; returns the `Location` it redirects to.
+    pub async fn callback(&self, path_and_query: &str) -> String {
+        let response = self.request("GET", path_and_query).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    pub async fn connection_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM connections")
+            .fetch_one(&self.state.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn state_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM oauth_states")
+            .fetch_one(&self.state.pool)
+            .await
+            .unwrap()
+    }
+}
+
+pub fn query_map(query: &str) -> HashMap<String, String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}

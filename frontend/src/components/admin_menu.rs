@@ -1,0 +1,32 @@
+//! The **Admin** menu of the app shell: a disclosure button and its links.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::strings;
+
+/// The Admin menu.
+#[component]
+pub fn AdminMenu() -> impl IntoView {
+    let open = RwSignal::new(false);
+    view! {
+        <nav class="main-nav" aria-label=strings::MAIN_NAV>
+            <button
+                type="button"
+                class="menu-button"
+                aria-expanded=move || open.get().to_string()
+                aria-controls="admin-menu"
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                {strings::ADMIN_MENU}
+            </button>
+            <ul id="admin-menu" class="menu" hidden=move || !open.get()>
+                <li>
+                    <A href=shared::CONNECTIONS_PAGE on:click=move |_| open.set(false)>
+                        {strings::CONNECTIONS}
+                    </A>
+                </li>
+            </ul>
+        </nav>
+    }
+}

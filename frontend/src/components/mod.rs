@@ -1,0 +1,6 @@
+//! Small reusable pieces.
+
+pub mod admin_menu;
+pub mod banner;
+pub mod data_sources_table;
+pub mod stripe_mark;

@@ -1,0 +1,80 @@
+//! Admin > Connections: the Data Sources table and the **Add a Data Source** button. Also where the
+//! OAuth callback lands: `?connected=<id>` or `?error=<code>` becomes a banner, then the query is
+//! removed from the address bar so a reload does not show it again.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use shared::CallbackError;
+
+use crate::api;
+use crate::components::banner::{use_banner, Banner};
+use crate::components::data_sources_table::DataSourcesTable;
+use crate::strings;
+
+/// The banner a callback outcome in the query string asks for.
+pub fn banner_for_outcome(connected: Option<&str>, error: Option<&str>) -> Option<Banner> {
+    if let Some(code) = error {
+        return Some(Banner::error(strings::callback_error(
+            CallbackError::parse(code),
+        )));
+    }
+    connected.map(|_| Banner::success(strings::CONNECTION_SUCCESSFUL))
+}
+
+fn forget_outcome_in_address_bar() {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(shared::CONNECTIONS_PAGE),
+        );
+    }
+}
+
+/// The Connections page.
+#[component]
+pub fn ConnectionsPage() -> impl IntoView {
+    let banners = use_banner();
+    let query = use_query_map().get_untracked();
+    if let Some(banner) = banner_for_outcome(query.get_str("connected"), query.get_str("error")) {
+        // Set after mount, so the live region exists first and the message is announced.
+        Effect::new(move |_| {
+            banners.0.set(Some(banner.clone()));
+            forget_outcome_in_address_bar();
+        });
+    }
+    let connections = LocalResource::new(api::list_connections);
+    let navigate = use_navigate();
+    let add = move |_| {
+        banners.0.set(None);
+        navigate(crate::ADD_SOURCE_PATH, Default::default());
+    };
+    view! {
+        <section class="page connections-page" aria-labelledby="connections-title">
+            <h1 id="connections-title">{strings::CONNECTIONS}</h1>
+            <p class="lead">{strings::CONNECTIONS_INTRO}</p>
+            <div class="section-header">
+                <h2 id="data-sources-title">{strings::DATA_SOURCES}</h2>
+                <button type="button" class="button button-primary" on:click=add>
+                    {strings::ADD_DATA_SOURCE}
+                </button>
+            </div>
+            <Transition fallback=|| view! { <p class="loading" aria-busy="true">{strings::LOADING}</p> }>
+                {move || Suspend::new(async move {
+                    match connections.await {
+                        Ok(rows) => view! { <DataSourcesTable connections=rows/> }.into_any(),
+                        Err(e) => view! {
+                            <div class="load-error" role="alert">
+                                <p>{strings::LOAD_FAILED}" "{e.message()}</p>
+                                <button type="button" class="button" on:click=move |_| connections.refetch()>
+                                    {strings::RETRY}
+                                </button>
+                            </div>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

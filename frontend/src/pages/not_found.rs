@@ -1,0 +1,18 @@
+//! Fallback for unknown addresses.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::strings;
+
+/// "Page not found".
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    view! {
+        <section class="page" aria-labelledby="not-found-title">
+            <h1 id="not-found-title">{strings::NOT_FOUND_TITLE}</h1>
+            <p>{strings::NOT_FOUND_HINT}</p>
+            <p><A href=shared::CONNECTIONS_PAGE>{strings::BACK_TO_CONNECTIONS}</A></p>
+        </section>
+    }
+}
