@@ -5,11 +5,10 @@
 pub mod api;
 pub mod components;
 pub mod pages;
+pub mod router;
 pub mod strings;
 
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
 
 use components::admin_menu::AdminMenu;
 use components::banner::{provide_banner, BannerRegion};
@@ -17,6 +16,7 @@ use pages::add_source::AddSourcePage;
 use pages::connections::ConnectionsPage;
 use pages::not_found::NotFoundPage;
 use pages::stripe_authorize::StripeAuthorizePage;
+use router::{provide_nav, use_nav};
 
 /// Route of the integration picker.
 pub const ADD_SOURCE_PATH: &str = "/admin/connections/new";
@@ -27,8 +27,11 @@ pub const STRIPE_AUTHORIZE_PATH: &str = "/admin/connections/new/stripe";
 #[component]
 pub fn App() -> impl IntoView {
     provide_banner();
+    let nav = provide_nav();
+    if nav.path_untracked() == "/" {
+        nav.replace(shared::CONNECTIONS_PAGE);
+    }
     view! {
-        <Router>
             <a class="skip-link" href="#main">{strings::SKIP_TO_CONTENT}</a>
             <header class="app-header">
                 <span class="app-name">{strings::APP_NAME}</span>
@@ -38,19 +41,17 @@ pub fn App() -> impl IntoView {
                 <BannerRegion/>
                 <ConnectionRoutes/>
             </main>
-        </Router>
     }
 }
 
 /// The Connections pages, without the shell: what a host console embeds inside its own router.
 #[component]
 pub fn ConnectionRoutes() -> impl IntoView {
-    view! {
-        <Routes fallback=NotFoundPage>
-            <Route path=path!("/") view=|| view! { <Redirect path=shared::CONNECTIONS_PAGE/> }/>
-            <Route path=path!("/admin/connections") view=ConnectionsPage/>
-            <Route path=path!("/admin/connections/new") view=AddSourcePage/>
-            <Route path=path!("/admin/connections/new/stripe") view=StripeAuthorizePage/>
-        </Routes>
+    let nav = use_nav();
+    move || match nav.path().trim_end_matches('/') {
+        "" | shared::CONNECTIONS_PAGE => ConnectionsPage().into_any(),
+        ADD_SOURCE_PATH => AddSourcePage().into_any(),
+        STRIPE_AUTHORIZE_PATH => StripeAuthorizePage().into_any(),
+        _ => NotFoundPage().into_any(),
     }
 }

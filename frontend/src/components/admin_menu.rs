@@ -1,7 +1,7 @@
 //! The **Admin** menu of the app shell: a disclosure button and its links.
 
+use crate::router::Link;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::strings;
 
@@ -22,9 +22,9 @@ pub fn AdminMenu() -> impl IntoView {
             </button>
             <ul id="admin-menu" class="menu" hidden=move || !open.get()>
                 <li>
-                    <A href=shared::CONNECTIONS_PAGE on:click=move |_| open.set(false)>
+                    <Link href=shared::CONNECTIONS_PAGE on_follow=move |_| open.set(false)>
                         {strings::CONNECTIONS}
-                    </A>
+                    </Link>
                 </li>
             </ul>
         </nav>

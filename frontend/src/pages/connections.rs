@@ -3,12 +3,12 @@
 //! removed from the address bar so a reload does not show it again.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::CallbackError;
 
 use crate::api;
 use crate::components::banner::{use_banner, Banner};
 use crate::components::data_sources_table::DataSourcesTable;
+use crate::router::use_nav;
 use crate::strings;
 
 /// The banner a callback outcome in the query string asks for.
@@ -21,33 +21,27 @@ pub fn banner_for_outcome(connected: Option<&str>, error: Option<&str>) -> Optio
     connected.map(|_| Banner::success(strings::CONNECTION_SUCCESSFUL))
 }
 
-fn forget_outcome_in_address_bar() {
-    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = history.replace_state_with_url(
-            &wasm_bindgen::JsValue::NULL,
-            "",
-            Some(shared::CONNECTIONS_PAGE),
-        );
-    }
-}
-
 /// The Connections page.
 #[component]
 pub fn ConnectionsPage() -> impl IntoView {
     let banners = use_banner();
-    let query = use_query_map().get_untracked();
-    if let Some(banner) = banner_for_outcome(query.get_str("connected"), query.get_str("error")) {
-        // Set after mount, so the live region exists first and the message is announced.
+    let nav = use_nav();
+    let outcome = banner_for_outcome(
+        nav.query_param("connected").as_deref(),
+        nav.query_param("error").as_deref(),
+    );
+    if let Some(banner) = outcome {
+        // Set after mount, so the live region exists first and the message is announced; then
+        // drop the outcome from the address bar so a reload does not show it again.
         Effect::new(move |_| {
             banners.0.set(Some(banner.clone()));
-            forget_outcome_in_address_bar();
+            nav.replace(shared::CONNECTIONS_PAGE);
         });
     }
     let connections = LocalResource::new(api::list_connections);
-    let navigate = use_navigate();
     let add = move |_| {
         banners.0.set(None);
-        navigate(crate::ADD_SOURCE_PATH, Default::default());
+        nav.navigate(crate::ADD_SOURCE_PATH);
     };
     view! {
         <section class="page connections-page" aria-labelledby="connections-title">

@@ -1,7 +1,7 @@
 //! Fallback for unknown addresses.
 
+use crate::router::Link;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::strings;
 
@@ -12,7 +12,7 @@ pub fn NotFoundPage() -> impl IntoView {
         <section class="page" aria-labelledby="not-found-title">
             <h1 id="not-found-title">{strings::NOT_FOUND_TITLE}</h1>
             <p>{strings::NOT_FOUND_HINT}</p>
-            <p><A href=shared::CONNECTIONS_PAGE>{strings::BACK_TO_CONNECTIONS}</A></p>
+            <p><Link href=shared::CONNECTIONS_PAGE>{strings::BACK_TO_CONNECTIONS}</Link></p>
         </section>
     }
 }

@@ -1,8 +1,8 @@
 //! The **Stripe authorization** page: what access is requested, and **Connect with Stripe**, which
 //! asks the backend for a fresh authorize URL and sends the browser there.
 
+use crate::router::Link;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::api;
 use crate::components::banner::{use_banner, Banner};
@@ -34,7 +34,7 @@ pub fn StripeAuthorizePage() -> impl IntoView {
     let demo = move || info.get().and_then(Result::ok).is_some_and(|i| i.demo_mode);
     view! {
         <section class="page stripe-authorize-page" aria-labelledby="stripe-auth-title">
-            <p class="breadcrumb"><A href=crate::ADD_SOURCE_PATH>{strings::BACK_TO_INTEGRATIONS}</A></p>
+            <p class="breadcrumb"><Link href=crate::ADD_SOURCE_PATH>{strings::BACK_TO_INTEGRATIONS}</Link></p>
             <h1 id="stripe-auth-title" class="with-mark"><StripeMark size=40/>" "{strings::STRIPE_AUTHORIZATION}</h1>
             <p>{strings::STRIPE_AUTH_WHAT}</p>
             <p>{strings::STRIPE_AUTH_READ_ONLY}</p>

@@ -1,0 +1,228 @@
+//! Component tests in headless Chromium (`wasm-bindgen-test`): the real DOM Leptos renders.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use frontend::components::admin_menu::AdminMenu;
+use frontend::components::banner::{provide_banner, Banner, BannerRegion};
+use frontend::components::data_sources_table::DataSourcesTable;
+use frontend::pages::add_source::AddSourcePage;
+use frontend::pages::connections::banner_for_outcome;
+use frontend::strings;
+use leptos::mount::mount_to;
+use leptos::prelude::*;
+use leptos::task::tick;
+use shared::{Connection, ConnectionStatus, IntegrationKind};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// A fresh element to mount into.
+fn container() -> web_sys::HtmlElement {
+    let el: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    document().body().unwrap().append_child(&el).unwrap();
+    el
+}
+
+fn all(root: &web_sys::HtmlElement, selector: &str) -> Vec<web_sys::Element> {
+    let list = root.query_selector_all(selector).unwrap();
+    (0..list.length())
+        .map(|i| list.item(i).unwrap().unchecked_into())
+        .collect()
+}
+
+fn one(root: &web_sys::HtmlElement, selector: &str) -> web_sys::Element {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {selector} in {}", root.inner_html()))
+}
+
+fn text(el: &web_sys::Element) -> String {
+    el.text_content().unwrap_or_default().trim().to_owned()
+}
+
+fn connection(id: i64, name: &str, status: ConnectionStatus) -> Connection {
+    Connection {
+        id,
+        name: name.into(),
+        kind: IntegrationKind::Stripe,
+        account_id: format!("acct_{id}"),
+        livemode: true,
+        status,
+        last_started_at: None,
+        last_duration_ms: Some(1_500),
+        created_at: 0,
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_table_has_the_six_columns_and_one_row_per_connection() {
+    let root = container();
+    let rows = vec![
+        connection(1, "Acme Corp", ConnectionStatus::Success),
+        connection(2, "Globex", ConnectionStatus::NeedsReauth),
+    ];
+    let _mounted = mount_to(
+        root.clone(),
+        move || view! { <DataSourcesTable connections=rows/> },
+    );
+    let headers: Vec<String> = all(&root, "thead th").iter().map(text).collect();
+    assert_eq!(
+        headers,
+        [
+            "Name",
+            "Connection",
+            "Status",
+            "Last Connection Started",
+            "Last Connection Duration",
+            "Action"
+        ]
+    );
+    let body_rows = all(&root, "tbody tr");
+    assert_eq!(body_rows.len(), 2);
+    let second = body_rows[1]
+        .clone()
+        .unchecked_into::<web_sys::HtmlElement>();
+    assert_eq!(text(&one(&second, "th[scope=row]")), "Globex");
+    let status = one(&second, ".status");
+    assert_eq!(
+        text(&status),
+        "Needs re-authentication",
+        "status is text, not colour alone"
+    );
+    assert!(status.class_name().contains("status-needs-reauth"));
+    let cells: Vec<String> = all(&second, "td").iter().map(text).collect();
+    assert_eq!(cells[0], "Stripe");
+    assert_eq!(cells[2], strings::NEVER);
+    assert_eq!(cells[3], "a second");
+}
+
+#[wasm_bindgen_test]
+fn an_empty_table_tells_a_first_time_admin_what_to_do() {
+    let root = container();
+    let _mounted = mount_to(
+        root.clone(),
+        || view! { <DataSourcesTable connections=vec![]/> },
+    );
+    let empty = one(&root, "tbody .empty-state");
+    assert!(text(&empty).contains("Add a Data Source"));
+    assert_eq!(
+        empty
+            .query_selector("td")
+            .unwrap()
+            .unwrap()
+            .get_attribute("colspan")
+            .as_deref(),
+        Some("6")
+    );
+}
+
+#[wasm_bindgen_test]
+fn callback_outcomes_become_the_right_banners() {
+    assert_eq!(
+        banner_for_outcome(Some("4"), None),
+        Some(Banner::success("Connection Successful!"))
+    );
+    let denied = banner_for_outcome(None, Some("access_denied")).unwrap();
+    assert_eq!(
+        denied,
+        Banner::error(strings::callback_error(Some(
+            shared::CallbackError::AccessDenied
+        )))
+    );
+    let unknown = banner_for_outcome(None, Some("<img src=x>")).unwrap();
+    assert_eq!(unknown.message, strings::callback_error(None));
+    assert_eq!(banner_for_outcome(None, None), None);
+}
+
+#[wasm_bindgen_test]
+async fn banners_are_announced_in_live_regions_and_can_be_dismissed() {
+    let root = container();
+    let banners = RwSignal::new(None::<frontend::components::banner::Banners>);
+    let _mounted = mount_to(root.clone(), move || {
+        banners.set(Some(provide_banner()));
+        view! { <BannerRegion/> }
+    });
+    let slot = banners.get_untracked().unwrap().0;
+    assert_eq!(text(&one(&root, "[role=status]")), "");
+    slot.set(Some(Banner::success(strings::CONNECTION_SUCCESSFUL)));
+    tick().await;
+    let status = one(&root, "[role=status]");
+    assert_eq!(status.get_attribute("aria-live").as_deref(), Some("polite"));
+    assert!(text(&status).contains("Connection Successful!"));
+    assert_eq!(text(&one(&root, "[role=alert]")), "");
+
+    slot.set(Some(Banner::error("Stripe could not be reached.")));
+    tick().await;
+    assert!(text(&one(&root, "[role=alert]")).contains("Stripe could not be reached."));
+    let dismiss: web_sys::HtmlElement = one(&root, "[role=alert] button").unchecked_into();
+    assert_eq!(
+        dismiss.get_attribute("aria-label").as_deref(),
+        Some(strings::DISMISS)
+    );
+    dismiss.click();
+    tick().await;
+    assert_eq!(text(&one(&root, "[role=alert]")), "");
+}
+
+#[wasm_bindgen_test]
+async fn the_stripe_tile_is_a_button_named_stripe_that_opens_the_authorization_page() {
+    let root = container();
+    let _mounted = mount_to(root.clone(), || view! { <AddSourcePage/> });
+    let tiles = all(&root, ".integration-grid button");
+    assert_eq!(tiles.len(), 1);
+    let tile: web_sys::HtmlElement = tiles[0].clone().unchecked_into();
+    assert_eq!(text(&tile), "Stripe", "accessible name from its text");
+    assert_eq!(
+        one(&tile, "svg").get_attribute("aria-hidden").as_deref(),
+        Some("true"),
+        "the mark is decorative"
+    );
+    tile.click();
+    tick().await;
+    let path = web_sys::window().unwrap().location().pathname().unwrap();
+    assert_eq!(path, frontend::STRIPE_AUTHORIZE_PATH);
+}
+
+#[wasm_bindgen_test]
+async fn the_admin_menu_discloses_connections() {
+    let root = container();
+    let _mounted = mount_to(root.clone(), || view! { <AdminMenu/> });
+    let button: web_sys::HtmlElement = one(&root, "button").unchecked_into();
+    assert_eq!(text(&button), "Admin");
+    assert_eq!(
+        button.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    assert!(one(&root, "#admin-menu").has_attribute("hidden"));
+    button.click();
+    tick().await;
+    assert_eq!(
+        button.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    let menu = one(&root, "#admin-menu");
+    assert!(!menu.has_attribute("hidden"));
+    let link = one(&root, "#admin-menu a");
+    assert_eq!(text(&link), "Connections");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("/admin/connections")
+    );
+}
+
+#[wasm_bindgen_test]
+fn times_and_durations_read_like_a_person_would_say_them() {
+    assert_eq!(strings::time_ago(5), "just now");
+    assert_eq!(strings::time_ago(60), "a minute ago");
+    assert_eq!(strings::time_ago(5 * 60), "5 minutes ago");
+    assert_eq!(strings::time_ago(2 * 3600), "2 hours ago");
+    assert_eq!(strings::time_ago(3 * 86_400), "3 days ago");
+    assert_eq!(strings::time_ago(-10), "just now");
+    assert_eq!(strings::duration(250), "less than a second");
+    assert_eq!(strings::duration(12_000), "12 seconds");
+    assert_eq!(strings::duration(61_000), "a minute");
+}
