@@ -1,12 +1,16 @@
 //! `backend [serve]`: runs the Connections backend.
 
 use backend::config::Config;
-use backend::emulator::DEMO_PASSWORD;
+use backend::emulator::{Emulator, EmulatorConfig, DEMO_PASSWORD};
 use backend::startup::Application;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: backend [serve]\n\n\
-Runs the Connections backend. Configuration comes from the environment (see README.md).";
+const USAGE: &str = "usage: backend [serve | stripe-emulator]\n\n\
+serve            run the Connections backend (the default); configuration from the environment,\n\
+                 see README.md\n\
+stripe-emulator  run only the local Stripe emulator, for pointing STRIPE_CONNECT_URL and\n\
+                 STRIPE_API_URL at it; BIND, EMULATOR_CLIENT_ID, EMULATOR_SECRET_KEY and\n\
+                 EMULATOR_REDIRECT_URI (comma-separated) configure it";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -17,6 +21,15 @@ async fn main() -> std::process::ExitCode {
         .init();
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => {}
+        Some("stripe-emulator") => {
+            return match serve_emulator().await {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return std::process::ExitCode::SUCCESS;
@@ -53,5 +66,41 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     app.run().await?;
+    Ok(())
+}
+
+/// Runs the emulator alone, as a stand-in for `connect.stripe.com` and `api.stripe.com`.
+async fn serve_emulator() -> Result<(), Box<dyn std::error::Error>> {
+    let _ = dotenvy::dotenv();
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let bind: std::net::SocketAddr = var("BIND")
+        .unwrap_or_else(|| "127.0.0.1:12111".into())
+        .parse()
+        .map_err(|_| "BIND must be an address such as 127.0.0.1:12111")?;
+    let redirect_uris = var("EMULATOR_REDIRECT_URI").ok_or(
+        "EMULATOR_REDIRECT_URI is required (the backend's PUBLIC_URL + /oauth/stripe/callback)",
+    )?;
+    let mut config = EmulatorConfig::demo("");
+    config.redirect_uris = redirect_uris
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect();
+    if let Some(id) = var("EMULATOR_CLIENT_ID") {
+        config.client_id = id;
+    }
+    if let Some(key) = var("EMULATOR_SECRET_KEY") {
+        config.secret_key = key;
+    }
+    let emulator = Emulator::new(config);
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    println!("stripe emulator: client id {}", emulator.config().client_id);
+    for a in &emulator.config().accounts {
+        println!(
+            "  sign in as {} / {DEMO_PASSWORD} ({})",
+            a.email, a.display_name
+        );
+    }
+    axum::serve(listener, emulator.router()).await?;
     Ok(())
 }

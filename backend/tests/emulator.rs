@@ -282,12 +282,9 @@ async fn wrong_credentials_are_refused_on_the_sign_in_form() {
     let response = emu
         .router()
         .oneshot(
-            form_post(
-                &format!("/oauth/authorize/sign-in?{}", authorize_query()),
-                "",
-            )
-            .body(Body::from(format!("email={EMAIL}&password=wrong")))
-            .unwrap(),
+            form_post(&format!("/oauth/sign-in?{}", authorize_query()), "")
+                .body(Body::from(format!("email={EMAIL}&password=wrong")))
+                .unwrap(),
         )
         .await
         .unwrap();

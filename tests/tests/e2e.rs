@@ -1,0 +1,400 @@
+//! End-to-end: the real backend binary (built beforehand by the test command, never here) serving
+//! the built SPA from `dist/`, driven in headless Chromium through the whole seed flow.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn backend_binary() -> PathBuf {
+    let path = std::env::var_os("BACKEND_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/debug/backend"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run the README's test command (scripts/test.sh), which builds it",
+        path.display()
+    );
+    path
+}
+
+fn dist() -> PathBuf {
+    let dist = workspace().join("dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "dist/ is missing: run the README's test command (scripts/test.sh), which builds the SPA"
+    );
+    dist
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed on drop, with everything it printed.
+struct Process {
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// Starts `command`, collects stdout and stderr, and waits for its "listening on http://…" line.
+    fn start(mut command: Command) -> (Self, String) {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = output.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(addr) = line.strip_prefix("listening on http://") {
+                        let _ = tx.send(addr.to_owned());
+                    }
+                    let mut out = output.lock().unwrap();
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+            });
+        }
+        let process = Self { child, output };
+        match rx.recv_timeout(WAIT) {
+            Ok(addr) => (process, addr),
+            Err(_) => panic!("did not start; it printed:\n{}", process.output()),
+        }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+}
+
+fn backend(envs: &[(&str, &str)]) -> (Process, String, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = Command::new(backend_binary());
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("BIND", "127.0.0.1:0")
+        .env("DATA_DIR", data.path())
+        .env("STATIC_DIR", dist())
+        .env("RUST_LOG", "debug")
+        .current_dir(data.path());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let (process, addr) = Process::start(command);
+    (process, addr, data)
+}
+
+struct Browser {
+    client: Option<Client>,
+    _driver: Process,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Self {
+        let port = free_port();
+        let mut command = Command::new("chromedriver");
+        command.arg(format!("--port={port}"));
+        // chromedriver prints "ChromeDriver was started successfully on port N."
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver on PATH (scripts/setup.sh installs it)");
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.stdout.take();
+        let driver = Process {
+            child,
+            output: Arc::default(),
+        };
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]}),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a Chromium session");
+        Self {
+            client: Some(client),
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    fn c(&self) -> &Client {
+        self.client.as_ref().unwrap()
+    }
+
+    /// Waits for an element, printing the page when it never comes.
+    async fn wait_for(&self, xpath: &str) -> fantoccini::elements::Element {
+        // Polls with `find` rather than `wait()`: a navigation in flight aborts a WebDriver command,
+        // which is "not there yet", not a failure.
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.c().find(Locator::XPath(xpath)).await {
+                Ok(el) => return el,
+                Err(e) if Instant::now() > deadline => {
+                    let source = self.c().source().await.unwrap_or_default();
+                    let url = self
+                        .c()
+                        .current_url()
+                        .await
+                        .map(|u| u.to_string())
+                        .unwrap_or_default();
+                    panic!("{xpath} never appeared ({e}) at {url}; page:\n{source}");
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    async fn click(&self, xpath: &str) {
+        self.wait_for(xpath).await.click().await.unwrap();
+    }
+
+    async fn type_into(&self, id: &str, text: &str) {
+        let el = self.wait_for(&format!("//input[@id='{id}']")).await;
+        el.send_keys(text).await.unwrap();
+    }
+
+    async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+    }
+}
+
+fn button(name: &str) -> String {
+    format!("//button[normalize-space()='{name}']")
+}
+
+/// The seed flow: Admin > Connections > Add a Data Source > Stripe > Connect with Stripe > sign in.
+async fn connect_stripe(browser: &Browser, base: &str, email: &str, password: &str) {
+    browser.c().goto(base).await.unwrap();
+    browser.click(&button("Admin")).await;
+    browser.click("//a[normalize-space()='Connections']").await;
+    browser
+        .wait_for("//h2[normalize-space()='Data Sources']")
+        .await;
+    browser.click(&button("Add a Data Source")).await;
+    browser.click(&button("Stripe")).await;
+    browser
+        .wait_for("//h1[contains(normalize-space(), 'Stripe authorization')]")
+        .await;
+    browser.click(&button("Connect with Stripe")).await;
+    // The emulator's pages.
+    browser
+        .wait_for("//*[contains(., 'Local Stripe emulator')]")
+        .await;
+    browser
+        .click(&button("Sign in with Stripe to Continue"))
+        .await;
+    browser.type_into("email", email).await;
+    browser.type_into("password", password).await;
+    browser.click(&button("Sign in to your account")).await;
+}
+
+#[tokio::test]
+async fn an_admin_connects_stripe_in_demo_mode_through_the_whole_seed_flow() {
+    let (backend, addr, _data) = backend(&[]);
+    let base = format!("http://{addr}");
+    let browser = Browser::start().await;
+
+    connect_stripe(&browser, &base, "demo@example.com", "demo-password").await;
+
+    browser
+        .wait_for("//*[@role='status']//p[normalize-space()='Connection Successful!']")
+        .await;
+    let row = browser
+        .wait_for("//table[contains(@class,'data-sources')]//tbody//th[contains(normalize-space(), 'Acme Corp')]")
+        .await;
+    let row_text = row.text().await.unwrap();
+    assert!(row_text.contains("Acme Corp"));
+    browser
+        .wait_for("//tbody//tr[th[contains(., 'Acme Corp')]]//td[normalize-space()='Stripe']")
+        .await;
+    browser
+        .wait_for("//tbody//tr[th[contains(., 'Acme Corp')]]//*[contains(@class,'status')][normalize-space()='Success']")
+        .await;
+    // The outcome is dropped from the address bar.
+    let url = browser.c().current_url().await.unwrap();
+    assert_eq!(url.path(), "/admin/connections");
+    assert_eq!(url.query(), None);
+    browser.close().await;
+    drop(backend);
+}
+
+#[tokio::test]
+async fn a_refusal_on_stripes_page_shows_an_error_banner_and_adds_nothing() {
+    let (_backend, addr, _data) = backend(&[]);
+    let base = format!("http://{addr}");
+    let browser = Browser::start().await;
+    browser
+        .c()
+        .goto(&format!("{base}/admin/connections/new/stripe"))
+        .await
+        .unwrap();
+    browser.click(&button("Connect with Stripe")).await;
+    browser.click(&button("Deny access")).await;
+    browser
+        .wait_for("//*[@role='alert']//p[contains(., 'Access to Stripe was not granted')]")
+        .await;
+    browser
+        .wait_for("//tbody/tr[contains(@class,'empty-state')]")
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_same_flow_works_against_any_stripe_compatible_server_and_never_leaks_the_key() {
+    const SECRET: &str = "sk_test_E2ePlatformSecretNeverShown42";
+    const CLIENT: &str = "ca_E2eClient0001";
+    let backend_port = free_port();
+    let public = format!("http://127.0.0.1:{backend_port}");
+    // A separate "Stripe": the emulator binary, reached only through the documented variables.
+    let mut stripe_cmd = Command::new(backend_binary());
+    stripe_cmd
+        .arg("stripe-emulator")
+        .env("BIND", "127.0.0.1:0")
+        .env("EMULATOR_CLIENT_ID", CLIENT)
+        .env("EMULATOR_SECRET_KEY", SECRET)
+        .env(
+            "EMULATOR_REDIRECT_URI",
+            format!("{public}/oauth/stripe/callback"),
+        );
+    let (stripe, stripe_addr) = Process::start(stripe_cmd);
+    let stripe_url = format!("http://{stripe_addr}");
+    let (backend, _addr, data) = backend(&[
+        ("BIND", &format!("127.0.0.1:{backend_port}")),
+        ("STRIPE_CLIENT_ID", CLIENT),
+        ("STRIPE_SECRET_KEY", SECRET),
+        ("STRIPE_CONNECT_URL", &stripe_url),
+        ("STRIPE_API_URL", &stripe_url),
+    ]);
+    let browser = Browser::start().await;
+
+    connect_stripe(&browser, &public, "globex@example.com", "demo-password").await;
+    browser
+        .wait_for("//*[@role='status']//p[normalize-space()='Connection Successful!']")
+        .await;
+    browser
+        .wait_for("//tbody//th[contains(., 'Globex Ltd')]")
+        .await;
+    let page = browser.c().source().await.unwrap();
+
+    // Every API answer, as the browser sees it.
+    let mut api = String::new();
+    for path in ["/api/connections", "/api/meta"] {
+        browser.c().goto(&format!("{public}{path}")).await.unwrap();
+        api.push_str(&browser.c().source().await.unwrap());
+    }
+    assert!(api.contains("Globex Ltd"));
+    browser.close().await;
+    drop(backend_guard(backend, &data, SECRET, &page, &api));
+    drop(stripe);
+}
+
+/// Asserts the platform key and every token stay out of logs, pages, API answers, `dist/` and the
+/// database file.
+fn backend_guard(
+    backend: Process,
+    data: &tempfile::TempDir,
+    secret: &str,
+    page: &str,
+    api: &str,
+) -> Process {
+    let log = backend.output();
+    assert!(log.contains("stripe account connected"), "log:\n{log}");
+    for (what, text) in [
+        ("log", &log),
+        ("page", &page.to_owned()),
+        ("API", &api.to_owned()),
+    ] {
+        assert!(
+            !text.contains(secret),
+            "the secret key appears in the {what}"
+        );
+        assert!(
+            !text.contains("sk_test_emu"),
+            "an access token appears in the {what}"
+        );
+        assert!(
+            !text.contains("code=ac_"),
+            "an authorization code appears in the {what}"
+        );
+    }
+    for entry in std::fs::read_dir(dist()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(secret), "{} holds the key", path.display());
+            assert!(
+                !text.contains("sk_test_"),
+                "{} holds a key-like string",
+                path.display()
+            );
+        }
+    }
+    // A copy of the database file holds no plaintext token.
+    let mut db = Vec::new();
+    for entry in std::fs::read_dir(data.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("connections.db") {
+            db.extend(std::fs::read(path).unwrap());
+        }
+    }
+    let db = String::from_utf8_lossy(&db);
+    assert!(db.contains("acct_1DemoGlobexLtd002"), "the row was stored");
+    assert!(
+        !db.contains("sk_test_emu"),
+        "plaintext access token in the database"
+    );
+    backend
+}
