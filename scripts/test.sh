@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: installs what is missing, builds the SPA and the backend
+# binary once, checks the size budget, then runs the front end's component tests in headless
+# Chromium and every native test (shared, backend router/emulator tests, end-to-end in Chromium).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "set-up"
+bash scripts/setup.sh
+step "build the SPA (dist/)"
+bash scripts/build-frontend.sh
+step "size budget"
+bash scripts/size.sh
+step "build the backend binary for the end-to-end tests"
+cargo build --locked -p backend
+step "front-end component tests (wasm, headless Chromium)"
+cargo test --locked -p frontend --target wasm32-unknown-unknown --tests
+step "native tests: shared, backend, end-to-end"
+cargo nextest run --locked --workspace --no-fail-fast
