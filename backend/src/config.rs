@@ -33,7 +33,7 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone)]
 pub enum StripeMode {
     /// Real (or Stripe-compatible) endpoints with the platform's credentials.
-    Live(StripeSettings),
+    Live(Box<StripeSettings>),
     /// No credentials: the built-in emulator is mounted and the flow points at it.
     Demo,
 }
@@ -147,7 +147,7 @@ impl Config {
                 if !(secret_key.starts_with("sk_") || secret_key.starts_with("rk_")) {
                     return Err(invalid("STRIPE_SECRET_KEY", "must start with sk_ or rk_"));
                 }
-                StripeMode::Live(StripeSettings {
+                StripeMode::Live(Box::new(StripeSettings {
                     client_id,
                     secret_key: Secret::new(secret_key),
                     connect_url: parse_base_url(
@@ -159,7 +159,7 @@ impl Config {
                         "STRIPE_API_URL",
                         &var("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into()),
                     )?,
-                })
+                }))
             }
             (Some(_), None) => {
                 return Err(invalid(

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::json;
 use url::Url;
 
 /// How long an authorization code lives, as at Stripe.
@@ -119,6 +119,45 @@ pub struct Emulator {
 }
 
 type Reply = Response;
+
+/// Why the emulator refuses a request, rendered exactly as Stripe renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// An OAuth error: `{"error": code, "error_description": …}`.
+    OAuth {
+        /// HTTP status (400, or 401 for `invalid_client`).
+        status: StatusCode,
+        /// The OAuth error code.
+        error: &'static str,
+        /// The description.
+        description: String,
+    },
+    /// The sign-in form got a wrong email or password.
+    BadCredentials,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::OAuth {
+                status,
+                error,
+                description,
+            } => oauth_error(status, error, description),
+            Self::BadCredentials => {
+                (StatusCode::UNAUTHORIZED, "Invalid email or password.").into_response()
+            }
+        }
+    }
+}
+
+fn refuse(status: StatusCode, error: &'static str, description: impl Into<String>) -> Refusal {
+    Refusal::OAuth {
+        status,
+        error,
+        description: description.into(),
+    }
+}
 
 fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) -> Reply {
     (
@@ -246,16 +285,14 @@ impl Emulator {
 
     /// Signs `email` in and approves the request, as the person on the authorize page would;
     /// returns the URL Stripe redirects the browser to. Used by the HTML form and by tests.
-    pub fn approve(&self, query: &str, email: &str, password: &str) -> Result<Url, Reply> {
+    pub fn approve(&self, query: &str, email: &str, password: &str) -> Result<Url, Refusal> {
         let request = self.check_authorize(query)?;
         let account = self
             .config
             .accounts
             .iter()
             .find(|a| a.email.eq_ignore_ascii_case(email.trim()) && a.password == password)
-            .ok_or_else(|| {
-                (StatusCode::UNAUTHORIZED, "Invalid email or password.").into_response()
-            })?;
+            .ok_or(Refusal::BadCredentials)?;
         let code = format!("ac_{}", random_token(32));
         let now = self.now();
         self.lock().codes.insert(
@@ -275,7 +312,7 @@ impl Emulator {
     }
 
     /// The redirect for a person who clicks "Deny".
-    pub fn deny(&self, query: &str) -> Result<Url, Reply> {
+    pub fn deny(&self, query: &str) -> Result<Url, Refusal> {
         let request = self.check_authorize(query)?;
         Ok(redirect_with(
             &request,
@@ -287,9 +324,9 @@ impl Emulator {
     }
 
     /// Stripe's checks on an authorize request. Failures are shown as JSON, never redirected.
-    fn check_authorize(&self, query: &str) -> Result<AuthorizeRequest, Reply> {
-        let bad = |error: &str, description: &str| {
-            Err(oauth_error(StatusCode::BAD_REQUEST, error, description))
+    fn check_authorize(&self, query: &str) -> Result<AuthorizeRequest, Refusal> {
+        let bad = |error: &'static str, description: &str| {
+            Err(refuse(StatusCode::BAD_REQUEST, error, description))
         };
         let params = match unique_pairs(query) {
             Ok(p) => p,
@@ -338,15 +375,15 @@ impl Emulator {
         &self,
         headers: &HeaderMap,
         form: &HashMap<String, String>,
-    ) -> Result<(), Reply> {
+    ) -> Result<(), Refusal> {
         match presented_key(headers, form) {
-            None => Err(oauth_error(
+            None => Err(refuse(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 "No authentication was provided. Send your secret API key using the Authorization header, or as a client_secret POST parameter.",
             )),
             Some(key) if key == self.config.secret_key => Ok(()),
-            Some(key) => Err(oauth_error(
+            Some(key) => Err(refuse(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 format!("Invalid API Key provided: {}", mask(&key)),
@@ -363,8 +400,8 @@ impl Emulator {
             Ok(f) => f,
             Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", e),
         };
-        if let Err(reply) = self.authenticate_platform(headers, &form) {
-            return reply;
+        if let Err(refusal) = self.authenticate_platform(headers, &form) {
+            return refusal.into_response();
         }
         if let Some(id) = form.get("client_id") {
             if *id != self.config.client_id {
@@ -492,8 +529,8 @@ impl Emulator {
             Ok(f) => f,
             Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", e),
         };
-        if let Err(reply) = self.authenticate_platform(headers, &form) {
-            return reply;
+        if let Err(refusal) = self.authenticate_platform(headers, &form) {
+            return refusal.into_response();
         }
         let (Some(client_id), Some(account)) = (form.get("client_id"), form.get("stripe_user_id"))
         else {
@@ -668,8 +705,8 @@ async fn index_page(State(emu): State<Emulator>) -> Html<String> {
 
 async fn authorize_page(State(emu): State<Emulator>, RawQuery(query): RawQuery) -> Reply {
     let query = query.unwrap_or_default();
-    if let Err(reply) = emu.check_authorize(&query) {
-        return reply;
+    if let Err(refusal) = emu.check_authorize(&query) {
+        return refusal.into_response();
     }
     let q = html_escape(&query);
     page(
@@ -720,7 +757,7 @@ async fn sign_in_page(State(emu): State<Emulator>, RawQuery(query): RawQuery) ->
     let query = query.unwrap_or_default();
     match emu.check_authorize(&query) {
         Ok(_) => sign_in_form(&query, None).into_response(),
-        Err(reply) => reply,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -734,19 +771,19 @@ async fn sign_in(State(emu): State<Emulator>, RawQuery(query): RawQuery, body: B
     let password = form.get("password").map(String::as_str).unwrap_or_default();
     match emu.approve(&query, email, password) {
         Ok(url) => Redirect::to(url.as_str()).into_response(),
-        Err(reply) if reply.status() == StatusCode::UNAUTHORIZED => (
+        Err(Refusal::BadCredentials) => (
             StatusCode::UNAUTHORIZED,
             sign_in_form(&query, Some("Invalid email or password.")),
         )
             .into_response(),
-        Err(reply) => reply,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
 async fn deny(State(emu): State<Emulator>, RawQuery(query): RawQuery) -> Reply {
     match emu.deny(&query.unwrap_or_default()) {
         Ok(url) => Redirect::to(url.as_str()).into_response(),
-        Err(reply) => reply,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -760,12 +797,4 @@ async fn deauthorize(State(emu): State<Emulator>, headers: HeaderMap, body: Byte
 
 async fn account(State(emu): State<Emulator>, headers: HeaderMap) -> Reply {
     emu.account(&headers)
-}
-
-/// JSON body of a reply (tests).
-pub async fn reply_json(reply: Reply) -> Value {
-    let bytes = axum::body::to_bytes(reply.into_body(), 1 << 20)
-        .await
-        .unwrap_or_default();
-    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
 }

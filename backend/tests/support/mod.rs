@@ -150,7 +150,7 @@ impl TestApp {
         let url = self
             .emulator
             .approve(authorize_query, EMAIL, PASSWORD)
-            .unwrap_or_else(|r| panic!("emulator refused: {}", r.status()));
+            .unwrap_or_else(|r| panic!("emulator refused: {r:?}"));
         format!("{}?{}", url.path(), url.query().unwrap())
     }
 
