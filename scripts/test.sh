@@ -17,4 +17,4 @@ cargo build --locked -p backend
 step "front-end component tests (wasm, headless Chromium)"
 cargo test --locked -p frontend --target wasm32-unknown-unknown --tests
 step "native tests: shared, backend, end-to-end"
-cargo nextest run --locked --workspace --no-fail-fast
+cargo nextest run --locked --no-fail-fast  # default-members: the native crates

@@ -68,6 +68,8 @@ pub struct Config {
     pub stripe: StripeMode,
     /// Base64 32-byte key for tokens at rest (`ENCRYPTION_KEY`); `None` → key file in `DATA_DIR`.
     pub encryption_key: Option<Secret>,
+    /// First Admin to create when no user exists (`ADMIN_EMAIL`, `ADMIN_PASSWORD`).
+    pub first_admin: Option<(String, Secret)>,
 }
 
 /// A configuration value that cannot be used, with the variable's name.
@@ -175,7 +177,19 @@ impl Config {
             }
         };
 
+        let first_admin = match (var("ADMIN_EMAIL"), var("ADMIN_PASSWORD")) {
+            (Some(email), Some(password)) => Some((email.trim().to_owned(), Secret::new(password))),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(invalid("ADMIN_PASSWORD", "is required with ADMIN_EMAIL"))
+            }
+            (None, Some(_)) => {
+                return Err(invalid("ADMIN_EMAIL", "is required with ADMIN_PASSWORD"))
+            }
+        };
+
         Ok(Self {
+            first_admin,
             bind,
             public_url,
             data_dir,
@@ -252,11 +266,14 @@ mod tests {
             ("STRIPE_CLIENT_ID", "ca_1"),
             ("STRIPE_SECRET_KEY", "sk_test_very_secret"),
             ("ENCRYPTION_KEY", "a2V5a2V5"),
+            ("ADMIN_EMAIL", "a@b.co"),
+            ("ADMIN_PASSWORD", "admin-password-secret"),
         ])
         .unwrap();
         let printed = format!("{c:?}");
         assert!(!printed.contains("sk_test_very_secret"));
         assert!(!printed.contains("a2V5a2V5"));
+        assert!(!printed.contains("admin-password-secret"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,6 +19,7 @@ use base64::Engine;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde_json::json;
+use tower_http::set_header::SetResponseHeaderLayer;
 use url::Url;
 
 /// How long an authorization code lives, as at Stripe.
@@ -632,6 +633,14 @@ impl Emulator {
             .route("/oauth/deauthorize", post(deauthorize))
             .route("/v1/account", get(account))
             .with_state(self.clone())
+            // Its pages use an inline stylesheet and post forms whose answer redirects to the
+            // product, so it has its own policy (no form-action limit).
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+                ),
+            ))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Connections backend: the only holder of the Stripe secret key. It does the OAuth code
 //! exchange, stores connections with their tokens encrypted, and serves the SPA and its JSON API.
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -11,3 +12,4 @@ pub mod routes;
 pub mod startup;
 pub mod store;
 pub mod stripe;
+pub mod users;

@@ -1,13 +1,19 @@
 //! `backend [serve]`: runs the Connections backend.
 
+use backend::clock::Clock;
 use backend::config::Config;
 use backend::emulator::{Emulator, EmulatorConfig, DEMO_PASSWORD};
 use backend::startup::Application;
+use backend::users;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: backend [serve | stripe-emulator]\n\n\
+const USAGE: &str = "usage: backend [serve | create-user | reset-password | stripe-emulator]\n\n\
 serve            run the Connections backend (the default); configuration from the environment,\n\
                  see README.md\n\
+create-user --email <email> --role admin|standard|read-only [--name <display name>]\n\
+                 add a user; the password is read from stdin (one line)\n\
+reset-password --email <email>\n\
+                 set a user's password, read from stdin (one line)\n\
 stripe-emulator  run only the local Stripe emulator, for pointing STRIPE_CONNECT_URL and\n\
                  STRIPE_API_URL at it; BIND, EMULATOR_CLIENT_ID, EMULATOR_SECRET_KEY and\n\
                  EMULATOR_REDIRECT_URI (comma-separated) configure it";
@@ -21,6 +27,19 @@ async fn main() -> std::process::ExitCode {
         .init();
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => {}
+        Some(command @ ("create-user" | "reset-password")) => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            return match manage_users(command, &args).await {
+                Ok(message) => {
+                    println!("{message}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}\n\n{USAGE}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
         Some("stripe-emulator") => {
             return match serve_emulator().await {
                 Ok(()) => std::process::ExitCode::SUCCESS,
@@ -55,6 +74,14 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     // Plain stdout lines a person (and the end-to-end test) can read.
     println!("listening on http://{}", app.local_addr);
     println!("open {url}/admin/connections");
+    match &app.first_admin {
+        Some((email, Some(password))) => println!(
+            "sign in to the app as {email} / {} (generated now, shown once; change it with `backend reset-password`)",
+            password.expose()
+        ),
+        Some((email, None)) => println!("created the first Admin: {email}"),
+        None => {}
+    }
     if let Some(emulator) = &app.emulator {
         let accounts = &emulator.config().accounts;
         println!("demo mode: STRIPE_CLIENT_ID/STRIPE_SECRET_KEY are unset, so Stripe is played by the local Stripe emulator at {url}/stripe-emulator/");
@@ -103,4 +130,50 @@ async fn serve_emulator() -> Result<(), Box<dyn std::error::Error>> {
     }
     axum::serve(listener, emulator.router()).await?;
     Ok(())
+}
+
+/// `create-user` and `reset-password`: operator commands on the configured database.
+async fn manage_users(
+    command: &str,
+    args: &[String],
+) -> Result<String, Box<dyn std::error::Error>> {
+    let mut email = None;
+    let mut role = None;
+    let mut name = String::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--email" => email = Some(value.clone()),
+            "--role" => {
+                role = Some(
+                    shared::Role::parse(value)
+                        .ok_or("--role must be admin, standard or read-only")?,
+                )
+            }
+            "--name" => name = value.clone(),
+            other => return Err(format!("unknown option {other}").into()),
+        }
+    }
+    let email = email.ok_or("--email is required")?;
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    users::check_new_password(&password)?;
+    let config = Config::from_env()?;
+    std::fs::create_dir_all(&config.data_dir)?;
+    let pool = backend::store::connect(&config.database_url).await?;
+    let hash = tokio::task::spawn_blocking(move || users::hash_password(&password)).await??;
+    if command == "create-user" {
+        let role = role.ok_or("--role is required")?;
+        let user = users::create(&pool, &email, &name, role, &hash, Clock::default().now()).await?;
+        Ok(format!("created {} ({})", user.email, user.role.as_str()))
+    } else if users::set_password(&pool, &email, &hash).await? {
+        Ok(format!(
+            "password changed for {}",
+            email.trim().to_lowercase()
+        ))
+    } else {
+        Err(format!("no user with email {email}").into())
+    }
 }

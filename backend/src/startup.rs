@@ -6,24 +6,35 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Request};
-use axum::routing::{any, get, post};
+use axum::middleware;
+use axum::routing::{any, get, patch, post};
 use axum::Router;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
 use url::Url;
 
+use crate::auth;
 use crate::clock::Clock;
 use crate::config::{join_path, Config, Secret, StripeMode};
 use crate::crypto::{CryptoError, TokenCipher};
 use crate::emulator::{Emulator, EmulatorConfig};
-use crate::routes::{api, oauth};
+use crate::routes::{api, auth as auth_routes, oauth, users as user_routes};
 use crate::store::{self, StoreError};
 use crate::stripe::oauth::{OAuthConfigError, StripeOAuth};
 use crate::stripe::{self, StripeEndpoints};
+use crate::users::{self, UserError};
+use shared::Role;
 
 /// Where demo mode mounts the emulator.
 pub const EMULATOR_PATH: &str = "/stripe-emulator";
@@ -43,6 +54,8 @@ pub struct AppState {
     pub demo_mode: bool,
     /// The time.
     pub clock: Clock,
+    /// Our origin (`scheme://host[:port]` of `PUBLIC_URL`): the only one allowed to change state.
+    pub public_origin: String,
 }
 
 /// Start-up failures, each with a clear message.
@@ -66,6 +79,36 @@ pub enum StartupError {
     /// The HTTP client.
     #[error("HTTP client: {0}")]
     Http(String),
+    /// The first Admin could not be created.
+    #[error("first admin: {0}")]
+    FirstAdmin(UserError),
+}
+
+/// The Content-Security-Policy of the app: our own scripts and wasm, plus the hash of each inline
+/// script trunk writes into `index.html` (its loader), and nothing else.
+pub fn content_security_policy(index_html: &str) -> String {
+    let mut hashes = String::new();
+    let mut rest = index_html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(open_end) = after.find('>') else {
+            break;
+        };
+        let body = &after[open_end + 1..];
+        let Some(close) = body.find("</script>") else {
+            break;
+        };
+        if !after[..open_end].contains("src=") {
+            let digest = Sha256::digest(body[..close].as_bytes());
+            hashes.push_str(&format!(" 'sha256-{}'", B64.encode(digest)));
+        }
+        rest = &body[close..];
+    }
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'self'"
+    )
 }
 
 /// The router: API, OAuth callback, optional emulator, and the SPA with fallback to `index.html`.
@@ -73,27 +116,57 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
     let api = Router::new()
         .route("/health", get(api::health))
         .route("/meta", get(api::meta))
+        .route("/auth/sign-in", post(auth_routes::sign_in))
+        .route("/auth/sign-out", post(auth_routes::sign_out))
+        .route("/auth/me", get(auth_routes::me))
+        .route(
+            "/users",
+            get(user_routes::list_users).post(user_routes::create_user),
+        )
+        .route("/users/{id}", patch(user_routes::update_user))
         .route("/connections", get(api::list_connections))
         .route(
             "/connections/stripe/authorize",
             post(api::start_stripe_authorize),
         )
         .fallback(api::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::same_origin_only,
+        ))
+        .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
+    let sessions = SessionManagerLayer::new(SqliteStore::new(state.pool.clone()))
+        .with_name(auth::SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.public_origin.starts_with("https://"))
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            auth::IDLE_TIMEOUT_SECS,
+        )));
+    let csp = std::fs::read_to_string(static_dir.join("index.html"))
+        .map(|html| content_security_policy(&html))
+        .unwrap_or_else(|_| content_security_policy(""));
     let spa = ServeDir::new(static_dir).fallback(ServeFile::new(static_dir.join("index.html")));
     let mut router = Router::new()
         .nest("/api", api)
         .route("/oauth/stripe/callback", get(oauth::stripe_callback))
-        .route("/oauth/{*rest}", any(api::not_found));
+        .route("/oauth/{*rest}", any(api::not_found))
+        .layer(sessions);
     if let Some(emulator) = emulator {
         router = router.nest_service(EMULATOR_PATH, emulator.router());
     }
     router
         .fallback_service(spa)
         .with_state(state)
+        // The emulator sets its own policy; everything else gets the app's.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -121,6 +194,55 @@ pub struct Application {
     pub public_url: Url,
     /// The emulator, in demo mode.
     pub emulator: Option<Emulator>,
+    /// The Admin created at this start, and its generated password if one was generated.
+    pub first_admin: Option<(String, Option<Secret>)>,
+}
+
+/// The demo Admin's email.
+pub const DEMO_ADMIN_EMAIL: &str = "admin@example.com";
+
+/// Creates the first Admin when no user exists: from `ADMIN_EMAIL`/`ADMIN_PASSWORD`, or in demo mode
+/// a demo Admin with a generated password (printed by `main`).
+async fn ensure_first_admin(
+    state: &AppState,
+    configured: Option<(String, Secret)>,
+    demo: bool,
+) -> Result<Option<(String, Option<Secret>)>, StartupError> {
+    if users::count(&state.pool).await? > 0 {
+        return Ok(None);
+    }
+    let (email, password, generated) = match configured {
+        Some((email, password)) => (email, password, false),
+        None if demo => (
+            DEMO_ADMIN_EMAIL.to_owned(),
+            Secret::new(users::generate_password()),
+            true,
+        ),
+        None => {
+            tracing::warn!(
+                "no users yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `backend create-user --role admin`"
+            );
+            return Ok(None);
+        }
+    };
+    users::check_new_password(password.expose()).map_err(StartupError::FirstAdmin)?;
+    let to_hash = password.expose().to_owned();
+    let hash = tokio::task::spawn_blocking(move || users::hash_password(&to_hash))
+        .await
+        .map_err(|e| StartupError::Http(e.to_string()))?
+        .map_err(StartupError::FirstAdmin)?;
+    users::create(
+        &state.pool,
+        &email,
+        "Administrator",
+        Role::Admin,
+        &hash,
+        state.clock.now(),
+    )
+    .await
+    .map_err(StartupError::FirstAdmin)?;
+    tracing::info!(email = %email, "created the first Admin");
+    Ok(Some((email, generated.then_some(password))))
 }
 
 fn loopback_of(addr: SocketAddr) -> SocketAddr {
@@ -188,7 +310,10 @@ impl Application {
             http: stripe::http_client().map_err(|e| StartupError::Http(e.to_string()))?,
             demo_mode: emulator.is_some(),
             clock: Clock::default(),
+            public_origin: public_url.origin().ascii_serialization(),
         };
+        let first_admin =
+            ensure_first_admin(&state, config.first_admin, emulator.is_some()).await?;
         if !config.static_dir.join("index.html").is_file() {
             tracing::warn!(
                 static_dir = %config.static_dir.display(),
@@ -202,14 +327,19 @@ impl Application {
             local_addr,
             public_url,
             emulator,
+            first_admin,
         })
     }
 
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
     }
 }
 

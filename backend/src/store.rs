@@ -37,11 +37,20 @@ pub async fn connect(database_url: &str) -> Result<SqlitePool, StoreError> {
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
         .busy_timeout(std::time::Duration::from_secs(5));
+    // An in-memory database exists per connection: keep one (tests).
+    let max = if database_url.contains(":memory:") {
+        1
+    } else {
+        8
+    };
     let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+        .max_connections(max)
         .connect_with(options)
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
+    tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
+        .migrate()
+        .await?;
     Ok(pool)
 }
 
@@ -52,16 +61,24 @@ fn state_hash(state: &str) -> String {
         .collect()
 }
 
-/// Remembers a freshly issued `state` until `now + STATE_TTL_SECS`, and forgets expired ones.
-pub async fn save_state(pool: &SqlitePool, state: &str, now: i64) -> Result<(), StoreError> {
+/// Remembers a freshly issued `state`, bound to a session, until `now + STATE_TTL_SECS`, and
+/// forgets expired ones.
+pub async fn save_state(
+    pool: &SqlitePool,
+    state: &str,
+    session_binding: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM oauth_states WHERE expires_at <= $1")
         .bind(now)
         .execute(pool)
         .await?;
     sqlx::query(
-        "INSERT INTO oauth_states (state_hash, created_at, expires_at) VALUES ($1, $2, $3)",
+        "INSERT INTO oauth_states (state_hash, session_binding, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4)",
     )
     .bind(state_hash(state))
+    .bind(session_binding)
     .bind(now)
     .bind(now + STATE_TTL_SECS)
     .execute(pool)
@@ -69,15 +86,21 @@ pub async fn save_state(pool: &SqlitePool, state: &str, now: i64) -> Result<(), 
     Ok(())
 }
 
-/// Consumes `state`: true exactly once for a state issued less than `STATE_TTL_SECS` ago. The row is
-/// deleted in the same statement that finds it, so two concurrent callbacks cannot both succeed.
-pub async fn consume_state(pool: &SqlitePool, state: &str, now: i64) -> Result<bool, StoreError> {
-    let expires_at: Option<i64> =
-        sqlx::query_scalar("DELETE FROM oauth_states WHERE state_hash = $1 RETURNING expires_at")
-            .bind(state_hash(state))
-            .fetch_optional(pool)
-            .await?;
-    Ok(matches!(expires_at, Some(expires_at) if expires_at > now))
+/// Consumes `state`: its session binding, exactly once, for a state issued less than
+/// `STATE_TTL_SECS` ago. The row is deleted in the same statement that finds it, so two concurrent
+/// callbacks cannot both succeed.
+pub async fn consume_state(
+    pool: &SqlitePool,
+    state: &str,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "DELETE FROM oauth_states WHERE state_hash = $1 RETURNING expires_at, session_binding",
+    )
+    .bind(state_hash(state))
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|(expires_at, binding)| (expires_at > now).then_some(binding)))
 }
 
 /// What the callback learned about a newly authorized account.
@@ -233,29 +256,41 @@ mod tests {
     #[tokio::test]
     async fn a_state_is_consumed_exactly_once() {
         let pool = pool().await;
-        save_state(&pool, "s1", 1_000).await.unwrap();
-        assert!(consume_state(&pool, "s1", 1_001).await.unwrap());
-        assert!(!consume_state(&pool, "s1", 1_002).await.unwrap());
-        assert!(!consume_state(&pool, "never-issued", 1_002).await.unwrap());
+        save_state(&pool, "s1", "b1", 1_000).await.unwrap();
+        assert_eq!(
+            consume_state(&pool, "s1", 1_001).await.unwrap().as_deref(),
+            Some("b1")
+        );
+        assert_eq!(consume_state(&pool, "s1", 1_002).await.unwrap(), None);
+        assert_eq!(
+            consume_state(&pool, "never-issued", 1_002).await.unwrap(),
+            None
+        );
     }
 
     #[tokio::test]
     async fn an_expired_state_is_refused_and_removed() {
         let pool = pool().await;
-        save_state(&pool, "old", 1_000).await.unwrap();
-        assert!(!consume_state(&pool, "old", 1_000 + STATE_TTL_SECS)
-            .await
-            .unwrap());
-        save_state(&pool, "fresh", 1_000).await.unwrap();
+        save_state(&pool, "old", "b", 1_000).await.unwrap();
+        assert_eq!(
+            consume_state(&pool, "old", 1_000 + STATE_TTL_SECS)
+                .await
+                .unwrap(),
+            None
+        );
+        save_state(&pool, "fresh", "b", 1_000).await.unwrap();
         assert!(consume_state(&pool, "fresh", 1_000 + STATE_TTL_SECS - 1)
             .await
-            .unwrap());
+            .unwrap()
+            .is_some());
     }
 
     #[tokio::test]
     async fn states_are_stored_hashed() {
         let pool = pool().await;
-        save_state(&pool, "plain-state-value", 1).await.unwrap();
+        save_state(&pool, "plain-state-value", "b", 1)
+            .await
+            .unwrap();
         let stored: String = sqlx::query_scalar("SELECT state_hash FROM oauth_states")
             .fetch_one(&pool)
             .await

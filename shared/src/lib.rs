@@ -84,6 +84,100 @@ pub struct ServerInfo {
     pub demo_mode: bool,
 }
 
+/// What a user may do. Integrations and user management are Admin-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including Connections and Users.
+    Admin,
+    /// Reports, no administration.
+    Standard,
+    /// Read reports only.
+    ReadOnly,
+}
+
+impl Role {
+    /// All roles, most powerful first.
+    pub const ALL: [Self; 3] = [Self::Admin, Self::Standard, Self::ReadOnly];
+
+    /// Stable wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Standard => "standard",
+            Self::ReadOnly => "read_only",
+        }
+    }
+
+    /// Parses the wire name, or the command-line spelling (`read-only`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_ascii_lowercase().replace('-', "_");
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Sign-in email (unique, case-insensitive).
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// A disabled user cannot sign in.
+    pub disabled: bool,
+    /// When the user was created (Unix seconds).
+    pub created_at: i64,
+    /// Last successful sign-in (Unix seconds).
+    pub last_sign_in_at: Option<i64>,
+}
+
+/// Body of `POST /api/auth/sign-in`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInRequest {
+    /// Email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Body of `POST /api/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateUserRequest {
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// A password the admin sets; `None` generates a one-time password.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Answer of `POST /api/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateUserResponse {
+    /// The new user.
+    pub user: User,
+    /// The generated password, shown once, when none was given.
+    pub one_time_password: Option<String>,
+}
+
+/// Body of `PATCH /api/users/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateUserRequest {
+    /// New role.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// Disable or re-enable.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
 /// Machine-readable error kinds of the JSON API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -100,6 +194,8 @@ pub enum ErrorCode {
     RateLimited,
     /// Stripe could not be reached or answered badly.
     UpstreamFailed,
+    /// The request conflicts with the current state (duplicate email, last admin).
+    Conflict,
     /// Anything else; details are in the server's log only.
     Internal,
 }
@@ -131,10 +227,12 @@ pub enum CallbackError {
     StripeError,
     /// We could not save the connection.
     StorageFailed,
+    /// The callback arrived in another session (or none) than the one that started the flow.
+    SessionMismatch,
 }
 
 impl CallbackError {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::AccessDenied,
         Self::InvalidState,
         Self::InvalidRequest,
@@ -142,6 +240,7 @@ impl CallbackError {
         Self::StripeUnavailable,
         Self::StripeError,
         Self::StorageFailed,
+        Self::SessionMismatch,
     ];
 
     /// The code used in the query string.
@@ -154,6 +253,7 @@ impl CallbackError {
             Self::StripeUnavailable => "stripe_unavailable",
             Self::StripeError => "stripe_error",
             Self::StorageFailed => "storage_failed",
+            Self::SessionMismatch => "session_mismatch",
         }
     }
 
@@ -197,6 +297,18 @@ mod tests {
         }
         assert_eq!(CallbackError::parse("<script>"), None);
         assert_eq!(CallbackError::parse(""), None);
+    }
+
+    #[test]
+    fn roles_parse_from_wire_and_command_line_spellings() {
+        assert_eq!(Role::parse("read-only"), Some(Role::ReadOnly));
+        assert_eq!(Role::parse("READ_ONLY"), Some(Role::ReadOnly));
+        assert_eq!(Role::parse("admin"), Some(Role::Admin));
+        assert_eq!(Role::parse("root"), None);
+        assert_eq!(
+            serde_json::to_string(&Role::ReadOnly).unwrap(),
+            "\"read_only\""
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use shared::{AuthorizeResponse, Connection, ServerInfo};
 
+use crate::auth::{self, AdminUser};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::store;
@@ -26,18 +27,21 @@ pub async fn meta(State(state): State<AppState>) -> Json<ServerInfo> {
 
 /// `GET /api/connections`: the Data Sources rows.
 pub async fn list_connections(
+    _admin: AdminUser,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<Connection>>, AppError> {
     Ok(Json(store::list_connections(&state.pool).await?))
 }
 
-/// `POST /api/connections/stripe/authorize`: issues a single-use `state` and the URL of Stripe's
-/// authorize page.
+/// `POST /api/connections/stripe/authorize`: issues a single-use `state`, bound to this session, and
+/// the URL of Stripe's authorize page.
 pub async fn start_stripe_authorize(
+    AdminUser(admin): AdminUser,
     State(state): State<AppState>,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
+    let binding = auth::oauth_binding(&admin.session).await?;
     let oauth_state = new_state();
-    store::save_state(&state.pool, &oauth_state, state.clock.now()).await?;
+    store::save_state(&state.pool, &oauth_state, &binding, state.clock.now()).await?;
     let url = state.oauth.authorize_url(&oauth_state);
     Ok(Json(AuthorizeResponse {
         authorize_url: url.into(),

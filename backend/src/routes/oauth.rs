@@ -11,6 +11,10 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use shared::{callback_redirect, CallbackError};
 
+use shared::Role;
+use tower_sessions::Session;
+
+use crate::auth;
 use crate::domain::AuthorizationCode;
 use crate::startup::AppState;
 use crate::store::{self, NewConnection};
@@ -22,8 +26,13 @@ use crate::stripe::StripeError;
 const MAX_STATE_LEN: usize = 256;
 
 /// The callback handler.
-pub async fn stripe_callback(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
-    let outcome = complete_authorization(&state, query.as_deref().unwrap_or_default()).await;
+pub async fn stripe_callback(
+    State(state): State<AppState>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let outcome =
+        complete_authorization(&state, &session, query.as_deref().unwrap_or_default()).await;
     let location = callback_redirect(outcome);
     (
         [(header::CACHE_CONTROL, "no-store")],
@@ -42,7 +51,11 @@ fn parse_query(raw: &str) -> Option<HashMap<String, String>> {
     Some(out)
 }
 
-async fn complete_authorization(app: &AppState, raw_query: &str) -> Result<i64, CallbackError> {
+async fn complete_authorization(
+    app: &AppState,
+    session: &Session,
+    raw_query: &str,
+) -> Result<i64, CallbackError> {
     let Some(params) = parse_query(raw_query) else {
         tracing::warn!("stripe callback refused: malformed query string");
         return Err(CallbackError::InvalidRequest);
@@ -54,15 +67,28 @@ async fn complete_authorization(app: &AppState, raw_query: &str) -> Result<i64, 
             tracing::warn!("stripe callback refused: no usable state");
             CallbackError::InvalidState
         })?;
-    let consumed = store::consume_state(&app.pool, oauth_state, app.clock.now())
+    let binding = store::consume_state(&app.pool, oauth_state, app.clock.now())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "stripe callback: could not check state");
             CallbackError::StorageFailed
         })?;
-    if !consumed {
+    let Some(binding) = binding else {
         tracing::warn!("stripe callback refused: unknown, expired or already used state");
         return Err(CallbackError::InvalidState);
+    };
+    // The flow must finish in the session that started it, by a user who is still an Admin.
+    let ours = auth::existing_oauth_binding(session).await.ok().flatten();
+    if ours.as_deref() != Some(binding.as_str()) {
+        tracing::warn!("stripe callback refused: started in another session");
+        return Err(CallbackError::SessionMismatch);
+    }
+    match auth::signed_in_user(session, app).await {
+        Ok(user) if user.role == Role::Admin => {}
+        _ => {
+            tracing::warn!("stripe callback refused: not signed in as an Admin");
+            return Err(CallbackError::SessionMismatch);
+        }
     }
     if let Some(error) = params.get("error") {
         tracing::info!(error = %error.chars().take(64).collect::<String>(), "stripe authorization not granted");

@@ -52,12 +52,19 @@ pub async fn spawn_emulator() -> (Emulator, Url) {
     (emulator, Url::parse(&format!("http://{addr}/")).unwrap())
 }
 
+pub const ADMIN_EMAIL: &str = "admin@bi.test";
+pub const STANDARD_EMAIL: &str = "standard@bi.test";
+pub const READ_ONLY_EMAIL: &str = "reader@bi.test";
+pub const USER_PASSWORD: &str = "a long enough password";
+
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub emulator: Emulator,
     pub stripe_url: Url,
-    _dir: tempfile::TempDir,
+    /// Session cookie of the signed-in Admin (`name=value`).
+    pub admin: String,
+    pub dir: tempfile::TempDir,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -73,9 +80,33 @@ pub async fn spawn_app_with(
     secret: &str,
 ) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
+    build_app(emulator, connect_url, api_url, secret, dir, true).await
+}
+
+/// The app over the database in `dir`; a second call over the same `dir` is a restart.
+pub async fn build_app(
+    emulator: Emulator,
+    connect_url: Url,
+    api_url: Url,
+    secret: &str,
+    dir: tempfile::TempDir,
+    seed_users: bool,
+) -> TestApp {
     let pool = backend::store::connect(&format!("sqlite://{}/test.db", dir.path().display()))
         .await
         .unwrap();
+    if seed_users {
+        let hash = backend::users::hash_password(USER_PASSWORD).unwrap();
+        for (email, role) in [
+            (ADMIN_EMAIL, shared::Role::Admin),
+            (STANDARD_EMAIL, shared::Role::Standard),
+            (READ_ONLY_EMAIL, shared::Role::ReadOnly),
+        ] {
+            backend::users::create(&pool, email, "", role, &hash, 1)
+                .await
+                .unwrap();
+        }
+    }
     let key = Secret::new(base64::engine::general_purpose::STANDARD.encode([9u8; 32]));
     let endpoints = StripeEndpoints {
         client_id: CLIENT_ID.into(),
@@ -91,6 +122,7 @@ pub async fn spawn_app_with(
         http: http_client().unwrap(),
         demo_mode: false,
         clock: Clock::default(),
+        public_origin: PUBLIC_URL.into(),
     };
     std::fs::write(
         dir.path().join("index.html"),
@@ -98,13 +130,27 @@ pub async fn spawn_app_with(
     )
     .unwrap();
     let router = app(state.clone(), dir.path(), None);
-    TestApp {
+    let mut test_app = TestApp {
         router,
         state,
         emulator,
         stripe_url: Url::parse(PUBLIC_URL).unwrap(),
-        _dir: dir,
-    }
+        admin: String::new(),
+        dir,
+    };
+    test_app.admin = test_app.sign_in(ADMIN_EMAIL, USER_PASSWORD).await;
+    test_app
+}
+
+/// The `name=value` part of a response's session cookie, if it sets one.
+pub fn session_cookie(response: &Response<Body>) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("connections_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
 }
 
 pub async fn body_string(response: Response<Body>) -> String {
@@ -113,28 +159,53 @@ pub async fn body_string(response: Response<Body>) -> String {
 }
 
 impl TestApp {
+    /// A request as the signed-in Admin, from our own origin.
     pub async fn request(&self, method: &str, uri: &str) -> Response<Body> {
-        self.router
-            .clone()
-            .oneshot(
-                Request::builder()
-                    .method(method)
-                    .uri(uri)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap()
+        self.send(method, uri, Some(&self.admin), None).await
+    }
+
+    /// A request with a given session cookie (or none) and JSON body, from our own origin.
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        cookie: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Response<Body> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("origin", PUBLIC_URL);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let request = match body {
+            Some(json) => request
+                .header("content-type", "application/json")
+                .body(Body::from(json.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.router.clone().oneshot(request.unwrap()).await.unwrap()
     }
 
     pub async fn json(&self, method: &str, uri: &str) -> (StatusCode, serde_json::Value) {
-        let response = self.request(method, uri).await;
-        let status = response.status();
-        let body = body_string(response).await;
-        (
-            status,
-            serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
-        )
+        to_json(self.request(method, uri).await).await
+    }
+
+    /// Signs in; returns the session cookie.
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let response = self
+            .send(
+                "POST",
+                "/api/auth/sign-in",
+                None,
+                Some(serde_json::json!({ "email": email, "password": password })),
+            )
+            .await;
+        if response.status() != StatusCode::OK {
+            panic!("sign-in of {email} failed: {:?}", to_json(response).await);
+        }
+        session_cookie(&response).expect("a session cookie")
     }
 
     /// Starts the flow: the authorize URL's query string.
@@ -174,6 +245,15 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+pub async fn to_json(response: Response<Body>) -> (StatusCode, serde_json::Value) {
+    let status = response.status();
+    let body = body_string(response).await;
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+    )
 }
 
 pub fn query_map(query: &str) -> HashMap<String, String> {

@@ -1,0 +1,308 @@
+//! Who is calling: server-side sessions (tower-sessions, stored in the database), the extractors that
+//! require a signed-in user or an Admin, sign-in throttling, and the same-origin guard against CSRF.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use shared::{Role, User};
+use sqlx::SqlitePool;
+use tower_sessions::Session;
+
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::store::StoreError;
+use crate::users;
+
+/// A session ends after this long without a request.
+pub const IDLE_TIMEOUT_SECS: i64 = 30 * 60;
+/// A session ends this long after sign-in, however active.
+pub const ABSOLUTE_TIMEOUT_SECS: i64 = 12 * 60 * 60;
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "connections_session";
+
+const USER_ID: &str = "user_id";
+const SIGNED_IN_AT: &str = "signed_in_at";
+const SEEN_AT: &str = "seen_at";
+const OAUTH_NONCE: &str = "oauth_nonce";
+
+/// Failed sign-ins allowed per account in a window.
+pub const ACCOUNT_FAILURE_LIMIT: i64 = 5;
+/// Failed sign-ins allowed per client address in a window.
+pub const CLIENT_FAILURE_LIMIT: i64 = 20;
+/// The throttling window.
+pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+
+fn session_error(e: tower_sessions::session::Error) -> AppError {
+    AppError::Internal(format!("session: {e}"))
+}
+
+/// The signed-in user of this request.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// The user, freshly read from the database (role and disabled flag are current).
+    pub user: User,
+    /// The session.
+    pub session: Session,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| AppError::Internal(msg.into()))?;
+        let user = signed_in_user(&session, state).await?;
+        Ok(Self { user, session })
+    }
+}
+
+/// The user signed in to `session`, enforcing idle and absolute expiry and the disabled flag; an
+/// ended session is deleted.
+pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<User, AppError> {
+    let Some(user_id) = session.get::<i64>(USER_ID).await.map_err(session_error)? else {
+        return Err(AppError::Unauthorized);
+    };
+    let now = state.clock.now();
+    let signed_in_at = session
+        .get::<i64>(SIGNED_IN_AT)
+        .await
+        .map_err(session_error)?
+        .unwrap_or(0);
+    let seen_at = session
+        .get::<i64>(SEEN_AT)
+        .await
+        .map_err(session_error)?
+        .unwrap_or(0);
+    let expired = now - signed_in_at >= ABSOLUTE_TIMEOUT_SECS || now - seen_at >= IDLE_TIMEOUT_SECS;
+    let user = if expired {
+        None
+    } else {
+        users::find(&state.pool, user_id).await?
+    };
+    let Some(user) = user.filter(|u| !u.disabled) else {
+        session.flush().await.map_err(session_error)?;
+        return Err(AppError::Unauthorized);
+    };
+    // Refresh the idle clock at most once a minute, not on every request.
+    if now - seen_at >= 60 {
+        session.insert(SEEN_AT, now).await.map_err(session_error)?;
+    }
+    Ok(user)
+}
+
+/// A signed-in Admin (403 for other roles, 401 when signed out).
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let current = CurrentUser::from_request_parts(parts, state).await?;
+        if current.user.role != Role::Admin {
+            return Err(AppError::Forbidden);
+        }
+        Ok(Self(current))
+    }
+}
+
+/// Starts a session for `user`: a new session id (no fixation), then the sign-in times.
+pub async fn start_session(session: &Session, user: &User, now: i64) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(USER_ID, user.id)
+        .await
+        .map_err(session_error)?;
+    session
+        .insert(SIGNED_IN_AT, now)
+        .await
+        .map_err(session_error)?;
+    session.insert(SEEN_AT, now).await.map_err(session_error)?;
+    Ok(())
+}
+
+/// Ends the session: its record is deleted from the store and the cookie cleared.
+pub async fn end_session(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(session_error)
+}
+
+fn sha256_hex(value: &str) -> String {
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The binding of an OAuth flow to this session: a nonce kept in the session (created once), of
+/// which only the hash is stored beside the `state`.
+pub async fn oauth_binding(session: &Session) -> Result<String, AppError> {
+    let nonce = match session
+        .get::<String>(OAUTH_NONCE)
+        .await
+        .map_err(session_error)?
+    {
+        Some(nonce) => nonce,
+        None => {
+            let nonce = oauth2::CsrfToken::new_random_len(32).secret().clone();
+            session
+                .insert(OAUTH_NONCE, &nonce)
+                .await
+                .map_err(session_error)?;
+            nonce
+        }
+    };
+    Ok(sha256_hex(&nonce))
+}
+
+/// The binding of the current session, if it has one (for checking a callback).
+pub async fn existing_oauth_binding(session: &Session) -> Result<Option<String>, AppError> {
+    Ok(session
+        .get::<String>(OAUTH_NONCE)
+        .await
+        .map_err(session_error)?
+        .map(|n| sha256_hex(&n)))
+}
+
+/// The client's address as the socket saw it (`unknown` when not served over a socket).
+pub fn client_address(parts: &axum::http::Extensions) -> String {
+    parts
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A hash to verify against when the email is unknown, so both cases cost the same time.
+pub fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| users::hash_password("no-such-user-placeholder").unwrap_or_default())
+}
+
+/// Throttle keys for a sign-in attempt.
+pub fn throttle_keys(email: &str, client: &str) -> [(String, i64); 2] {
+    let email: String = email.trim().to_lowercase().chars().take(254).collect();
+    [
+        (format!("account:{email}"), ACCOUNT_FAILURE_LIMIT),
+        (format!("client:{client}"), CLIENT_FAILURE_LIMIT),
+    ]
+}
+
+/// Seconds until another attempt is allowed, if any key is over its limit.
+pub async fn retry_after(
+    pool: &SqlitePool,
+    keys: &[(String, i64)],
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let mut wait = None;
+    for (key, limit) in keys {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT failures, window_start FROM sign_in_failures WHERE throttle_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+        if let Some((failures, window_start)) = row {
+            let window_end = window_start + FAILURE_WINDOW_SECS;
+            if failures >= *limit && window_end > now {
+                wait = Some(wait.unwrap_or(0).max(window_end - now));
+            }
+        }
+    }
+    Ok(wait)
+}
+
+/// Counts a failed attempt against every key (a new window starts when the old one is over).
+pub async fn record_failure(
+    pool: &SqlitePool,
+    keys: &[(String, i64)],
+    now: i64,
+) -> Result<(), StoreError> {
+    for (key, _) in keys {
+        sqlx::query(
+            "INSERT INTO sign_in_failures (throttle_key, failures, window_start) VALUES ($1, 1, $2) \
+             ON CONFLICT (throttle_key) DO UPDATE SET \
+               failures = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN 1 \
+                               ELSE sign_in_failures.failures + 1 END, \
+               window_start = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN $2 \
+                                   ELSE sign_in_failures.window_start END",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(FAILURE_WINDOW_SECS)
+        .execute(pool)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Forgets an account's failures after a successful sign-in.
+pub async fn clear_failures(pool: &SqlitePool, key: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sign_in_failures WHERE throttle_key = $1")
+        .bind(key)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// CSRF guard for the API: a state-changing request must come from our own origin (`Origin`, or
+/// when a browser sends none, `Sec-Fetch-Site: same-origin`). The SameSite=Lax cookie is the
+/// second layer.
+pub async fn same_origin_only(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let allowed = match headers.get(header::ORIGIN) {
+        Some(origin) => origin.as_bytes() == state.public_origin.as_bytes(),
+        None => headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"same-origin"),
+    };
+    if allowed {
+        next.run(request).await
+    } else {
+        tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-site request refused");
+        AppError::CrossSite.into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn failures_throttle_within_a_window_and_reset_after_it() {
+        let pool = crate::store::connect("sqlite::memory:").await.unwrap();
+        let keys = throttle_keys("A@x.com", "1.2.3.4");
+        assert_eq!(keys[0].0, "account:a@x.com");
+        for i in 0..ACCOUNT_FAILURE_LIMIT {
+            assert_eq!(retry_after(&pool, &keys, 1_000 + i).await.unwrap(), None);
+            record_failure(&pool, &keys, 1_000 + i).await.unwrap();
+        }
+        assert_eq!(
+            retry_after(&pool, &keys, 1_010).await.unwrap(),
+            Some(FAILURE_WINDOW_SECS - 10)
+        );
+        let later = 1_000 + FAILURE_WINDOW_SECS;
+        assert_eq!(retry_after(&pool, &keys, later).await.unwrap(), None);
+        record_failure(&pool, &keys, later).await.unwrap();
+        assert_eq!(
+            retry_after(&pool, &keys, later).await.unwrap(),
+            None,
+            "a new window"
+        );
+    }
+}

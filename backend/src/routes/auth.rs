@@ -1,0 +1,66 @@
+//! Sign-in, sign-out and "who am I".
+
+use axum::extract::State;
+use axum::http::{Extensions, StatusCode};
+use axum::Json;
+use shared::{SignInRequest, User};
+use tower_sessions::Session;
+
+use crate::auth::{self, CurrentUser};
+use crate::error::{ApiJson, AppError};
+use crate::startup::AppState;
+use crate::users;
+
+/// `POST /api/auth/sign-in`: checks the throttle, verifies the password (the same work and the same
+/// answer whether or not the email exists), then starts a fresh session.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    extensions: Extensions,
+    ApiJson(body): ApiJson<SignInRequest>,
+) -> Result<Json<User>, AppError> {
+    let now = state.clock.now();
+    let client = auth::client_address(&extensions);
+    let keys = auth::throttle_keys(&body.email, &client);
+    if let Some(wait) = auth::retry_after(&state.pool, &keys, now).await? {
+        tracing::warn!(client = %client, "sign-in throttled");
+        return Err(AppError::RateLimited(wait));
+    }
+    let credentials = users::credentials(&state.pool, &body.email).await?;
+    let hash = credentials
+        .as_ref()
+        .map(|c| c.password_hash.clone())
+        .unwrap_or_else(|| auth::dummy_hash().to_owned());
+    let password = body.password;
+    let verified = tokio::task::spawn_blocking(move || users::verify_password(&password, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let user = match credentials {
+        Some(c) if verified && !c.user.disabled => c.user,
+        _ => {
+            auth::record_failure(&state.pool, &keys, now).await?;
+            // The email is logged to spot attacks; the password never is.
+            tracing::warn!(email = %keys[0].0, client = %client, "failed sign-in");
+            return Err(AppError::BadCredentials);
+        }
+    };
+    auth::clear_failures(&state.pool, &keys[0].0).await?;
+    auth::start_session(&session, &user, now).await?;
+    users::touch_sign_in(&state.pool, user.id, now).await?;
+    tracing::info!(user_id = user.id, "signed in");
+    Ok(Json(User {
+        last_sign_in_at: Some(now),
+        ..user
+    }))
+}
+
+/// `POST /api/auth/sign-out`: deletes the session record; the cookie stops working at once.
+pub async fn sign_out(session: Session) -> Result<StatusCode, AppError> {
+    auth::end_session(&session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/auth/me`: the signed-in user.
+pub async fn me(current: CurrentUser) -> Json<User> {
+    Json(current.user)
+}

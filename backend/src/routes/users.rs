@@ -1,0 +1,77 @@
+//! Admin > Users: list, add, change role, disable. Admin only.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use shared::{CreateUserRequest, CreateUserResponse, UpdateUserRequest, User};
+
+use crate::auth::AdminUser;
+use crate::error::{ApiJson, AppError};
+use crate::startup::AppState;
+use crate::users;
+
+/// `GET /api/users`.
+pub async fn list_users(
+    _admin: AdminUser,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<User>>, AppError> {
+    Ok(Json(users::list(&state.pool).await?))
+}
+
+/// `POST /api/users`: with a password the admin sets, or a generated one-time password shown once.
+pub async fn create_user(
+    AdminUser(admin): AdminUser,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateUserRequest>,
+) -> Result<(StatusCode, Json<CreateUserResponse>), AppError> {
+    users::normalize_email(&body.email)?;
+    let (password, one_time) = match body.password.filter(|p| !p.is_empty()) {
+        Some(p) => (p, false),
+        None => (users::generate_password(), true),
+    };
+    users::check_new_password(&password)?;
+    let to_hash = password.clone();
+    let hash = tokio::task::spawn_blocking(move || users::hash_password(&to_hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let user = users::create(
+        &state.pool,
+        &body.email,
+        &body.display_name,
+        body.role,
+        &hash,
+        state.clock.now(),
+    )
+    .await?;
+    tracing::info!(
+        by = admin.user.id,
+        user_id = user.id,
+        role = user.role.as_str(),
+        "user created"
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateUserResponse {
+            user,
+            one_time_password: one_time.then_some(password),
+        }),
+    ))
+}
+
+/// `PATCH /api/users/{id}`: change role and/or disable; never leaves no enabled Admin.
+pub async fn update_user(
+    AdminUser(admin): AdminUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<UpdateUserRequest>,
+) -> Result<Json<User>, AppError> {
+    let user = users::update(&state.pool, id, body.role, body.disabled).await?;
+    tracing::info!(
+        by = admin.user.id,
+        user_id = id,
+        role = user.role.as_str(),
+        disabled = user.disabled,
+        "user changed"
+    );
+    Ok(Json(user))
+}

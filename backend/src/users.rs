@@ -1,0 +1,322 @@
+//! Users: storage, password hashing (Argon2id, per-user salt) and the rules around roles.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use shared::{Role, User};
+use sqlx::{Row, SqlitePool};
+
+use crate::store::StoreError;
+
+/// Shortest password we accept.
+pub const MIN_PASSWORD_LEN: usize = 12;
+/// Longest password we hash (Argon2 is fine with more; this bounds the work per request).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Why a user operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// The input is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// A user with this email exists.
+    #[error("a user with this email already exists")]
+    DuplicateEmail,
+    /// The change would leave no enabled Admin.
+    #[error("the last Admin cannot be removed, demoted or disabled")]
+    LastAdmin,
+    /// No such user.
+    #[error("no such user")]
+    NotFound,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for UserError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(StoreError::Database(e))
+    }
+}
+
+/// Normalises and checks an email address (lower-cased; one `@`, a dot in the domain).
+pub fn normalize_email(raw: &str) -> Result<String, UserError> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split('@').count() == 2
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(UserError::Invalid("Enter a valid email address.".into()))
+    }
+}
+
+/// Checks a new password's length.
+pub fn check_new_password(password: &str) -> Result<(), UserError> {
+    let len = password.chars().count();
+    if len < MIN_PASSWORD_LEN {
+        return Err(UserError::Invalid(format!(
+            "Passwords must be at least {MIN_PASSWORD_LEN} characters long."
+        )));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(UserError::Invalid("That password is too long.".into()));
+    }
+    Ok(())
+}
+
+/// A random password for a new user, shown once.
+pub fn generate_password() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
+}
+
+/// Argon2id hash with a fresh salt (PHC string). CPU-heavy: call from a blocking thread.
+pub fn hash_password(password: &str) -> Result<String, UserError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| UserError::Invalid(format!("could not hash password: {e}")))
+}
+
+/// Verifies a password against a PHC hash. CPU-heavy: call from a blocking thread.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    if password.len() > MAX_PASSWORD_LEN {
+        return false;
+    }
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A user row with its hash, for sign-in.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The user.
+    pub user: User,
+    /// PHC hash.
+    pub password_hash: String,
+}
+
+fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+        disabled: row.try_get("disabled")?,
+        created_at: row.try_get("created_at")?,
+        last_sign_in_at: row.try_get("last_sign_in_at")?,
+    })
+}
+
+const USER_COLUMNS: &str =
+    "id, email, display_name, role, disabled, created_at, last_sign_in_at, password_hash";
+
+/// How many users exist.
+pub async fn count(pool: &SqlitePool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// Creates a user with an already computed hash.
+pub async fn create(
+    pool: &SqlitePool,
+    email: &str,
+    display_name: &str,
+    role: Role,
+    password_hash: &str,
+    now: i64,
+) -> Result<User, UserError> {
+    let email = normalize_email(email)?;
+    let display_name = display_name.trim();
+    let display_name = if display_name.is_empty() {
+        email.split('@').next().unwrap_or_default().to_owned()
+    } else {
+        display_name
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(100)
+            .collect()
+    };
+    let row = sqlx::query(&format!(
+        "INSERT INTO users (email, display_name, role, password_hash, disabled, created_at) \
+         VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
+    ))
+    .bind(&email)
+    .bind(&display_name)
+    .bind(role.as_str())
+    .bind(password_hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        Some(row) => Ok(user_from_row(&row)?),
+        None => Err(UserError::DuplicateEmail),
+    }
+}
+
+/// The credentials for an email, if such a user exists.
+pub async fn credentials(
+    pool: &SqlitePool,
+    email: &str,
+) -> Result<Option<Credentials>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+    ))
+    .bind(email.trim().to_lowercase())
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(Credentials {
+            user: user_from_row(&row)?,
+            password_hash: row.try_get("password_hash")?,
+        })
+    })
+    .transpose()
+}
+
+/// A user by id.
+pub async fn find(pool: &SqlitePool, id: i64) -> Result<Option<User>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// Every user, by email.
+pub async fn list(pool: &SqlitePool) -> Result<Vec<User>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(user_from_row).collect()
+}
+
+/// Records a successful sign-in.
+pub async fn touch_sign_in(pool: &SqlitePool, id: i64, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Replaces a user's password hash.
+pub async fn set_password(
+    pool: &SqlitePool,
+    email: &str,
+    password_hash: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE email = $2")
+        .bind(password_hash)
+        .bind(email.trim().to_lowercase())
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Changes role and/or disabled flag, refusing to leave no enabled Admin. The check and the change
+/// happen in one transaction.
+pub async fn update(
+    pool: &SqlitePool,
+    id: i64,
+    role: Option<Role>,
+    disabled: Option<bool>,
+) -> Result<User, UserError> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(UserError::NotFound)?;
+    let current = user_from_row(&row)?;
+    let new_role = role.unwrap_or(current.role);
+    let new_disabled = disabled.unwrap_or(current.disabled);
+    let was_active_admin = current.role == Role::Admin && !current.disabled;
+    let stays_active_admin = new_role == Role::Admin && !new_disabled;
+    if was_active_admin && !stays_active_admin {
+        let admins: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if admins <= 1 {
+            return Err(UserError::LastAdmin);
+        }
+    }
+    let row = sqlx::query(&format!(
+        "UPDATE users SET role = $1, disabled = $2 WHERE id = $3 RETURNING {USER_COLUMNS}"
+    ))
+    .bind(new_role.as_str())
+    .bind(new_disabled)
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(user_from_row(&row)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            normalize_email("  Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@x.com",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_a_fresh_salt() {
+        let a = hash_password("correct horse battery").unwrap();
+        let b = hash_password("correct horse battery").unwrap();
+        assert!(a.starts_with("$argon2id$"));
+        assert_ne!(a, b, "per-user salt");
+        assert!(verify_password("correct horse battery", &a));
+        assert!(!verify_password("wrong", &a));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert!(check_new_password("short").is_err());
+        assert!(check_new_password("long enough pass").is_ok());
+        assert_eq!(generate_password().len(), 20);
+    }
+}
