@@ -99,7 +99,7 @@ pub fn content_security_policy(index_html: &str) -> String {
             break;
         };
         if !after[..open_end].contains("src=") {
-            let digest = Sha256::digest(body[..close].as_bytes());
+            let digest = Sha256::digest(&body.as_bytes()[..close]);
             hashes.push_str(&format!(" 'sha256-{}'", B64.encode(digest)));
         }
         rest = &body[close..];
