@@ -5,7 +5,9 @@
 pub mod api;
 pub mod components;
 pub mod pages;
+pub mod remote;
 pub mod router;
+pub mod session;
 pub mod strings;
 
 use leptos::prelude::*;
@@ -15,43 +17,110 @@ use components::banner::{provide_banner, BannerRegion};
 use pages::add_source::AddSourcePage;
 use pages::connections::ConnectionsPage;
 use pages::not_found::NotFoundPage;
+use pages::requires_admin::{HomePage, RequiresAdminPage};
+use pages::sign_in::SignInPage;
 use pages::stripe_authorize::StripeAuthorizePage;
+use pages::users::UsersPage;
 use router::{provide_nav, use_nav};
+use session::{provide_auth, use_auth, SIGN_IN_PATH};
 
 /// Route of the integration picker.
 pub const ADD_SOURCE_PATH: &str = "/admin/connections/new";
 /// Route of the Stripe authorization page.
 pub const STRIPE_AUTHORIZE_PATH: &str = "/admin/connections/new/stripe";
+/// Route of Admin > Users.
+pub const USERS_PATH: &str = "/admin/users";
 
-/// The whole app: shell and routes.
+/// The whole app: shell, session and routes.
 #[component]
 pub fn App() -> impl IntoView {
     provide_banner();
     let nav = provide_nav();
-    if nav.path_untracked() == "/" {
-        nav.replace(shared::CONNECTIONS_PAGE);
-    }
+    let auth = provide_auth();
+    // Any 401 from the API means the session is over.
+    api::on_signed_out(move || auth.user.set(None));
+    leptos::task::spawn_local(async move {
+        auth.user.set(api::me().await.ok());
+        auth.checked.set(true);
+    });
+    // Signed-out users land on sign-in and come back afterwards.
+    Effect::new(move |_| {
+        if auth.checked.get() && auth.user.with(Option::is_none) && nav.path() != SIGN_IN_PATH {
+            let here = nav.location_untracked();
+            let next = String::from(js_sys::encode_uri_component(&here));
+            nav.replace(&format!("{SIGN_IN_PATH}?next={next}"));
+        }
+    });
     view! {
-            <a class="skip-link" href="#main">{strings::SKIP_TO_CONTENT}</a>
-            <header class="app-header">
-                <span class="app-name">{strings::APP_NAME}</span>
+        <a class="skip-link" href="#main">{strings::SKIP_TO_CONTENT}</a>
+        <header class="app-header">
+            <span class="app-name">{strings::APP_NAME}</span>
+            <Show when=move || auth.is_admin()>
                 <AdminMenu/>
-            </header>
-            <main id="main" tabindex="-1">
-                <BannerRegion/>
-                <ConnectionRoutes/>
-            </main>
+            </Show>
+            <Show when=move || auth.user.with(Option::is_some)>
+                <UserMenu/>
+            </Show>
+        </header>
+        <main id="main" tabindex="-1">
+            <BannerRegion/>
+            <ConnectionRoutes/>
+        </main>
     }
 }
 
-/// The Connections pages, without the shell: what a host console embeds inside its own router.
+/// The signed-in user's name and **Sign out**.
+#[component]
+fn UserMenu() -> impl IntoView {
+    let auth = use_auth();
+    let nav = use_nav();
+    let name = move || {
+        auth.user
+            .with(|u| u.as_ref().map(|u| u.display_name.clone()))
+    };
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = api::sign_out().await;
+            nav.replace(SIGN_IN_PATH);
+            auth.user.set(None);
+        });
+    };
+    view! {
+        <div class="user-menu" role="group" aria-label=strings::USER_MENU>
+            <span class="user-name">{name}</span>
+            <button type="button" class="menu-button" on:click=sign_out>{strings::SIGN_OUT}</button>
+        </div>
+    }
+}
+
+/// The pages, without the shell: what a host console embeds inside its own layout. Admin pages
+/// show "Requires Admin permissions" to other roles (the API refuses them anyway).
 #[component]
 pub fn ConnectionRoutes() -> impl IntoView {
     let nav = use_nav();
-    move || match nav.path().trim_end_matches('/') {
-        "" | shared::CONNECTIONS_PAGE => ConnectionsPage().into_any(),
-        ADD_SOURCE_PATH => AddSourcePage().into_any(),
-        STRIPE_AUTHORIZE_PATH => StripeAuthorizePage().into_any(),
-        _ => NotFoundPage().into_any(),
+    let auth = use_auth();
+    move || {
+        if !auth.checked.get() {
+            return view! { <p class="loading">{strings::LOADING}</p> }.into_any();
+        }
+        let path = nav.path();
+        let path = path.trim_end_matches('/');
+        if path == SIGN_IN_PATH {
+            return SignInPage().into_any();
+        }
+        if auth.user.with(Option::is_none) {
+            return ().into_any();
+        }
+        let admin = auth.is_admin();
+        match path {
+            "" if admin => ConnectionsPage().into_any(),
+            "" => HomePage().into_any(),
+            p if p.starts_with("/admin") && !admin => RequiresAdminPage().into_any(),
+            shared::CONNECTIONS_PAGE => ConnectionsPage().into_any(),
+            ADD_SOURCE_PATH => AddSourcePage().into_any(),
+            STRIPE_AUTHORIZE_PATH => StripeAuthorizePage().into_any(),
+            USERS_PATH => UsersPage().into_any(),
+            _ => NotFoundPage().into_any(),
+        }
     }
 }

@@ -43,6 +43,15 @@ impl Nav {
         self.path.get_untracked()
     }
 
+    /// Path and query string, without tracking (for "come back here" links).
+    pub fn location_untracked(&self) -> String {
+        format!(
+            "{}{}",
+            self.path.get_untracked(),
+            self.search.get_untracked()
+        )
+    }
+
     /// A query-string parameter of the current address (untracked: read once by a page).
     pub fn query_param(&self, name: &str) -> Option<String> {
         let search = self.search.get_untracked();

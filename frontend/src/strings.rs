@@ -76,6 +76,9 @@ pub fn callback_error(error: Option<CallbackError>) -> &'static str {
         Some(CallbackError::StripeError) => {
             "Stripe reported an error during authorization, so nothing was connected."
         }
+        Some(CallbackError::SessionMismatch) => {
+            "This Stripe sign-in was not started by you in this browser session, so nothing was connected. Please start again from Add a Data Source."
+        }
         Some(CallbackError::StorageFailed) => {
             "The connection could not be saved, so nothing was connected. Please try again."
         }
@@ -117,4 +120,60 @@ pub fn duration(ms: i64) -> String {
         60_000..=119_999 => "a minute".into(),
         _ => format!("{} minutes", ms / 60_000),
     }
+}
+
+pub const SIGN_IN_TITLE: &str = "Sign in";
+pub const EMAIL: &str = "Email";
+pub const PASSWORD: &str = "Password";
+pub const SIGN_IN: &str = "Sign in";
+pub const SIGNING_IN: &str = "Signing in…";
+pub const SIGN_OUT: &str = "Sign out";
+pub const USER_MENU: &str = "Account";
+pub const SIGNED_IN_AS: &str = "Signed in as";
+pub const REQUIRES_ADMIN: &str = "Requires Admin permissions";
+pub const REQUIRES_ADMIN_HINT: &str =
+    "Only administrators can open this page. Ask an Admin of your organization if you need access.";
+pub const HOME_TITLE: &str = "Welcome";
+pub const HOME_HINT: &str =
+    "Your reports will appear here. Data sources are managed by administrators under Admin > Connections.";
+pub const USERS: &str = "Users";
+pub const USERS_INTRO: &str =
+    "Add people, choose what they may do, and disable accounts that should no longer sign in.";
+pub const COL_EMAIL: &str = "Email";
+pub const COL_USER_NAME: &str = "Name";
+pub const COL_ROLE: &str = "Role";
+pub const COL_USER_STATUS: &str = "Status";
+pub const COL_LAST_SIGN_IN: &str = "Last sign-in";
+pub const ACTIVE: &str = "Active";
+pub const DISABLED: &str = "Disabled";
+pub const DISABLE: &str = "Disable";
+pub const ENABLE: &str = "Enable";
+pub const ADD_USER: &str = "Add user";
+pub const DISPLAY_NAME: &str = "Name";
+pub const ROLE: &str = "Role";
+pub const PASSWORD_OPTIONAL: &str = "Password (optional)";
+pub const PASSWORD_OPTIONAL_HINT: &str =
+    "At least 12 characters. Leave empty to generate a one-time password.";
+pub const USER_ADDED: &str = "User added.";
+pub const USER_UPDATED: &str = "User updated.";
+
+/// The name of a role.
+pub fn role(role: shared::Role) -> &'static str {
+    match role {
+        shared::Role::Admin => "Admin",
+        shared::Role::Standard => "Standard",
+        shared::Role::ReadOnly => "Read-Only",
+    }
+}
+
+/// The banner after adding a user with a generated password.
+pub fn one_time_password(email: &str, password: &str) -> String {
+    format!(
+        "User added. One-time password for {email}: {password} — share it securely; it will not be shown again."
+    )
+}
+
+/// Accessible name of a per-row control ("Role for ada@example.com").
+pub fn for_user(what: &str, email: &str) -> String {
+    format!("{what} {email}")
 }

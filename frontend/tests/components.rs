@@ -226,3 +226,86 @@ fn times_and_durations_read_like_a_person_would_say_them() {
     assert_eq!(strings::duration(12_000), "12 seconds");
     assert_eq!(strings::duration(61_000), "a minute");
 }
+
+fn user(role: shared::Role) -> shared::User {
+    shared::User {
+        id: 7,
+        email: "sam@example.com".into(),
+        display_name: "Sam".into(),
+        role,
+        disabled: false,
+        created_at: 0,
+        last_sign_in_at: None,
+    }
+}
+
+/// Mounts the routed pages at `path` for a given signed-in user.
+fn mount_routes_at(path: &str, who: Option<shared::User>) -> (web_sys::HtmlElement, impl Drop) {
+    web_sys::window()
+        .unwrap()
+        .history()
+        .unwrap()
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path))
+        .unwrap();
+    let root = container();
+    let handle = mount_to(root.clone(), move || {
+        let auth = frontend::session::provide_auth();
+        auth.user.set(who);
+        auth.checked.set(true);
+        view! { <frontend::ConnectionRoutes/> }
+    });
+    (root, handle)
+}
+
+#[wasm_bindgen_test]
+fn admin_pages_tell_other_roles_they_require_admin_permissions() {
+    for role in [shared::Role::Standard, shared::Role::ReadOnly] {
+        let (root, _h) = mount_routes_at("/admin/connections", Some(user(role)));
+        assert_eq!(text(&one(&root, "h1")), "Requires Admin permissions");
+        let (root, _h) = mount_routes_at("/admin/users", Some(user(role)));
+        assert_eq!(text(&one(&root, "h1")), "Requires Admin permissions");
+    }
+    let (root, _h) = mount_routes_at("/admin/users", Some(user(shared::Role::Admin)));
+    assert_eq!(text(&one(&root, "h1")), "Users");
+}
+
+#[wasm_bindgen_test]
+fn the_sign_in_page_has_labelled_fields_and_a_sign_in_button() {
+    let (root, _h) = mount_routes_at("/sign-in?next=%2Fadmin%2Fusers", None);
+    assert_eq!(text(&one(&root, "h1")), "Sign in");
+    for (label, kind, autocomplete) in [
+        ("Email", "email", "username"),
+        ("Password", "password", "current-password"),
+    ] {
+        let label_el = all(&root, "label")
+            .into_iter()
+            .find(|l| text(l) == label)
+            .unwrap_or_else(|| panic!("no label {label}"));
+        let input = one(
+            &root,
+            &format!("#{}", label_el.get_attribute("for").unwrap()),
+        );
+        assert_eq!(input.get_attribute("type").as_deref(), Some(kind));
+        assert_eq!(
+            input.get_attribute("autocomplete").as_deref(),
+            Some(autocomplete)
+        );
+    }
+    assert_eq!(text(&one(&root, "form button[type=submit]")), "Sign in");
+}
+
+#[wasm_bindgen_test]
+fn after_sign_in_only_paths_on_this_site_are_followed() {
+    use frontend::session::safe_next;
+    assert_eq!(safe_next(Some("/admin/users?x=1")), "/admin/users?x=1");
+    for evil in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "",
+    ] {
+        assert_eq!(safe_next(Some(evil)), "/", "{evil}");
+    }
+    assert_eq!(safe_next(None), "/");
+}

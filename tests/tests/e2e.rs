@@ -210,13 +210,54 @@ impl Browser {
     }
 }
 
+/// Waits until the process has printed a line starting with `prefix`; returns the rest of it.
+fn printed_line(process: &Process, prefix: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(line) = process
+            .output()
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+        {
+            return line.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never printed {prefix:?}:\n{}",
+            process.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Signs in on the SPA's sign-in page (where any signed-out visit lands).
+async fn sign_in(browser: &Browser, base: &str, email: &str, password: &str) {
+    browser.c().goto(base).await.unwrap();
+    browser.wait_for("//h1[normalize-space()='Sign in']").await;
+    let email_input = browser
+        .wait_for("//input[@id=//label[normalize-space()='Email']/@for]")
+        .await;
+    email_input.send_keys(email).await.unwrap();
+    let password_input = browser
+        .wait_for("//input[@id=//label[normalize-space()='Password']/@for]")
+        .await;
+    password_input.send_keys(password).await.unwrap();
+    browser.click(&button("Sign in")).await;
+    browser
+        .wait_for("//button[normalize-space()='Sign out']")
+        .await;
+}
+
+const ADMIN_EMAIL: &str = "owner@bi.test";
+const ADMIN_PASSWORD: &str = "e2e admin password";
+
 fn button(name: &str) -> String {
     format!("//button[normalize-space()='{name}']")
 }
 
 /// The seed flow: Admin > Connections > Add a Data Source > Stripe > Connect with Stripe > sign in.
 async fn connect_stripe(browser: &Browser, base: &str, email: &str, password: &str) {
-    browser.c().goto(base).await.unwrap();
+    browser.c().goto(&format!("{base}/")).await.unwrap();
     browser.click(&button("Admin")).await;
     browser.click("//a[normalize-space()='Connections']").await;
     browser
@@ -242,9 +283,15 @@ async fn connect_stripe(browser: &Browser, base: &str, email: &str, password: &s
 
 #[tokio::test]
 async fn an_admin_connects_stripe_in_demo_mode_through_the_whole_seed_flow() {
+    // Demo mode exactly as the README's run command starts it: a demo Admin is created and the
+    // console says how to sign in.
     let (backend, addr, _data) = backend(&[]);
     let base = format!("http://{addr}");
+    let credentials = printed_line(&backend, "sign in to the app as ");
+    let (email, rest) = credentials.split_once(" / ").unwrap();
+    let password = rest.split(' ').next().unwrap();
     let browser = Browser::start().await;
+    sign_in(&browser, &base, email, password).await;
 
     connect_stripe(&browser, &base, "demo@example.com", "demo-password").await;
 
@@ -272,9 +319,13 @@ async fn an_admin_connects_stripe_in_demo_mode_through_the_whole_seed_flow() {
 
 #[tokio::test]
 async fn a_refusal_on_stripes_page_shows_an_error_banner_and_adds_nothing() {
-    let (_backend, addr, _data) = backend(&[]);
+    let (_backend, addr, _data) = backend(&[
+        ("ADMIN_EMAIL", ADMIN_EMAIL),
+        ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ]);
     let base = format!("http://{addr}");
     let browser = Browser::start().await;
+    sign_in(&browser, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     browser
         .c()
         .goto(&format!("{base}/admin/connections/new/stripe"))
@@ -316,8 +367,11 @@ async fn the_same_flow_works_against_any_stripe_compatible_server_and_never_leak
         ("STRIPE_SECRET_KEY", SECRET),
         ("STRIPE_CONNECT_URL", &stripe_url),
         ("STRIPE_API_URL", &stripe_url),
+        ("ADMIN_EMAIL", ADMIN_EMAIL),
+        ("ADMIN_PASSWORD", ADMIN_PASSWORD),
     ]);
     let browser = Browser::start().await;
+    sign_in(&browser, &public, ADMIN_EMAIL, ADMIN_PASSWORD).await;
 
     connect_stripe(&browser, &public, "globex@example.com", "demo-password").await;
     browser
@@ -397,4 +451,77 @@ fn backend_guard(
         "plaintext access token in the database"
     );
     backend
+}
+
+#[tokio::test]
+async fn a_standard_user_sees_no_admin_menu_and_is_refused_at_admin_pages() {
+    let data = tempfile::tempdir().unwrap();
+    // The operator's command, password on stdin.
+    let mut create = Command::new(backend_binary())
+        .args([
+            "create-user",
+            "--email",
+            "Sam@BI.test",
+            "--role",
+            "standard",
+            "--name",
+            "Sam",
+        ])
+        .env("DATA_DIR", data.path())
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = create.stdin.take().unwrap();
+        stdin.write_all(b"standard user password\n").unwrap();
+    }
+    let out = create.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created sam@bi.test (standard)"));
+
+    let mut command = Command::new(backend_binary());
+    command
+        .arg("serve")
+        .env("BIND", "127.0.0.1:0")
+        .env("DATA_DIR", data.path())
+        .env("STATIC_DIR", dist());
+    let (_backend, addr) = Process::start(command);
+    let base = format!("http://{addr}");
+    let browser = Browser::start().await;
+    sign_in(&browser, &base, "sam@bi.test", "standard user password").await;
+    browser.wait_for("//h1[normalize-space()='Welcome']").await;
+    assert!(
+        browser
+            .c()
+            .find(Locator::XPath(&button("Admin")))
+            .await
+            .is_err(),
+        "no Admin menu for a Standard user"
+    );
+    browser
+        .c()
+        .goto(&format!("{base}/admin/connections"))
+        .await
+        .unwrap();
+    browser
+        .wait_for("//h1[normalize-space()='Requires Admin permissions']")
+        .await;
+    // Signing out really ends the session: the page sends the user back to sign in.
+    browser.click(&button("Sign out")).await;
+    browser.wait_for("//h1[normalize-space()='Sign in']").await;
+    browser
+        .c()
+        .goto(&format!("{base}/admin/connections"))
+        .await
+        .unwrap();
+    browser.wait_for("//h1[normalize-space()='Sign in']").await;
+    browser.close().await;
 }

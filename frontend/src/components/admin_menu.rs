@@ -26,6 +26,11 @@ pub fn AdminMenu() -> impl IntoView {
                         {strings::CONNECTIONS}
                     </Link>
                 </li>
+                <li>
+                    <Link href=crate::USERS_PATH on_follow=move |_| open.set(false)>
+                        {strings::USERS}
+                    </Link>
+                </li>
             </ul>
         </nav>
     }

@@ -8,6 +8,7 @@ use shared::CallbackError;
 use crate::api;
 use crate::components::banner::{use_banner, Banner};
 use crate::components::data_sources_table::DataSourcesTable;
+use crate::remote::Remote;
 use crate::router::use_nav;
 use crate::strings;
 
@@ -38,7 +39,7 @@ pub fn ConnectionsPage() -> impl IntoView {
             nav.replace(shared::CONNECTIONS_PAGE);
         });
     }
-    let connections = LocalResource::new(api::list_connections);
+    let connections = Remote::new(|| Box::pin(api::list_connections()));
     let add = move |_| {
         banners.0.set(None);
         nav.navigate(crate::ADD_SOURCE_PATH);
@@ -53,22 +54,19 @@ pub fn ConnectionsPage() -> impl IntoView {
                     {strings::ADD_DATA_SOURCE}
                 </button>
             </div>
-            <Transition fallback=|| view! { <p class="loading" aria-busy="true">{strings::LOADING}</p> }>
-                {move || Suspend::new(async move {
-                    match connections.await {
-                        Ok(rows) => view! { <DataSourcesTable connections=rows/> }.into_any(),
-                        Err(e) => view! {
-                            <div class="load-error" role="alert">
-                                <p>{strings::LOAD_FAILED}" "{e.message()}</p>
-                                <button type="button" class="button" on:click=move |_| connections.refetch()>
-                                    {strings::RETRY}
-                                </button>
-                            </div>
-                        }
-                        .into_any(),
-                    }
-                })}
-            </Transition>
+            {move || match connections.value.get() {
+                None => view! { <p class="loading" aria-busy="true">{strings::LOADING}</p> }.into_any(),
+                Some(Ok(rows)) => view! { <DataSourcesTable connections=rows/> }.into_any(),
+                Some(Err(e)) => view! {
+                    <div class="load-error" role="alert">
+                        <p>{strings::LOAD_FAILED}" "{e.message()}</p>
+                        <button type="button" class="button" on:click=move |_| connections.reload()>
+                            {strings::RETRY}
+                        </button>
+                    </div>
+                }
+                .into_any(),
+            }}
         </section>
     }
 }

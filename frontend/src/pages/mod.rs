@@ -3,4 +3,7 @@
 pub mod add_source;
 pub mod connections;
 pub mod not_found;
+pub mod requires_admin;
+pub mod sign_in;
 pub mod stripe_authorize;
+pub mod users;

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::api;
 use crate::components::banner::{use_banner, Banner};
 use crate::components::stripe_mark::StripeMark;
+use crate::remote::{run, Remote};
 use crate::strings;
 
 fn go_to(url: &str) {
@@ -19,19 +20,27 @@ fn go_to(url: &str) {
 #[component]
 pub fn StripeAuthorizePage() -> impl IntoView {
     let banners = use_banner();
-    let info = LocalResource::new(api::server_info);
-    let connect = Action::new_local(|_: &()| api::start_stripe_authorize());
+    let info = Remote::new(|| Box::pin(api::server_info()));
+    let pending = RwSignal::new(false);
     let redirecting = RwSignal::new(false);
-    Effect::new(move |_| match connect.value().get() {
-        Some(Ok(response)) => {
-            redirecting.set(true);
-            go_to(&response.authorize_url);
-        }
-        Some(Err(e)) => banners.0.set(Some(Banner::error(e.message()))),
-        None => {}
-    });
-    let busy = move || connect.pending().get() || redirecting.get();
-    let demo = move || info.get().and_then(Result::ok).is_some_and(|i| i.demo_mode);
+    let connect = move || {
+        run(
+            pending,
+            api::start_stripe_authorize(),
+            move |answer| match answer {
+                Ok(response) => {
+                    redirecting.set(true);
+                    go_to(&response.authorize_url);
+                }
+                Err(e) => banners.0.set(Some(Banner::error(e.message()))),
+            },
+        )
+    };
+    let busy = move || pending.get() || redirecting.get();
+    let demo = move || {
+        info.value
+            .with(|i| matches!(i, Some(Ok(info)) if info.demo_mode))
+    };
     view! {
         <section class="page stripe-authorize-page" aria-labelledby="stripe-auth-title">
             <p class="breadcrumb"><Link href=crate::ADD_SOURCE_PATH>{strings::BACK_TO_INTEGRATIONS}</Link></p>
@@ -49,7 +58,7 @@ pub fn StripeAuthorizePage() -> impl IntoView {
                 disabled=busy
                 on:click=move |_| {
                     banners.0.set(None);
-                    connect.dispatch_local(());
+                    connect();
                 }
             >
                 {strings::CONNECT_WITH_STRIPE}

@@ -1,0 +1,44 @@
+//! What a signed-in user without the Admin role sees at an admin address, and the landing page.
+
+use leptos::prelude::*;
+
+use crate::session::use_auth;
+use crate::strings;
+
+/// "Requires Admin permissions".
+#[component]
+pub fn RequiresAdminPage() -> impl IntoView {
+    view! {
+        <section class="page" aria-labelledby="requires-admin-title">
+            <h1 id="requires-admin-title">{strings::REQUIRES_ADMIN}</h1>
+            <p>{strings::REQUIRES_ADMIN_HINT}</p>
+        </section>
+    }
+}
+
+/// Landing page for users who are not Admins.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let auth = use_auth();
+    let who = move || {
+        auth.user.with(|u| {
+            u.as_ref()
+                .map(|u| {
+                    format!(
+                        "{} {} ({})",
+                        strings::SIGNED_IN_AS,
+                        u.display_name,
+                        strings::role(u.role)
+                    )
+                })
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <section class="page" aria-labelledby="home-title">
+            <h1 id="home-title">{strings::HOME_TITLE}</h1>
+            <p>{who}</p>
+            <p>{strings::HOME_HINT}</p>
+        </section>
+    }
+}

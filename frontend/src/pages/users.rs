@@ -1,0 +1,145 @@
+//! Admin > Users: the list, role changes, disabling, and adding a user.
+
+use leptos::prelude::*;
+use shared::{CreateUserRequest, Role, UpdateUserRequest, User};
+
+use crate::api;
+use crate::components::banner::{use_banner, Banner, Banners};
+use crate::remote::{run, Remote};
+use crate::strings;
+
+fn role_options(selected: Role) -> impl IntoView {
+    Role::ALL
+        .into_iter()
+        .map(|r| {
+            view! { <option value=r.as_str() selected=r == selected>{strings::role(r)}</option> }
+        })
+        .collect_view()
+}
+
+fn apply(banners: Banners, users: Remote<Vec<User>>, id: i64, change: UpdateUserRequest) {
+    leptos::task::spawn_local(async move {
+        match api::update_user(id, change).await {
+            Ok(_) => banners.0.set(Some(Banner::success(strings::USER_UPDATED))),
+            Err(e) => banners.0.set(Some(Banner::error(e.message()))),
+        }
+        users.reload();
+    });
+}
+
+fn user_row(user: User, banners: Banners, users: Remote<Vec<User>>) -> impl IntoView {
+    let id = user.id;
+    let disabled = user.disabled;
+    let last = user
+        .last_sign_in_at
+        .map(|t| strings::time_ago((js_sys::Date::now() / 1000.0) as i64 - t))
+        .unwrap_or_else(|| strings::NEVER.into());
+    view! {
+        <tr>
+            <th scope="row">{user.email.clone()}</th>
+            <td>{user.display_name.clone()}</td>
+            <td>
+                <select
+                    aria-label=strings::for_user("Role for", &user.email)
+                    on:change:target=move |ev| {
+                        if let Some(role) = Role::parse(&ev.target().value()) {
+                            apply(banners, users, id, UpdateUserRequest { role: Some(role), disabled: None });
+                        }
+                    }
+                >
+                    {role_options(user.role)}
+                </select>
+            </td>
+            <td>{if disabled { strings::DISABLED } else { strings::ACTIVE }}</td>
+            <td>{last}</td>
+            <td>
+                <button
+                    type="button"
+                    class="button"
+                    aria-label=strings::for_user(if disabled { strings::ENABLE } else { strings::DISABLE }, &user.email)
+                    on:click=move |_| apply(banners, users, id, UpdateUserRequest { role: None, disabled: Some(!disabled) })
+                >
+                    {if disabled { strings::ENABLE } else { strings::DISABLE }}
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+/// The Users page.
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let banners = use_banner();
+    let users = Remote::new(|| Box::pin(api::list_users()));
+    let email = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Standard);
+    let password = RwSignal::new(String::new());
+    let adding = RwSignal::new(false);
+    let on_submit = move |ev: web_sys::SubmitEvent| {
+        ev.prevent_default();
+        banners.0.set(None);
+        let secret = password.get_untracked();
+        let call = api::create_user(CreateUserRequest {
+            email: email.get_untracked(),
+            display_name: name.get_untracked(),
+            role: role.get_untracked(),
+            password: (!secret.is_empty()).then_some(secret),
+        });
+        run(adding, call, move |answer| match answer {
+            Ok(created) => {
+                let message = match created.one_time_password {
+                    Some(otp) => strings::one_time_password(&created.user.email, &otp),
+                    None => strings::USER_ADDED.into(),
+                };
+                banners.0.set(Some(Banner::success(message)));
+                email.set(String::new());
+                name.set(String::new());
+                password.set(String::new());
+                users.reload();
+            }
+            Err(e) => banners.0.set(Some(Banner::error(e.message()))),
+        });
+    };
+    view! {
+        <section class="page users-page" aria-labelledby="users-title">
+            <h1 id="users-title">{strings::USERS}</h1>
+            <p class="lead">{strings::USERS_INTRO}</p>
+            {move || match users.value.get() {
+                None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <table class="data-sources users">
+                        <caption class="visually-hidden">{strings::USERS}</caption>
+                        <thead><tr>
+                            <th scope="col">{strings::COL_EMAIL}</th>
+                            <th scope="col">{strings::COL_USER_NAME}</th>
+                            <th scope="col">{strings::COL_ROLE}</th>
+                            <th scope="col">{strings::COL_USER_STATUS}</th>
+                            <th scope="col">{strings::COL_LAST_SIGN_IN}</th>
+                            <th scope="col">{strings::COL_ACTION}</th>
+                        </tr></thead>
+                        <tbody>{list.into_iter().map(|u| user_row(u, banners, users)).collect_view()}</tbody>
+                    </table>
+                }.into_any(),
+                Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
+            }}
+            <h2 id="add-user-title">{strings::ADD_USER}</h2>
+            <form class="form" aria-labelledby="add-user-title" on:submit=on_submit>
+                <label for="new-user-email">{strings::EMAIL}</label>
+                <input id="new-user-email" type="email" required autocomplete="off" bind:value=email/>
+                <label for="new-user-name">{strings::DISPLAY_NAME}</label>
+                <input id="new-user-name" type="text" autocomplete="off" bind:value=name/>
+                <label for="new-user-role">{strings::ROLE}</label>
+                <select id="new-user-role" on:change:target=move |ev| {
+                    if let Some(r) = Role::parse(&ev.target().value()) { role.set(r) }
+                }>
+                    {role_options(Role::Standard)}
+                </select>
+                <label for="new-user-password">{strings::PASSWORD_OPTIONAL}</label>
+                <input id="new-user-password" type="password" autocomplete="new-password" aria-describedby="new-user-password-hint" bind:value=password/>
+                <p id="new-user-password-hint" class="hint">{strings::PASSWORD_OPTIONAL_HINT}</p>
+                <button type="submit" class="button button-primary" disabled=move || adding.get()>{strings::ADD_USER}</button>
+            </form>
+        </section>
+    }
+}
