@@ -70,6 +70,38 @@ pub struct Config {
     pub encryption_key: Option<Secret>,
     /// First Admin to create when no user exists (`ADMIN_EMAIL`, `ADMIN_PASSWORD`).
     pub first_admin: Option<(String, Secret)>,
+    /// Seconds between background connection tests (`HEALTH_CHECK_INTERVAL`).
+    pub health_interval_secs: i64,
+    /// `whsec_…` secrets accepted on `POST /webhooks/stripe` (several during a roll); empty → refused.
+    pub webhook_secrets: Vec<Secret>,
+}
+
+/// Parses a duration: seconds, or a number with `s`, `m`, `h` or `d`.
+pub fn parse_duration_secs(var: &'static str, raw: &str) -> Result<i64, ConfigError> {
+    let raw = raw.trim();
+    let (number, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => raw.split_at(i),
+        None => (raw, "s"),
+    };
+    let n: i64 = number
+        .parse()
+        .map_err(|_| invalid(var, "must be a duration such as 3600, 90s, 15m or 1h"))?;
+    let secs = match unit.trim() {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => {
+            return Err(invalid(
+                var,
+                "must be a duration such as 3600, 90s, 15m or 1h",
+            ))
+        }
+    };
+    if secs < 10 {
+        return Err(invalid(var, "must be at least 10 seconds"));
+    }
+    Ok(secs)
 }
 
 /// A configuration value that cannot be used, with the variable's name.
@@ -188,7 +220,33 @@ impl Config {
             }
         };
 
+        let health_interval_secs = match var("HEALTH_CHECK_INTERVAL") {
+            Some(raw) => parse_duration_secs("HEALTH_CHECK_INTERVAL", &raw)?,
+            None => 3600,
+        };
+        let webhook_secrets = var("STRIPE_WEBHOOK_SECRET")
+            .map(|raw| {
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        if s.starts_with("whsec_") {
+                            Ok(Secret::new(s))
+                        } else {
+                            Err(invalid(
+                                "STRIPE_WEBHOOK_SECRET",
+                                "each secret must start with whsec_",
+                            ))
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+
         Ok(Self {
+            health_interval_secs,
+            webhook_secrets,
             first_admin,
             bind,
             public_url,
@@ -296,6 +354,20 @@ mod tests {
             config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
             "DATABASE_URL"
         );
+    }
+
+    #[test]
+    fn durations_and_webhook_secrets() {
+        assert_eq!(config(&[]).unwrap().health_interval_secs, 3600);
+        assert_eq!(parse_duration_secs("X", "90s").unwrap(), 90);
+        assert_eq!(parse_duration_secs("X", "15m").unwrap(), 900);
+        assert_eq!(parse_duration_secs("X", "2h").unwrap(), 7200);
+        assert_eq!(parse_duration_secs("X", "120").unwrap(), 120);
+        assert!(parse_duration_secs("X", "5").is_err());
+        assert!(parse_duration_secs("X", "1w").is_err());
+        let c = config(&[("STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b")]).unwrap();
+        assert_eq!(c.webhook_secrets.len(), 2);
+        assert!(config(&[("STRIPE_WEBHOOK_SECRET", "sk_x")]).is_err());
     }
 
     #[test]

@@ -48,10 +48,17 @@ pub struct Sealed {
     pub key_id: String,
 }
 
-/// The token cipher.
+/// One key and its id.
+#[derive(Clone)]
+struct KeyEntry {
+    cipher: Aes256Gcm,
+    key_id: String,
+}
+
+/// The token cipher: a keyring whose first key seals; every key opens (for rotation).
 #[derive(Clone)]
 pub struct TokenCipher {
-    cipher: Aes256Gcm,
+    keys: Vec<KeyEntry>,
     key_id: String,
 }
 
@@ -59,25 +66,68 @@ impl std::fmt::Debug for TokenCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenCipher")
             .field("key_id", &self.key_id)
+            .field("keys", &self.keys.len())
             .finish_non_exhaustive()
     }
 }
 
+fn key_entry(key: &str) -> Result<KeyEntry, CryptoError> {
+    let bytes = B64.decode(key.trim()).map_err(|_| CryptoError::BadKey)?;
+    if bytes.len() != 32 {
+        return Err(CryptoError::BadKey);
+    }
+    let digest = Sha256::digest([b"key-id:".as_slice(), &bytes].concat());
+    Ok(KeyEntry {
+        cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),
+        key_id: digest[..6].iter().map(|b| format!("{b:02x}")).collect(),
+    })
+}
+
+/// A fresh random key, base64.
+pub fn generate_key() -> Secret {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    Secret::new(B64.encode(bytes))
+}
+
+/// Writes a key file atomically (temporary file, then rename), mode 0600.
+pub fn write_key_file(path: &Path, keys: &[Secret]) -> Result<(), CryptoError> {
+    let file_err = |source| CryptoError::KeyFile {
+        path: path.display().to_string(),
+        source,
+    };
+    let tmp = path.with_extension("key.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).map_err(file_err)?;
+    let text: Vec<&str> = keys.iter().map(Secret::expose).collect();
+    file.write_all(text.join("\n").as_bytes())
+        .map_err(file_err)?;
+    file.sync_all().map_err(file_err)?;
+    std::fs::rename(&tmp, path).map_err(file_err)
+}
+
+/// Path of the generated key file in a data directory.
+pub fn key_file(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join(KEY_FILE)
+}
+
 impl TokenCipher {
-    /// Builds a cipher from base64 of a 32-byte key.
-    pub fn from_base64(key: &Secret) -> Result<Self, CryptoError> {
-        let bytes = B64
-            .decode(key.expose().trim())
-            .map_err(|_| CryptoError::BadKey)?;
-        if bytes.len() != 32 {
-            return Err(CryptoError::BadKey);
-        }
-        let digest = Sha256::digest([b"key-id:".as_slice(), &bytes].concat());
-        let key_id = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Self {
-            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),
-            key_id,
-        })
+    /// Builds a cipher from base64 of a 32-byte key, or a keyring: several keys separated by commas
+    /// or new lines, the first one current.
+    pub fn from_base64(keys: &Secret) -> Result<Self, CryptoError> {
+        let keys = keys
+            .expose()
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(key_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+        let key_id = keys.first().ok_or(CryptoError::BadKey)?.key_id.clone();
+        Ok(Self { keys, key_id })
     }
 
     /// Uses `ENCRYPTION_KEY` when given, else the key file in `data_dir`, generating it (mode 0600)
@@ -89,7 +139,7 @@ impl TokenCipher {
         if let Some(key) = configured {
             return Self::from_base64(key);
         }
-        let path = data_dir.join(KEY_FILE);
+        let path = key_file(data_dir);
         let file_err = |source| CryptoError::KeyFile {
             path: path.display().to_string(),
             source,
@@ -97,9 +147,7 @@ impl TokenCipher {
         match std::fs::read_to_string(&path) {
             Ok(text) => Self::from_base64(&Secret::new(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; 32];
-                rand::rngs::OsRng.fill_bytes(&mut bytes);
-                let encoded = Secret::new(B64.encode(bytes));
+                let encoded = generate_key();
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
@@ -132,7 +180,7 @@ impl TokenCipher {
             aad: context.as_bytes(),
         };
         // AES-GCM encryption only fails for inputs beyond 64 GiB; tokens are tiny.
-        let ciphertext = self
+        let ciphertext = self.keys[0]
             .cipher
             .encrypt(Nonce::from_slice(&nonce), payload)
             .unwrap_or_default();
@@ -146,9 +194,9 @@ impl TokenCipher {
 
     /// Decrypts a value sealed by [`TokenCipher::seal`] with the same `context`.
     pub fn open(&self, sealed: &Sealed, context: &str) -> Result<String, CryptoError> {
-        if sealed.key_id != self.key_id {
+        let Some(key) = self.keys.iter().find(|k| k.key_id == sealed.key_id) else {
             return Err(CryptoError::UnknownKey(sealed.key_id.clone()));
-        }
+        };
         let raw = B64
             .decode(&sealed.ciphertext)
             .map_err(|_| CryptoError::Undecryptable)?;
@@ -160,7 +208,7 @@ impl TokenCipher {
             msg: ciphertext,
             aad: context.as_bytes(),
         };
-        let plain = self
+        let plain = key
             .cipher
             .decrypt(Nonce::from_slice(nonce), payload)
             .map_err(|_| CryptoError::Undecryptable)?;
@@ -218,6 +266,27 @@ mod tests {
         assert!(matches!(
             c1.open(&tampered, "row:1"),
             Err(CryptoError::Undecryptable)
+        ));
+    }
+
+    #[test]
+    fn a_keyring_seals_with_the_first_key_and_opens_with_any() {
+        let old = TokenCipher::from_base64(&key(1)).unwrap();
+        let sealed_old = old.seal("tok", "ctx");
+        let ring = TokenCipher::from_base64(&Secret::new(format!(
+            "{},{}",
+            key(2).expose(),
+            key(1).expose()
+        )))
+        .unwrap();
+        assert_eq!(ring.open(&sealed_old, "ctx").unwrap(), "tok");
+        let sealed_new = ring.seal("tok", "ctx");
+        assert_ne!(sealed_new.key_id, sealed_old.key_id);
+        let new_only = TokenCipher::from_base64(&key(2)).unwrap();
+        assert_eq!(new_only.open(&sealed_new, "ctx").unwrap(), "tok");
+        assert!(matches!(
+            new_only.open(&sealed_old, "ctx"),
+            Err(CryptoError::UnknownKey(_))
         ));
     }
 

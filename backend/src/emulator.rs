@@ -49,6 +49,41 @@ pub struct EmulatorConfig {
     pub redirect_uris: Vec<String>,
     /// Accounts that can sign in.
     pub accounts: Vec<DemoAccount>,
+    /// Where to send webhook events, and the `whsec_…` to sign them with.
+    pub webhook: Option<(String, String)>,
+}
+
+/// An endpoint faults can be injected into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `POST /oauth/token`.
+    Token,
+    /// `GET /v1/account`.
+    Account,
+    /// `POST /oauth/deauthorize`.
+    Deauthorize,
+}
+
+impl Endpoint {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "token" => Some(Self::Token),
+            "account" => Some(Self::Account),
+            "deauthorize" => Some(Self::Deauthorize),
+            _ => None,
+        }
+    }
+}
+
+/// A fault to answer with instead of the real thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// 500 with Stripe's `api_error` body.
+    ServerError,
+    /// 200 with a body that is not valid JSON.
+    Malformed,
+    /// Answer normally, but only after this long.
+    Slow(std::time::Duration),
 }
 
 /// The password of every demo account.
@@ -75,6 +110,7 @@ impl EmulatorConfig {
                     display_name: "Globex Ltd".into(),
                 },
             ],
+            webhook: None,
         }
     }
 }
@@ -110,6 +146,7 @@ struct EmulatorState {
     refresh_tokens: HashMap<String, String>,
     connected: HashSet<String>,
     token_requests: u64,
+    faults: HashMap<Endpoint, Fault>,
 }
 
 /// A running emulator. Cheap to clone; clones share state.
@@ -272,6 +309,89 @@ impl Emulator {
     /// Moves the emulator's clock forward (tests of expiry).
     pub fn advance_clock(&self, secs: i64) {
         self.lock().clock_offset += secs;
+    }
+
+    /// Makes `endpoint` answer with `fault` (or normally again with `None`).
+    pub fn inject(&self, endpoint: Endpoint, fault: Option<Fault>) {
+        let mut state = self.lock();
+        match fault {
+            Some(f) => state.faults.insert(endpoint, f),
+            None => state.faults.remove(&endpoint),
+        };
+    }
+
+    /// Applies an injected fault: `Some(reply)` to send instead of the real answer.
+    async fn fault(&self, endpoint: Endpoint) -> Option<Reply> {
+        let fault = self.lock().faults.get(&endpoint).copied();
+        match fault? {
+            Fault::ServerError => Some(
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(json!({ "error": { "type": "api_error", "message": "An unknown error occurred" } })),
+                )
+                    .into_response(),
+            ),
+            Fault::Malformed => Some(
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    "{\"access_token\": \"sk_test_trunc",
+                )
+                    .into_response(),
+            ),
+            Fault::Slow(delay) => {
+                tokio::time::sleep(delay).await;
+                None
+            }
+        }
+    }
+
+    /// The user revokes our access in their Stripe dashboard: tokens die, and Stripe sends a signed
+    /// `account.application.deauthorized` event to the platform's webhook endpoint.
+    pub async fn revoke(&self, account: &str) -> Result<(), String> {
+        {
+            let mut state = self.lock();
+            if !state.connected.remove(account) {
+                return Err(format!("{account} is not connected to the application."));
+            }
+            for token in state.access_tokens.values_mut() {
+                if token.account == account {
+                    token.revoked = true;
+                }
+            }
+            state.refresh_tokens.retain(|_, a| a != account);
+        }
+        let Some((url, secret)) = self.config.webhook.clone() else {
+            return Ok(());
+        };
+        let now = self.now();
+        let event = json!({
+            "id": format!("evt_{}", random_token(24)),
+            "object": "event",
+            "type": "account.application.deauthorized",
+            "account": account,
+            "livemode": false,
+            "created": now,
+            "data": { "object": { "id": self.config.client_id, "object": "application" } },
+        })
+        .to_string();
+        let signature = crate::webhook::header(&secret, now, event.as_bytes());
+        let client = oauth2::reqwest::Client::new();
+        let response = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("stripe-signature", signature)
+            .body(event)
+            .send()
+            .await
+            .map_err(|e| format!("webhook delivery failed: {}", e.without_url()))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the webhook endpoint answered {}",
+                response.status()
+            ))
+        }
     }
 
     /// How many requests reached `POST /oauth/token`.
@@ -632,6 +752,8 @@ impl Emulator {
             .route("/oauth/token", post(token))
             .route("/oauth/deauthorize", post(deauthorize))
             .route("/v1/account", get(account))
+            .route("/revoke", post(revoke))
+            .route("/faults", post(set_fault))
             .with_state(self.clone())
             // Its pages use an inline stylesheet and post forms whose answer redirects to the
             // product, so it has its own policy (no form-action limit).
@@ -678,7 +800,8 @@ const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;
 .emu{background:#fff4d6;border:1px solid #c98a00;padding:.5rem .75rem;border-radius:6px}\
 button{font:inherit;padding:.5rem 1rem;border-radius:6px;border:1px solid #635bff;background:#635bff;color:#fff;cursor:pointer}\
 button.secondary{background:#fff;color:#635bff}label{display:block;margin:.75rem 0 .25rem}\
-input{font:inherit;width:100%;padding:.4rem;box-sizing:border-box}.error{color:#b00020}";
+input{font:inherit;width:100%;padding:.4rem;box-sizing:border-box}.error{color:#b00020}\
+form.inline{display:inline;margin-left:.5rem}li{margin:.5rem 0}";
 
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
@@ -699,16 +822,25 @@ async fn index_page(State(emu): State<Emulator>) -> Html<String> {
         .iter()
         .map(|a| {
             format!(
-                "<li>{} — <code>{}</code> / <code>{}</code></li>",
-                html_escape(&a.display_name),
+                "<li>{name} — <code>{}</code> / <code>{}</code> \
+                 <form method=\"post\" action=\"revoke\" class=\"inline\">\
+                 <input type=\"hidden\" name=\"account\" value=\"{}\">\
+                 <button type=\"submit\" class=\"secondary\">Revoke access for {name}</button></form></li>",
                 html_escape(&a.email),
-                html_escape(&a.password)
+                html_escape(&a.password),
+                html_escape(&a.id),
+                name = html_escape(&a.display_name),
             )
         })
         .collect();
     page(
         "Local Stripe emulator",
-        &format!("<h1>Local Stripe emulator</h1><p>Demo accounts you can sign in with:</p><ul>{accounts}</ul>"),
+        &format!(
+            "<h1>Local Stripe emulator</h1><p>Demo accounts you can sign in with. \
+                  <strong>Revoke access</strong> does what a user does in Stripe's dashboard: the \
+                  application's tokens stop working and Stripe sends it a signed \
+                  <code>account.application.deauthorized</code> webhook.</p><ul>{accounts}</ul>"
+        ),
     )
 }
 
@@ -797,13 +929,82 @@ async fn deny(State(emu): State<Emulator>, RawQuery(query): RawQuery) -> Reply {
 }
 
 async fn token(State(emu): State<Emulator>, headers: HeaderMap, body: Bytes) -> Reply {
+    if let Some(reply) = emu.fault(Endpoint::Token).await {
+        emu.lock().token_requests += 1;
+        return reply;
+    }
     emu.token(&headers, &body)
 }
 
 async fn deauthorize(State(emu): State<Emulator>, headers: HeaderMap, body: Bytes) -> Reply {
+    if let Some(reply) = emu.fault(Endpoint::Deauthorize).await {
+        return reply;
+    }
     emu.deauthorize(&headers, &body)
 }
 
 async fn account(State(emu): State<Emulator>, headers: HeaderMap) -> Reply {
+    if let Some(reply) = emu.fault(Endpoint::Account).await {
+        return reply;
+    }
     emu.account(&headers)
+}
+
+async fn revoke(State(emu): State<Emulator>, body: Bytes) -> Reply {
+    let form = std::str::from_utf8(&body)
+        .ok()
+        .and_then(|b| unique_pairs(b).ok())
+        .unwrap_or_default();
+    let account = form.get("account").cloned().unwrap_or_default();
+    let name = emu
+        .config
+        .accounts
+        .iter()
+        .find(|a| a.id == account)
+        .map(|a| a.display_name.clone())
+        .unwrap_or_else(|| account.clone());
+    match emu.revoke(&account).await {
+        Ok(()) => page(
+            "Access revoked",
+            &format!(
+                "<h1>Access revoked</h1><p role=\"status\">The application can no longer read {}. \
+                 Stripe notified it with an <code>account.application.deauthorized</code> event.</p>\
+                 <p><a href=\"./\">Back to the emulator</a></p>",
+                html_escape(&name)
+            ),
+        )
+        .into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            page("Revoke failed", &format!("<h1>Revoke failed</h1><p role=\"alert\">{}</p>", html_escape(&e))),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /faults` (`endpoint=token|account|deauthorize`, `fault=server_error|malformed|slow|none`).
+async fn set_fault(State(emu): State<Emulator>, body: Bytes) -> Reply {
+    let form = std::str::from_utf8(&body)
+        .ok()
+        .and_then(|b| unique_pairs(b).ok())
+        .unwrap_or_default();
+    let endpoint = form.get("endpoint").and_then(|e| Endpoint::parse(e));
+    let fault = match form.get("fault").map(String::as_str) {
+        Some("server_error") => Some(Some(Fault::ServerError)),
+        Some("malformed") => Some(Some(Fault::Malformed)),
+        Some("slow") => Some(Some(Fault::Slow(std::time::Duration::from_secs(30)))),
+        Some("none") => Some(None),
+        _ => None,
+    };
+    match (endpoint, fault) {
+        (Some(endpoint), Some(fault)) => {
+            emu.inject(endpoint, fault);
+            (StatusCode::OK, "fault set").into_response()
+        }
+        _ => (
+            StatusCode::BAD_REQUEST,
+            "endpoint=token|account|deauthorize and fault=server_error|malformed|slow|none",
+        )
+            .into_response(),
+    }
 }

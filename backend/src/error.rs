@@ -46,6 +46,12 @@ pub enum AppError {
     /// Stripe failed.
     #[error(transparent)]
     Stripe(#[from] StripeError),
+    /// Stripe could not be told about a deletion, so the connection was kept.
+    #[error("stripe unreachable, connection kept")]
+    UpstreamKept,
+    /// Webhooks are not configured.
+    #[error("webhooks not configured")]
+    WebhooksDisabled,
     /// Anything else on our side.
     #[error("internal: {0}")]
     Internal(String),
@@ -110,6 +116,16 @@ impl AppError {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Internal,
                 "Something went wrong on our side. Please try again.".into(),
+            ),
+            Self::UpstreamKept => (
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::UpstreamFailed,
+                "Stripe could not be reached, so the connection was kept. Try again, or remove it here only.".into(),
+            ),
+            Self::WebhooksDisabled => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Internal,
+                "Webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET).".into(),
             ),
             Self::Stripe(_) => (
                 StatusCode::BAD_GATEWAY,

@@ -7,13 +7,16 @@ use backend::startup::Application;
 use backend::users;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: backend [serve | create-user | reset-password | stripe-emulator]\n\n\
+const USAGE: &str =
+    "usage: backend [serve | create-user | reset-password | rotate-key | stripe-emulator]\n\n\
 serve            run the Connections backend (the default); configuration from the environment,\n\
                  see README.md\n\
 create-user --email <email> --role admin|standard|read-only [--name <display name>]\n\
                  add a user; the password is read from stdin (one line)\n\
 reset-password --email <email>\n\
                  set a user's password, read from stdin (one line)\n\
+rotate-key       re-encrypt every stored token under a new key (generated into the key file, or\n\
+                 NEW_ENCRYPTION_KEY when ENCRYPTION_KEY is set)\n\
 stripe-emulator  run only the local Stripe emulator, for pointing STRIPE_CONNECT_URL and\n\
                  STRIPE_API_URL at it; BIND, EMULATOR_CLIENT_ID, EMULATOR_SECRET_KEY and\n\
                  EMULATOR_REDIRECT_URI (comma-separated) configure it";
@@ -36,6 +39,18 @@ async fn main() -> std::process::ExitCode {
                 }
                 Err(e) => {
                     eprintln!("error: {e}\n\n{USAGE}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        Some("rotate-key") => {
+            return match rotate_key().await {
+                Ok(message) => {
+                    println!("{message}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
                     std::process::ExitCode::FAILURE
                 }
             };
@@ -118,6 +133,10 @@ async fn serve_emulator() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(key) = var("EMULATOR_SECRET_KEY") {
         config.secret_key = key;
     }
+    if let (Some(url), Some(secret)) = (var("EMULATOR_WEBHOOK_URL"), var("EMULATOR_WEBHOOK_SECRET"))
+    {
+        config.webhook = Some((url, secret));
+    }
     let emulator = Emulator::new(config);
     let listener = tokio::net::TcpListener::bind(bind).await?;
     println!("listening on http://{}", listener.local_addr()?);
@@ -175,5 +194,45 @@ async fn manage_users(
         ))
     } else {
         Err(format!("no user with email {email}").into())
+    }
+}
+
+/// `rotate-key`: every token re-encrypted under a new key while the old one still opens them. In
+/// key-file mode the file holds both keys during the re-encryption, so a crash at any point leaves
+/// every token readable.
+async fn rotate_key() -> Result<String, Box<dyn std::error::Error>> {
+    use backend::config::Secret;
+    use backend::crypto::{self, TokenCipher};
+    let config = Config::from_env()?;
+    let pool = backend::store::connect(&config.database_url).await?;
+    match &config.encryption_key {
+        Some(old) => {
+            let new = std::env::var("NEW_ENCRYPTION_KEY")
+                .map_err(|_| "ENCRYPTION_KEY is set: put the new key in NEW_ENCRYPTION_KEY")?;
+            let ring = TokenCipher::from_base64(&Secret::new(format!("{new},{}", old.expose())))?;
+            let n = backend::store::reencrypt_all(&pool, &ring).await?;
+            Ok(format!(
+                "re-encrypted the tokens of {n} connection(s) under key {}; now set ENCRYPTION_KEY to the value of NEW_ENCRYPTION_KEY",
+                ring.key_id()
+            ))
+        }
+        None => {
+            let path = crypto::key_file(&config.data_dir);
+            let old = Secret::new(std::fs::read_to_string(&path)?.trim().to_owned());
+            let new = crypto::generate_key();
+            crypto::write_key_file(&path, &[new.clone(), old.clone()])?;
+            let ring = TokenCipher::from_base64(&Secret::new(format!(
+                "{},{}",
+                new.expose(),
+                old.expose()
+            )))?;
+            let n = backend::store::reencrypt_all(&pool, &ring).await?;
+            crypto::write_key_file(&path, &[new])?;
+            Ok(format!(
+                "re-encrypted the tokens of {n} connection(s) under key {} (written to {})",
+                ring.key_id(),
+                path.display()
+            ))
+        }
     }
 }

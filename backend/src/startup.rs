@@ -29,7 +29,7 @@ use crate::clock::Clock;
 use crate::config::{join_path, Config, Secret, StripeMode};
 use crate::crypto::{CryptoError, TokenCipher};
 use crate::emulator::{Emulator, EmulatorConfig};
-use crate::routes::{api, auth as auth_routes, oauth, users as user_routes};
+use crate::routes::{api, auth as auth_routes, oauth, users as user_routes, webhooks};
 use crate::store::{self, StoreError};
 use crate::stripe::oauth::{OAuthConfigError, StripeOAuth};
 use crate::stripe::{self, StripeEndpoints};
@@ -56,6 +56,10 @@ pub struct AppState {
     pub clock: Clock,
     /// Our origin (`scheme://host[:port]` of `PUBLIC_URL`): the only one allowed to change state.
     pub public_origin: String,
+    /// Seconds between background connection tests.
+    pub health_interval_secs: i64,
+    /// Accepted webhook signing secrets; empty → webhooks refused.
+    pub webhook_secrets: Arc<Vec<Secret>>,
 }
 
 /// Start-up failures, each with a clear message.
@@ -79,6 +83,9 @@ pub enum StartupError {
     /// The HTTP client.
     #[error("HTTP client: {0}")]
     Http(String),
+    /// The configured key does not open the stored tokens.
+    #[error("the encryption key does not open the stored Stripe tokens ({0}); set ENCRYPTION_KEY (or the key file in DATA_DIR) to the key they were encrypted with")]
+    WrongKey(String),
     /// The first Admin could not be created.
     #[error("first admin: {0}")]
     FirstAdmin(UserError),
@@ -129,6 +136,15 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
             "/connections/stripe/authorize",
             post(api::start_stripe_authorize),
         )
+        .route(
+            "/connections/{id}",
+            get(api::get_connection).delete(api::delete_connection),
+        )
+        .route("/connections/{id}/test", post(api::test_connection))
+        .route(
+            "/connections/{id}/reauthorize",
+            post(api::start_reauthorize),
+        )
         .fallback(api::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -151,11 +167,15 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .map(|html| content_security_policy(&html))
         .unwrap_or_else(|_| content_security_policy(""));
     let spa = ServeDir::new(static_dir).fallback(ServeFile::new(static_dir.join("index.html")));
+    let webhooks = Router::new()
+        .route("/webhooks/stripe", post(webhooks::stripe_webhook))
+        .layer(DefaultBodyLimit::max(256 * 1024));
     let mut router = Router::new()
         .nest("/api", api)
         .route("/oauth/stripe/callback", get(oauth::stripe_callback))
         .route("/oauth/{*rest}", any(api::not_found))
-        .layer(sessions);
+        .layer(sessions)
+        .merge(webhooks);
     if let Some(emulator) = emulator {
         router = router.nest_service(EMULATOR_PATH, emulator.router());
     }
@@ -186,6 +206,7 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
 
 /// A built, bound application, ready to serve.
 pub struct Application {
+    state: AppState,
     listener: TcpListener,
     router: Router,
     /// The address it listens on.
@@ -265,6 +286,9 @@ impl Application {
             .map_err(|e| StartupError::DataDir(config.data_dir.clone(), e))?;
         let cipher = TokenCipher::load_or_create(config.encryption_key.as_ref(), &config.data_dir)?;
         let pool = store::connect(&config.database_url).await?;
+        store::check_key(&pool, &cipher)
+            .await
+            .map_err(|e| StartupError::WrongKey(e.to_string()))?;
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|e| StartupError::Bind(config.bind, e))?;
@@ -277,6 +301,7 @@ impl Application {
         };
         let redirect_uri = join_path(&public_url, "/oauth/stripe/callback");
 
+        let mut webhook_secrets = config.webhook_secrets;
         let (endpoints, emulator) = match config.stripe {
             StripeMode::Live(s) => (
                 StripeEndpoints {
@@ -289,7 +314,15 @@ impl Application {
                 None,
             ),
             StripeMode::Demo => {
-                let emulator = Emulator::new(EmulatorConfig::demo(redirect_uri.as_str()));
+                let mut emulator_config = EmulatorConfig::demo(redirect_uri.as_str());
+                // The emulator signs its webhooks with a secret it shares with us.
+                let secret = format!("whsec_demo{}", users::generate_password());
+                emulator_config.webhook = Some((
+                    join_path(&http_url(loopback_of(local_addr))?, "/webhooks/stripe").to_string(),
+                    secret.clone(),
+                ));
+                webhook_secrets.push(Secret::new(secret));
+                let emulator = Emulator::new(emulator_config);
                 let internal = join_path(&http_url(loopback_of(local_addr))?, EMULATOR_PATH);
                 (
                     StripeEndpoints {
@@ -311,6 +344,8 @@ impl Application {
             demo_mode: emulator.is_some(),
             clock: Clock::default(),
             public_origin: public_url.origin().ascii_serialization(),
+            health_interval_secs: config.health_interval_secs,
+            webhook_secrets: Arc::new(webhook_secrets),
         };
         let first_admin =
             ensure_first_admin(&state, config.first_admin, emulator.is_some()).await?;
@@ -320,8 +355,9 @@ impl Application {
                 "no index.html in STATIC_DIR: build the front end first (see README)"
             );
         }
-        let router = app(state, &config.static_dir, emulator.as_ref());
+        let router = app(state.clone(), &config.static_dir, emulator.as_ref());
         Ok(Self {
+            state,
             listener,
             router,
             local_addr,
@@ -331,8 +367,15 @@ impl Application {
         })
     }
 
-    /// Serves until Ctrl-C or SIGTERM.
+    /// Serves until Ctrl-C or SIGTERM, testing connections in the background meanwhile.
     pub async fn run(self) -> std::io::Result<()> {
+        let checker = crate::health::spawn_checker(
+            self.state.clone(),
+            std::time::Duration::from_secs(
+                u64::try_from(self.state.health_interval_secs.clamp(10, 60)).unwrap_or(60),
+            ),
+        );
+        let _abort_on_exit = AbortOnDrop(checker);
         axum::serve(
             self.listener,
             self.router
@@ -340,6 +383,14 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .await
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

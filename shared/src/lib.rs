@@ -68,6 +68,31 @@ pub struct Connection {
     pub last_duration_ms: Option<i64>,
     /// When the data source was first connected (Unix seconds).
     pub created_at: i64,
+    /// Why the last connection test failed, in words an admin reads.
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// One line of a connection's audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Who: a user's email, `system` (background checks) or `Stripe` (webhooks).
+    pub actor: String,
+    /// What: `connected`, `re-authenticated`, `tested`, `deleted`, `access revoked`, …
+    pub action: String,
+    /// Details (outcome of a test, reason of a failure).
+    pub detail: String,
+    /// When (Unix seconds).
+    pub created_at: i64,
+}
+
+/// Answer of `GET /api/connections/{id}`: the row and its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionDetail {
+    /// The connection.
+    pub connection: Connection,
+    /// Newest first.
+    pub audit: Vec<AuditEntry>,
 }
 
 /// Answer of `POST /api/connections/stripe/authorize`.
@@ -229,10 +254,12 @@ pub enum CallbackError {
     StorageFailed,
     /// The callback arrived in another session (or none) than the one that started the flow.
     SessionMismatch,
+    /// A re-authentication signed in to a different Stripe account than the connection's.
+    AccountMismatch,
 }
 
 impl CallbackError {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::AccessDenied,
         Self::InvalidState,
         Self::InvalidRequest,
@@ -241,6 +268,7 @@ impl CallbackError {
         Self::StripeError,
         Self::StorageFailed,
         Self::SessionMismatch,
+        Self::AccountMismatch,
     ];
 
     /// The code used in the query string.
@@ -254,6 +282,7 @@ impl CallbackError {
             Self::StripeError => "stripe_error",
             Self::StorageFailed => "storage_failed",
             Self::SessionMismatch => "session_mismatch",
+            Self::AccountMismatch => "account_mismatch",
         }
     }
 
@@ -332,6 +361,7 @@ mod tests {
             last_started_at: Some(10),
             last_duration_ms: None,
             created_at: 5,
+            last_error: None,
         };
         let v: serde_json::Value = serde_json::to_value(&c).unwrap();
         assert_eq!(v["kind"], "stripe");

@@ -1,13 +1,18 @@
 //! The JSON API the SPA calls.
 
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::Json;
-use shared::{AuthorizeResponse, Connection, ServerInfo};
+use serde::Deserialize;
+use shared::{AuthorizeResponse, Connection, ConnectionDetail, ServerInfo};
 
 use crate::auth::{self, AdminUser};
+use crate::domain::StripeAccountId;
 use crate::error::AppError;
+use crate::health;
 use crate::startup::AppState;
 use crate::store;
+use crate::stripe::StripeError;
 
 /// `GET /api/health`: liveness and database reachability.
 pub async fn health(State(state): State<AppState>) -> Result<&'static str, AppError> {
@@ -39,13 +44,120 @@ pub async fn start_stripe_authorize(
     AdminUser(admin): AdminUser,
     State(state): State<AppState>,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
-    let binding = auth::oauth_binding(&admin.session).await?;
+    authorize(&state, &admin.session, None).await
+}
+
+async fn authorize(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    connection_id: Option<i64>,
+) -> Result<Json<AuthorizeResponse>, AppError> {
+    let binding = auth::oauth_binding(session).await?;
     let oauth_state = new_state();
-    store::save_state(&state.pool, &oauth_state, &binding, state.clock.now()).await?;
+    store::save_state(
+        &state.pool,
+        &oauth_state,
+        &binding,
+        connection_id,
+        state.clock.now(),
+    )
+    .await?;
     let url = state.oauth.authorize_url(&oauth_state);
     Ok(Json(AuthorizeResponse {
         authorize_url: url.into(),
     }))
+}
+
+/// `POST /api/connections/{id}/reauthorize`: the Stripe flow for *that* connection; on success the
+/// same row gets the new tokens.
+pub async fn start_reauthorize(
+    AdminUser(admin): AdminUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<AuthorizeResponse>, AppError> {
+    store::find_connection(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    authorize(&state, &admin.session, Some(id)).await
+}
+
+/// `GET /api/connections/{id}`: the row and its audit log.
+pub async fn get_connection(
+    _admin: AdminUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<ConnectionDetail>, AppError> {
+    let connection = store::find_connection(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let audit = store::audit_log(&state.pool, id).await?;
+    Ok(Json(ConnectionDetail { connection, audit }))
+}
+
+/// `POST /api/connections/{id}/test`: tests now and answers the updated row.
+pub async fn test_connection(
+    AdminUser(admin): AdminUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Connection>, AppError> {
+    health::test_connection(&state, id, &admin.user.email)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let connection = store::find_connection(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(connection))
+}
+
+/// Query of `DELETE /api/connections/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct DeleteQuery {
+    /// Remove locally even when Stripe cannot be told.
+    #[serde(default)]
+    force: bool,
+}
+
+/// `DELETE /api/connections/{id}`: deauthorizes at Stripe, then drops the tokens and the row. If
+/// Stripe says the account is no longer connected, the local removal finishes anyway; if Stripe is
+/// unreachable the row is kept unless `force=true`.
+pub async fn delete_connection(
+    AdminUser(admin): AdminUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(query): Query<DeleteQuery>,
+) -> Result<StatusCode, AppError> {
+    let connection = store::find_connection(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let account = StripeAccountId::parse(&connection.account_id)
+        .map_err(|e| AppError::Internal(format!("stored account id: {e}")))?;
+    let detail = match state.oauth.deauthorize(&state.http, &account).await {
+        Ok(()) => "deauthorized at Stripe".to_owned(),
+        Err(StripeError::Refused { code, .. }) if code == "invalid_client" => {
+            "Stripe reported the account was no longer connected".to_owned()
+        }
+        Err(e) if query.force => {
+            tracing::warn!(connection_id = id, error = %e, "force-removing a connection Stripe was not told about");
+            format!("removed here only; Stripe could not be told ({e})")
+        }
+        Err(e) => {
+            tracing::warn!(connection_id = id, error = %e, "deauthorize failed; connection kept");
+            return Err(AppError::UpstreamKept);
+        }
+    };
+    store::delete_connection(&state.pool, id).await?;
+    store::audit(
+        &state.pool,
+        id,
+        account.as_str(),
+        &admin.user.email,
+        "deleted",
+        &detail,
+        state.clock.now(),
+    )
+    .await?;
+    tracing::info!(connection_id = id, account = %account, "connection deleted");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// 256 random bits, URL-safe.

@@ -4,3 +4,4 @@ pub mod api;
 pub mod auth;
 pub mod oauth;
 pub mod users;
+pub mod webhooks;

@@ -33,7 +33,21 @@ pub async fn stripe_callback(
 ) -> Response {
     let outcome =
         complete_authorization(&state, &session, query.as_deref().unwrap_or_default()).await;
-    let location = callback_redirect(outcome);
+    let location = match outcome {
+        Ok(id) => callback_redirect(Ok(id)),
+        Err(Failure { error, extra }) => {
+            let mut location = callback_redirect(Err(error));
+            for (k, v) in extra {
+                location.push('&');
+                location.push_str(
+                    &url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair(&k, &v)
+                        .finish(),
+                );
+            }
+            location
+        }
+    };
     (
         [(header::CACHE_CONTROL, "no-store")],
         Redirect::to(&location),
@@ -51,14 +65,29 @@ fn parse_query(raw: &str) -> Option<HashMap<String, String>> {
     Some(out)
 }
 
+/// A failed callback: the banner code and any details it names.
+struct Failure {
+    error: CallbackError,
+    extra: Vec<(String, String)>,
+}
+
+impl From<CallbackError> for Failure {
+    fn from(error: CallbackError) -> Self {
+        Self {
+            error,
+            extra: Vec::new(),
+        }
+    }
+}
+
 async fn complete_authorization(
     app: &AppState,
     session: &Session,
     raw_query: &str,
-) -> Result<i64, CallbackError> {
+) -> Result<i64, Failure> {
     let Some(params) = parse_query(raw_query) else {
         tracing::warn!("stripe callback refused: malformed query string");
-        return Err(CallbackError::InvalidRequest);
+        return Err(CallbackError::InvalidRequest.into());
     };
     let oauth_state = params
         .get("state")
@@ -67,37 +96,48 @@ async fn complete_authorization(
             tracing::warn!("stripe callback refused: no usable state");
             CallbackError::InvalidState
         })?;
-    let binding = store::consume_state(&app.pool, oauth_state, app.clock.now())
+    let consumed = store::consume_state(&app.pool, oauth_state, app.clock.now())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "stripe callback: could not check state");
             CallbackError::StorageFailed
         })?;
-    let Some(binding) = binding else {
+    let Some(consumed) = consumed else {
         tracing::warn!("stripe callback refused: unknown, expired or already used state");
-        return Err(CallbackError::InvalidState);
+        return Err(CallbackError::InvalidState.into());
     };
     // The flow must finish in the session that started it, by a user who is still an Admin.
     let ours = auth::existing_oauth_binding(session).await.ok().flatten();
-    if ours.as_deref() != Some(binding.as_str()) {
+    if ours.as_deref() != Some(consumed.session_binding.as_str()) {
         tracing::warn!("stripe callback refused: started in another session");
-        return Err(CallbackError::SessionMismatch);
+        return Err(CallbackError::SessionMismatch.into());
     }
-    match auth::signed_in_user(session, app).await {
-        Ok(user) if user.role == Role::Admin => {}
+    let user = match auth::signed_in_user(session, app).await {
+        Ok(user) if user.role == Role::Admin => user,
         _ => {
             tracing::warn!("stripe callback refused: not signed in as an Admin");
-            return Err(CallbackError::SessionMismatch);
+            return Err(CallbackError::SessionMismatch.into());
         }
-    }
+    };
     if let Some(error) = params.get("error") {
         tracing::info!(error = %error.chars().take(64).collect::<String>(), "stripe authorization not granted");
         return Err(if error == "access_denied" {
             CallbackError::AccessDenied
         } else {
             CallbackError::StripeError
-        });
+        }
+        .into());
     }
+    // Re-authentication of an existing connection (which may have been deleted meanwhile).
+    let expected = match consumed.connection_id {
+        Some(id) => Some(
+            store::find_connection(&app.pool, id)
+                .await
+                .map_err(|_| CallbackError::StorageFailed)?
+                .ok_or(CallbackError::InvalidState)?,
+        ),
+        None => None,
+    };
     let code = params
         .get("code")
         .and_then(|c| AuthorizationCode::parse(c).ok())
@@ -118,15 +158,36 @@ async fn complete_authorization(
             }
         })?;
 
-    match store_granted(app, &granted).await {
+    match store_granted(app, &granted, expected.as_ref()).await {
         Ok(id) => {
-            tracing::info!(account = %granted.account, connection_id = id, "stripe account connected");
+            let action = if expected.is_some() {
+                "re-authenticated"
+            } else {
+                "connected"
+            };
+            tracing::info!(account = %granted.account, connection_id = id, action, "stripe account connected");
+            let _ = store::audit(
+                &app.pool,
+                id,
+                granted.account.as_str(),
+                &user.email,
+                action,
+                "authorized through Stripe; connection test passed",
+                app.clock.now(),
+            )
+            .await;
             Ok(id)
         }
         Err(e) => {
-            // We hold a live grant we could not keep: hand it back so nothing dangles at Stripe.
-            if let Err(revoke) = app.oauth.deauthorize(&app.http, &granted.account).await {
-                tracing::warn!(error = %revoke, account = %granted.account, "could not deauthorize an unused grant");
+            // We hold a live grant we could not keep: hand it back so nothing dangles at Stripe —
+            // unless that account is already one of our connections, which it would break.
+            let in_use = store::account_is_connected(&app.pool, granted.account.as_str())
+                .await
+                .unwrap_or(true);
+            if !in_use {
+                if let Err(revoke) = app.oauth.deauthorize(&app.http, &granted.account).await {
+                    tracing::warn!(error = %revoke, account = %granted.account, "could not deauthorize an unused grant");
+                }
             }
             Err(e)
         }
@@ -134,19 +195,36 @@ async fn complete_authorization(
 }
 
 /// Reads the account with the new token (the first connection test), then stores the connection.
-async fn store_granted(app: &AppState, granted: &GrantedAccess) -> Result<i64, CallbackError> {
+/// When re-authenticating, a different account than the connection's is refused, naming both.
+async fn store_granted(
+    app: &AppState,
+    granted: &GrantedAccess,
+    expected: Option<&shared::Connection>,
+) -> Result<i64, Failure> {
     let started_at = app.clock.now();
     let timer = Instant::now();
     let account = fetch_account(&app.http, app.oauth.endpoints(), &granted.access_token)
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, account = %granted.account, "reading the new account failed");
-            CallbackError::StripeUnavailable
+            Failure::from(CallbackError::StripeUnavailable)
         })?;
     let duration_ms = i64::try_from(timer.elapsed().as_millis()).unwrap_or(i64::MAX);
     if account.id != granted.account.as_str() {
         tracing::warn!(account = %granted.account, "the token reads a different account than it was granted for");
-        return Err(CallbackError::StripeUnavailable);
+        return Err(CallbackError::StripeUnavailable.into());
+    }
+    if let Some(expected) = expected {
+        if expected.account_id != granted.account.as_str() {
+            tracing::warn!(connection_id = expected.id, expected = %expected.account_id, got = %granted.account, "re-authentication with another account refused");
+            return Err(Failure {
+                error: CallbackError::AccountMismatch,
+                extra: vec![
+                    ("connection".into(), expected.id.to_string()),
+                    ("other".into(), account.display_name()),
+                ],
+            });
+        }
     }
     let new = NewConnection {
         stripe_user_id: granted.account.to_string(),
@@ -158,11 +236,12 @@ async fn store_granted(app: &AppState, granted: &GrantedAccess) -> Result<i64, C
         refresh_token: granted.refresh_token.clone(),
         started_at,
         duration_ms,
+        next_check_at: app.clock.now() + app.health_interval_secs,
     };
     store::upsert_connection(&app.pool, &app.cipher, &new, app.clock.now())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "storing the connection failed");
-            CallbackError::StorageFailed
+            CallbackError::StorageFailed.into()
         })
 }

@@ -24,6 +24,7 @@ pub const SECRET_KEY: &str = "sk_test_PlatformSecret0123456789";
 pub const PUBLIC_URL: &str = "http://bi.test";
 pub const REDIRECT_URI: &str = "http://bi.test/oauth/stripe/callback";
 pub const EMAIL: &str = "owner@acme.test";
+pub const WEBHOOK_SECRET: &str = "whsec_test_router";
 pub const PASSWORD: &str = "correct horse";
 
 pub fn emulator_config() -> EmulatorConfig {
@@ -37,6 +38,7 @@ pub fn emulator_config() -> EmulatorConfig {
             password: PASSWORD.into(),
             display_name: "Acme Test Ltd".into(),
         }],
+        webhook: None,
     }
 }
 
@@ -123,6 +125,8 @@ pub async fn build_app(
         demo_mode: false,
         clock: Clock::default(),
         public_origin: PUBLIC_URL.into(),
+        health_interval_secs: 3600,
+        webhook_secrets: Arc::new(vec![Secret::new(WEBHOOK_SECRET)]),
     };
     std::fs::write(
         dir.path().join("index.html"),

@@ -1,0 +1,90 @@
+//! `POST /webhooks/stripe`: Stripe's events, verified over the raw body before anything is read.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::store;
+use crate::webhook;
+
+/// The event fields we use.
+#[derive(Debug, Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    livemode: bool,
+}
+
+/// Verifies, stores the event id once, and reacts to `account.application.deauthorized`.
+pub async fn stripe_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, AppError> {
+    if state.webhook_secrets.is_empty() {
+        return Err(AppError::WebhooksDisabled);
+    }
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let secrets: Vec<String> = state
+        .webhook_secrets
+        .iter()
+        .map(|s| s.expose().to_owned())
+        .collect();
+    if let Err(e) = webhook::verify(signature, &body, &secrets, state.clock.now()) {
+        tracing::warn!(error = %e, "webhook refused");
+        return Err(AppError::BadRequest(format!(
+            "Webhook signature refused: {e}."
+        )));
+    }
+    let event: Event = serde_json::from_slice(&body)
+        .map_err(|_| AppError::BadRequest("The webhook body is not a Stripe event.".into()))?;
+    let now = state.clock.now();
+    if !store::first_delivery(
+        &state.pool,
+        &event.id,
+        &event.kind,
+        event.account.as_deref(),
+        now,
+    )
+    .await?
+    {
+        tracing::info!(event = %event.id, "webhook redelivery ignored");
+        return Ok(StatusCode::OK);
+    }
+    if event.kind == "account.application.deauthorized" {
+        let Some(account) = event.account.as_deref() else {
+            return Ok(StatusCode::OK);
+        };
+        let ids = store::mark_needs_reauth(
+            &state.pool,
+            account,
+            event.livemode,
+            "Access was revoked in Stripe. Click the name to connect again.",
+        )
+        .await?;
+        for id in ids {
+            store::audit(
+                &state.pool,
+                id,
+                account,
+                "Stripe",
+                "access revoked",
+                "account.application.deauthorized webhook; status set to Needs re-authentication",
+                now,
+            )
+            .await?;
+            tracing::info!(connection_id = id, account = %account, "access revoked at Stripe");
+        }
+    }
+    Ok(StatusCode::OK)
+}
