@@ -32,10 +32,15 @@ pub struct StripeEndpoints {
 
 /// Builds the HTTP client every call to Stripe goes through: redirects off (SSRF), timeouts set.
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    http_client_with_timeout(REQUEST_TIMEOUT)
+}
+
+/// The same client with another overall timeout (tests of slow answers).
+pub fn http_client_with_timeout(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .timeout(timeout)
         .user_agent(concat!("connections-backend/", env!("CARGO_PKG_VERSION")))
         .build()
 }

@@ -25,6 +25,7 @@ pub const PUBLIC_URL: &str = "http://bi.test";
 pub const REDIRECT_URI: &str = "http://bi.test/oauth/stripe/callback";
 pub const EMAIL: &str = "owner@acme.test";
 pub const WEBHOOK_SECRET: &str = "whsec_test_router";
+pub const OTHER_EMAIL: &str = "owner@globex.test";
 pub const PASSWORD: &str = "correct horse";
 
 pub fn emulator_config() -> EmulatorConfig {
@@ -32,12 +33,20 @@ pub fn emulator_config() -> EmulatorConfig {
         client_id: CLIENT_ID.into(),
         secret_key: SECRET_KEY.into(),
         redirect_uris: vec![REDIRECT_URI.into()],
-        accounts: vec![DemoAccount {
-            id: "acct_1AcmeTest".into(),
-            email: EMAIL.into(),
-            password: PASSWORD.into(),
-            display_name: "Acme Test Ltd".into(),
-        }],
+        accounts: vec![
+            DemoAccount {
+                id: "acct_1AcmeTest".into(),
+                email: EMAIL.into(),
+                password: PASSWORD.into(),
+                display_name: "Acme Test Ltd".into(),
+            },
+            DemoAccount {
+                id: "acct_1GlobexTest".into(),
+                email: OTHER_EMAIL.into(),
+                password: PASSWORD.into(),
+                display_name: "Globex Test".into(),
+            },
+        ],
         webhook: None,
     }
 }
@@ -227,6 +236,33 @@ impl TestApp {
             .approve(authorize_query, EMAIL, PASSWORD)
             .unwrap_or_else(|r| panic!("emulator refused: {r:?}"));
         format!("{}?{}", url.path(), url.query().unwrap())
+    }
+
+    /// Completes the emulator's sign-in as another account.
+    pub async fn approve_as(&self, authorize_query: &str, email: &str) -> String {
+        let url = self
+            .emulator
+            .approve(authorize_query, email, PASSWORD)
+            .unwrap_or_else(|r| panic!("emulator refused: {r:?}"));
+        format!("{}?{}", url.path(), url.query().unwrap())
+    }
+
+    /// Connects the Acme account through the whole flow; returns the connection id.
+    pub async fn connect(&self) -> i64 {
+        let callback = self.approve(&self.start().await).await;
+        let location = self.callback(&callback).await;
+        location
+            .strip_prefix("/admin/connections?connected=")
+            .unwrap_or_else(|| panic!("not connected: {location}"))
+            .parse()
+            .unwrap()
+    }
+
+    /// A connection as the API shows it.
+    pub async fn connection(&self, id: i64) -> serde_json::Value {
+        let (status, body) = self.json("GET", &format!("/api/connections/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
     }
 
     /// Calls the callback; returns the `Location` it redirects to.

@@ -1,0 +1,448 @@
+//! A connection you can trust: status transitions, faults, re-authentication in place, delete and
+//! webhooks, through the router with the emulator on a socket.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use backend::emulator::{Endpoint, Fault};
+use serde_json::json;
+use support::*;
+use tower::ServiceExt;
+
+async fn status_of(app: &TestApp, id: i64) -> String {
+    app.connection(id).await["connection"]["status"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn test_now(app: &TestApp, id: i64) -> serde_json::Value {
+    let (status, body) = app
+        .json("POST", &format!("/api/connections/{id}/test"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+fn actions(detail: &serde_json::Value) -> Vec<String> {
+    detail["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_test_on_demand_succeeds_and_is_audited() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    let row = test_now(&app, id).await;
+    assert_eq!(row["status"], "success");
+    assert!(row["last_duration_ms"].is_i64());
+    let detail = app.connection(id).await;
+    assert_eq!(actions(&detail), ["tested", "connected"]);
+    assert_eq!(detail["audit"][0]["actor"], ADMIN_EMAIL);
+}
+
+#[tokio::test]
+async fn a_revoked_token_needs_re_authentication() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    app.emulator.revoke("acct_1AcmeTest").await.unwrap();
+    let row = test_now(&app, id).await;
+    assert_eq!(row["status"], "needs_reauth");
+    assert!(row["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("connect again"));
+}
+
+#[tokio::test]
+async fn transient_faults_give_error_and_are_retried_with_backoff() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    for fault in [Fault::ServerError, Fault::Malformed] {
+        app.emulator.inject(Endpoint::Account, Some(fault));
+        let row = test_now(&app, id).await;
+        assert_eq!(row["status"], "error", "{fault:?}");
+        assert!(row["last_error"].as_str().unwrap().contains("retried"));
+    }
+    let next: (i64, i64) = sqlx::query_as("SELECT failure_count, next_check_at FROM connections")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(next.0, 2);
+    let now = app.state.clock.now();
+    assert!(
+        (now + 115..=now + 121).contains(&next.1),
+        "second retry after ~120 s: {next:?}"
+    );
+
+    // Nothing is due before the backoff; after it the background check recovers the connection.
+    assert_eq!(
+        backend::health::run_due_checks(&app.state).await.unwrap(),
+        0
+    );
+    app.emulator.inject(Endpoint::Account, None);
+    app.state.clock.advance(121);
+    assert_eq!(
+        backend::health::run_due_checks(&app.state).await.unwrap(),
+        1
+    );
+    assert_eq!(status_of(&app, id).await, "success");
+    let detail = app.connection(id).await;
+    assert_eq!(detail["audit"][0]["actor"], "system");
+}
+
+#[tokio::test]
+async fn a_slow_stripe_times_out_into_error() {
+    let mut app = spawn_app().await;
+    let id = app.connect().await;
+    app.state.http = backend::stripe::http_client_with_timeout(Duration::from_millis(300)).unwrap();
+    app.emulator
+        .inject(Endpoint::Account, Some(Fault::Slow(Duration::from_secs(3))));
+    let row = backend::health::test_connection(&app.state, id, "system")
+        .await
+        .unwrap();
+    assert_eq!(row, Some(shared::ConnectionStatus::Error));
+}
+
+#[tokio::test]
+async fn token_endpoint_faults_give_a_clear_banner_and_store_nothing() {
+    for fault in [
+        Fault::ServerError,
+        Fault::Malformed,
+        Fault::Slow(Duration::from_secs(3)),
+    ] {
+        let mut app = spawn_app().await;
+        app.state.http =
+            backend::stripe::http_client_with_timeout(Duration::from_millis(500)).unwrap();
+        app.router = backend::startup::app(app.state.clone(), app.dir.path(), None);
+        app.emulator.inject(Endpoint::Token, Some(fault));
+        let callback = app.approve(&app.start().await).await;
+        assert_eq!(
+            app.callback(&callback).await,
+            "/admin/connections?error=stripe_unavailable",
+            "{fault:?}"
+        );
+        assert_eq!(app.connection_count().await, 0, "{fault:?}");
+        // The admin can retry at once.
+        app.emulator.inject(Endpoint::Token, None);
+        app.connect().await;
+        assert_eq!(app.connection_count().await, 1);
+    }
+}
+
+#[tokio::test]
+async fn re_authentication_keeps_the_same_row_and_returns_it_to_success() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    let created_at = app.connection(id).await["connection"]["created_at"].clone();
+    app.emulator.revoke("acct_1AcmeTest").await.unwrap();
+    test_now(&app, id).await;
+    assert_eq!(status_of(&app, id).await, "needs_reauth");
+
+    let (status, body) = app
+        .json("POST", &format!("/api/connections/{id}/reauthorize"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let query = url::Url::parse(body["authorize_url"].as_str().unwrap())
+        .unwrap()
+        .query()
+        .unwrap()
+        .to_owned();
+    let callback = app.approve(&query).await;
+    assert_eq!(
+        app.callback(&callback).await,
+        format!("/admin/connections?connected={id}")
+    );
+    let detail = app.connection(id).await;
+    assert_eq!(detail["connection"]["status"], "success");
+    assert_eq!(detail["connection"]["created_at"], created_at);
+    assert_eq!(detail["connection"]["last_error"], serde_json::Value::Null);
+    assert_eq!(actions(&detail)[0], "re-authenticated");
+    assert_eq!(app.connection_count().await, 1);
+    assert_eq!(
+        test_now(&app, id).await["status"],
+        "success",
+        "the new token works"
+    );
+}
+
+#[tokio::test]
+async fn re_authenticating_with_another_account_overwrites_nothing_and_names_both() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    let before: String = sqlx::query_scalar("SELECT access_token_ct FROM connections")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    let (_, body) = app
+        .json("POST", &format!("/api/connections/{id}/reauthorize"))
+        .await;
+    let query = url::Url::parse(body["authorize_url"].as_str().unwrap())
+        .unwrap()
+        .query()
+        .unwrap()
+        .to_owned();
+    let callback = app.approve_as(&query, OTHER_EMAIL).await;
+    let location = app.callback(&callback).await;
+    assert_eq!(
+        location,
+        format!("/admin/connections?error=account_mismatch&connection={id}&other=Globex+Test")
+    );
+    let after: String = sqlx::query_scalar("SELECT access_token_ct FROM connections")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(before, after, "nothing overwritten");
+    assert_eq!(app.connection_count().await, 1);
+    assert!(
+        !app.emulator.is_connected("acct_1GlobexTest"),
+        "the unwanted grant was handed back"
+    );
+    assert!(app.emulator.is_connected("acct_1AcmeTest"));
+}
+
+#[tokio::test]
+async fn delete_deauthorizes_at_stripe_and_removes_the_row() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    let response = app
+        .request("DELETE", &format!("/api/connections/{id}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.connection_count().await, 0);
+    assert!(!app.emulator.is_connected("acct_1AcmeTest"));
+    let log: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, actor FROM audit_log ORDER BY id")
+            .fetch_all(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        log.last().unwrap(),
+        &("deleted".to_owned(), ADMIN_EMAIL.to_owned())
+    );
+    assert_eq!(
+        app.request("DELETE", &format!("/api/connections/{id}"))
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn delete_finishes_when_stripe_says_the_account_is_gone() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    app.emulator.revoke("acct_1AcmeTest").await.unwrap();
+    let response = app
+        .request("DELETE", &format!("/api/connections/{id}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.connection_count().await, 0);
+}
+
+#[tokio::test]
+async fn delete_keeps_the_row_when_stripe_is_unreachable_unless_forced() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    app.emulator
+        .inject(Endpoint::Deauthorize, Some(Fault::ServerError));
+    let (status, body) = to_json(
+        app.request("DELETE", &format!("/api/connections/{id}"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert!(body["message"].as_str().unwrap().contains("kept"));
+    assert_eq!(app.connection_count().await, 1);
+    let response = app
+        .request("DELETE", &format!("/api/connections/{id}?force=true"))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.connection_count().await, 0);
+}
+
+fn webhook_request(body: &str, signature: Option<String>) -> Request<Body> {
+    let mut request = Request::post("/webhooks/stripe").header("content-type", "application/json");
+    if let Some(signature) = signature {
+        request = request.header("stripe-signature", signature);
+    }
+    request.body(Body::from(body.to_owned())).unwrap()
+}
+
+fn deauthorized_event(id: &str, account: &str, livemode: bool) -> String {
+    json!({
+        "id": id, "object": "event", "type": "account.application.deauthorized",
+        "account": account, "livemode": livemode, "data": {"object": {"id": CLIENT_ID}}
+    })
+    .to_string()
+}
+
+async fn deliver(app: &TestApp, body: &str, secret: &str) -> StatusCode {
+    let signature = backend::webhook::header(secret, app.state.clock.now(), body.as_bytes());
+    app.router
+        .clone()
+        .oneshot(webhook_request(body, Some(signature)))
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn events(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_deauthorization_marks_the_account_and_a_redelivery_changes_nothing() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    let event = deauthorized_event("evt_1", "acct_1AcmeTest", false);
+    assert_eq!(deliver(&app, &event, WEBHOOK_SECRET).await, StatusCode::OK);
+    let detail = app.connection(id).await;
+    assert_eq!(detail["connection"]["status"], "needs_reauth");
+    assert_eq!(detail["audit"][0]["actor"], "Stripe");
+    assert_eq!(detail["audit"][0]["action"], "access revoked");
+
+    // Re-connected, then Stripe redelivers the old event: nothing changes.
+    app.connect().await;
+    assert_eq!(status_of(&app, id).await, "success");
+    assert_eq!(deliver(&app, &event, WEBHOOK_SECRET).await, StatusCode::OK);
+    assert_eq!(status_of(&app, id).await, "success");
+    assert_eq!(events(&app).await, 1);
+}
+
+#[tokio::test]
+async fn webhooks_for_another_mode_or_unknown_types_change_nothing() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    let live = deauthorized_event("evt_live", "acct_1AcmeTest", true);
+    assert_eq!(deliver(&app, &live, WEBHOOK_SECRET).await, StatusCode::OK);
+    let unknown = json!({"id": "evt_2", "type": "charge.succeeded", "account": "acct_1AcmeTest", "livemode": false}).to_string();
+    assert_eq!(
+        deliver(&app, &unknown, WEBHOOK_SECRET).await,
+        StatusCode::OK
+    );
+    assert_eq!(status_of(&app, id).await, "success");
+}
+
+#[tokio::test]
+async fn bad_or_missing_signatures_are_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    let event = deauthorized_event("evt_bad", "acct_1AcmeTest", false);
+    let now = app.state.clock.now();
+    let cases = [
+        None,
+        Some("garbage".to_owned()),
+        Some(backend::webhook::header(
+            "whsec_wrong",
+            now,
+            event.as_bytes(),
+        )),
+        Some(backend::webhook::header(
+            WEBHOOK_SECRET,
+            now - 301,
+            event.as_bytes(),
+        )),
+        Some(backend::webhook::header(
+            WEBHOOK_SECRET,
+            now,
+            b"{\"tampered\":true}",
+        )),
+    ];
+    for signature in cases {
+        let response = app
+            .router
+            .clone()
+            .oneshot(webhook_request(&event, signature.clone()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{signature:?}");
+    }
+    assert_eq!(events(&app).await, 0);
+    assert_eq!(status_of(&app, id).await, "success");
+    // Oversized bodies are refused before anything is read.
+    let huge = format!(
+        "{{\"id\":\"evt_big\",\"pad\":\"{}\"}}",
+        "x".repeat(300 * 1024)
+    );
+    let response = app
+        .router
+        .clone()
+        .oneshot(webhook_request(
+            &huge,
+            Some(backend::webhook::header(
+                WEBHOOK_SECRET,
+                now,
+                huge.as_bytes(),
+            )),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn the_emulator_sends_a_signed_event_the_backend_accepts() {
+    // The emulator's "revoke access" posts to a real socket serving the app.
+    let (emulator, stripe_url) = spawn_emulator().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = emulator_config();
+    config.webhook = Some((
+        format!("http://{addr}/webhooks/stripe"),
+        WEBHOOK_SECRET.into(),
+    ));
+    let emulator_with_hook = backend::emulator::Emulator::new(config);
+    drop(emulator);
+    let stripe_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stripe_addr = stripe_listener.local_addr().unwrap();
+    let router = emulator_with_hook.router();
+    tokio::spawn(async move { axum::serve(stripe_listener, router).await.unwrap() });
+    let url = url::Url::parse(&format!("http://{stripe_addr}/")).unwrap();
+    let _ = stripe_url;
+    let app = spawn_app_with(emulator_with_hook, url.clone(), url, SECRET_KEY).await;
+    let served = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, served).await.unwrap() });
+    let id = app.connect().await;
+    app.emulator.revoke("acct_1AcmeTest").await.unwrap();
+    assert_eq!(status_of(&app, id).await, "needs_reauth");
+}
+
+#[tokio::test]
+async fn non_admins_cannot_test_reauthorize_or_delete() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    let standard = app.sign_in(STANDARD_EMAIL, USER_PASSWORD).await;
+    for (method, path) in [
+        ("GET", format!("/api/connections/{id}")),
+        ("POST", format!("/api/connections/{id}/test")),
+        ("POST", format!("/api/connections/{id}/reauthorize")),
+        ("DELETE", format!("/api/connections/{id}")),
+    ] {
+        assert_eq!(
+            app.send(method, &path, Some(&standard), None)
+                .await
+                .status(),
+            403,
+            "{method} {path}"
+        );
+        assert_eq!(
+            app.send(method, &path, None, None).await.status(),
+            401,
+            "{method} {path}"
+        );
+    }
+    assert_eq!(app.connection_count().await, 1);
+    assert!(app.emulator.is_connected("acct_1AcmeTest"));
+}
