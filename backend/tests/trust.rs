@@ -194,7 +194,7 @@ async fn re_authenticating_with_another_account_overwrites_nothing_and_names_bot
     let location = app.callback(&callback).await;
     assert_eq!(
         location,
-        format!("/admin/connections?error=account_mismatch&connection={id}&other=Globex+Test")
+        format!("/admin/connections?error=account_mismatch&connection={id}&expected=Acme+Test+Ltd&other=Globex+Test")
     );
     let after: String = sqlx::query_scalar("SELECT access_token_ct FROM connections")
         .fetch_one(&app.state.pool)

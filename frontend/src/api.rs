@@ -7,8 +7,8 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
-    ApiError, AuthorizeResponse, Connection, CreateUserRequest, CreateUserResponse, ServerInfo,
-    SignInRequest, UpdateUserRequest, User,
+    ApiError, AuthorizeResponse, Connection, ConnectionDetail, CreateUserRequest,
+    CreateUserResponse, ServerInfo, SignInRequest, UpdateUserRequest, User,
 };
 
 use crate::strings;
@@ -44,7 +44,18 @@ impl ApiFailure {
     }
 }
 
-async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> {
+/// Sends a request; the status and body text. Not generic, so every call shares this code (the
+/// wasm size budget).
+async fn call(request: RequestBuilder, json: Option<String>) -> Result<(u16, String), ApiFailure> {
+    let request = request.header("Accept", "application/json");
+    let request = match json {
+        Some(body) => request
+            .header("Content-Type", "application/json")
+            .body(body)
+            .map_err(|_| ApiFailure::Network)?,
+        None => request.build().map_err(|_| ApiFailure::Network)?,
+    };
+    let response: Response = request.send().await.map_err(|_| ApiFailure::Network)?;
     let status = response.status();
     if status == 401 && !response.url().ends_with("/api/auth/sign-in") {
         ON_SIGNED_OUT.with(|cell| {
@@ -53,101 +64,99 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> 
             }
         });
     }
-    if response.ok() {
-        return response
-            .json::<T>()
-            .await
-            .map_err(|_| ApiFailure::Unexpected(status));
+    let text = response.text().await.map_err(|_| ApiFailure::Network)?;
+    Ok((status, text))
+}
+
+/// Reads an answer: the value on 2xx, else the server's error body.
+fn decode<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiFailure> {
+    if (200..300).contains(&status) {
+        // A 204 has no body: `()` decodes from "null".
+        let text = if text.is_empty() { "null" } else { &text };
+        return serde_json::from_str(text).map_err(|_| ApiFailure::Unexpected(status));
     }
-    match response.json::<ApiError>().await {
+    match serde_json::from_str::<ApiError>(&text) {
         Ok(body) => Err(ApiFailure::Server(body)),
         Err(_) => Err(ApiFailure::Unexpected(status)),
     }
 }
 
+fn json<B: Serialize>(body: &B) -> Option<String> {
+    serde_json::to_string(body).ok()
+}
+
 /// `GET /api/connections`.
 pub async fn list_connections() -> Result<Vec<Connection>, ApiFailure> {
-    let response = Request::get("/api/connections")
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|_| ApiFailure::Network)?;
-    read(response).await
+    decode(call(Request::get("/api/connections"), None).await?)
 }
 
 /// `GET /api/meta`.
 pub async fn server_info() -> Result<ServerInfo, ApiFailure> {
-    let response = Request::get("/api/meta")
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|_| ApiFailure::Network)?;
-    read(response).await
+    decode(call(Request::get("/api/meta"), None).await?)
 }
 
 /// `POST /api/connections/stripe/authorize`: where to send the browser to connect Stripe.
 pub async fn start_stripe_authorize() -> Result<AuthorizeResponse, ApiFailure> {
-    let response = Request::post("/api/connections/stripe/authorize")
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|_| ApiFailure::Network)?;
-    read(response).await
-}
-
-async fn send(request: RequestBuilder) -> Result<Response, ApiFailure> {
-    request
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|_| ApiFailure::Network)
-}
-
-async fn send_json<B: Serialize>(
-    request: RequestBuilder,
-    body: &B,
-) -> Result<Response, ApiFailure> {
-    request
-        .header("Accept", "application/json")
-        .json(body)
-        .map_err(|_| ApiFailure::Network)?
-        .send()
-        .await
-        .map_err(|_| ApiFailure::Network)
+    decode(call(Request::post("/api/connections/stripe/authorize"), None).await?)
 }
 
 /// `GET /api/auth/me`: the signed-in user (401 → `Err`).
 pub async fn me() -> Result<User, ApiFailure> {
-    read(send(Request::get("/api/auth/me")).await?).await
+    decode(call(Request::get("/api/auth/me"), None).await?)
 }
 
 /// `POST /api/auth/sign-in`.
 pub async fn sign_in(email: String, password: String) -> Result<User, ApiFailure> {
-    let body = SignInRequest { email, password };
-    read(send_json(Request::post("/api/auth/sign-in"), &body).await?).await
+    let body = json(&SignInRequest { email, password });
+    decode(call(Request::post("/api/auth/sign-in"), body).await?)
 }
 
 /// `POST /api/auth/sign-out`.
 pub async fn sign_out() -> Result<(), ApiFailure> {
-    let response = send(Request::post("/api/auth/sign-out")).await?;
-    if response.ok() {
-        Ok(())
-    } else {
-        Err(ApiFailure::Unexpected(response.status()))
-    }
+    decode(call(Request::post("/api/auth/sign-out"), None).await?)
 }
 
 /// `GET /api/users`.
 pub async fn list_users() -> Result<Vec<User>, ApiFailure> {
-    read(send(Request::get("/api/users")).await?).await
+    decode(call(Request::get("/api/users"), None).await?)
 }
 
 /// `POST /api/users`.
 pub async fn create_user(body: CreateUserRequest) -> Result<CreateUserResponse, ApiFailure> {
-    read(send_json(Request::post("/api/users"), &body).await?).await
+    decode(call(Request::post("/api/users"), json(&body)).await?)
 }
 
 /// `PATCH /api/users/{id}`.
 pub async fn update_user(id: i64, body: UpdateUserRequest) -> Result<User, ApiFailure> {
-    read(send_json(Request::patch(&format!("/api/users/{id}")), &body).await?).await
+    decode(call(Request::patch(&format!("/api/users/{id}")), json(&body)).await?)
+}
+
+/// `GET /api/connections/{id}`: the row and its audit log.
+pub async fn get_connection(id: i64) -> Result<ConnectionDetail, ApiFailure> {
+    decode(call(Request::get(&format!("/api/connections/{id}")), None).await?)
+}
+
+/// `POST /api/connections/{id}/test`: tests now; the updated row.
+pub async fn test_connection(id: i64) -> Result<Connection, ApiFailure> {
+    decode(call(Request::post(&format!("/api/connections/{id}/test")), None).await?)
+}
+
+/// `POST /api/connections/{id}/reauthorize`: where to send the browser to re-authenticate.
+pub async fn reauthorize(id: i64) -> Result<AuthorizeResponse, ApiFailure> {
+    decode(
+        call(
+            Request::post(&format!("/api/connections/{id}/reauthorize")),
+            None,
+        )
+        .await?,
+    )
+}
+
+/// `DELETE /api/connections/{id}[?force=true]`.
+pub async fn delete_connection(id: i64, force: bool) -> Result<(), ApiFailure> {
+    let url = format!(
+        "/api/connections/{id}{}",
+        if force { "?force=true" } else { "" }
+    );
+    decode(call(Request::delete(&url), None).await?)
 }

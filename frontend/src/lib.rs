@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use components::admin_menu::AdminMenu;
 use components::banner::{provide_banner, BannerRegion};
 use pages::add_source::AddSourcePage;
+use pages::connection_detail::ConnectionDetailPage;
 use pages::connections::ConnectionsPage;
 use pages::not_found::NotFoundPage;
 use pages::requires_admin::{HomePage, RequiresAdminPage};
@@ -120,7 +121,14 @@ pub fn ConnectionRoutes() -> impl IntoView {
             ADD_SOURCE_PATH => AddSourcePage().into_any(),
             STRIPE_AUTHORIZE_PATH => StripeAuthorizePage().into_any(),
             USERS_PATH => UsersPage().into_any(),
-            _ => NotFoundPage().into_any(),
+            p => match p
+                .strip_prefix(shared::CONNECTIONS_PAGE)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .and_then(|id| id.parse::<i64>().ok())
+            {
+                Some(id) => view! { <ConnectionDetailPage id=id/> }.into_any(),
+                None => NotFoundPage().into_any(),
+            },
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use leptos::prelude::*;
 
@@ -17,7 +18,7 @@ pub type Call<T> = Pin<Box<dyn Future<Output = Result<T, ApiFailure>>>>;
 pub struct Remote<T: Send + Sync + 'static> {
     /// The answer.
     pub value: RwSignal<Option<Result<T, ApiFailure>>>,
-    fetch: StoredValue<fn() -> Call<T>>,
+    fetch: StoredValue<Arc<dyn Fn() -> Call<T> + Send + Sync>>,
 }
 
 impl<T: Send + Sync + 'static> Clone for Remote<T> {
@@ -30,10 +31,10 @@ impl<T: Send + Sync + 'static> Copy for Remote<T> {}
 
 impl<T: Send + Sync + 'static> Remote<T> {
     /// Starts loading at once.
-    pub fn new(fetch: fn() -> Call<T>) -> Self {
+    pub fn new(fetch: impl Fn() -> Call<T> + Send + Sync + 'static) -> Self {
         let remote = Self {
             value: RwSignal::new(None),
-            fetch: StoredValue::new(fetch),
+            fetch: StoredValue::new(Arc::new(fetch)),
         };
         remote.reload();
         remote
@@ -43,11 +44,11 @@ impl<T: Send + Sync + 'static> Remote<T> {
     pub fn reload(&self) {
         let fetch = self.fetch.get_value();
         let value = self.value;
-        leptos::task::spawn_local(async move {
+        spawn(Box::pin(async move {
             let answer = fetch().await;
             // The page may have gone away meanwhile.
             let _ = value.try_set(Some(answer));
-        });
+        }));
     }
 }
 
@@ -58,9 +59,14 @@ pub fn run<T: 'static>(
     done: impl FnOnce(Result<T, ApiFailure>) + 'static,
 ) {
     pending.set(true);
-    leptos::task::spawn_local(async move {
+    spawn(Box::pin(async move {
         let answer = call.await;
         let _ = pending.try_set(false);
         done(answer);
-    });
+    }));
+}
+
+/// One non-generic `spawn_local` for every background task (each generic copy cost wasm size).
+fn spawn(task: Pin<Box<dyn Future<Output = ()>>>) {
+    leptos::task::spawn_local(task);
 }

@@ -126,13 +126,15 @@ pub fn use_nav() -> Nav {
 #[component]
 pub fn Link(
     /// Target path.
-    href: &'static str,
+    #[prop(into)]
+    href: String,
     /// Optional extra action on click (e.g. closing a menu).
     #[prop(optional, into)]
     on_follow: Option<Callback<()>>,
     children: Children,
 ) -> impl IntoView {
     let nav = use_nav();
+    let target = href.clone();
     let click = move |ev: web_sys::MouseEvent| {
         if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
             return;
@@ -141,7 +143,7 @@ pub fn Link(
         if let Some(cb) = on_follow {
             cb.run(());
         }
-        nav.navigate(href);
+        nav.navigate(&target);
     };
     view! { <a href=href on:click=click>{children()}</a> }
 }

@@ -82,6 +82,9 @@ pub fn callback_error(error: Option<CallbackError>) -> &'static str {
         Some(CallbackError::StorageFailed) => {
             "The connection could not be saved, so nothing was connected. Please try again."
         }
+        Some(CallbackError::AccountMismatch) => {
+            "You signed in to a different Stripe account than the one connected, so nothing was changed."
+        }
         None => "Something went wrong while connecting, so nothing was connected. Please try again.",
     }
 }
@@ -176,4 +179,54 @@ pub fn one_time_password(email: &str, password: &str) -> String {
 /// Accessible name of a per-row control ("Role for ada@example.com").
 pub fn for_user(what: &str, email: &str) -> String {
     format!("{what} {email}")
+}
+
+pub const TEST_CONNECTION: &str = "Test connection";
+pub const DETAILS: &str = "Details";
+pub const DELETE: &str = "Delete";
+pub const CANCEL: &str = "Cancel";
+pub const REMOVE_HERE_ONLY: &str = "Remove here only";
+pub const REAUTH_HINT: &str = "needs re-authentication: activate to connect again";
+pub const HISTORY: &str = "History";
+pub const COL_WHEN: &str = "When";
+pub const COL_WHO: &str = "Who";
+pub const COL_WHAT: &str = "What";
+pub const COL_DETAILS: &str = "Details";
+pub const ACCOUNT: &str = "Stripe account";
+pub const MODE: &str = "Mode";
+pub const LIVE_MODE: &str = "live";
+pub const LAST_ERROR: &str = "Last problem";
+
+/// The delete confirmation's title.
+pub fn delete_title(name: &str) -> String {
+    format!("Delete {name}?")
+}
+
+/// The delete confirmation's explanation.
+pub fn delete_body(name: &str, account: &str) -> String {
+    format!(
+        "This disconnects {name} ({account}) at Stripe and removes its stored authorization. Its data will no longer be read."
+    )
+}
+
+/// After a deletion.
+pub fn deleted(name: &str) -> String {
+    format!("{name} was deleted.")
+}
+
+/// After a test.
+pub fn tested(name: &str, status: shared::ConnectionStatus) -> String {
+    format!("Connection test for {name}: {}.", self::status(status))
+}
+
+/// Accessible name of a per-row action ("Delete Acme Corp").
+pub fn action_for(action: &str, name: &str) -> String {
+    format!("{action} {name}")
+}
+
+/// A re-authentication signed in to the wrong Stripe account.
+pub fn account_mismatch(expected: &str, other: &str) -> String {
+    format!(
+        "You signed in to Stripe as {other}, but this connection is for {expected}. Nothing was changed: sign in to the {expected} account to re-authenticate it."
+    )
 }

@@ -55,6 +55,7 @@ fn connection(id: i64, name: &str, status: ConnectionStatus) -> Connection {
         last_started_at: None,
         last_duration_ms: Some(1_500),
         created_at: 0,
+        last_error: None,
     }
 }
 
@@ -308,4 +309,55 @@ fn after_sign_in_only_paths_on_this_site_are_followed() {
         assert_eq!(safe_next(Some(evil)), "/", "{evil}");
     }
     assert_eq!(safe_next(None), "/");
+}
+
+#[wasm_bindgen_test]
+async fn a_connection_needing_reauthentication_is_fixed_by_activating_its_name() {
+    use frontend::components::data_sources_table::RowActions;
+    let root = container();
+    let chosen = RwSignal::new(None::<(String, i64)>);
+    let rows = vec![
+        connection(1, "Acme Corp", ConnectionStatus::Success),
+        Connection {
+            last_error: Some("Access was revoked in Stripe.".into()),
+            ..connection(2, "Globex", ConnectionStatus::NeedsReauth)
+        },
+    ];
+    let _mounted = mount_to(root.clone(), move || {
+        let actions = RowActions {
+            test: Callback::new(move |c: Connection| chosen.set(Some(("test".into(), c.id)))),
+            reauthorize: Callback::new(move |c: Connection| {
+                chosen.set(Some(("reauth".into(), c.id)))
+            }),
+            delete: Callback::new(move |c: Connection| chosen.set(Some(("delete".into(), c.id)))),
+        };
+        view! { <DataSourcesTable connections=rows actions=actions/> }
+    });
+    let body_rows = all(&root, "tbody tr");
+    let healthy: web_sys::HtmlElement = body_rows[0].clone().unchecked_into();
+    assert_eq!(
+        one(&healthy, "th a").get_attribute("href").as_deref(),
+        Some("/admin/connections/1")
+    );
+    let broken: web_sys::HtmlElement = body_rows[1].clone().unchecked_into();
+    let name: web_sys::HtmlElement = one(&broken, "th button").unchecked_into();
+    assert!(text(&name).starts_with("Globex"));
+    assert!(
+        text(&name).contains("re-authentication"),
+        "the name says what activating it does"
+    );
+    assert!(text(&one(&broken, ".status-reason")).contains("revoked"));
+    name.click();
+    tick().await;
+    assert_eq!(chosen.get_untracked(), Some(("reauth".into(), 2)));
+    let delete: web_sys::HtmlElement =
+        one(&broken, "button[aria-label='Delete Globex']").unchecked_into();
+    delete.click();
+    tick().await;
+    assert_eq!(chosen.get_untracked(), Some(("delete".into(), 2)));
+    let test: web_sys::HtmlElement =
+        one(&healthy, "button[aria-label='Test connection Acme Corp']").unchecked_into();
+    test.click();
+    tick().await;
+    assert_eq!(chosen.get_untracked(), Some(("test".into(), 1)));
 }

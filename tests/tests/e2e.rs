@@ -525,3 +525,115 @@ async fn a_standard_user_sees_no_admin_menu_and_is_refused_at_admin_pages() {
     browser.wait_for("//h1[normalize-space()='Sign in']").await;
     browser.close().await;
 }
+
+async fn signed_in_admin_with_acme() -> (Process, String, tempfile::TempDir, Browser) {
+    let (backend, addr, data) = backend(&[
+        ("ADMIN_EMAIL", ADMIN_EMAIL),
+        ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ]);
+    let base = format!("http://{addr}");
+    let browser = Browser::start().await;
+    sign_in(&browser, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    connect_stripe(&browser, &base, "demo@example.com", "demo-password").await;
+    browser
+        .wait_for("//*[@role='status']//p[normalize-space()='Connection Successful!']")
+        .await;
+    (backend, base, data, browser)
+}
+
+const ACME_ROW: &str = "//tbody/tr[@data-connection-id='1']";
+
+#[tokio::test]
+async fn access_revoked_in_stripe_is_fixed_by_clicking_the_name_and_keeps_the_row() {
+    let (_backend, base, _data, browser) = signed_in_admin_with_acme().await;
+    // The user revokes our access in "Stripe": the emulator sends the signed webhook.
+    browser
+        .c()
+        .goto(&format!("{base}/stripe-emulator/"))
+        .await
+        .unwrap();
+    browser.click(&button("Revoke access for Acme Corp")).await;
+    browser
+        .wait_for("//h1[normalize-space()='Access revoked']")
+        .await;
+
+    browser
+        .c()
+        .goto(&format!("{base}/admin/connections"))
+        .await
+        .unwrap();
+    browser
+        .wait_for(&format!(
+            "{ACME_ROW}//*[contains(@class,'status')][normalize-space()='Needs re-authentication']"
+        ))
+        .await;
+    // The admin clicks the name of the broken integration and signs in again.
+    browser
+        .click(&format!(
+            "{ACME_ROW}/th//button[contains(normalize-space(), 'Acme Corp')]"
+        ))
+        .await;
+    browser
+        .click(&button("Sign in with Stripe to Continue"))
+        .await;
+    browser.type_into("email", "demo@example.com").await;
+    browser.type_into("password", "demo-password").await;
+    browser.click(&button("Sign in to your account")).await;
+    browser
+        .wait_for("//*[@role='status']//p[normalize-space()='Connection Successful!']")
+        .await;
+    browser
+        .wait_for(&format!(
+            "{ACME_ROW}//*[contains(@class,'status')][normalize-space()='Success']"
+        ))
+        .await;
+    let rows = browser
+        .c()
+        .find_all(Locator::XPath("//tbody/tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "the same row, not a new one");
+    // Its history shows what happened.
+    browser.click(&format!("{ACME_ROW}/th//a")).await;
+    browser
+        .wait_for("//table[contains(@class,'audit')]//th[normalize-space()='access revoked']")
+        .await;
+    browser
+        .wait_for("//table[contains(@class,'audit')]//th[normalize-space()='re-authenticated']")
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_admin_deletes_a_connection_after_confirming_it() {
+    let (_backend, _base, _data, browser) = signed_in_admin_with_acme().await;
+    browser
+        .click(&format!(
+            "{ACME_ROW}//button[@aria-label='Delete Acme Corp']"
+        ))
+        .await;
+    browser
+        .wait_for("//dialog[@open]//h2[normalize-space()='Delete Acme Corp?']")
+        .await;
+    browser
+        .click("//dialog[@open]//button[normalize-space()='Cancel']")
+        .await;
+    browser.wait_for("//dialog[not(@open)]").await;
+    browser.wait_for(ACME_ROW).await;
+
+    browser
+        .click(&format!(
+            "{ACME_ROW}//button[@aria-label='Delete Acme Corp']"
+        ))
+        .await;
+    browser
+        .click("//dialog[@open]//button[normalize-space()='Delete']")
+        .await;
+    browser
+        .wait_for("//*[@role='status']//p[normalize-space()='Acme Corp was deleted.']")
+        .await;
+    browser
+        .wait_for("//tbody/tr[contains(@class,'empty-state')]")
+        .await;
+    browser.close().await;
+}

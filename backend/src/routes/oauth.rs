@@ -221,6 +221,7 @@ async fn store_granted(
                 error: CallbackError::AccountMismatch,
                 extra: vec![
                     ("connection".into(), expected.id.to_string()),
+                    ("expected".into(), expected.name.clone()),
                     ("other".into(), account.display_name()),
                 ],
             });

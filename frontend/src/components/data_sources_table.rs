@@ -1,10 +1,12 @@
 //! The Data Sources table: Name, Connection, Status, Last Connection Started, Last Connection
-//! Duration, Action. Status is text and colour, never colour alone.
+//! Duration, Action. Status is text and colour, never colour alone. A connection that needs
+//! re-authentication is fixed by activating its name.
 
 use leptos::prelude::*;
 use shared::{Connection, ConnectionStatus, IntegrationKind};
 
 use crate::components::stripe_mark::StripeMark;
+use crate::router::Link;
 use crate::strings;
 
 fn status_class(status: ConnectionStatus) -> &'static str {
@@ -16,58 +18,102 @@ fn status_class(status: ConnectionStatus) -> &'static str {
     }
 }
 
-fn exact_time(unix_seconds: i64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+fn date(unix_seconds: i64) -> js_sys::Date {
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
         unix_seconds as f64 * 1000.0,
-    ));
-    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+    ))
 }
 
-fn iso_time(unix_seconds: i64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
-        unix_seconds as f64 * 1000.0,
-    ));
-    String::from(date.to_iso_string())
+/// "2 hours ago" with the exact time on hover and focus.
+#[component]
+pub fn TimeAgo(unix_seconds: i64) -> impl IntoView {
+    let exact = String::from(
+        date(unix_seconds).to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED),
+    );
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    view! {
+        <time datetime=String::from(date(unix_seconds).to_iso_string()) title=exact.clone() tabindex="0" aria-label=exact>
+            {strings::time_ago(now - unix_seconds)}
+        </time>
+    }
 }
 
-fn now_seconds() -> i64 {
-    (js_sys::Date::now() / 1000.0) as i64
+/// What the row's controls do; absent in read-only renderings (tests, embeds without actions).
+#[derive(Clone, Copy)]
+pub struct RowActions {
+    /// Test the connection now.
+    pub test: Callback<Connection>,
+    /// Start re-authentication.
+    pub reauthorize: Callback<Connection>,
+    /// Ask to delete.
+    pub delete: Callback<Connection>,
 }
 
-fn row(connection: Connection) -> impl IntoView {
+fn row(connection: Connection, actions: Option<RowActions>) -> impl IntoView {
     let kind = match connection.kind {
         IntegrationKind::Stripe => strings::STRIPE,
     };
-    let started = connection.last_started_at.map(|at| {
-        let exact = exact_time(at);
-        view! {
-            <time datetime=iso_time(at) title=exact.clone() tabindex="0" aria-label=exact.clone()>
-                {strings::time_ago(now_seconds() - at)}
-            </time>
-        }
-    });
     let duration = connection
         .last_duration_ms
         .map(strings::duration)
         .unwrap_or_else(|| strings::NEVER.into());
+    let name = connection.name.clone();
+    let needs_reauth = connection.status == ConnectionStatus::NeedsReauth;
+    let name_cell = match actions {
+        Some(a) if needs_reauth => {
+            let c = connection.clone();
+            let label = name.clone();
+            view! {
+                <button type="button" class="link-button" on:click=move |_| a.reauthorize.run(c.clone())>
+                    {label}<span class="visually-hidden">" — "{strings::REAUTH_HINT}</span>
+                </button>
+            }
+            .into_any()
+        }
+        Some(_) => {
+            let label = name.clone();
+            view! { <Link href=format!("{}/{}", shared::CONNECTIONS_PAGE, connection.id)>{label}</Link> }.into_any()
+        }
+        None => name.clone().into_any(),
+    };
+    let action_cell = actions.map(|a| {
+        let (t, d) = (connection.clone(), connection.clone());
+        view! {
+            <button type="button" class="button button-small" aria-label=strings::action_for(strings::TEST_CONNECTION, &name)
+                disabled=connection.status == ConnectionStatus::Testing
+                on:click=move |_| a.test.run(t.clone())>{strings::TEST_CONNECTION}</button>
+            " "
+            <button type="button" class="button button-small button-danger" aria-label=strings::action_for(strings::DELETE, &name)
+                on:click=move |_| a.delete.run(d.clone())>{strings::DELETE}</button>
+        }
+    });
     view! {
         <tr data-connection-id=connection.id>
             <th scope="row" class="connection-name">
-                {connection.name}
+                {name_cell}
                 {(!connection.livemode).then(|| view! { <span class="tag">{strings::TEST_MODE}</span> })}
             </th>
             <td class="connection-kind"><StripeMark size=20/>" "{kind}</td>
-            <td><span class=status_class(connection.status)>{strings::status(connection.status)}</span></td>
-            <td>{started.map(IntoAny::into_any).unwrap_or_else(|| strings::NEVER.into_any())}</td>
+            <td>
+                <span class=status_class(connection.status)>{strings::status(connection.status)}</span>
+                {connection.last_error.map(|e| view! { <small class="status-reason">{e}</small> })}
+            </td>
+            <td>{match connection.last_started_at {
+                Some(at) => view! { <TimeAgo unix_seconds=at/> }.into_any(),
+                None => strings::NEVER.into_any(),
+            }}</td>
             <td>{duration}</td>
-            <td class="connection-actions"></td>
+            <td class="connection-actions">{action_cell}</td>
         </tr>
     }
 }
 
 /// The table, or its empty state.
 #[component]
-pub fn DataSourcesTable(connections: Vec<Connection>) -> impl IntoView {
+pub fn DataSourcesTable(
+    connections: Vec<Connection>,
+    #[prop(optional)] actions: Option<RowActions>,
+) -> impl IntoView {
     let empty = connections.is_empty();
     view! {
         <table class="data-sources">
@@ -91,7 +137,7 @@ pub fn DataSourcesTable(connections: Vec<Connection>) -> impl IntoView {
                         </td>
                     </tr>
                 })}
-                {connections.into_iter().map(row).collect_view()}
+                {connections.into_iter().map(|c| row(c, actions)).collect_view()}
             </tbody>
         </table>
     }

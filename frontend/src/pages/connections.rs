@@ -2,13 +2,14 @@
 //! OAuth callback lands: `?connected=<id>` or `?error=<code>` becomes a banner, then the query is
 //! removed from the address bar so a reload does not show it again.
 
+use leptos::html::Dialog;
 use leptos::prelude::*;
-use shared::CallbackError;
+use shared::{CallbackError, Connection, ConnectionStatus, ErrorCode};
 
-use crate::api;
+use crate::api::{self, ApiFailure};
 use crate::components::banner::{use_banner, Banner};
-use crate::components::data_sources_table::DataSourcesTable;
-use crate::remote::Remote;
+use crate::components::data_sources_table::{DataSourcesTable, RowActions};
+use crate::remote::{run, Remote};
 use crate::router::use_nav;
 use crate::strings;
 
@@ -22,15 +23,65 @@ pub fn banner_for_outcome(connected: Option<&str>, error: Option<&str>) -> Optio
     connected.map(|_| Banner::success(strings::CONNECTION_SUCCESSFUL))
 }
 
+/// Sends the browser to Stripe to re-authenticate `connection`.
+pub fn reauthorize(connection: &Connection, banners: crate::components::banner::Banners) {
+    let pending = RwSignal::new(false);
+    run(
+        pending,
+        api::reauthorize(connection.id),
+        move |answer| match answer {
+            Ok(r) => {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().assign(&r.authorize_url);
+                }
+            }
+            Err(e) => banners.0.set(Some(Banner::error(e.message()))),
+        },
+    );
+}
+
+/// Runs a connection test and reports it.
+pub fn test_now(
+    connection: &Connection,
+    banners: crate::components::banner::Banners,
+    done: impl Fn() + 'static,
+) {
+    let pending = RwSignal::new(false);
+    let name = connection.name.clone();
+    run(
+        pending,
+        api::test_connection(connection.id),
+        move |answer| {
+            match answer {
+                Ok(c) => {
+                    let message = strings::tested(&name, c.status);
+                    banners
+                        .0
+                        .set(Some(if c.status == ConnectionStatus::Success {
+                            Banner::success(message)
+                        } else {
+                            Banner::error(message)
+                        }));
+                }
+                Err(e) => banners.0.set(Some(Banner::error(e.message()))),
+            }
+            done();
+        },
+    );
+}
+
 /// The Connections page.
 #[component]
 pub fn ConnectionsPage() -> impl IntoView {
     let banners = use_banner();
     let nav = use_nav();
-    let outcome = banner_for_outcome(
-        nav.query_param("connected").as_deref(),
-        nav.query_param("error").as_deref(),
-    );
+    let outcome = match nav.query_param("error").as_deref() {
+        Some("account_mismatch") => Some(Banner::error(strings::account_mismatch(
+            &nav.query_param("expected").unwrap_or_default(),
+            &nav.query_param("other").unwrap_or_default(),
+        ))),
+        error => banner_for_outcome(nav.query_param("connected").as_deref(), error),
+    };
     if let Some(banner) = outcome {
         // Set after mount, so the live region exists first and the message is announced; then
         // drop the outcome from the address bar so a reload does not show it again.
@@ -44,6 +95,62 @@ pub fn ConnectionsPage() -> impl IntoView {
         banners.0.set(None);
         nav.navigate(crate::ADD_SOURCE_PATH);
     };
+
+    let confirm = RwSignal::new(None::<Connection>);
+    let delete_error = RwSignal::new(None::<String>);
+    let deleting = RwSignal::new(false);
+    let dialog = NodeRef::<Dialog>::new();
+    Effect::new(move |_| {
+        if let Some(d) = dialog.get() {
+            if confirm.with(Option::is_some) {
+                if !d.open() {
+                    let _ = d.show_modal();
+                }
+            } else {
+                d.close();
+            }
+        }
+    });
+    let delete = move |force: bool| {
+        let Some(c) = confirm.get_untracked() else {
+            return;
+        };
+        run(
+            deleting,
+            api::delete_connection(c.id, force),
+            move |answer| match answer {
+                Ok(()) => {
+                    confirm.set(None);
+                    delete_error.set(None);
+                    banners
+                        .0
+                        .set(Some(Banner::success(strings::deleted(&c.name))));
+                    connections.reload();
+                }
+                Err(ApiFailure::Server(e)) if e.error == ErrorCode::UpstreamFailed => {
+                    delete_error.set(Some(e.message));
+                }
+                Err(e) => delete_error.set(Some(e.message())),
+            },
+        );
+    };
+    let actions = RowActions {
+        test: Callback::new(move |c: Connection| {
+            connections.value.update(|rows| {
+                if let Some(Ok(rows)) = rows {
+                    for r in rows.iter_mut().filter(|r| r.id == c.id) {
+                        r.status = ConnectionStatus::Testing;
+                    }
+                }
+            });
+            test_now(&c, banners, move || connections.reload());
+        }),
+        reauthorize: Callback::new(move |c: Connection| reauthorize(&c, banners)),
+        delete: Callback::new(move |c: Connection| {
+            delete_error.set(None);
+            confirm.set(Some(c));
+        }),
+    };
     view! {
         <section class="page connections-page" aria-labelledby="connections-title">
             <h1 id="connections-title">{strings::CONNECTIONS}</h1>
@@ -56,7 +163,7 @@ pub fn ConnectionsPage() -> impl IntoView {
             </div>
             {move || match connections.value.get() {
                 None => view! { <p class="loading" aria-busy="true">{strings::LOADING}</p> }.into_any(),
-                Some(Ok(rows)) => view! { <DataSourcesTable connections=rows/> }.into_any(),
+                Some(Ok(rows)) => view! { <DataSourcesTable connections=rows actions=actions/> }.into_any(),
                 Some(Err(e)) => view! {
                     <div class="load-error" role="alert">
                         <p>{strings::LOAD_FAILED}" "{e.message()}</p>
@@ -67,6 +174,23 @@ pub fn ConnectionsPage() -> impl IntoView {
                 }
                 .into_any(),
             }}
+            <dialog node_ref=dialog class="dialog" aria-labelledby="delete-title" aria-describedby="delete-body"
+                on:close=move |_| confirm.set(None)>
+                {move || confirm.get().map(|c| view! {
+                    <h2 id="delete-title">{strings::delete_title(&c.name)}</h2>
+                    <p id="delete-body">{strings::delete_body(&c.name, &c.account_id)}</p>
+                    {move || delete_error.get().map(|e| view! { <p class="load-error" role="alert">{e}</p> })}
+                    <div class="dialog-actions">
+                        <button type="button" class="button button-danger" disabled=move || deleting.get()
+                            on:click=move |_| delete(false)>{strings::DELETE}</button>
+                        {move || delete_error.with(Option::is_some).then(|| view! {
+                            <button type="button" class="button" disabled=move || deleting.get()
+                                on:click=move |_| delete(true)>{strings::REMOVE_HERE_ONLY}</button>
+                        })}
+                        <button type="button" class="button" autofocus on:click=move |_| confirm.set(None)>{strings::CANCEL}</button>
+                    </div>
+                })}
+            </dialog>
         </section>
     }
 }

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod add_source;
+pub mod connection_detail;
 pub mod connections;
 pub mod not_found;
 pub mod requires_admin;

@@ -1,0 +1,74 @@
+//! One connection: its facts, a **Test connection** action, and its audit log (Admins only).
+
+use leptos::prelude::*;
+use shared::{ConnectionDetail, ConnectionStatus};
+
+use crate::api;
+use crate::components::banner::use_banner;
+use crate::components::data_sources_table::TimeAgo;
+use crate::pages::connections::{reauthorize, test_now};
+use crate::remote::Remote;
+use crate::router::Link;
+use crate::strings;
+
+fn detail_view(detail: ConnectionDetail, remote: Remote<ConnectionDetail>) -> impl IntoView {
+    let banners = use_banner();
+    let c = detail.connection;
+    let (for_test, for_reauth) = (c.clone(), c.clone());
+    let needs_reauth = c.status == ConnectionStatus::NeedsReauth;
+    view! {
+        <h1 id="connection-title">{c.name.clone()}</h1>
+        <dl class="facts">
+            <dt>{strings::ACCOUNT}</dt><dd><code>{c.account_id.clone()}</code></dd>
+            <dt>{strings::MODE}</dt><dd>{if c.livemode { strings::LIVE_MODE } else { strings::TEST_MODE }}</dd>
+            <dt>{strings::COL_STATUS}</dt><dd>{strings::status(c.status)}</dd>
+            {c.last_error.clone().map(|e| view! { <dt>{strings::LAST_ERROR}</dt><dd>{e}</dd> })}
+        </dl>
+        <p>
+            <button type="button" class="button" on:click=move |_| test_now(&for_test, banners, move || remote.reload())>
+                {strings::TEST_CONNECTION}
+            </button>
+            " "
+            {needs_reauth.then(|| view! {
+                <button type="button" class="button button-stripe" on:click=move |_| reauthorize(&for_reauth, banners)>
+                    {strings::CONNECT_WITH_STRIPE}
+                </button>
+            })}
+        </p>
+        <h2 id="history-title">{strings::HISTORY}</h2>
+        <table class="data-sources audit" aria-labelledby="history-title">
+            <thead><tr>
+                <th scope="col">{strings::COL_WHEN}</th>
+                <th scope="col">{strings::COL_WHO}</th>
+                <th scope="col">{strings::COL_WHAT}</th>
+                <th scope="col">{strings::COL_DETAILS}</th>
+            </tr></thead>
+            <tbody>
+                {detail.audit.into_iter().map(|e| view! {
+                    <tr>
+                        <td><TimeAgo unix_seconds=e.created_at/></td>
+                        <td>{e.actor}</td>
+                        <th scope="row">{e.action}</th>
+                        <td>{e.detail}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The connection detail page.
+#[component]
+pub fn ConnectionDetailPage(id: i64) -> impl IntoView {
+    let remote = Remote::new(move || Box::pin(api::get_connection(id)));
+    view! {
+        <section class="page connection-page" aria-labelledby="connection-title">
+            <p class="breadcrumb"><Link href=shared::CONNECTIONS_PAGE>{strings::BACK_TO_CONNECTIONS}</Link></p>
+            {move || match remote.value.get() {
+                None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
+                Some(Ok(detail)) => detail_view(detail, remote).into_any(),
+                Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
+            }}
+        </section>
+    }
+}
