@@ -637,3 +637,94 @@ async fn an_admin_deletes_a_connection_after_confirming_it() {
         .await;
     browser.close().await;
 }
+
+/// A form POST over a plain socket (the emulator's fault switch), returning the status line.
+fn post_form(addr: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_backend_killed_in_the_middle_of_a_callback_leaves_no_half_connection() {
+    const SECRET: &str = "sk_test_CrashPlatformSecret0001";
+    const CLIENT: &str = "ca_CrashClient0001";
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let mut stripe_cmd = Command::new(backend_binary());
+    stripe_cmd
+        .arg("stripe-emulator")
+        .env("BIND", "127.0.0.1:0")
+        .env("EMULATOR_CLIENT_ID", CLIENT)
+        .env("EMULATOR_SECRET_KEY", SECRET)
+        .env(
+            "EMULATOR_REDIRECT_URI",
+            format!("{public}/oauth/stripe/callback"),
+        );
+    let (_stripe, stripe_addr) = Process::start(stripe_cmd);
+    let data = tempfile::tempdir().unwrap();
+    let start_backend = || {
+        let mut command = Command::new(backend_binary());
+        command
+            .arg("serve")
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("DATA_DIR", data.path())
+            .env("STATIC_DIR", dist())
+            .env("RUST_LOG", "debug")
+            .env("STRIPE_CLIENT_ID", CLIENT)
+            .env("STRIPE_SECRET_KEY", SECRET)
+            .env("STRIPE_CONNECT_URL", format!("http://{stripe_addr}"))
+            .env("STRIPE_API_URL", format!("http://{stripe_addr}"))
+            .env("ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("ADMIN_PASSWORD", ADMIN_PASSWORD);
+        Process::start(command).0
+    };
+    let backend = start_backend();
+    let browser = Browser::start().await;
+    sign_in(&browser, &public, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    // Stripe's token endpoint hangs: the callback is in flight when the backend dies.
+    assert!(post_form(&stripe_addr, "/faults", "endpoint=token&fault=slow").contains("200"));
+    connect_stripe(&browser, &public, "demo@example.com", "demo-password").await;
+    let deadline = Instant::now() + WAIT;
+    while !backend.output().contains("path=/oauth/stripe/callback") {
+        assert!(
+            Instant::now() < deadline,
+            "the callback never started:\n{}",
+            backend.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(backend); // SIGKILL
+
+    let _restarted = start_backend();
+    browser
+        .c()
+        .goto(&format!("{public}/api/connections"))
+        .await
+        .unwrap();
+    let listed = browser.c().source().await.unwrap();
+    assert!(
+        listed.contains("[]"),
+        "no half connection after the crash: {listed}"
+    );
+
+    // The admin simply tries again.
+    assert!(post_form(&stripe_addr, "/faults", "endpoint=token&fault=none").contains("200"));
+    connect_stripe(&browser, &public, "demo@example.com", "demo-password").await;
+    browser
+        .wait_for("//*[@role='status']//p[normalize-space()='Connection Successful!']")
+        .await;
+    browser
+        .wait_for("//tbody//th[contains(., 'Acme Corp')]")
+        .await;
+    browser.close().await;
+}

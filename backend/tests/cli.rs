@@ -1,0 +1,137 @@
+//! The operator commands, run as the real binary: `rotate-key`, and the start-up refusal of a
+//! wrong key.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use backend::config::Secret;
+use backend::crypto::{key_file, TokenCipher};
+use backend::store::{self, NewConnection};
+
+fn backend() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_backend"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+async fn seed(dir: &std::path::Path) -> (TokenCipher, i64) {
+    let cipher = TokenCipher::load_or_create(None, dir).unwrap();
+    let pool = store::connect(&format!("sqlite://{}/connections.db", dir.display()))
+        .await
+        .unwrap();
+    let id = store::upsert_connection(
+        &pool,
+        &cipher,
+        &NewConnection {
+            stripe_user_id: "acct_1Rotate".into(),
+            livemode: false,
+            display_name: "Rotate Ltd".into(),
+            scope: "read_only".into(),
+            publishable_key: None,
+            access_token: "sk_test_rotate_me".into(),
+            refresh_token: Some("rt_rotate_me".into()),
+            started_at: 1,
+            duration_ms: 1,
+            next_check_at: 0,
+        },
+        1,
+    )
+    .await
+    .unwrap();
+    pool.close().await;
+    (cipher, id)
+}
+
+#[tokio::test]
+async fn rotate_key_reencrypts_every_token_under_a_new_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, id) = seed(dir.path()).await;
+    let out = backend()
+        .arg("rotate-key")
+        .env("DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("re-encrypted the tokens of 1 connection")
+    );
+
+    let new = TokenCipher::load_or_create(None, dir.path()).unwrap();
+    assert_ne!(new.key_id(), old.key_id());
+    let key_text = std::fs::read_to_string(key_file(dir.path())).unwrap();
+    assert_eq!(
+        key_text.lines().count(),
+        1,
+        "the old key is gone from the file"
+    );
+    let pool = store::connect(&format!("sqlite://{}/connections.db", dir.path().display()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store::access_token(&pool, &new, id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("sk_test_rotate_me")
+    );
+    assert!(store::check_key(&pool, &old).await.is_err());
+}
+
+#[tokio::test]
+async fn rotate_key_with_encryption_key_takes_the_new_key_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, _) = seed(dir.path()).await;
+    let old_key = std::fs::read_to_string(key_file(dir.path())).unwrap();
+    let new_key = backend::crypto::generate_key();
+    let out = backend()
+        .arg("rotate-key")
+        .env("DATA_DIR", dir.path())
+        .env("ENCRYPTION_KEY", old_key.trim())
+        .env("NEW_ENCRYPTION_KEY", new_key.expose())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        !printed.contains(new_key.expose()),
+        "the key itself is never printed"
+    );
+    let pool = store::connect(&format!("sqlite://{}/connections.db", dir.path().display()))
+        .await
+        .unwrap();
+    store::check_key(&pool, &TokenCipher::from_base64(&new_key).unwrap())
+        .await
+        .unwrap();
+    assert!(store::check_key(&pool, &old).await.is_err());
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_a_clear_start_up_error() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path()).await;
+    let wrong = Secret::new(backend::crypto::generate_key().expose());
+    let out = backend()
+        .arg("serve")
+        .env("DATA_DIR", dir.path())
+        .env("BIND", "127.0.0.1:0")
+        .env("ENCRYPTION_KEY", wrong.expose())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the encryption key does not open the stored Stripe tokens"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(wrong.expose()));
+}
