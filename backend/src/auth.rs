@@ -193,60 +193,56 @@ pub fn throttle_keys(email: &str, client: &str) -> [(String, i64); 2] {
     ]
 }
 
-/// Seconds until another attempt is allowed, if any key is over its limit.
-pub async fn retry_after(
+/// Counts this attempt against every key *before* the password is checked, in one statement per
+/// key, so a burst of parallel guesses cannot all slip under the limit. Returns the seconds to wait
+/// when a key is over its limit (a new window starts when the old one is over).
+pub async fn charge_attempt(
     pool: &SqlitePool,
     keys: &[(String, i64)],
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
     let mut wait = None;
     for (key, limit) in keys {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT failures, window_start FROM sign_in_failures WHERE throttle_key = $1",
-        )
-        .bind(key)
-        .fetch_optional(pool)
-        .await?;
-        if let Some((failures, window_start)) = row {
-            let window_end = window_start + FAILURE_WINDOW_SECS;
-            if failures >= *limit && window_end > now {
-                wait = Some(wait.unwrap_or(0).max(window_end - now));
-            }
-        }
-    }
-    Ok(wait)
-}
-
-/// Counts a failed attempt against every key (a new window starts when the old one is over).
-pub async fn record_failure(
-    pool: &SqlitePool,
-    keys: &[(String, i64)],
-    now: i64,
-) -> Result<(), StoreError> {
-    for (key, _) in keys {
-        sqlx::query(
+        let (attempts, window_start): (i64, i64) = sqlx::query_as(
             "INSERT INTO sign_in_failures (throttle_key, failures, window_start) VALUES ($1, 1, $2) \
              ON CONFLICT (throttle_key) DO UPDATE SET \
                failures = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN 1 \
                                ELSE sign_in_failures.failures + 1 END, \
                window_start = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN $2 \
-                                   ELSE sign_in_failures.window_start END",
+                                   ELSE sign_in_failures.window_start END \
+             RETURNING failures, window_start",
         )
         .bind(key)
         .bind(now)
         .bind(FAILURE_WINDOW_SECS)
-        .execute(pool)
+        .fetch_one(pool)
         .await?;
+        if attempts > *limit {
+            let left = (window_start + FAILURE_WINDOW_SECS - now).max(1);
+            wait = Some(wait.unwrap_or(0).max(left));
+        }
     }
-    Ok(())
+    Ok(wait)
 }
 
-/// Forgets an account's failures after a successful sign-in.
-pub async fn clear_failures(pool: &SqlitePool, key: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM sign_in_failures WHERE throttle_key = $1")
+/// A successful sign-in: the account's count is cleared and the attempt is given back to the client
+/// address (only failures count against it).
+pub async fn refund_attempt(pool: &SqlitePool, keys: &[(String, i64)]) -> Result<(), StoreError> {
+    if let Some((account, _)) = keys.first() {
+        sqlx::query("DELETE FROM sign_in_failures WHERE throttle_key = $1")
+            .bind(account)
+            .execute(pool)
+            .await?;
+    }
+    for (key, _) in keys.iter().skip(1) {
+        sqlx::query(
+            "UPDATE sign_in_failures SET failures = failures - 1 \
+             WHERE throttle_key = $1 AND failures > 0",
+        )
         .bind(key)
         .execute(pool)
         .await?;
+    }
     Ok(())
 }
 
@@ -284,25 +280,30 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn failures_throttle_within_a_window_and_reset_after_it() {
+    async fn attempts_are_charged_first_and_reset_after_the_window() {
         let pool = crate::store::connect("sqlite::memory:").await.unwrap();
         let keys = throttle_keys("A@x.com", "1.2.3.4");
         assert_eq!(keys[0].0, "account:a@x.com");
         for i in 0..ACCOUNT_FAILURE_LIMIT {
-            assert_eq!(retry_after(&pool, &keys, 1_000 + i).await.unwrap(), None);
-            record_failure(&pool, &keys, 1_000 + i).await.unwrap();
+            assert_eq!(charge_attempt(&pool, &keys, 1_000 + i).await.unwrap(), None);
         }
         assert_eq!(
-            retry_after(&pool, &keys, 1_010).await.unwrap(),
+            charge_attempt(&pool, &keys, 1_010).await.unwrap(),
             Some(FAILURE_WINDOW_SECS - 10)
         );
         let later = 1_000 + FAILURE_WINDOW_SECS;
-        assert_eq!(retry_after(&pool, &keys, later).await.unwrap(), None);
-        record_failure(&pool, &keys, later).await.unwrap();
         assert_eq!(
-            retry_after(&pool, &keys, later).await.unwrap(),
+            charge_attempt(&pool, &keys, later).await.unwrap(),
             None,
             "a new window"
         );
+        refund_attempt(&pool, &keys).await.unwrap();
+        let left: Option<i64> =
+            sqlx::query_scalar("SELECT failures FROM sign_in_failures WHERE throttle_key = $1")
+                .bind(&keys[0].0)
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+        assert_eq!(left, None, "a success clears the account");
     }
 }

@@ -755,6 +755,7 @@ impl Emulator {
             .route("/revoke", post(revoke))
             .route("/faults", post(set_fault))
             .with_state(self.clone())
+            .layer(axum::middleware::from_fn(same_origin_forms))
             // Its pages use an inline stylesheet and post forms whose answer redirects to the
             // product, so it has its own policy (no form-action limit).
             .layer(SetResponseHeaderLayer::overriding(
@@ -764,6 +765,33 @@ impl Emulator {
                 ),
             ))
     }
+}
+
+/// A browser form post to the emulator (sign-in, deny, revoke, faults) must come from the emulator's
+/// own pages: a foreign `Origin` is refused. Under `Referrer-Policy: no-referrer` browsers send
+/// `Origin: null`, so then `Sec-Fetch-Site` decides. Server-to-server calls send neither.
+async fn same_origin_forms(request: axum::extract::Request, next: axum::middleware::Next) -> Reply {
+    if request.method() == axum::http::Method::POST {
+        let headers = request.headers();
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let allowed = match origin {
+            Some(o) if o != "null" => {
+                o.strip_prefix("http://")
+                    .or_else(|| o.strip_prefix("https://"))
+                    == Some(host)
+            }
+            _ => matches!(fetch_site, None | Some("same-origin" | "none")),
+        };
+        if !allowed {
+            return (StatusCode::FORBIDDEN, "Cross-site form refused.").into_response();
+        }
+    }
+    next.run(request).await
 }
 
 fn redirect_with(request: &AuthorizeRequest, pairs: &[(&str, &str)]) -> Url {

@@ -50,8 +50,10 @@ pub async fn test_connection(
     let Some(connection) = store::find_connection(&state.pool, id).await? else {
         return Ok(None);
     };
-    let token = store::access_token(&state.pool, &state.cipher, id).await?;
-    let Some(token) = token else { return Ok(None) };
+    let token = store::access_token_versioned(&state.pool, &state.cipher, id).await?;
+    let Some((token, version)) = token else {
+        return Ok(None);
+    };
     store::mark_testing(&state.pool, id).await?;
     let started_at = state.clock.now();
     let timer = Instant::now();
@@ -95,7 +97,15 @@ pub async fn test_connection(
             }
         }
     };
-    store::record_test(&state.pool, id, &result).await?;
+    if !store::record_test(&state.pool, id, &version, &result).await? {
+        tracing::info!(
+            connection_id = id,
+            "connection changed during its test; result dropped"
+        );
+        return Ok(store::find_connection(&state.pool, id)
+            .await?
+            .map(|c| c.status));
+    }
     let detail = match &result.error {
         None => format!("{} in {} ms", strings_status(result.status), duration_ms),
         Some(reason) => format!("{}: {reason}", strings_status(result.status)),
@@ -128,7 +138,10 @@ pub async fn run_due_checks(state: &AppState) -> Result<usize, StoreError> {
     // Leased for a while so another instance does not pick them up mid-test.
     let due = store::claim_due(&state.pool, now, now + 300).await?;
     for id in &due {
-        test_connection(state, *id, "system").await?;
+        // One broken row must not stop the others from being tested.
+        if let Err(e) = test_connection(state, *id, "system").await {
+            tracing::error!(connection_id = id, error = %e, "background connection test failed");
+        }
     }
     Ok(due.len())
 }

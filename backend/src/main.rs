@@ -18,8 +18,9 @@ reset-password --email <email>\n\
 rotate-key       re-encrypt every stored token under a new key (generated into the key file, or\n\
                  NEW_ENCRYPTION_KEY when ENCRYPTION_KEY is set)\n\
 stripe-emulator  run only the local Stripe emulator, for pointing STRIPE_CONNECT_URL and\n\
-                 STRIPE_API_URL at it; BIND, EMULATOR_CLIENT_ID, EMULATOR_SECRET_KEY and\n\
-                 EMULATOR_REDIRECT_URI (comma-separated) configure it";
+                 STRIPE_API_URL at it; BIND, EMULATOR_CLIENT_ID, EMULATOR_SECRET_KEY,\n\
+                 EMULATOR_REDIRECT_URI (comma-separated) and EMULATOR_WEBHOOK_URL with\n\
+                 EMULATOR_WEBHOOK_SECRET configure it";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -30,53 +31,27 @@ async fn main() -> std::process::ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    match std::env::args().nth(1).as_deref() {
-        None | Some("serve") => {}
+    let outcome = match std::env::args().nth(1).as_deref() {
+        None | Some("serve") => serve().await.map(|()| None),
         Some(command @ ("create-user" | "reset-password")) => {
             let args: Vec<String> = std::env::args().skip(2).collect();
-            return match manage_users(command, &args).await {
-                Ok(message) => {
-                    println!("{message}");
-                    std::process::ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}\n\n{USAGE}");
-                    std::process::ExitCode::FAILURE
-                }
-            };
+            manage_users(command, &args).await.map(Some)
         }
-        Some("rotate-key") => {
-            return match rotate_key().await {
-                Ok(message) => {
-                    println!("{message}");
-                    std::process::ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    std::process::ExitCode::FAILURE
-                }
-            };
-        }
-        Some("stripe-emulator") => {
-            return match serve_emulator().await {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    std::process::ExitCode::FAILURE
-                }
-            };
-        }
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            return std::process::ExitCode::SUCCESS;
-        }
+        Some("rotate-key") => rotate_key().await.map(Some),
+        Some("stripe-emulator") => serve_emulator().await.map(|()| None),
+        Some("-h" | "--help" | "help") => Ok(Some(USAGE.to_owned())),
         Some(other) => {
             eprintln!("unknown command: {other}\n\n{USAGE}");
             return std::process::ExitCode::from(2);
         }
-    }
-    match serve().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    };
+    match outcome {
+        Ok(message) => {
+            if let Some(message) = message {
+                println!("{message}");
+            }
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
@@ -220,7 +195,8 @@ async fn rotate_key() -> Result<String, Box<dyn std::error::Error>> {
         }
         None => {
             let path = crypto::key_file(&config.data_dir);
-            let old = Secret::new(std::fs::read_to_string(&path)?.trim().to_owned());
+            let text = std::fs::read_to_string(&path)?;
+            let old = Secret::new(text.lines().next().unwrap_or_default().trim().to_owned());
             let new = crypto::generate_key();
             crypto::write_key_file(&path, &[new.clone(), old.clone()])?;
             let ring = TokenCipher::from_base64(&Secret::new(format!(
@@ -229,9 +205,11 @@ async fn rotate_key() -> Result<String, Box<dyn std::error::Error>> {
                 old.expose()
             )))?;
             let n = backend::store::reencrypt_all(&pool, &ring).await?;
-            crypto::write_key_file(&path, &[new])?;
+            // The previous key stays second in the file (a server still running with it in memory
+            // may seal with it until restarted); older keys are dropped.
+            crypto::write_key_file(&path, &[new, old])?;
             Ok(format!(
-                "re-encrypted the tokens of {n} connection(s) under key {} (written to {})",
+                "re-encrypted the tokens of {n} connection(s) under key {} (written to {}); restart every instance now",
                 ring.key_id(),
                 path.display()
             ))

@@ -260,6 +260,17 @@ pub async fn access_token(
     cipher: &TokenCipher,
     id: i64,
 ) -> Result<Option<String>, StoreError> {
+    Ok(access_token_versioned(pool, cipher, id)
+        .await?
+        .map(|(token, _)| token))
+}
+
+/// The decrypted access token and its stored ciphertext (which identifies this very grant).
+pub async fn access_token_versioned(
+    pool: &SqlitePool,
+    cipher: &TokenCipher,
+    id: i64,
+) -> Result<Option<(String, String)>, StoreError> {
     let row = sqlx::query(
         "SELECT stripe_user_id, access_token_ct, token_key_id FROM connections WHERE id = $1",
     )
@@ -272,9 +283,8 @@ pub async fn access_token(
         ciphertext: row.try_get("access_token_ct")?,
         key_id: row.try_get("token_key_id")?,
     };
-    Ok(Some(
-        cipher.open(&sealed, &token_context(&account, "access_token"))?,
-    ))
+    let token = cipher.open(&sealed, &token_context(&account, "access_token"))?;
+    Ok(Some((token, sealed.ciphertext)))
 }
 
 /// The outcome of a connection test, to store.
@@ -304,15 +314,19 @@ pub async fn mark_testing(pool: &SqlitePool, id: i64) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Records a test's outcome.
+/// Records a test's outcome — only if the connection still holds the token that was tested and is
+/// still marked as being tested. A re-authentication, a webhook or another test that landed
+/// meanwhile wins; returns whether the outcome was recorded.
 pub async fn record_test(
     pool: &SqlitePool,
     id: i64,
+    tested_token: &str,
     result: &TestResult,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
         "UPDATE connections SET status = $1, last_started_at = $2, last_duration_ms = $3, \
-         last_error = $4, failure_count = $5, next_check_at = $6 WHERE id = $7",
+         last_error = $4, failure_count = $5, next_check_at = $6 \
+         WHERE id = $7 AND access_token_ct = $8 AND status = 'testing'",
     )
     .bind(result.status.as_str())
     .bind(result.started_at)
@@ -321,9 +335,10 @@ pub async fn record_test(
     .bind(result.failure_count)
     .bind(result.next_check_at)
     .bind(id)
+    .bind(tested_token)
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Consecutive failures so far.
@@ -351,24 +366,6 @@ pub async fn claim_due(
     )
     .bind(now)
     .bind(lease_until)
-    .fetch_all(pool)
-    .await?)
-}
-
-/// Marks every connection of `account` (in that mode) as needing re-authentication; returns their ids.
-pub async fn mark_needs_reauth(
-    pool: &SqlitePool,
-    account: &str,
-    livemode: bool,
-    reason: &str,
-) -> Result<Vec<i64>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "UPDATE connections SET status = 'needs_reauth', last_error = $3 \
-         WHERE stripe_user_id = $1 AND livemode = $2 RETURNING id",
-    )
-    .bind(account)
-    .bind(livemode)
-    .bind(reason)
     .fetch_all(pool)
     .await?)
 }
@@ -438,6 +435,56 @@ pub async fn audit_log(
             created_at,
         })
         .collect())
+}
+
+/// Applies Stripe's `account.application.deauthorized` once per event id, in one transaction: the
+/// event id, the status change and the audit lines land together or not at all (a failure lets
+/// Stripe's redelivery try again). Returns the affected connection ids, or `None` for a redelivery.
+pub async fn apply_deauthorization(
+    pool: &SqlitePool,
+    event_id: &str,
+    account: &str,
+    livemode: bool,
+    now: i64,
+) -> Result<Option<Vec<i64>>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let first = sqlx::query(
+        "INSERT INTO webhook_events (event_id, event_type, account, received_at) \
+         VALUES ($1, 'account.application.deauthorized', $2, $3) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(event_id)
+    .bind(account)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !first {
+        return Ok(None);
+    }
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "UPDATE connections SET status = 'needs_reauth', \
+         last_error = 'Access was revoked in Stripe. Click the name to connect again.' \
+         WHERE stripe_user_id = $1 AND livemode = $2 RETURNING id",
+    )
+    .bind(account)
+    .bind(livemode)
+    .fetch_all(&mut *tx)
+    .await?;
+    for id in &ids {
+        sqlx::query(
+            "INSERT INTO audit_log (connection_id, stripe_user_id, actor, action, detail, created_at) \
+             VALUES ($1, $2, 'Stripe', 'access revoked', \
+             'account.application.deauthorized webhook; status set to Needs re-authentication', $3)",
+        )
+        .bind(id)
+        .bind(account)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(ids))
 }
 
 /// Remembers a webhook event id; false if it was already seen.

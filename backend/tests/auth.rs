@@ -111,12 +111,7 @@ async fn sign_in_issues_a_new_session_id_each_time() {
     let app = spawn_app().await;
     let first = app.admin.clone();
     let response = app
-        .send(
-            "POST",
-            "/api/auth/sign-in",
-            Some(&first),
-            Some(json!({"email": ADMIN_EMAIL, "password": USER_PASSWORD})),
-        )
+        .sign_in_attempt(Some(&first), ADMIN_EMAIL, USER_PASSWORD)
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let second = session_cookie(&response).unwrap();
@@ -138,14 +133,7 @@ async fn sign_in_issues_a_new_session_id_each_time() {
 #[tokio::test]
 async fn the_session_cookie_is_http_only_and_same_site_lax() {
     let app = spawn_app().await;
-    let response = app
-        .send(
-            "POST",
-            "/api/auth/sign-in",
-            None,
-            Some(json!({"email": ADMIN_EMAIL, "password": USER_PASSWORD})),
-        )
-        .await;
+    let response = app.sign_in_attempt(None, ADMIN_EMAIL, USER_PASSWORD).await;
     let cookie = response.headers()["set-cookie"]
         .to_str()
         .unwrap()
@@ -267,12 +255,7 @@ async fn a_disabled_user_is_signed_out_and_cannot_sign_in() {
         401
     );
     let response = app
-        .send(
-            "POST",
-            "/api/auth/sign-in",
-            None,
-            Some(json!({"email": STANDARD_EMAIL, "password": USER_PASSWORD})),
-        )
+        .sign_in_attempt(None, STANDARD_EMAIL, USER_PASSWORD)
         .await;
     assert_eq!(response.status(), 401);
 }
@@ -281,23 +264,13 @@ async fn a_disabled_user_is_signed_out_and_cannot_sign_in() {
 async fn wrong_passwords_and_unknown_emails_get_the_same_answer() {
     let app = spawn_app().await;
     let wrong = to_json(
-        app.send(
-            "POST",
-            "/api/auth/sign-in",
-            None,
-            Some(json!({"email": ADMIN_EMAIL, "password": "not the password"})),
-        )
-        .await,
+        app.sign_in_attempt(None, ADMIN_EMAIL, "not the password")
+            .await,
     )
     .await;
     let unknown = to_json(
-        app.send(
-            "POST",
-            "/api/auth/sign-in",
-            None,
-            Some(json!({"email": "nobody@bi.test", "password": "not the password"})),
-        )
-        .await,
+        app.sign_in_attempt(None, "nobody@bi.test", "not the password")
+            .await,
     )
     .await;
     assert_eq!(wrong, unknown);
@@ -309,25 +282,11 @@ async fn failed_sign_ins_are_throttled_per_account_with_retry_after() {
     let app = spawn_app().await;
     for email in [STANDARD_EMAIL, "nobody@bi.test"] {
         for _ in 0..backend::auth::ACCOUNT_FAILURE_LIMIT {
-            let response = app
-                .send(
-                    "POST",
-                    "/api/auth/sign-in",
-                    None,
-                    Some(json!({"email": email, "password": "wrong-password"})),
-                )
-                .await;
+            let response = app.sign_in_attempt(None, email, "wrong-password").await;
             assert_eq!(response.status(), 401);
         }
         // Even the right password is refused now, with the same answer for both emails.
-        let response = app
-            .send(
-                "POST",
-                "/api/auth/sign-in",
-                None,
-                Some(json!({"email": email, "password": USER_PASSWORD})),
-            )
-            .await;
+        let response = app.sign_in_attempt(None, email, USER_PASSWORD).await;
         assert_eq!(response.status(), 429, "{email}");
         let retry: i64 = response.headers()["retry-after"]
             .to_str()
@@ -530,5 +489,35 @@ fn the_csp_allows_exactly_trunks_inline_loader() {
         csp.matches("sha256-").count(),
         1,
         "only inline scripts are hashed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_parallel_guesses_cannot_slip_under_the_limit() {
+    let app = spawn_app().await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let router = app.router.clone();
+        set.spawn(async move {
+            let request = Request::post("/api/auth/sign-in")
+                .header("origin", PUBLIC_URL)
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({"email": STANDARD_EMAIL, "password": "wrong-password"}).to_string(),
+                ))
+                .unwrap();
+            router.oneshot(request).await.unwrap().status().as_u16()
+        });
+    }
+    let statuses: Vec<u16> = set.join_all().await;
+    let checked = statuses.iter().filter(|s| **s == 401).count() as i64;
+    assert!(
+        checked <= backend::auth::ACCOUNT_FAILURE_LIMIT,
+        "at most {} guesses may be checked, {checked} were: {statuses:?}",
+        backend::auth::ACCOUNT_FAILURE_LIMIT
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
     );
 }

@@ -48,6 +48,7 @@ async fn seed(dir: &std::path::Path) -> (TokenCipher, i64) {
 async fn rotate_key_reencrypts_every_token_under_a_new_key_file() {
     let dir = tempfile::tempdir().unwrap();
     let (old, id) = seed(dir.path()).await;
+    std::fs::copy(key_file(dir.path()), dir.path().join("old.key")).unwrap();
     let out = backend()
         .arg("rotate-key")
         .env("DATA_DIR", dir.path())
@@ -62,14 +63,34 @@ async fn rotate_key_reencrypts_every_token_under_a_new_key_file() {
         String::from_utf8_lossy(&out.stdout).contains("re-encrypted the tokens of 1 connection")
     );
 
-    let new = TokenCipher::load_or_create(None, dir.path()).unwrap();
-    assert_ne!(new.key_id(), old.key_id());
+    assert_ne!(
+        TokenCipher::load_or_create(None, dir.path())
+            .unwrap()
+            .key_id(),
+        old.key_id()
+    );
     let key_text = std::fs::read_to_string(key_file(dir.path())).unwrap();
     assert_eq!(
         key_text.lines().count(),
-        1,
-        "the old key is gone from the file"
+        2,
+        "the new key, then the previous one"
     );
+    // A second rotation drops the oldest key.
+    let out = backend()
+        .arg("rotate-key")
+        .env("DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let key_text = std::fs::read_to_string(key_file(dir.path())).unwrap();
+    assert_eq!(key_text.lines().count(), 2);
+    let original = std::fs::read_to_string(dir.path().join("old.key")).unwrap();
+    assert!(
+        !key_text.contains(original.trim()),
+        "the original key is gone"
+    );
+    let first_line = key_text.lines().next().unwrap().to_owned();
+    let new = TokenCipher::from_base64(&Secret::new(first_line)).unwrap();
     let pool = store::connect(&format!("sqlite://{}/connections.db", dir.path().display()))
         .await
         .unwrap();

@@ -334,3 +334,33 @@ async fn the_account_endpoint_requires_a_key() {
     let (status, _) = account(&emu, "sk_test_unknown").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn forms_posted_from_another_site_are_refused() {
+    let emu = emulator();
+    for (origin, site) in [
+        (Some("https://evil.example"), None),
+        (Some("null"), Some("cross-site")),
+    ] {
+        let mut request = form_post("/revoke", "").header("host", "stripe.test");
+        if let Some(o) = origin {
+            request = request.header("origin", o);
+        }
+        if let Some(s) = site {
+            request = request.header("sec-fetch-site", s);
+        }
+        let (status, _) = send(
+            &emu,
+            request.body(Body::from("account=acct_1AcmeTest")).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{origin:?} {site:?}");
+    }
+    // Its own pages may post.
+    let request = form_post("/faults", "")
+        .header("host", "stripe.test")
+        .header("origin", "http://stripe.test")
+        .body(Body::from("endpoint=token&fault=none"))
+        .unwrap();
+    assert_eq!(send(&emu, request).await.0, StatusCode::OK);
+}

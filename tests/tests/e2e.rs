@@ -100,27 +100,38 @@ impl Process {
 
 fn backend(envs: &[(&str, &str)]) -> (Process, String, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
+    let (process, addr) = backend_in(data.path(), envs);
+    (process, addr, data)
+}
+
+/// The backend binary over the state in `data` (a second start over the same `data` is a restart).
+fn backend_in(data: &std::path::Path, envs: &[(&str, &str)]) -> (Process, String) {
     let mut command = Command::new(backend_binary());
     command
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("BIND", "127.0.0.1:0")
-        .env("DATA_DIR", data.path())
+        .env("DATA_DIR", data)
         .env("STATIC_DIR", dist())
         .env("RUST_LOG", "debug")
-        .current_dir(data.path());
+        .current_dir(data);
     for (k, v) in envs {
         command.env(k, v);
     }
-    let (process, addr) = Process::start(command);
-    (process, addr, data)
+    Process::start(command)
 }
 
 struct Browser {
     client: Option<Client>,
     _driver: Process,
     _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.kill_browser();
+    }
 }
 
 impl Browser {
@@ -165,6 +176,16 @@ impl Browser {
             _driver: driver,
             _profile: profile,
         }
+    }
+
+    /// Ends any Chromium process of this test's profile, whatever happened to the session (a
+    /// panicking test never reaches `close`, and chromedriver's own exit can orphan the browser).
+    fn kill_browser(&self) {
+        let _ = Command::new("pkill")
+            .arg("-9")
+            .arg("-f")
+            .arg(self._profile.path())
+            .status();
     }
 
     fn c(&self) -> &Client {
@@ -487,13 +508,7 @@ async fn a_standard_user_sees_no_admin_menu_and_is_refused_at_admin_pages() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("created sam@bi.test (standard)"));
 
-    let mut command = Command::new(backend_binary());
-    command
-        .arg("serve")
-        .env("BIND", "127.0.0.1:0")
-        .env("DATA_DIR", data.path())
-        .env("STATIC_DIR", dist());
-    let (_backend, addr) = Process::start(command);
+    let (_backend, addr) = backend_in(data.path(), &[]);
     let base = format!("http://{addr}");
     let browser = Browser::start().await;
     sign_in(&browser, &base, "sam@bi.test", "standard user password").await;
@@ -671,21 +686,21 @@ async fn a_backend_killed_in_the_middle_of_a_callback_leaves_no_half_connection(
         );
     let (_stripe, stripe_addr) = Process::start(stripe_cmd);
     let data = tempfile::tempdir().unwrap();
+    let (bind, stripe_url) = (format!("127.0.0.1:{port}"), format!("http://{stripe_addr}"));
     let start_backend = || {
-        let mut command = Command::new(backend_binary());
-        command
-            .arg("serve")
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("DATA_DIR", data.path())
-            .env("STATIC_DIR", dist())
-            .env("RUST_LOG", "debug")
-            .env("STRIPE_CLIENT_ID", CLIENT)
-            .env("STRIPE_SECRET_KEY", SECRET)
-            .env("STRIPE_CONNECT_URL", format!("http://{stripe_addr}"))
-            .env("STRIPE_API_URL", format!("http://{stripe_addr}"))
-            .env("ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("ADMIN_PASSWORD", ADMIN_PASSWORD);
-        Process::start(command).0
+        backend_in(
+            data.path(),
+            &[
+                ("BIND", &bind),
+                ("STRIPE_CLIENT_ID", CLIENT),
+                ("STRIPE_SECRET_KEY", SECRET),
+                ("STRIPE_CONNECT_URL", &stripe_url),
+                ("STRIPE_API_URL", &stripe_url),
+                ("ADMIN_EMAIL", ADMIN_EMAIL),
+                ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ],
+        )
+        .0
     };
     let backend = start_backend();
     let browser = Browser::start().await;

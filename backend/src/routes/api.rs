@@ -100,8 +100,11 @@ pub async fn test_connection(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<Connection>, AppError> {
-    health::test_connection(&state, id, &admin.user.email)
-        .await?
+    // Run to completion even if the client goes away, so the row never stays "Testing…".
+    let (task_state, actor) = (state.clone(), admin.user.email.clone());
+    tokio::spawn(async move { health::test_connection(&task_state, id, &actor).await })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??
         .ok_or(AppError::NotFound)?;
     let connection = store::find_connection(&state.pool, id)
         .await?
@@ -133,7 +136,9 @@ pub async fn delete_connection(
         .map_err(|e| AppError::Internal(format!("stored account id: {e}")))?;
     let detail = match state.oauth.deauthorize(&state.http, &account).await {
         Ok(()) => "deauthorized at Stripe".to_owned(),
-        Err(StripeError::Refused { code, .. }) if code == "invalid_client" => {
+        Err(StripeError::Refused { code, description })
+            if code == "invalid_client" && description.contains("not connected") =>
+        {
             "Stripe reported the account was no longer connected".to_owned()
         }
         Err(e) if query.force => {

@@ -22,7 +22,7 @@ pub async fn sign_in(
     let now = state.clock.now();
     let client = auth::client_address(&extensions);
     let keys = auth::throttle_keys(&body.email, &client);
-    if let Some(wait) = auth::retry_after(&state.pool, &keys, now).await? {
+    if let Some(wait) = auth::charge_attempt(&state.pool, &keys, now).await? {
         tracing::warn!(client = %client, "sign-in throttled");
         return Err(AppError::RateLimited(wait));
     }
@@ -38,13 +38,13 @@ pub async fn sign_in(
     let user = match credentials {
         Some(c) if verified && !c.user.disabled => c.user,
         _ => {
-            auth::record_failure(&state.pool, &keys, now).await?;
+            // The attempt was already counted against the limits.
             // The email is logged to spot attacks; the password never is.
             tracing::warn!(email = %keys[0].0, client = %client, "failed sign-in");
             return Err(AppError::BadCredentials);
         }
     };
-    auth::clear_failures(&state.pool, &keys[0].0).await?;
+    auth::refund_attempt(&state.pool, &keys).await?;
     auth::start_session(&session, &user, now).await?;
     users::touch_sign_in(&state.pool, user.id, now).await?;
     tracing::info!(user_id = user.id, "signed in");

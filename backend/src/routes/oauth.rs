@@ -31,8 +31,13 @@ pub async fn stripe_callback(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let outcome =
-        complete_authorization(&state, &session, query.as_deref().unwrap_or_default()).await;
+    // Finished in its own task: if the browser goes away mid-way, the exchange still completes
+    // (or hands its grant back) instead of being dropped half-done.
+    let outcome = tokio::spawn(async move {
+        complete_authorization(&state, &session, query.as_deref().unwrap_or_default()).await
+    })
+    .await
+    .unwrap_or_else(|_| Err(CallbackError::StorageFailed.into()));
     let location = match outcome {
         Ok(id) => callback_redirect(Ok(id)),
         Err(Failure { error, extra }) => {

@@ -49,41 +49,29 @@ pub async fn stripe_webhook(
     let event: Event = serde_json::from_slice(&body)
         .map_err(|_| AppError::BadRequest("The webhook body is not a Stripe event.".into()))?;
     let now = state.clock.now();
-    if !store::first_delivery(
-        &state.pool,
-        &event.id,
-        &event.kind,
-        event.account.as_deref(),
-        now,
-    )
-    .await?
-    {
-        tracing::info!(event = %event.id, "webhook redelivery ignored");
-        return Ok(StatusCode::OK);
-    }
-    if event.kind == "account.application.deauthorized" {
-        let Some(account) = event.account.as_deref() else {
-            return Ok(StatusCode::OK);
-        };
-        let ids = store::mark_needs_reauth(
-            &state.pool,
-            account,
-            event.livemode,
-            "Access was revoked in Stripe. Click the name to connect again.",
-        )
-        .await?;
-        for id in ids {
-            store::audit(
+    match (event.kind.as_str(), event.account.as_deref()) {
+        ("account.application.deauthorized", Some(account)) => {
+            match store::apply_deauthorization(&state.pool, &event.id, account, event.livemode, now)
+                .await?
+            {
+                None => tracing::info!(event = %event.id, "webhook redelivery ignored"),
+                Some(ids) => {
+                    for id in ids {
+                        tracing::info!(connection_id = id, account = %account, "access revoked at Stripe");
+                    }
+                }
+            }
+        }
+        _ => {
+            // Other events are acknowledged and remembered, not acted on.
+            store::first_delivery(
                 &state.pool,
-                id,
-                account,
-                "Stripe",
-                "access revoked",
-                "account.application.deauthorized webhook; status set to Needs re-authentication",
+                &event.id,
+                &event.kind,
+                event.account.as_deref(),
                 now,
             )
             .await?;
-            tracing::info!(connection_id = id, account = %account, "access revoked at Stripe");
         }
     }
     Ok(StatusCode::OK)

@@ -114,31 +114,11 @@ pub async fn fetch_account(
     if matches!(status.as_u16(), 401 | 403) {
         Err(StripeError::Unauthorized {
             status: status.as_u16(),
-            message: redact_keys(&message),
+            message: super::redact_secrets(&message),
         })
     } else {
         Err(StripeError::Malformed(format!("account answered {status}")))
     }
-}
-
-/// Stripe's error messages quote (masked) keys; mask anything that still looks like one.
-fn redact_keys(message: &str) -> String {
-    message
-        .split(' ')
-        .map(|word| {
-            let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
-            if ["sk_", "rk_", "rt_", "ac_"]
-                .iter()
-                .any(|p| w.starts_with(p))
-                && !w.contains('*')
-            {
-                "[redacted]"
-            } else {
-                word
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]
@@ -174,14 +154,19 @@ mod tests {
     }
 
     #[test]
-    fn keys_in_error_messages_are_redacted() {
+    fn keys_and_codes_in_error_messages_are_redacted() {
+        use crate::stripe::redact_secrets;
         assert_eq!(
-            redact_keys("Invalid API Key provided: sk_test_abc."),
+            redact_secrets("Invalid API Key provided: sk_test_abc."),
             "Invalid API Key provided: [redacted]"
         );
         assert_eq!(
-            redact_keys("Invalid API Key provided: sk_test_****abcd"),
+            redact_secrets("Invalid API Key provided: sk_test_****abcd"),
             "Invalid API Key provided: sk_test_****abcd"
+        );
+        assert_eq!(
+            redact_secrets("Authorization code does not exist: ac_123"),
+            "Authorization code does not exist: [redacted]"
         );
     }
 }

@@ -79,3 +79,24 @@ impl From<reqwest::Error> for StripeError {
         Self::Unreachable(e.without_url().to_string())
     }
 }
+
+/// Stripe's messages quote keys (masked) and codes (not masked); mask anything that still looks like
+/// a secret before it reaches a log line.
+pub fn redact_secrets(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| {
+            let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+            if ["sk_", "rk_", "rt_", "ac_"]
+                .iter()
+                .any(|p| w.starts_with(p))
+                && !w.contains('*')
+            {
+                "[redacted]"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -183,7 +183,12 @@ fn token_error(
     match e {
         RequestTokenError::ServerResponse(body) => StripeError::Refused {
             code: body.error().as_ref().to_owned(),
-            description: body.error_description().cloned().unwrap_or_default(),
+            // Stripe quotes the code in its descriptions ("…does not exist: ac_…").
+            description: super::redact_secrets(
+                body.error_description()
+                    .map(String::as_str)
+                    .unwrap_or_default(),
+            ),
         },
         RequestTokenError::Request(HttpClientError::Reqwest(e)) => (*e).into(),
         RequestTokenError::Request(other) => StripeError::Unreachable(other.to_string()),

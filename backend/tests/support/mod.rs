@@ -205,16 +205,25 @@ impl TestApp {
         to_json(self.request(method, uri).await).await
     }
 
+    /// One sign-in attempt, with an optional existing session cookie.
+    pub async fn sign_in_attempt(
+        &self,
+        cookie: Option<&str>,
+        email: &str,
+        password: &str,
+    ) -> Response<Body> {
+        self.send(
+            "POST",
+            "/api/auth/sign-in",
+            cookie,
+            Some(serde_json::json!({ "email": email, "password": password })),
+        )
+        .await
+    }
+
     /// Signs in; returns the session cookie.
     pub async fn sign_in(&self, email: &str, password: &str) -> String {
-        let response = self
-            .send(
-                "POST",
-                "/api/auth/sign-in",
-                None,
-                Some(serde_json::json!({ "email": email, "password": password })),
-            )
-            .await;
+        let response = self.sign_in_attempt(None, email, password).await;
         if response.status() != StatusCode::OK {
             panic!("sign-in of {email} failed: {:?}", to_json(response).await);
         }

@@ -1,0 +1,225 @@
+//! `cargo bench -p backend`: prints how fast the hot paths are. Numbers, not pass/fail: targets live
+//! here (and in the closing notes), never in timed unit tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::Request;
+use backend::clock::Clock;
+use backend::config::Secret;
+use backend::crypto::TokenCipher;
+use backend::emulator::{DemoAccount, Emulator, EmulatorConfig};
+use backend::startup::{app, AppState};
+use backend::stripe::oauth::StripeOAuth;
+use backend::stripe::{http_client, StripeEndpoints};
+use tower::ServiceExt;
+use url::Url;
+
+const PUBLIC: &str = "http://bench.test";
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let n = samples.len();
+    let total: Duration = samples.iter().sum();
+    let pct = |p: f64| samples[((n as f64 * p) as usize).min(n - 1)];
+    println!(
+        "{name:<44} n={n:<7} mean={:>10.1?} p50={:>10.1?} p95={:>10.1?} ({:.0}/s)",
+        total / n as u32,
+        pct(0.50),
+        pct(0.95),
+        n as f64 / total.as_secs_f64()
+    );
+}
+
+async fn request(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    cookie: &str,
+    body: Option<String>,
+) -> axum::http::Response<Body> {
+    let mut r = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("origin", PUBLIC)
+        .header("cookie", cookie);
+    if body.is_some() {
+        r = r.header("content-type", "application/json");
+    }
+    router
+        .clone()
+        .oneshot(
+            r.body(body.map(Body::from).unwrap_or_default())
+                .expect("request"),
+        )
+        .await
+        .expect("response")
+}
+
+#[tokio::main]
+async fn main() {
+    let accounts: Vec<DemoAccount> = (0..100)
+        .map(|i| DemoAccount {
+            id: format!("acct_1Bench{i:04}"),
+            email: format!("owner{i}@bench.test"),
+            password: "pw".into(),
+            display_name: format!("Bench {i}"),
+        })
+        .collect();
+    let emulator = Emulator::new(EmulatorConfig {
+        client_id: "ca_bench".into(),
+        secret_key: "sk_test_bench".into(),
+        redirect_uris: vec![format!("{PUBLIC}/oauth/stripe/callback")],
+        accounts: accounts.clone(),
+        webhook: None,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let stripe =
+        Url::parse(&format!("http://{}/", listener.local_addr().expect("addr"))).expect("url");
+    let router = emulator.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pool = backend::store::connect(&format!("sqlite://{}/bench.db", dir.path().display()))
+        .await
+        .expect("db");
+    let hash = backend::users::hash_password("bench password 123").expect("hash");
+    backend::users::create(&pool, "admin@bench.test", "", shared::Role::Admin, &hash, 1)
+        .await
+        .expect("admin");
+    let cipher =
+        TokenCipher::from_base64(&Secret::new("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
+            .expect("key");
+    let state = AppState {
+        pool,
+        cipher: Arc::new(cipher.clone()),
+        oauth: Arc::new(
+            StripeOAuth::new(
+                StripeEndpoints {
+                    client_id: "ca_bench".into(),
+                    secret_key: Secret::new("sk_test_bench"),
+                    browser_connect_url: stripe.clone(),
+                    connect_url: stripe.clone(),
+                    api_url: stripe.clone(),
+                },
+                Url::parse(&format!("{PUBLIC}/oauth/stripe/callback")).expect("url"),
+            )
+            .expect("oauth"),
+        ),
+        http: http_client().expect("http"),
+        demo_mode: false,
+        clock: Clock::default(),
+        public_origin: PUBLIC.into(),
+        health_interval_secs: 3600,
+        webhook_secrets: Arc::new(vec![Secret::new("whsec_bench")]),
+    };
+    let router = app(state.clone(), dir.path(), None);
+
+    println!("backend benchmarks (debug assertions off, one machine, loopback)\n");
+
+    // Sign-in: dominated by Argon2id by design.
+    let mut samples = Vec::new();
+    let mut cookie = String::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let response = request(
+            &router,
+            "POST",
+            "/api/auth/sign-in",
+            "",
+            Some(r#"{"email":"admin@bench.test","password":"bench password 123"}"#.into()),
+        )
+        .await;
+        samples.push(t.elapsed());
+        cookie = response.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .split(';')
+            .next()
+            .expect("c")
+            .to_owned();
+    }
+    report("sign-in (Argon2id verify + new session)", samples);
+
+    // The whole OAuth round trip: authorize, Stripe sign-in, callback (exchange + account read + store).
+    let mut samples = Vec::new();
+    for account in &accounts {
+        let t = Instant::now();
+        let response = request(
+            &router,
+            "POST",
+            "/api/connections/stripe/authorize",
+            &cookie,
+            None,
+        )
+        .await;
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        let url = Url::parse(v["authorize_url"].as_str().expect("url")).expect("url");
+        let back = emulator
+            .approve(url.query().expect("q"), &account.email, "pw")
+            .expect("approve");
+        let response = request(
+            &router,
+            "GET",
+            &format!("{}?{}", back.path(), back.query().expect("q")),
+            &cookie,
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 303);
+        samples.push(t.elapsed());
+    }
+    report("OAuth round trip (authorize→callback→stored)", samples);
+
+    // The Data Sources table with 100 connections.
+    let mut samples = Vec::new();
+    for _ in 0..1_000 {
+        let t = Instant::now();
+        let response = request(&router, "GET", "/api/connections", &cookie, None).await;
+        let _ = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        samples.push(t.elapsed());
+    }
+    report("GET /api/connections (100 rows)", samples);
+
+    // One connection test (GET /v1/account on the emulator, over loopback).
+    let mut samples = Vec::new();
+    for id in 1..=100 {
+        let t = Instant::now();
+        backend::health::test_connection(&state, id, "bench")
+            .await
+            .expect("test");
+        samples.push(t.elapsed());
+    }
+    report("connection test (decrypt + /v1/account + store)", samples);
+
+    // Webhook signature verification (1 KB body).
+    let body = vec![b'x'; 1024];
+    let header = backend::webhook::header("whsec_bench", 1_000, &body);
+    let secrets = vec!["whsec_bench".to_owned()];
+    let mut samples = Vec::new();
+    for _ in 0..20_000 {
+        let t = Instant::now();
+        backend::webhook::verify(&header, &body, &secrets, 1_000).expect("valid");
+        samples.push(t.elapsed());
+    }
+    report("webhook signature verify (1 KB)", samples);
+
+    // Token encryption at rest.
+    let mut samples = Vec::new();
+    for _ in 0..20_000 {
+        let t = Instant::now();
+        let sealed = cipher.seal("sk_test_0123456789abcdefghijklmnopqrstuv", "ctx");
+        let _ = cipher.open(&sealed, "ctx").expect("open");
+        samples.push(t.elapsed());
+    }
+    report("token seal + open (AES-256-GCM)", samples);
+}
