@@ -534,10 +534,29 @@ async fn a_standard_user_sees_no_admin_menu_and_is_refused_at_admin_pages() {
     browser.wait_for("//h1[normalize-space()='Sign in']").await;
     browser
         .c()
-        .goto(&format!("{base}/admin/connections"))
+        .goto(&format!("{base}/admin/users"))
         .await
         .unwrap();
     browser.wait_for("//h1[normalize-space()='Sign in']").await;
+    // Signing in again returns to where the user was going.
+    browser
+        .wait_for("//input[@id=//label[normalize-space()='Email']/@for]")
+        .await
+        .send_keys("sam@bi.test")
+        .await
+        .unwrap();
+    browser
+        .wait_for("//input[@id=//label[normalize-space()='Password']/@for]")
+        .await
+        .send_keys("standard user password")
+        .await
+        .unwrap();
+    browser.click(&button("Sign in")).await;
+    browser
+        .wait_for("//h1[normalize-space()='Requires Admin permissions']")
+        .await;
+    let url = browser.c().current_url().await.unwrap();
+    assert_eq!(url.path(), "/admin/users");
     browser.close().await;
 }
 
