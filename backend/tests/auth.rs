@@ -9,6 +9,13 @@ use serde_json::json;
 use support::*;
 use tower::ServiceExt;
 
+/// `GET /api/auth/me` with a session cookie: 200 while the session lives, 401 after.
+async fn me_status(app: &TestApp, cookie: &str) -> StatusCode {
+    app.send("GET", "/api/auth/me", Some(cookie), None)
+        .await
+        .status()
+}
+
 /// Everything a refused call could have changed.
 async fn snapshot(app: &TestApp) -> (i64, i64, i64, String) {
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
@@ -116,18 +123,8 @@ async fn sign_in_issues_a_new_session_id_each_time() {
     assert_eq!(response.status(), StatusCode::OK);
     let second = session_cookie(&response).unwrap();
     assert_ne!(first, second, "the session id changes at sign-in");
-    assert_eq!(
-        app.send("GET", "/api/auth/me", Some(&first), None)
-            .await
-            .status(),
-        401
-    );
-    assert_eq!(
-        app.send("GET", "/api/auth/me", Some(&second), None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(me_status(&app, &first).await, 401);
+    assert_eq!(me_status(&app, &second).await, 200);
 }
 
 #[tokio::test]
@@ -156,12 +153,7 @@ async fn sign_out_really_ends_the_session() {
             .status(),
         204
     );
-    assert_eq!(
-        app.send("GET", "/api/auth/me", Some(&cookie), None)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(me_status(&app, &cookie).await, 401);
 }
 
 #[tokio::test]
@@ -171,29 +163,17 @@ async fn sessions_expire_when_idle_and_absolutely() {
     app.state
         .clock
         .advance(backend::auth::IDLE_TIMEOUT_SECS - 120);
-    assert_eq!(
-        app.send("GET", "/api/auth/me", Some(&cookie), None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(me_status(&app, &cookie).await, 200);
     app.state
         .clock
         .advance(backend::auth::IDLE_TIMEOUT_SECS - 120);
     assert_eq!(
-        app.send("GET", "/api/auth/me", Some(&cookie), None)
-            .await
-            .status(),
+        me_status(&app, &cookie).await,
         200,
         "activity keeps an idle session alive"
     );
     app.state.clock.advance(backend::auth::IDLE_TIMEOUT_SECS);
-    assert_eq!(
-        app.send("GET", "/api/auth/me", Some(&cookie), None)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(me_status(&app, &cookie).await, 401);
 
     let busy = app.sign_in(STANDARD_EMAIL, USER_PASSWORD).await;
     let step = backend::auth::IDLE_TIMEOUT_SECS / 2;
@@ -201,18 +181,11 @@ async fn sessions_expire_when_idle_and_absolutely() {
     while elapsed + step < backend::auth::ABSOLUTE_TIMEOUT_SECS {
         app.state.clock.advance(step);
         elapsed += step;
-        assert_eq!(
-            app.send("GET", "/api/auth/me", Some(&busy), None)
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(me_status(&app, &busy).await, 200);
     }
     app.state.clock.advance(step);
     assert_eq!(
-        app.send("GET", "/api/auth/me", Some(&busy), None)
-            .await
-            .status(),
+        me_status(&app, &busy).await,
         401,
         "however active, a session ends after the absolute timeout"
     );
@@ -248,12 +221,7 @@ async fn a_disabled_user_is_signed_out_and_cannot_sign_in() {
         )
         .await;
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        app.send("GET", "/api/auth/me", Some(&cookie), None)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(me_status(&app, &cookie).await, 401);
     let response = app
         .sign_in_attempt(None, STANDARD_EMAIL, USER_PASSWORD)
         .await;

@@ -122,6 +122,21 @@ fn backend_in(data: &std::path::Path, envs: &[(&str, &str)]) -> (Process, String
     Process::start(command)
 }
 
+/// A separate "Stripe": the emulator binary on its own port, for a backend at `public`.
+fn separate_stripe(client_id: &str, secret: &str, public: &str) -> (Process, String) {
+    let mut command = Command::new(backend_binary());
+    command
+        .arg("stripe-emulator")
+        .env("BIND", "127.0.0.1:0")
+        .env("EMULATOR_CLIENT_ID", client_id)
+        .env("EMULATOR_SECRET_KEY", secret)
+        .env(
+            "EMULATOR_REDIRECT_URI",
+            format!("{public}/oauth/stripe/callback"),
+        );
+    Process::start(command)
+}
+
 struct Browser {
     client: Option<Client>,
     _driver: Process,
@@ -370,17 +385,7 @@ async fn the_same_flow_works_against_any_stripe_compatible_server_and_never_leak
     let backend_port = free_port();
     let public = format!("http://127.0.0.1:{backend_port}");
     // A separate "Stripe": the emulator binary, reached only through the documented variables.
-    let mut stripe_cmd = Command::new(backend_binary());
-    stripe_cmd
-        .arg("stripe-emulator")
-        .env("BIND", "127.0.0.1:0")
-        .env("EMULATOR_CLIENT_ID", CLIENT)
-        .env("EMULATOR_SECRET_KEY", SECRET)
-        .env(
-            "EMULATOR_REDIRECT_URI",
-            format!("{public}/oauth/stripe/callback"),
-        );
-    let (stripe, stripe_addr) = Process::start(stripe_cmd);
+    let (stripe, stripe_addr) = separate_stripe(CLIENT, SECRET, &public);
     let stripe_url = format!("http://{stripe_addr}");
     let (backend, _addr, data) = backend(&[
         ("BIND", &format!("127.0.0.1:{backend_port}")),
@@ -693,17 +698,7 @@ async fn a_backend_killed_in_the_middle_of_a_callback_leaves_no_half_connection(
     const CLIENT: &str = "ca_CrashClient0001";
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
-    let mut stripe_cmd = Command::new(backend_binary());
-    stripe_cmd
-        .arg("stripe-emulator")
-        .env("BIND", "127.0.0.1:0")
-        .env("EMULATOR_CLIENT_ID", CLIENT)
-        .env("EMULATOR_SECRET_KEY", SECRET)
-        .env(
-            "EMULATOR_REDIRECT_URI",
-            format!("{public}/oauth/stripe/callback"),
-        );
-    let (_stripe, stripe_addr) = Process::start(stripe_cmd);
+    let (_stripe, stripe_addr) = separate_stripe(CLIENT, SECRET, &public);
     let data = tempfile::tempdir().unwrap();
     let (bind, stripe_url) = (format!("127.0.0.1:{port}"), format!("http://{stripe_addr}"));
     let start_backend = || {
