@@ -72,6 +72,11 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             password.expose()
         ),
         Some((email, None)) => println!("created the first Admin: {email}"),
+        None if app.emulator.is_some() => println!(
+            "sign in with the Admin created at the first start (lost the password? \
+             `echo 'new password here' | cargo run -p backend -- reset-password --email {}`)",
+            backend::startup::DEMO_ADMIN_EMAIL
+        ),
         None => {}
     }
     if let Some(emulator) = &app.emulator {
