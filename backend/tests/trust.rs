@@ -446,3 +446,27 @@ async fn non_admins_cannot_test_reauthorize_or_delete() {
     assert_eq!(app.connection_count().await, 1);
     assert!(app.emulator.is_connected("acct_1AcmeTest"));
 }
+
+#[tokio::test]
+async fn malformed_ids_and_queries_get_the_api_error_body() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    for (method, path) in [
+        ("GET", "/api/connections/abc".to_owned()),
+        (
+            "POST",
+            "/api/connections/99999999999999999999/test".to_owned(),
+        ),
+        ("DELETE", format!("/api/connections/{id}?force=maybe")),
+        ("PATCH", "/api/users/x".to_owned()),
+    ] {
+        let (status, body) = to_json(
+            app.send(method, &path, Some(&app.admin), Some(json!({})))
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}");
+        assert_eq!(body["error"], "bad_request", "{method} {path}: {body}");
+    }
+    assert_eq!(app.connection_count().await, 1);
+}

@@ -1,6 +1,6 @@
 //! The JSON API the SPA calls.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -8,7 +8,7 @@ use shared::{AuthorizeResponse, Connection, ConnectionDetail, ServerInfo};
 
 use crate::auth::{self, AdminUser};
 use crate::domain::StripeAccountId;
-use crate::error::AppError;
+use crate::error::{ApiPath, ApiQuery, AppError};
 use crate::health;
 use crate::startup::AppState;
 use crate::store;
@@ -73,7 +73,7 @@ async fn authorize(
 pub async fn start_reauthorize(
     AdminUser(admin): AdminUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
     store::find_connection(&state.pool, id)
         .await?
@@ -85,7 +85,7 @@ pub async fn start_reauthorize(
 pub async fn get_connection(
     _admin: AdminUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ConnectionDetail>, AppError> {
     let connection = store::find_connection(&state.pool, id)
         .await?
@@ -98,7 +98,7 @@ pub async fn get_connection(
 pub async fn test_connection(
     AdminUser(admin): AdminUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Connection>, AppError> {
     // Run to completion even if the client goes away, so the row never stays "Testing…".
     let (task_state, actor) = (state.clone(), admin.user.email.clone());
@@ -126,8 +126,8 @@ pub struct DeleteQuery {
 pub async fn delete_connection(
     AdminUser(admin): AdminUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Query(query): Query<DeleteQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<StatusCode, AppError> {
     let connection = store::find_connection(&state.pool, id)
         .await?

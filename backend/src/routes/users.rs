@@ -1,12 +1,12 @@
 //! Admin > Users: list, add, change role, disable. Admin only.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use shared::{CreateUserRequest, CreateUserResponse, UpdateUserRequest, User};
 
 use crate::auth::AdminUser;
-use crate::error::{ApiJson, AppError};
+use crate::error::{ApiJson, ApiPath, AppError};
 use crate::startup::AppState;
 use crate::users;
 
@@ -62,7 +62,7 @@ pub async fn create_user(
 pub async fn update_user(
     AdminUser(admin): AdminUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<User>, AppError> {
     let user = users::update(&state.pool, id, body.role, body.disabled).await?;
