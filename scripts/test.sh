@@ -17,4 +17,10 @@ cargo build --locked -p backend
 step "front-end component tests (wasm, headless Chromium)"
 cargo test --locked -p frontend --target wasm32-unknown-unknown --tests
 step "native tests: shared, backend, end-to-end"
-cargo nextest run --locked --no-fail-fast  # default-members: the native crates
+# default-members: the native crates. cargo-nextest ships with these machines; plain cargo test is
+# the fallback (its last line is then the last test binary's summary).
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --locked --no-fail-fast
+else
+  cargo test --locked --tests --no-fail-fast
+fi
