@@ -30,6 +30,8 @@ const USER_ID: &str = "user_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const SEEN_AT: &str = "seen_at";
 const OAUTH_NONCE: &str = "oauth_nonce";
+/// Session key of the last refused re-authentication's details.
+pub const CALLBACK_NOTICE: &str = "callback_notice";
 
 /// Failed sign-ins allowed per account in a window.
 pub const ACCOUNT_FAILURE_LIMIT: i64 = 5;

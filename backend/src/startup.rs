@@ -137,6 +137,10 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
             post(api::start_stripe_authorize),
         )
         .route(
+            "/connections/callback-notice",
+            get(api::take_callback_notice),
+        )
+        .route(
             "/connections/{id}",
             get(api::get_connection).delete(api::delete_connection),
         )

@@ -48,6 +48,12 @@ async fn every_route_answers_each_role_as_documented() {
         ("GET", "/api/auth/me", None, [401, 200, 200, 200]),
         ("GET", "/api/connections", None, [401, 403, 403, 200]),
         (
+            "GET",
+            "/api/connections/callback-notice",
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
             "POST",
             "/api/connections/stripe/authorize",
             None,

@@ -193,9 +193,17 @@ async fn re_authenticating_with_another_account_overwrites_nothing_and_names_bot
     let callback = app.approve_as(&query, OTHER_EMAIL).await;
     let location = app.callback(&callback).await;
     assert_eq!(
-        location,
-        format!("/admin/connections?error=account_mismatch&connection={id}&expected=Acme+Test+Ltd&other=Globex+Test")
+        location, "/admin/connections?error=account_mismatch",
+        "no names in the URL"
     );
+    let (status, notice) = app.json("GET", "/api/connections/callback-notice").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        notice,
+        json!({"connection_id": id, "expected": "Acme Test Ltd", "other": "Globex Test"})
+    );
+    let (_, again) = app.json("GET", "/api/connections/callback-notice").await;
+    assert_eq!(again, serde_json::Value::Null, "read once");
     let after: String = sqlx::query_scalar("SELECT access_token_ct FROM connections")
         .fetch_one(&app.state.pool)
         .await

@@ -7,7 +7,7 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
-    ApiError, AuthorizeResponse, Connection, ConnectionDetail, CreateUserRequest,
+    ApiError, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail, CreateUserRequest,
     CreateUserResponse, ServerInfo, SignInRequest, UpdateUserRequest, User,
 };
 
@@ -159,4 +159,9 @@ pub async fn delete_connection(id: i64, force: bool) -> Result<(), ApiFailure> {
         if force { "?force=true" } else { "" }
     );
     decode(call(Request::delete(&url), None).await?)
+}
+
+/// `GET /api/connections/callback-notice`: details of a refused re-authentication, once.
+pub async fn callback_notice() -> Result<Option<CallbackNotice>, ApiFailure> {
+    decode(call(Request::get("/api/connections/callback-notice"), None).await?)
 }

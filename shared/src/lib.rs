@@ -234,6 +234,18 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// Details of a refused re-authentication, kept in the admin's session (never in a URL, so a crafted
+/// link cannot put words in a banner) and read once by the Connections page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackNotice {
+    /// The connection that was being re-authenticated.
+    pub connection_id: i64,
+    /// Its name.
+    pub expected: String,
+    /// The Stripe account the admin signed in to instead.
+    pub other: String,
+}
+
 /// How an OAuth round trip ended, handed by the callback to the Connections page in its query
 /// string (`?connected=<id>` on success, `?error=<code>` otherwise). Never carries a secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

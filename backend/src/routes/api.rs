@@ -81,6 +81,19 @@ pub async fn start_reauthorize(
     authorize(&state, &admin.session, Some(id)).await
 }
 
+/// `GET /api/connections/callback-notice`: the details of the last refused re-authentication in this
+/// session, once (`null` when there are none).
+pub async fn take_callback_notice(
+    AdminUser(admin): AdminUser,
+) -> Result<Json<Option<shared::CallbackNotice>>, AppError> {
+    admin
+        .session
+        .remove::<shared::CallbackNotice>(auth::CALLBACK_NOTICE)
+        .await
+        .map(Json)
+        .map_err(|e| AppError::Internal(format!("session: {e}")))
+}
+
 /// `GET /api/connections/{id}`: the row and its audit log.
 pub async fn get_connection(
     _admin: AdminUser,

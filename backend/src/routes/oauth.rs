@@ -33,6 +33,7 @@ pub async fn stripe_callback(
 ) -> Response {
     // Finished in its own task: if the browser goes away mid-way, the exchange still completes
     // (or hands its grant back) instead of being dropped half-done.
+    let notice_session = session.clone();
     let outcome = tokio::spawn(async move {
         complete_authorization(&state, &session, query.as_deref().unwrap_or_default()).await
     })
@@ -40,17 +41,13 @@ pub async fn stripe_callback(
     .unwrap_or_else(|_| Err(CallbackError::StorageFailed.into()));
     let location = match outcome {
         Ok(id) => callback_redirect(Ok(id)),
-        Err(Failure { error, extra }) => {
-            let mut location = callback_redirect(Err(error));
-            for (k, v) in extra {
-                location.push('&');
-                location.push_str(
-                    &url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair(&k, &v)
-                        .finish(),
-                );
+        Err(Failure { error, notice }) => {
+            if let Some(notice) = notice {
+                if let Err(e) = notice_session.insert(auth::CALLBACK_NOTICE, notice).await {
+                    tracing::warn!(error = %e, "could not keep the callback notice");
+                }
             }
-            location
+            callback_redirect(Err(error))
         }
     };
     (
@@ -70,17 +67,17 @@ fn parse_query(raw: &str) -> Option<HashMap<String, String>> {
     Some(out)
 }
 
-/// A failed callback: the banner code and any details it names.
+/// A failed callback: the banner code and, for a refused re-authentication, the names it shows.
 struct Failure {
     error: CallbackError,
-    extra: Vec<(String, String)>,
+    notice: Option<shared::CallbackNotice>,
 }
 
 impl From<CallbackError> for Failure {
     fn from(error: CallbackError) -> Self {
         Self {
             error,
-            extra: Vec::new(),
+            notice: None,
         }
     }
 }
@@ -224,11 +221,11 @@ async fn store_granted(
             tracing::warn!(connection_id = expected.id, expected = %expected.account_id, got = %granted.account, "re-authentication with another account refused");
             return Err(Failure {
                 error: CallbackError::AccountMismatch,
-                extra: vec![
-                    ("connection".into(), expected.id.to_string()),
-                    ("expected".into(), expected.name.clone()),
-                    ("other".into(), account.display_name()),
-                ],
+                notice: Some(shared::CallbackNotice {
+                    connection_id: expected.id,
+                    expected: expected.name.clone(),
+                    other: account.display_name(),
+                }),
             });
         }
     }

@@ -75,13 +75,20 @@ pub fn test_now(
 pub fn ConnectionsPage() -> impl IntoView {
     let banners = use_banner();
     let nav = use_nav();
-    let outcome = match nav.query_param("error").as_deref() {
-        Some("account_mismatch") => Some(Banner::error(strings::account_mismatch(
-            &nav.query_param("expected").unwrap_or_default(),
-            &nav.query_param("other").unwrap_or_default(),
-        ))),
-        error => banner_for_outcome(nav.query_param("connected").as_deref(), error),
-    };
+    let error = nav.query_param("error");
+    let outcome = banner_for_outcome(nav.query_param("connected").as_deref(), error.as_deref());
+    if error.as_deref() == Some("account_mismatch") {
+        // The names come from the server-side session, never from the address bar.
+        let pending = RwSignal::new(false);
+        run(pending, api::callback_notice(), move |answer| {
+            if let Ok(Some(n)) = answer {
+                banners.0.set(Some(Banner::error(strings::account_mismatch(
+                    &n.expected,
+                    &n.other,
+                ))));
+            }
+        });
+    }
     if let Some(banner) = outcome {
         // Set after mount, so the live region exists first and the message is announced; then
         // drop the outcome from the address bar so a reload does not show it again.
