@@ -251,6 +251,13 @@ fn unique_pairs(raw: &str) -> Result<HashMap<String, String>, String> {
     Ok(out)
 }
 
+/// A form-encoded body, UTF-8 and without duplicate names.
+fn form_body(body: &[u8]) -> Result<HashMap<String, String>, String> {
+    std::str::from_utf8(body)
+        .map_err(|e| e.to_string())
+        .and_then(unique_pairs)
+}
+
 /// The key a request authenticates with: `Authorization: Bearer`, HTTP Basic (key as user name),
 /// or `client_secret` in the form body, in Stripe's order of precedence.
 fn presented_key(headers: &HeaderMap, form: &HashMap<String, String>) -> Option<String> {
@@ -514,10 +521,7 @@ impl Emulator {
 
     fn token(&self, headers: &HeaderMap, body: &[u8]) -> Reply {
         self.lock().token_requests += 1;
-        let form = match std::str::from_utf8(body)
-            .map_err(|e| e.to_string())
-            .and_then(unique_pairs)
-        {
+        let form = match form_body(body) {
             Ok(f) => f,
             Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", e),
         };
@@ -643,10 +647,7 @@ impl Emulator {
     }
 
     fn deauthorize(&self, headers: &HeaderMap, body: &[u8]) -> Reply {
-        let form = match std::str::from_utf8(body)
-            .map_err(|e| e.to_string())
-            .and_then(unique_pairs)
-        {
+        let form = match form_body(body) {
             Ok(f) => f,
             Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", e),
         };
@@ -932,10 +933,7 @@ async fn sign_in_page(State(emu): State<Emulator>, RawQuery(query): RawQuery) ->
 
 async fn sign_in(State(emu): State<Emulator>, RawQuery(query): RawQuery, body: Bytes) -> Reply {
     let query = query.unwrap_or_default();
-    let form = std::str::from_utf8(&body)
-        .ok()
-        .and_then(|b| unique_pairs(b).ok())
-        .unwrap_or_default();
+    let form = form_body(&body).unwrap_or_default();
     let email = form.get("email").map(String::as_str).unwrap_or_default();
     let password = form.get("password").map(String::as_str).unwrap_or_default();
     match emu.approve(&query, email, password) {
@@ -979,10 +977,7 @@ async fn account(State(emu): State<Emulator>, headers: HeaderMap) -> Reply {
 }
 
 async fn revoke(State(emu): State<Emulator>, body: Bytes) -> Reply {
-    let form = std::str::from_utf8(&body)
-        .ok()
-        .and_then(|b| unique_pairs(b).ok())
-        .unwrap_or_default();
+    let form = form_body(&body).unwrap_or_default();
     let account = form.get("account").cloned().unwrap_or_default();
     let name = emu
         .config
@@ -1012,10 +1007,7 @@ async fn revoke(State(emu): State<Emulator>, body: Bytes) -> Reply {
 
 /// `POST /faults` (`endpoint=token|account|deauthorize`, `fault=server_error|malformed|slow|none`).
 async fn set_fault(State(emu): State<Emulator>, body: Bytes) -> Reply {
-    let form = std::str::from_utf8(&body)
-        .ok()
-        .and_then(|b| unique_pairs(b).ok())
-        .unwrap_or_default();
+    let form = form_body(&body).unwrap_or_default();
     let endpoint = form.get("endpoint").and_then(|e| Endpoint::parse(e));
     let fault = match form.get("fault").map(String::as_str) {
         Some("server_error") => Some(Some(Fault::ServerError)),

@@ -204,54 +204,46 @@ pub async fn upsert_connection(
     Ok(id)
 }
 
+/// The columns a `Connection` is read from.
+const CONNECTION_SELECT: &str = "SELECT id, kind, stripe_user_id, livemode, display_name, status, \
+     last_started_at, last_duration_ms, created_at, last_error FROM connections";
+
 /// Every connection, oldest first, as the Data Sources table shows them.
 pub async fn list_connections(pool: &SqlitePool) -> Result<Vec<Connection>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, kind, stripe_user_id, livemode, display_name, status, last_started_at, \
-                last_duration_ms, created_at, last_error \
-         FROM connections ORDER BY created_at, id",
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows = sqlx::query(&format!("{CONNECTION_SELECT} ORDER BY created_at, id"))
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(connection_from_row).collect()
 }
 
 /// One connection.
 pub async fn find_connection(pool: &SqlitePool, id: i64) -> Result<Option<Connection>, StoreError> {
-    let row = sqlx::query(
-        "SELECT id, kind, stripe_user_id, livemode, display_name, status, last_started_at, \
-                last_duration_ms, created_at, last_error \
-         FROM connections WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    let row = sqlx::query(&format!("{CONNECTION_SELECT} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
     row.as_ref().map(connection_from_row).transpose()
 }
 
 fn connection_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Connection, StoreError> {
-    {
-        {
-            let kind: String = row.try_get("kind")?;
-            let status: String = row.try_get("status")?;
-            Ok(Connection {
-                id: row.try_get("id")?,
-                name: row.try_get("display_name")?,
-                kind: match kind.as_str() {
-                    "stripe" => IntegrationKind::Stripe,
-                    other => return Err(StoreError::Corrupt(format!("unknown kind {other}"))),
-                },
-                account_id: row.try_get("stripe_user_id")?,
-                livemode: row.try_get("livemode")?,
-                status: ConnectionStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status}")))?,
-                last_started_at: row.try_get("last_started_at")?,
-                last_duration_ms: row.try_get("last_duration_ms")?,
-                created_at: row.try_get("created_at")?,
-                last_error: row.try_get("last_error")?,
-            })
-        }
-    }
+    let kind: String = row.try_get("kind")?;
+    let status: String = row.try_get("status")?;
+    Ok(Connection {
+        id: row.try_get("id")?,
+        name: row.try_get("display_name")?,
+        kind: match kind.as_str() {
+            "stripe" => IntegrationKind::Stripe,
+            other => return Err(StoreError::Corrupt(format!("unknown kind {other}"))),
+        },
+        account_id: row.try_get("stripe_user_id")?,
+        livemode: row.try_get("livemode")?,
+        status: ConnectionStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status}")))?,
+        last_started_at: row.try_get("last_started_at")?,
+        last_duration_ms: row.try_get("last_duration_ms")?,
+        created_at: row.try_get("created_at")?,
+        last_error: row.try_get("last_error")?,
+    })
 }
 
 /// The decrypted access token of a connection, for calls to Stripe on its behalf.

@@ -309,12 +309,24 @@ async fn connect_stripe(browser: &Browser, base: &str, email: &str, password: &s
     browser
         .wait_for("//*[contains(., 'Local Stripe emulator')]")
         .await;
+    stripe_sign_in(browser, email, password).await;
+}
+
+/// Stripe's (the emulator's) access-request page: continue, enter credentials, sign in.
+async fn stripe_sign_in(browser: &Browser, email: &str, password: &str) {
     browser
         .click(&button("Sign in with Stripe to Continue"))
         .await;
     browser.type_into("email", email).await;
     browser.type_into("password", password).await;
     browser.click(&button("Sign in to your account")).await;
+}
+
+/// Waits for the success banner at the top of the Connections page.
+async fn connection_successful(browser: &Browser) {
+    browser
+        .wait_for("//*[@role='status']//p[normalize-space()='Connection Successful!']")
+        .await;
 }
 
 #[tokio::test]
@@ -331,9 +343,7 @@ async fn an_admin_connects_stripe_in_demo_mode_through_the_whole_seed_flow() {
 
     connect_stripe(&browser, &base, "demo@example.com", "demo-password").await;
 
-    browser
-        .wait_for("//*[@role='status']//p[normalize-space()='Connection Successful!']")
-        .await;
+    connection_successful(&browser).await;
     let row = browser
         .wait_for("//table[contains(@class,'data-sources')]//tbody//th[contains(normalize-space(), 'Acme Corp')]")
         .await;
@@ -400,9 +410,7 @@ async fn the_same_flow_works_against_any_stripe_compatible_server_and_never_leak
     sign_in(&browser, &public, ADMIN_EMAIL, ADMIN_PASSWORD).await;
 
     connect_stripe(&browser, &public, "globex@example.com", "demo-password").await;
-    browser
-        .wait_for("//*[@role='status']//p[normalize-space()='Connection Successful!']")
-        .await;
+    connection_successful(&browser).await;
     browser
         .wait_for("//tbody//th[contains(., 'Globex Ltd')]")
         .await;
@@ -574,9 +582,7 @@ async fn signed_in_admin_with_acme() -> (Process, String, tempfile::TempDir, Bro
     let browser = Browser::start().await;
     sign_in(&browser, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     connect_stripe(&browser, &base, "demo@example.com", "demo-password").await;
-    browser
-        .wait_for("//*[@role='status']//p[normalize-space()='Connection Successful!']")
-        .await;
+    connection_successful(&browser).await;
     (backend, base, data, browser)
 }
 
@@ -612,15 +618,8 @@ async fn access_revoked_in_stripe_is_fixed_by_clicking_the_name_and_keeps_the_ro
             "{ACME_ROW}/th//button[contains(normalize-space(), 'Acme Corp')]"
         ))
         .await;
-    browser
-        .click(&button("Sign in with Stripe to Continue"))
-        .await;
-    browser.type_into("email", "demo@example.com").await;
-    browser.type_into("password", "demo-password").await;
-    browser.click(&button("Sign in to your account")).await;
-    browser
-        .wait_for("//*[@role='status']//p[normalize-space()='Connection Successful!']")
-        .await;
+    stripe_sign_in(&browser, "demo@example.com", "demo-password").await;
+    connection_successful(&browser).await;
     browser
         .wait_for(&format!(
             "{ACME_ROW}//*[contains(@class,'status')][normalize-space()='Success']"
@@ -749,9 +748,7 @@ async fn a_backend_killed_in_the_middle_of_a_callback_leaves_no_half_connection(
     // The admin simply tries again.
     assert!(post_form(&stripe_addr, "/faults", "endpoint=token&fault=none").contains("200"));
     connect_stripe(&browser, &public, "demo@example.com", "demo-password").await;
-    browser
-        .wait_for("//*[@role='status']//p[normalize-space()='Connection Successful!']")
-        .await;
+    connection_successful(&browser).await;
     browser
         .wait_for("//tbody//th[contains(., 'Acme Corp')]")
         .await;
