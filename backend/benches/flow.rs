@@ -74,6 +74,8 @@ async fn main() {
         redirect_uris: vec![format!("{PUBLIC}/oauth/stripe/callback")],
         accounts: accounts.clone(),
         webhook: None,
+        install_link: "chnlink_bench".into(),
+        access_token_ttl_secs: 3600,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

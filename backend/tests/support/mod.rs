@@ -27,6 +27,8 @@ pub const EMAIL: &str = "owner@acme.test";
 pub const WEBHOOK_SECRET: &str = "whsec_test_router";
 pub const OTHER_EMAIL: &str = "owner@globex.test";
 pub const PASSWORD: &str = "correct horse";
+/// The Stripe App's External-test install link in `emulator_config()`.
+pub const INSTALL_LINK: &str = "chnlink_test";
 
 pub fn emulator_config() -> EmulatorConfig {
     EmulatorConfig {
@@ -48,6 +50,8 @@ pub fn emulator_config() -> EmulatorConfig {
             },
         ],
         webhook: None,
+        install_link: INSTALL_LINK.into(),
+        access_token_ttl_secs: 3600,
     }
 }
 

@@ -1,0 +1,361 @@
+//! The emulator's HTML pages and their forms: the home page (demo accounts, "Revoke access",
+//! "Create a restricted key"), the Connect authorize page, the Stripe Apps install page, and the
+//! sign-in form both flows share (same labels, so browser tests share their steps).
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect};
+
+use super::api::RESTRICTED_KEY_PERMISSIONS;
+use super::apps::APP_PERMISSIONS;
+use super::wire::{form_body, html_escape, Refusal};
+use super::{Emulator, Reply};
+
+/// Which flow a sign-in or deny form belongs to (each has its own path).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Page {
+    /// Classic Connect: `/oauth/sign-in`, `/oauth/deny`.
+    Connect,
+    /// Stripe Apps: `/oauth/v2/sign-in`, `/oauth/v2/deny`.
+    Apps,
+}
+
+impl Emulator {
+    fn check_page(&self, page: Page, query: &str) -> Result<(), Refusal> {
+        match page {
+            Page::Connect => self.check_authorize(query).map(|_| ()),
+            Page::Apps => self.check_install(query).map(|_| ()),
+        }
+    }
+}
+
+const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1a1f36}\
+.emu{background:#fff4d6;border:1px solid #c98a00;padding:.5rem .75rem;border-radius:6px}\
+button{font:inherit;padding:.5rem 1rem;border-radius:6px;border:1px solid #635bff;background:#635bff;color:#fff;cursor:pointer}\
+button.secondary{background:#fff;color:#635bff}label{display:block;margin:.75rem 0 .25rem}\
+input{font:inherit;width:100%;padding:.4rem;box-sizing:border-box}.error{color:#b00020}\
+form.inline{display:inline;margin-left:.5rem}li{margin:.5rem 0}\
+fieldset{margin:.5rem 0;border:1px solid #c1c9d2;border-radius:6px}\
+.perm{display:flex;align-items:center;gap:.4rem}.perm input{width:auto}.perm label{display:inline;margin:.2rem 0}\
+code#restricted-key{display:block;padding:.5rem;background:#f6f8fa;word-break:break-all}";
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{title} — Local Stripe emulator</title><style>{PAGE_STYLE}</style></head><body>\
+         <p class=\"emu\" role=\"note\"><strong>Local Stripe emulator</strong> — demo mode. \
+         This page is not Stripe; nothing here touches a real Stripe account.</p>\
+         <main>{body}</main></body></html>",
+        title = html_escape(title),
+    ))
+}
+
+fn error_page(title: &str, message: &str) -> Reply {
+    (
+        StatusCode::BAD_REQUEST,
+        page(
+            title,
+            &format!(
+                "<h1>{}</h1><p role=\"alert\">{}</p><p><a href=\"./\">Back to the emulator</a></p>",
+                html_escape(title),
+                html_escape(message)
+            ),
+        ),
+    )
+        .into_response()
+}
+
+/// A restricted-key permission as the Dashboard names it.
+fn permission_label(permission: &str) -> &'static str {
+    match permission {
+        "rak_customer_read" => "Customers: read",
+        "rak_charge_read" => "Charges: read",
+        "rak_coupon_read" => "Coupons: read",
+        "rak_invoice_read" => "Invoices: read",
+        "rak_plan_read" => "Products and plans: read",
+        "rak_subscription_read" => "Subscriptions: read",
+        "rak_event_read" => "Events: read",
+        "rak_account_read" => "Account: read",
+        _ => "Unknown permission",
+    }
+}
+
+/// `GET /`: the demo accounts, with "Revoke access" and "Create a restricted key" for each.
+pub(super) async fn index_page(State(emu): State<Emulator>) -> Html<String> {
+    let accounts: String = emu
+        .config
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let checkboxes: String = RESTRICTED_KEY_PERMISSIONS
+                .iter()
+                .map(|p| {
+                    format!(
+                        "<div class=\"perm\"><input type=\"checkbox\" id=\"rk-{i}-{p}\" name=\"permission\" value=\"{p}\" checked>\
+                         <label for=\"rk-{i}-{p}\">{} (<code>{p}</code>)</label></div>",
+                        permission_label(p)
+                    )
+                })
+                .collect();
+            format!(
+                "<li>{name} — <code>{}</code> / <code>{}</code> \
+                 <form method=\"post\" action=\"revoke\" class=\"inline\">\
+                 <input type=\"hidden\" name=\"account\" value=\"{id}\">\
+                 <button type=\"submit\" class=\"secondary\">Revoke access for {name}</button></form>\
+                 <form method=\"post\" action=\"restricted-keys\"><fieldset>\
+                 <legend>Create a restricted key for {name}</legend>\
+                 <input type=\"hidden\" name=\"account\" value=\"{id}\">{checkboxes}\
+                 <p><button type=\"submit\" class=\"secondary\">Create a restricted key for {name}</button></p>\
+                 </fieldset></form></li>",
+                html_escape(&a.email),
+                html_escape(&a.password),
+                id = html_escape(&a.id),
+                name = html_escape(&a.display_name),
+            )
+        })
+        .collect();
+    page(
+        "Local Stripe emulator",
+        &format!(
+            "<h1>Local Stripe emulator</h1><p>Demo accounts you can sign in with. \
+                  <strong>Revoke access</strong> does what a user does in Stripe's dashboard: the \
+                  application's tokens stop working and Stripe sends it a signed \
+                  <code>account.application.deauthorized</code> webhook. \
+                  <strong>Create a restricted key</strong> makes an <code>rk_test_…</code> key \
+                  with the permissions you tick, as the Dashboard does.</p><ul>{accounts}</ul>"
+        ),
+    )
+}
+
+/// `GET /oauth/authorize`: the Connect access-request page.
+pub(super) async fn connect_authorize_page(
+    State(emu): State<Emulator>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    let query = query.unwrap_or_default();
+    if let Err(refusal) = emu.check_authorize(&query) {
+        return refusal.into_response();
+    }
+    page(
+        "Connect your Stripe account",
+        &format!(
+            "<h1>Connect your Stripe account</h1>\
+             <p>An application is requesting <strong>read-only</strong> access to your Stripe data.</p>{}",
+            continue_forms(&query, "")
+        ),
+    )
+    .into_response()
+}
+
+/// `GET /oauth/v2/authorize`: the Stripe Apps install page.
+pub(super) async fn apps_authorize_page(
+    State(emu): State<Emulator>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    install_page(&emu, &query.unwrap_or_default(), "")
+}
+
+/// `GET /oauth/v2/{link}/authorize`: the External-test install link.
+pub(super) async fn apps_link_authorize_page(
+    State(emu): State<Emulator>,
+    Path(link): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    if let Err(refusal) = emu.check_install_link(&link) {
+        return refusal.into_response();
+    }
+    // The forms post to `/oauth/v2/…`, one level up.
+    install_page(&emu, &query.unwrap_or_default(), "../")
+}
+
+fn install_page(emu: &Emulator, query: &str, base: &str) -> Reply {
+    if let Err(refusal) = emu.check_install(query) {
+        return refusal.into_response();
+    }
+    let permissions: String = APP_PERMISSIONS
+        .iter()
+        .map(|(name, label)| format!("<li>{label} (<code>{name}</code>)</li>"))
+        .collect();
+    page(
+        "Install the app",
+        &format!(
+            "<h1>Install the app on your Stripe account</h1>\
+             <p>An application asks to be installed on your Stripe account. It requests these \
+             <strong>read-only</strong> permissions:</p><ul>{permissions}</ul>{}",
+            continue_forms(query, base)
+        ),
+    )
+    .into_response()
+}
+
+/// "Sign in with Stripe to Continue" (to `{base}sign-in`) and "Deny access" (to `{base}deny`).
+fn continue_forms(query: &str, base: &str) -> String {
+    format!(
+        "<form method=\"get\" action=\"{base}sign-in\">{hidden}\
+         <button type=\"submit\">Sign in with Stripe to Continue</button></form>\
+         <form method=\"post\" action=\"{base}deny?{q}\"><p><button class=\"secondary\" type=\"submit\">Deny access</button></p></form>",
+        hidden = hidden_fields(query),
+        q = html_escape(query),
+    )
+}
+
+fn hidden_fields(query: &str) -> String {
+    url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                html_escape(&k),
+                html_escape(&v)
+            )
+        })
+        .collect()
+}
+
+fn sign_in_form(query: &str, error: Option<&str>) -> Html<String> {
+    let q = html_escape(query);
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", html_escape(e)))
+        .unwrap_or_default();
+    page(
+        "Sign in",
+        &format!(
+            "<h1>Sign in to your account</h1>{error}\
+             <form method=\"post\" action=\"sign-in?{q}\">\
+             <label for=\"email\">Email</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required>\
+             <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+             <p><button type=\"submit\">Sign in to your account</button></p></form>\
+             <form method=\"post\" action=\"deny?{q}\"><button class=\"secondary\" type=\"submit\">Deny access</button></form>"
+        ),
+    )
+}
+
+/// `GET /oauth/sign-in`, `GET /oauth/v2/sign-in`.
+pub(super) async fn sign_in_page(
+    flow: Page,
+    State(emu): State<Emulator>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    let query = query.unwrap_or_default();
+    match emu.check_page(flow, &query) {
+        Ok(()) => sign_in_form(&query, None).into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// `POST /oauth/sign-in`, `POST /oauth/v2/sign-in`: approve, and redirect back.
+pub(super) async fn sign_in(
+    flow: Page,
+    State(emu): State<Emulator>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Reply {
+    let query = query.unwrap_or_default();
+    let form = form_body(&body).unwrap_or_default();
+    let email = form.get("email").map(String::as_str).unwrap_or_default();
+    let password = form.get("password").map(String::as_str).unwrap_or_default();
+    let approved = match flow {
+        Page::Connect => emu.approve(&query, email, password),
+        Page::Apps => emu.approve_install(&query, email, password),
+    };
+    match approved {
+        Ok(url) => Redirect::to(url.as_str()).into_response(),
+        Err(Refusal::BadCredentials) => (
+            StatusCode::UNAUTHORIZED,
+            sign_in_form(&query, Some("Invalid email or password.")),
+        )
+            .into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// `POST /oauth/deny`, `POST /oauth/v2/deny`.
+pub(super) async fn deny(
+    flow: Page,
+    State(emu): State<Emulator>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    let query = query.unwrap_or_default();
+    let denied = match flow {
+        Page::Connect => emu.deny(&query),
+        Page::Apps => emu.deny_install(&query),
+    };
+    match denied {
+        Ok(url) => Redirect::to(url.as_str()).into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+fn display_name(emu: &Emulator, account: &str) -> String {
+    emu.demo_account(account)
+        .map(|a| a.display_name.clone())
+        .unwrap_or_else(|| account.to_owned())
+}
+
+/// `POST /revoke` (`account=acct_…`).
+pub(super) async fn revoke(State(emu): State<Emulator>, body: Bytes) -> Reply {
+    let form = form_body(&body).unwrap_or_default();
+    let account = form.get("account").cloned().unwrap_or_default();
+    let name = display_name(&emu, &account);
+    match emu.revoke(&account).await {
+        Ok(()) => page(
+            "Access revoked",
+            &format!(
+                "<h1>Access revoked</h1><p role=\"status\">The application can no longer read {}. \
+                 Stripe notified it with an <code>account.application.deauthorized</code> event.</p>\
+                 <p><a href=\"./\">Back to the emulator</a></p>",
+                html_escape(&name)
+            ),
+        )
+        .into_response(),
+        Err(e) => error_page("Revoke failed", &e),
+    }
+}
+
+/// `POST /restricted-keys` (`account=acct_…`, `permission=rak_…` repeated): the new key, once.
+pub(super) async fn create_restricted_key(State(emu): State<Emulator>, body: Bytes) -> Reply {
+    let mut account: Option<String> = None;
+    let mut permissions: Vec<String> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "account" if account.is_none() => account = Some(v.into_owned()),
+            "permission" => permissions.push(v.into_owned()),
+            other => {
+                return error_page(
+                    "Restricted key not created",
+                    &format!("Unexpected or repeated form field: {other}"),
+                )
+            }
+        }
+    }
+    let account = account.unwrap_or_default();
+    let permissions: Vec<&str> = permissions.iter().map(String::as_str).collect();
+    match emu.create_restricted_key(&account, &permissions) {
+        Ok(key) => {
+            let granted = if permissions.is_empty() {
+                "none".to_owned()
+            } else {
+                permissions
+                    .iter()
+                    .map(|p| format!("<code>{}</code>", html_escape(p)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let html = page(
+                "Restricted key created",
+                &format!(
+                    "<h1>Restricted key created</h1><p>A restricted key for {name} with the permissions {granted}:</p>\
+                     <code id=\"restricted-key\">{key}</code>\
+                     <p role=\"status\">This key is shown once: copy it now. The emulator will not show it again.</p>\
+                     <p><a href=\"./\">Back to the emulator</a></p>",
+                    name = html_escape(&display_name(&emu, &account)),
+                    key = html_escape(&key),
+                ),
+            );
+            ([(header::CACHE_CONTROL, "no-store")], html).into_response()
+        }
+        Err(e) => error_page("Restricted key not created", &e),
+    }
+}
