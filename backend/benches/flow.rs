@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
+use backend::app::app;
 use backend::clock::Clock;
 use backend::config::Secret;
+use backend::config::StripeSettings;
 use backend::crypto::TokenCipher;
 use backend::emulator::{DemoAccount, Emulator, EmulatorConfig};
-use backend::startup::{app, AppState};
-use backend::stripe::oauth::StripeOAuth;
-use backend::stripe::{http_client, StripeEndpoints};
+use backend::state::{AppState, Settings};
+use backend::stripe::{http_client, StripeClient};
 use tower::ServiceExt;
 use url::Url;
 
@@ -96,27 +97,29 @@ async fn main() {
     let cipher =
         TokenCipher::from_base64(&Secret::new("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
             .expect("key");
+    let settings = StripeSettings {
+        client_id: "ca_bench".into(),
+        secret_key: Secret::new("sk_test_bench"),
+        connect_url: stripe.clone(),
+        api_url: stripe.clone(),
+        authorize_url: stripe.join("oauth/v2/authorize").expect("url"),
+    };
+    let redirect = Url::parse(&format!("{PUBLIC}/oauth/stripe/callback")).expect("url");
+    let flows = backend::startup::flows(&settings, &stripe, shared::AuthKind::Connect, &redirect)
+        .expect("flows");
     let state = AppState {
         pool,
         cipher: Arc::new(cipher.clone()),
-        oauth: Arc::new(
-            StripeOAuth::new(
-                StripeEndpoints {
-                    client_id: "ca_bench".into(),
-                    secret_key: Secret::new("sk_test_bench"),
-                    browser_connect_url: stripe.clone(),
-                    connect_url: stripe.clone(),
-                    api_url: stripe.clone(),
-                },
-                Url::parse(&format!("{PUBLIC}/oauth/stripe/callback")).expect("url"),
-            )
-            .expect("oauth"),
-        ),
-        http: http_client().expect("http"),
-        demo_mode: false,
+        stripe: StripeClient::new(http_client().expect("http"), stripe.clone()),
+        flows: Arc::new(flows),
         clock: Clock::default(),
-        public_origin: PUBLIC.into(),
-        health_interval_secs: 3600,
+        settings: Arc::new(Settings {
+            demo_mode: false,
+            public_origin: PUBLIC.into(),
+            health_interval_secs: 3600,
+            restricted_key_url: String::new(),
+            instance_id: "bench".into(),
+        }),
         webhook_secrets: Arc::new(vec![Secret::new("whsec_bench")]),
     };
     let router = app(state.clone(), dir.path(), None);
@@ -196,7 +199,7 @@ async fn main() {
     let mut samples = Vec::new();
     for id in 1..=100 {
         let t = Instant::now();
-        backend::health::test_connection(&state, id, "bench")
+        backend::services::connection_test::test_connection(&state, id, "bench")
             .await
             .expect("test");
         samples.push(t.elapsed());
@@ -219,7 +222,9 @@ async fn main() {
     let mut samples = Vec::new();
     for _ in 0..20_000 {
         let t = Instant::now();
-        let sealed = cipher.seal("sk_test_0123456789abcdefghijklmnopqrstuv", "ctx");
+        let sealed = cipher
+            .seal("sk_test_0123456789abcdefghijklmnopqrstuv", "ctx")
+            .unwrap();
         let _ = cipher.open(&sealed, "ctx").expect("open");
         samples.push(t.elapsed());
     }

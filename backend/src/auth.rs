@@ -15,7 +15,7 @@ use sqlx::SqlitePool;
 use tower_sessions::Session;
 
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::users;
 
@@ -264,7 +264,7 @@ pub async fn same_origin_only(
     }
     let headers = request.headers();
     let allowed = match headers.get(header::ORIGIN) {
-        Some(origin) => origin.as_bytes() == state.public_origin.as_bytes(),
+        Some(origin) => origin.as_bytes() == state.settings.public_origin.as_bytes(),
         None => headers
             .get("sec-fetch-site")
             .is_some_and(|v| v.as_bytes() == b"same-origin"),

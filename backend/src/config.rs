@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use shared::AuthKind;
 use url::Url;
 
 /// A string that must never be printed: `Debug` and `Display` show a redaction marker.
@@ -41,15 +42,20 @@ pub enum StripeMode {
 /// Platform credentials and endpoint bases for Stripe.
 #[derive(Debug, Clone)]
 pub struct StripeSettings {
-    /// Connect client id (`ca_…`).
+    /// The app's (or Connect application's) client id (`ca_…`).
     pub client_id: String,
-    /// Platform secret key (`sk_…`).
+    /// Secret key of the account that owns the app or platform (`sk_…`).
     pub secret_key: Secret,
-    /// Base of `/oauth/authorize`, `/oauth/token`, `/oauth/deauthorize`.
+    /// Classic Connect: base of `/oauth/authorize`, `/oauth/token`, `/oauth/deauthorize`.
     pub connect_url: Url,
-    /// Base of the REST API (`/v1/…`).
+    /// Base of the REST API (`/v1/…`, and the Apps token endpoint `/v1/oauth/token`).
     pub api_url: Url,
+    /// The Stripe Apps install link, used exactly as configured.
+    pub authorize_url: Url,
 }
+
+/// The Apps install link when `STRIPE_AUTHORIZE_URL` is unset.
+pub const DEFAULT_AUTHORIZE_URL: &str = "https://marketplace.stripe.com/oauth/v2/authorize";
 
 /// Everything the backend reads from its environment.
 #[derive(Debug, Clone)]
@@ -66,6 +72,10 @@ pub struct Config {
     pub static_dir: PathBuf,
     /// Stripe credentials, or demo mode.
     pub stripe: StripeMode,
+    /// Which OAuth flow **Connect with Stripe** starts (`STRIPE_OAUTH`): Apps or classic Connect.
+    pub stripe_oauth: AuthKind,
+    /// Lifetime of the emulator's Apps access tokens in demo mode (`STRIPE_EMULATOR_TOKEN_TTL`).
+    pub emulator_token_ttl_secs: i64,
     /// Base64 32-byte key for tokens at rest (`ENCRYPTION_KEY`); `None` → key file in `DATA_DIR`.
     pub encryption_key: Option<Secret>,
     /// First Admin to create when no user exists (`ADMIN_EMAIL`, `ADMIN_PASSWORD`).
@@ -76,30 +86,19 @@ pub struct Config {
     pub webhook_secrets: Vec<Secret>,
 }
 
-/// Parses a duration: seconds, or a number with `s`, `m`, `h` or `d`.
-pub fn parse_duration_secs(var: &'static str, raw: &str) -> Result<i64, ConfigError> {
+/// Parses a duration of at least `min` seconds: plain seconds (`3600`) or a humantime duration
+/// (`90s`, `15m`, `1h`, `1d`, `1h 30m`).
+pub fn parse_duration_secs(var: &'static str, raw: &str, min: i64) -> Result<i64, ConfigError> {
     let raw = raw.trim();
-    let (number, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => raw.split_at(i),
-        None => (raw, "s"),
+    let secs = match raw.parse::<u64>() {
+        Ok(n) => n,
+        Err(_) => humantime::parse_duration(raw)
+            .map_err(|_| invalid(var, "must be a duration such as 3600, 90s, 15m or 1h"))?
+            .as_secs(),
     };
-    let n: i64 = number
-        .parse()
-        .map_err(|_| invalid(var, "must be a duration such as 3600, 90s, 15m or 1h"))?;
-    let secs = match unit.trim() {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => {
-            return Err(invalid(
-                var,
-                "must be a duration such as 3600, 90s, 15m or 1h",
-            ))
-        }
-    };
-    if secs < 10 {
-        return Err(invalid(var, "must be at least 10 seconds"));
+    let secs = i64::try_from(secs).map_err(|_| invalid(var, "is too long"))?;
+    if secs < min {
+        return Err(invalid(var, format!("must be at least {min} seconds")));
     }
     Ok(secs)
 }
@@ -132,6 +131,23 @@ pub fn parse_base_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> 
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid(var, "must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+/// Parses the Apps install link: an http(s) URL kept exactly as given (its path may be the
+/// External-test form `…/oauth/v2/chnlink_…/authorize`); only a fragment is refused.
+pub fn parse_authorize_url(raw: &str) -> Result<Url, ConfigError> {
+    const VAR: &str = "STRIPE_AUTHORIZE_URL";
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(VAR, format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(
+            VAR,
+            "must be an http:// or https:// URL with a host",
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(invalid(VAR, "must not have a fragment"));
     }
     Ok(url)
 }
@@ -193,6 +209,10 @@ impl Config {
                         "STRIPE_API_URL",
                         &var("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into()),
                     )?,
+                    authorize_url: parse_authorize_url(
+                        &var("STRIPE_AUTHORIZE_URL")
+                            .unwrap_or_else(|| DEFAULT_AUTHORIZE_URL.into()),
+                    )?,
                 }))
             }
             (Some(_), None) => {
@@ -221,7 +241,16 @@ impl Config {
         };
 
         let health_interval_secs = match var("HEALTH_CHECK_INTERVAL") {
-            Some(raw) => parse_duration_secs("HEALTH_CHECK_INTERVAL", &raw)?,
+            Some(raw) => parse_duration_secs("HEALTH_CHECK_INTERVAL", &raw, 10)?,
+            None => 3600,
+        };
+        let stripe_oauth = match var("STRIPE_OAUTH").as_deref().map(str::trim) {
+            None | Some("apps") => AuthKind::Apps,
+            Some("connect") => AuthKind::Connect,
+            Some(_) => return Err(invalid("STRIPE_OAUTH", "must be apps or connect")),
+        };
+        let emulator_token_ttl_secs = match var("STRIPE_EMULATOR_TOKEN_TTL") {
+            Some(raw) => parse_duration_secs("STRIPE_EMULATOR_TOKEN_TTL", &raw, 1)?,
             None => 3600,
         };
         let webhook_secrets = var("STRIPE_WEBHOOK_SECRET")
@@ -245,6 +274,8 @@ impl Config {
             .unwrap_or_default();
 
         Ok(Self {
+            stripe_oauth,
+            emulator_token_ttl_secs,
             health_interval_secs,
             webhook_secrets,
             first_admin,
@@ -316,6 +347,40 @@ mod tests {
         };
         assert_eq!(s.connect_url.as_str(), "https://connect.stripe.com/");
         assert_eq!(s.api_url.as_str(), "https://api.stripe.com/");
+        assert_eq!(s.authorize_url.as_str(), DEFAULT_AUTHORIZE_URL);
+        assert_eq!(c.stripe_oauth, AuthKind::Apps, "apps is the default flow");
+    }
+
+    #[test]
+    fn the_oauth_flow_and_install_link_are_configurable() {
+        let c = config(&[
+            ("STRIPE_CLIENT_ID", "ca_1"),
+            ("STRIPE_SECRET_KEY", "sk_test_1"),
+            ("STRIPE_OAUTH", "connect"),
+            (
+                "STRIPE_AUTHORIZE_URL",
+                "https://marketplace.stripe.com/oauth/v2/chnlink_61abc/authorize",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.stripe_oauth, AuthKind::Connect);
+        let StripeMode::Live(s) = c.stripe else {
+            panic!("expected live mode")
+        };
+        assert_eq!(
+            s.authorize_url.as_str(),
+            "https://marketplace.stripe.com/oauth/v2/chnlink_61abc/authorize"
+        );
+        assert_eq!(
+            config(&[("STRIPE_OAUTH", "legacy")]).unwrap_err().var,
+            "STRIPE_OAUTH"
+        );
+        assert_eq!(
+            config(&[("STRIPE_EMULATOR_TOKEN_TTL", "2m")])
+                .unwrap()
+                .emulator_token_ttl_secs,
+            120
+        );
     }
 
     #[test]
@@ -359,12 +424,14 @@ mod tests {
     #[test]
     fn durations_and_webhook_secrets() {
         assert_eq!(config(&[]).unwrap().health_interval_secs, 3600);
-        assert_eq!(parse_duration_secs("X", "90s").unwrap(), 90);
-        assert_eq!(parse_duration_secs("X", "15m").unwrap(), 900);
-        assert_eq!(parse_duration_secs("X", "2h").unwrap(), 7200);
-        assert_eq!(parse_duration_secs("X", "120").unwrap(), 120);
-        assert!(parse_duration_secs("X", "5").is_err());
-        assert!(parse_duration_secs("X", "1w").is_err());
+        assert_eq!(parse_duration_secs("X", "90s", 10).unwrap(), 90);
+        assert_eq!(parse_duration_secs("X", "15m", 10).unwrap(), 900);
+        assert_eq!(parse_duration_secs("X", "2h", 10).unwrap(), 7200);
+        assert_eq!(parse_duration_secs("X", "1h 30m", 10).unwrap(), 5400);
+        assert_eq!(parse_duration_secs("X", "1d", 10).unwrap(), 86_400);
+        assert_eq!(parse_duration_secs("X", "120", 10).unwrap(), 120);
+        assert!(parse_duration_secs("X", "5", 10).is_err());
+        assert!(parse_duration_secs("X", "soon", 10).is_err());
         let c = config(&[("STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b")]).unwrap();
         assert_eq!(c.webhook_secrets.len(), 2);
         assert!(config(&[("STRIPE_WEBHOOK_SECRET", "sk_x")]).is_err());

@@ -37,6 +37,9 @@ pub enum CryptoError {
     /// Authentication failed: wrong key, tampered value or moved ciphertext.
     #[error("a stored token could not be decrypted (wrong key or tampered value)")]
     Undecryptable,
+    /// Encryption failed (AES-GCM refuses inputs beyond 64 GiB; never for a token).
+    #[error("a token could not be encrypted")]
+    Unsealable,
 }
 
 /// An encrypted value and the id of the key that sealed it.
@@ -172,24 +175,24 @@ impl TokenCipher {
     }
 
     /// Encrypts `plaintext`, binding it to `context` (e.g. the row and field it belongs to).
-    pub fn seal(&self, plaintext: &str, context: &str) -> Sealed {
+    pub fn seal(&self, plaintext: &str, context: &str) -> Result<Sealed, CryptoError> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let payload = Payload {
             msg: plaintext.as_bytes(),
             aad: context.as_bytes(),
         };
-        // AES-GCM encryption only fails for inputs beyond 64 GiB; tokens are tiny.
-        let ciphertext = self.keys[0]
+        let key = self.keys.first().ok_or(CryptoError::Unsealable)?;
+        let ciphertext = key
             .cipher
             .encrypt(Nonce::from_slice(&nonce), payload)
-            .unwrap_or_default();
+            .map_err(|_| CryptoError::Unsealable)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ciphertext);
-        Sealed {
+        Ok(Sealed {
             ciphertext: B64.encode(out),
             key_id: self.key_id.clone(),
-        }
+        })
     }
 
     /// Decrypts a value sealed by [`TokenCipher::seal`] with the same `context`.
@@ -227,8 +230,8 @@ mod tests {
     #[test]
     fn round_trip_with_fresh_nonces() {
         let c = TokenCipher::from_base64(&key(1)).unwrap();
-        let a = c.seal("sk_test_token", "row:1");
-        let b = c.seal("sk_test_token", "row:1");
+        let a = c.seal("sk_test_token", "row:1").unwrap();
+        let b = c.seal("sk_test_token", "row:1").unwrap();
         assert_ne!(a.ciphertext, b.ciphertext, "nonces must differ");
         assert!(!a.ciphertext.contains("sk_test_token"));
         assert_eq!(c.open(&a, "row:1").unwrap(), "sk_test_token");
@@ -238,7 +241,7 @@ mod tests {
     fn wrong_key_or_context_or_tampering_fails_cleanly() {
         let c1 = TokenCipher::from_base64(&key(1)).unwrap();
         let c2 = TokenCipher::from_base64(&key(2)).unwrap();
-        let sealed = c1.seal("secret", "row:1");
+        let sealed = c1.seal("secret", "row:1").unwrap();
         assert!(matches!(
             c2.open(&sealed, "row:1"),
             Err(CryptoError::UnknownKey(_))
@@ -272,7 +275,7 @@ mod tests {
     #[test]
     fn a_keyring_seals_with_the_first_key_and_opens_with_any() {
         let old = TokenCipher::from_base64(&key(1)).unwrap();
-        let sealed_old = old.seal("tok", "ctx");
+        let sealed_old = old.seal("tok", "ctx").unwrap();
         let ring = TokenCipher::from_base64(&Secret::new(format!(
             "{},{}",
             key(2).expose(),
@@ -280,7 +283,7 @@ mod tests {
         )))
         .unwrap();
         assert_eq!(ring.open(&sealed_old, "ctx").unwrap(), "tok");
-        let sealed_new = ring.seal("tok", "ctx");
+        let sealed_new = ring.seal("tok", "ctx").unwrap();
         assert_ne!(sealed_new.key_id, sealed_old.key_id);
         let new_only = TokenCipher::from_base64(&key(2)).unwrap();
         assert_eq!(new_only.open(&sealed_new, "ctx").unwrap(), "tok");

@@ -2,6 +2,31 @@
 
 use std::fmt;
 
+use shared::AuthKind;
+
+use crate::config::Secret;
+
+/// What a connection authenticates to Stripe with, whichever way it was made: one model for the
+/// three flows. Every secret in it is encrypted at rest and never printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// Which flow issued it.
+    pub kind: AuthKind,
+    /// The access token (Connect, Apps) or the restricted key, used as the API key.
+    pub secret: Secret,
+    /// The refresh token (Apps rotate it on every use).
+    pub refresh_token: Option<Secret>,
+    /// When the access token stops working (Unix seconds); `None` = until revoked.
+    pub expires_at: Option<i64>,
+}
+
+impl Credential {
+    /// Whether it should be renewed before use at `now` (less than `margin` seconds left).
+    pub fn expires_within(&self, now: i64, margin: i64) -> bool {
+        self.refresh_token.is_some() && self.expires_at.is_some_and(|at| at - now < margin)
+    }
+}
+
 /// A Stripe account id (`acct_` followed by 1–64 ASCII letters and digits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StripeAccountId(String);
@@ -62,6 +87,21 @@ impl fmt::Debug for AuthorizationCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_refreshable_credentials_expire() {
+        let mut c = Credential {
+            kind: AuthKind::Apps,
+            secret: Secret::new("sk_test_x"),
+            refresh_token: Some(Secret::new("rt_x")),
+            expires_at: Some(1_000),
+        };
+        assert!(!c.expires_within(400, 300));
+        assert!(c.expires_within(701, 300));
+        assert!(!format!("{c:?}").contains("sk_test_x"));
+        c.refresh_token = None;
+        assert!(!c.expires_within(2_000, 300));
+    }
 
     #[test]
     fn account_ids() {

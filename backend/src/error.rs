@@ -1,16 +1,16 @@
 //! The API's one error type and its one mapping to HTTP. Users get a clear sentence in the shared
 //! error body; the log keeps the cause of every 5xx.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::request::Parts;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::de::DeserializeOwned;
-use shared::{ApiError, ErrorCode};
+use shared::{ApiError, ErrorCode, MissingPermission};
 
+use crate::services::connections::ConnectionError;
 use crate::store::StoreError;
+use crate::stripe::flows::KeyRefusal;
 use crate::stripe::StripeError;
 use crate::users::UserError;
 
@@ -53,9 +53,98 @@ pub enum AppError {
     /// Webhooks are not configured.
     #[error("webhooks not configured")]
     WebhooksDisabled,
+    /// A restricted key was not accepted.
+    #[error(transparent)]
+    Key(#[from] KeyRefusal),
+    /// The credential belongs to another Stripe account than the connection's.
+    #[error("another account's credential")]
+    OtherAccount,
     /// Anything else on our side.
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<ConnectionError> for AppError {
+    fn from(e: ConnectionError) -> Self {
+        match e {
+            ConnectionError::NotFound => Self::NotFound,
+            ConnectionError::Key(e) => Self::Key(e),
+            ConnectionError::OtherAccount { .. } => Self::OtherAccount,
+            ConnectionError::Kept(_) => Self::UpstreamKept,
+            ConnectionError::Store(e) => Self::Store(e),
+            ConnectionError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::BadRequest(match rejection {
+            JsonRejection::MissingJsonContentType(_) => {
+                "Send a JSON body with Content-Type: application/json.".into()
+            }
+            other => format!("The request body is not valid: {}", other.body_text()),
+        })
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::BadRequest(format!(
+            "The address is not valid: {}",
+            rejection.body_text()
+        ))
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::BadRequest(format!(
+            "The query string is not valid: {}",
+            rejection.body_text()
+        ))
+    }
+}
+
+/// The sentence for a refused restricted key (the front end words it from the code).
+fn key_refusal(e: &KeyRefusal) -> (StatusCode, ErrorCode, String) {
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    match e {
+        KeyRefusal::FullAccess => (
+            unprocessable,
+            ErrorCode::FullAccessKey,
+            "This is a secret key (sk_…): it has full write access to the Stripe account, which a \
+             reporting tool must never hold. Create a restricted key with read permissions instead."
+                .into(),
+        ),
+        KeyRefusal::Malformed => (
+            unprocessable,
+            ErrorCode::InvalidKey,
+            "This is not a restricted key: restricted keys start with rk_live_ or rk_test_.".into(),
+        ),
+        KeyRefusal::Invalid => (
+            unprocessable,
+            ErrorCode::InvalidKey,
+            "Stripe does not accept this key: it may be mistyped, deleted or rolled.".into(),
+        ),
+        KeyRefusal::MissingPermissions(missing) => (
+            unprocessable,
+            ErrorCode::MissingPermissions,
+            format!(
+                "This key cannot read {}. Add the missing read permissions to the key in Stripe, or create a new one.",
+                missing
+                    .iter()
+                    .map(|m| format!("{} ({})", m.list, m.permission))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        KeyRefusal::Stripe(_) => (
+            StatusCode::BAD_GATEWAY,
+            ErrorCode::UpstreamFailed,
+            "Stripe could not be reached to check the key. Please try again in a moment.".into(),
+        ),
+    }
 }
 
 impl From<UserError> for AppError {
@@ -133,6 +222,19 @@ impl AppError {
                 ErrorCode::UpstreamFailed,
                 "Stripe could not be reached. Please try again in a moment.".into(),
             ),
+            Self::Key(e) => key_refusal(e),
+            Self::OtherAccount => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::OtherAccount,
+                "This key belongs to another Stripe account than this connection's. Nothing was changed.".into(),
+            ),
+        }
+    }
+
+    fn missing(&self) -> Vec<MissingPermission> {
+        match self {
+            Self::Key(KeyRefusal::MissingPermissions(missing)) => missing.clone(),
+            _ => Vec::new(),
         }
     }
 }
@@ -143,7 +245,13 @@ impl IntoResponse for AppError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let mut response = (status, Json(ApiError { error, message })).into_response();
+        let missing = self.missing();
+        let body = ApiError {
+            error,
+            message,
+            missing,
+        };
+        let mut response = (status, Json(body)).into_response();
         if let Self::RateLimited(secs) = self {
             if let Ok(value) = HeaderValue::from_str(&secs.max(1).to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -154,55 +262,16 @@ impl IntoResponse for AppError {
 }
 
 /// `Json<T>` whose rejections use the API's error body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(AppError::BadRequest(match rejection {
-                JsonRejection::MissingJsonContentType(_) => {
-                    "Send a JSON body with Content-Type: application/json.".into()
-                }
-                other => format!("The request body is not valid: {}", other.body_text()),
-            })),
-        }
-    }
-}
-
 /// `Path<T>` whose rejections use the API's error body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct ApiPath<T>(pub T);
 
-impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Path(value)| Self(value))
-            .map_err(|r| {
-                AppError::BadRequest(format!("The address is not valid: {}", r.body_text()))
-            })
-    }
-}
-
 /// `Query<T>` whose rejections use the API's error body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
 pub struct ApiQuery<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(value)| Self(value))
-            .map_err(|r| {
-                AppError::BadRequest(format!("The query string is not valid: {}", r.body_text()))
-            })
-    }
-}

@@ -1,6 +1,7 @@
 //! The Connections backend: the only holder of the Stripe secret key. It does the OAuth code
 //! exchange, stores connections with their tokens encrypted, and serves the SPA and its JSON API.
 
+pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -10,7 +11,9 @@ pub mod emulator;
 pub mod error;
 pub mod health;
 pub mod routes;
+pub mod services;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod stripe;
 pub mod users;

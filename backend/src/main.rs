@@ -1,26 +1,56 @@
-//! `backend [serve]`: runs the Connections backend.
+//! `backend [serve]`: runs the Connections backend; the other commands are operator tools.
 
 use backend::clock::Clock;
 use backend::config::Config;
 use backend::emulator::{Emulator, EmulatorConfig, DEMO_PASSWORD};
 use backend::startup::Application;
 use backend::users;
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str =
-    "usage: backend [serve | create-user | reset-password | rotate-key | stripe-emulator]\n\n\
-serve            run the Connections backend (the default); configuration from the environment,\n\
-                 see README.md\n\
-create-user --email <email> --role admin|standard|read-only [--name <display name>]\n\
-                 add a user; the password is read from stdin (one line)\n\
-reset-password --email <email>\n\
-                 set a user's password, read from stdin (one line)\n\
-rotate-key       re-encrypt every stored token under a new key (generated into the key file, or\n\
-                 NEW_ENCRYPTION_KEY when ENCRYPTION_KEY is set)\n\
-stripe-emulator  run only the local Stripe emulator, for pointing STRIPE_CONNECT_URL and\n\
-                 STRIPE_API_URL at it; BIND, EMULATOR_CLIENT_ID, EMULATOR_SECRET_KEY,\n\
-                 EMULATOR_REDIRECT_URI (comma-separated) and EMULATOR_WEBHOOK_URL with\n\
-                 EMULATOR_WEBHOOK_SECRET configure it";
+/// The Connections backend. Configuration comes from the environment (see README.md).
+#[derive(Debug, Parser)]
+#[command(name = "backend", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the Connections backend (the default).
+    Serve,
+    /// Add a user; the password is read from stdin (one line).
+    CreateUser {
+        /// Sign-in email.
+        #[arg(long)]
+        email: String,
+        /// admin, standard or read-only.
+        #[arg(long, value_parser = parse_role)]
+        role: shared::Role,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Set a user's password, read from stdin (one line).
+    ResetPassword {
+        /// Sign-in email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Re-encrypt every stored credential under a new key (generated into the key file, or
+    /// NEW_ENCRYPTION_KEY when ENCRYPTION_KEY is set).
+    RotateKey,
+    /// Run only the local Stripe emulator, for pointing STRIPE_CONNECT_URL, STRIPE_API_URL and
+    /// STRIPE_AUTHORIZE_URL at it. BIND, EMULATOR_CLIENT_ID, EMULATOR_SECRET_KEY,
+    /// EMULATOR_REDIRECT_URI (comma-separated), EMULATOR_INSTALL_LINK, EMULATOR_TOKEN_TTL and
+    /// EMULATOR_WEBHOOK_URL with EMULATOR_WEBHOOK_SECRET configure it.
+    StripeEmulator,
+}
+
+fn parse_role(raw: &str) -> Result<shared::Role, String> {
+    shared::Role::parse(raw).ok_or_else(|| "must be admin, standard or read-only".to_owned())
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -31,19 +61,15 @@ async fn main() -> std::process::ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let outcome = match std::env::args().nth(1).as_deref() {
-        None | Some("serve") => serve().await.map(|()| None),
-        Some(command @ ("create-user" | "reset-password")) => {
-            let args: Vec<String> = std::env::args().skip(2).collect();
-            manage_users(command, &args).await.map(Some)
+    let cli = Cli::parse();
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await.map(|()| None),
+        Command::CreateUser { email, role, name } => {
+            create_user(&email, role, &name).await.map(Some)
         }
-        Some("rotate-key") => rotate_key().await.map(Some),
-        Some("stripe-emulator") => serve_emulator().await.map(|()| None),
-        Some("-h" | "--help" | "help") => Ok(Some(USAGE.to_owned())),
-        Some(other) => {
-            eprintln!("unknown command: {other}\n\n{USAGE}");
-            return std::process::ExitCode::from(2);
-        }
+        Command::ResetPassword { email } => reset_password(&email).await.map(Some),
+        Command::RotateKey => rotate_key().await.map(Some),
+        Command::StripeEmulator => serve_emulator().await.map(|()| None),
     };
     match outcome {
         Ok(message) => {
@@ -59,7 +85,9 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+type AnyError = Box<dyn std::error::Error>;
+
+async fn serve() -> Result<(), AnyError> {
     let config = Config::from_env()?;
     let app = Application::build(config).await?;
     let url = app.public_url.as_str().trim_end_matches('/').to_owned();
@@ -81,7 +109,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(emulator) = &app.emulator {
         let accounts = &emulator.config().accounts;
-        println!("demo mode: STRIPE_CLIENT_ID/STRIPE_SECRET_KEY are unset, so Stripe is played by the local Stripe emulator at {url}/stripe-emulator/");
+        println!("demo mode: STRIPE_CLIENT_ID/STRIPE_SECRET_KEY are unset, so Stripe is played by the local Stripe emulator at {url}/stripe-emulator/ (restricted keys are made on that page)");
         for a in accounts {
             println!(
                 "  sign in on the emulator as {} / {DEMO_PASSWORD} ({})",
@@ -93,8 +121,8 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Runs the emulator alone, as a stand-in for `connect.stripe.com` and `api.stripe.com`.
-async fn serve_emulator() -> Result<(), Box<dyn std::error::Error>> {
+/// Runs the emulator alone, as a stand-in for Stripe's OAuth pages and API.
+async fn serve_emulator() -> Result<(), AnyError> {
     let _ = dotenvy::dotenv();
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let bind: std::net::SocketAddr = var("BIND")
@@ -115,6 +143,13 @@ async fn serve_emulator() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(key) = var("EMULATOR_SECRET_KEY") {
         config.secret_key = key;
     }
+    if let Some(link) = var("EMULATOR_INSTALL_LINK") {
+        config.install_link = link;
+    }
+    if let Some(ttl) = var("EMULATOR_TOKEN_TTL") {
+        let secs = backend::config::parse_duration_secs("EMULATOR_TOKEN_TTL", &ttl, 1)?;
+        config.access_token_ttl_secs = u64::try_from(secs)?;
+    }
     if let (Some(url), Some(secret)) = (var("EMULATOR_WEBHOOK_URL"), var("EMULATOR_WEBHOOK_SECRET"))
     {
         config.webhook = Some((url, secret));
@@ -122,7 +157,11 @@ async fn serve_emulator() -> Result<(), Box<dyn std::error::Error>> {
     let emulator = Emulator::new(config);
     let listener = tokio::net::TcpListener::bind(bind).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    println!("stripe emulator: client id {}", emulator.config().client_id);
+    println!(
+        "stripe emulator: client id {}, install link /oauth/v2/{}/authorize",
+        emulator.config().client_id,
+        emulator.config().install_link
+    );
     for a in &emulator.config().accounts {
         println!(
             "  sign in as {} / {DEMO_PASSWORD} ({})",
@@ -133,43 +172,40 @@ async fn serve_emulator() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// `create-user` and `reset-password`: operator commands on the configured database.
-async fn manage_users(
-    command: &str,
-    args: &[String],
-) -> Result<String, Box<dyn std::error::Error>> {
-    let mut email = None;
-    let mut role = None;
-    let mut name = String::new();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--email" => email = Some(value.clone()),
-            "--role" => {
-                role = Some(
-                    shared::Role::parse(value)
-                        .ok_or("--role must be admin, standard or read-only")?,
-                )
-            }
-            "--name" => name = value.clone(),
-            other => return Err(format!("unknown option {other}").into()),
-        }
-    }
-    let email = email.ok_or("--email is required")?;
+/// One line of stdin, without its line ending, checked as a new password.
+fn password_from_stdin() -> Result<String, AnyError> {
     let mut password = String::new();
     std::io::stdin().read_line(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']).to_owned();
     users::check_new_password(&password)?;
+    Ok(password)
+}
+
+async fn open_database() -> Result<sqlx::SqlitePool, AnyError> {
     let config = Config::from_env()?;
     std::fs::create_dir_all(&config.data_dir)?;
-    let pool = backend::store::connect(&config.database_url).await?;
-    let hash = tokio::task::spawn_blocking(move || users::hash_password(&password)).await??;
-    if command == "create-user" {
-        let role = role.ok_or("--role is required")?;
-        let user = users::create(&pool, &email, &name, role, &hash, Clock::default().now()).await?;
-        Ok(format!("created {} ({})", user.email, user.role.as_str()))
-    } else if users::set_password(&pool, &email, &hash).await? {
+    Ok(backend::store::connect(&config.database_url).await?)
+}
+
+async fn hash(password: String) -> Result<String, AnyError> {
+    Ok(tokio::task::spawn_blocking(move || users::hash_password(&password)).await??)
+}
+
+/// `create-user`: an operator command on the configured database.
+async fn create_user(email: &str, role: shared::Role, name: &str) -> Result<String, AnyError> {
+    let password = password_from_stdin()?;
+    let pool = open_database().await?;
+    let hash = hash(password).await?;
+    let user = users::create(&pool, email, name, role, &hash, Clock::default().now()).await?;
+    Ok(format!("created {} ({})", user.email, user.role.as_str()))
+}
+
+/// `reset-password`: an operator command on the configured database.
+async fn reset_password(email: &str) -> Result<String, AnyError> {
+    let password = password_from_stdin()?;
+    let pool = open_database().await?;
+    let hash = hash(password).await?;
+    if users::set_password(&pool, email, &hash).await? {
         Ok(format!(
             "password changed for {}",
             email.trim().to_lowercase()
@@ -179,10 +215,10 @@ async fn manage_users(
     }
 }
 
-/// `rotate-key`: every token re-encrypted under a new key while the old one still opens them. In
-/// key-file mode the file holds both keys during the re-encryption, so a crash at any point leaves
-/// every token readable.
-async fn rotate_key() -> Result<String, Box<dyn std::error::Error>> {
+/// `rotate-key`: every credential re-encrypted under a new key while the old one still opens them.
+/// In key-file mode the file holds both keys during the re-encryption, so a crash at any point
+/// leaves every credential readable.
+async fn rotate_key() -> Result<String, AnyError> {
     use backend::config::Secret;
     use backend::crypto::{self, TokenCipher};
     let config = Config::from_env()?;
@@ -214,7 +250,7 @@ async fn rotate_key() -> Result<String, Box<dyn std::error::Error>> {
             // may seal with it until restarted); older keys are dropped.
             crypto::write_key_file(&path, &[new, old])?;
             Ok(format!(
-                "re-encrypted the tokens of {n} connection(s) under key {} (written to {}); restart every instance now",
+                "re-encrypted the tokens of {n} connection(s) under key {}, written to {}; restart every instance now",
                 ring.key_id(),
                 path.display()
             ))

@@ -1,66 +1,26 @@
-//! Building the application: state, router, listener. `app()` is separate from `main` so tests can
-//! drive the router with `oneshot` and no socket.
+//! Building the application: database, key, listener, Stripe flows, state and router; then serving
+//! with the background checker.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue, Request};
-use axum::middleware;
-use axum::routing::{any, get, patch, post};
 use axum::Router;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
-use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
 use tokio::net::TcpListener;
-use tower_http::services::{ServeDir, ServeFile};
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 use url::Url;
 
-use crate::auth;
+use crate::app::{app, EMULATOR_PATH};
 use crate::clock::Clock;
-use crate::config::{join_path, Config, Secret, StripeMode};
+use crate::config::{join_path, Config, Secret, StripeMode, StripeSettings};
 use crate::crypto::{CryptoError, TokenCipher};
 use crate::emulator::{Emulator, EmulatorConfig};
-use crate::routes::{api, auth as auth_routes, oauth, users as user_routes, webhooks};
+use crate::state::{new_instance_id, stripe_key_page, AppState, Settings};
 use crate::store::{self, StoreError};
-use crate::stripe::oauth::{OAuthConfigError, StripeOAuth};
-use crate::stripe::{self, StripeEndpoints};
+use crate::stripe::flows::connect::OAuthConfigError;
+use crate::stripe::flows::{AppsFlow, ConnectFlow, Flows};
+use crate::stripe::{self, StripeClient};
 use crate::users::{self, UserError};
-use shared::Role;
-
-/// Where demo mode mounts the emulator.
-pub const EMULATOR_PATH: &str = "/stripe-emulator";
-
-/// What every handler shares.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// The database.
-    pub pool: SqlitePool,
-    /// Seals and opens tokens at rest.
-    pub cipher: Arc<TokenCipher>,
-    /// Stripe OAuth.
-    pub oauth: Arc<StripeOAuth>,
-    /// The one HTTP client for Stripe.
-    pub http: oauth2::reqwest::Client,
-    /// The emulator stands in for Stripe.
-    pub demo_mode: bool,
-    /// The time.
-    pub clock: Clock,
-    /// Our origin (`scheme://host[:port]` of `PUBLIC_URL`): the only one allowed to change state.
-    pub public_origin: String,
-    /// Seconds between background connection tests.
-    pub health_interval_secs: i64,
-    /// Accepted webhook signing secrets; empty → webhooks refused.
-    pub webhook_secrets: Arc<Vec<Secret>>,
-}
+use shared::{AuthKind, Role};
 
 /// Start-up failures, each with a clear message.
 #[derive(Debug, thiserror::Error)]
@@ -89,123 +49,6 @@ pub enum StartupError {
     /// The first Admin could not be created.
     #[error("first admin: {0}")]
     FirstAdmin(UserError),
-}
-
-/// The Content-Security-Policy of the app: our own scripts and wasm, plus the hash of each inline
-/// script trunk writes into `index.html` (its loader), and nothing else.
-pub fn content_security_policy(index_html: &str) -> String {
-    let mut hashes = String::new();
-    let mut rest = index_html;
-    while let Some(start) = rest.find("<script") {
-        let after = &rest[start..];
-        let Some(open_end) = after.find('>') else {
-            break;
-        };
-        let body = &after[open_end + 1..];
-        let Some(close) = body.find("</script>") else {
-            break;
-        };
-        if !after[..open_end].contains("src=") {
-            let digest = Sha256::digest(&body.as_bytes()[..close]);
-            hashes.push_str(&format!(" 'sha256-{}'", B64.encode(digest)));
-        }
-        rest = &body[close..];
-    }
-    format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
-         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
-         form-action 'self'; frame-ancestors 'self'"
-    )
-}
-
-/// The router: API, OAuth callback, optional emulator, and the SPA with fallback to `index.html`.
-pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> Router {
-    let api = Router::new()
-        .route("/health", get(api::health))
-        .route("/meta", get(api::meta))
-        .route("/auth/sign-in", post(auth_routes::sign_in))
-        .route("/auth/sign-out", post(auth_routes::sign_out))
-        .route("/auth/me", get(auth_routes::me))
-        .route(
-            "/users",
-            get(user_routes::list_users).post(user_routes::create_user),
-        )
-        .route("/users/{id}", patch(user_routes::update_user))
-        .route("/connections", get(api::list_connections))
-        .route(
-            "/connections/stripe/authorize",
-            post(api::start_stripe_authorize),
-        )
-        .route(
-            "/connections/callback-notice",
-            get(api::take_callback_notice),
-        )
-        .route(
-            "/connections/{id}",
-            get(api::get_connection).delete(api::delete_connection),
-        )
-        .route("/connections/{id}/test", post(api::test_connection))
-        .route(
-            "/connections/{id}/reauthorize",
-            post(api::start_reauthorize),
-        )
-        .fallback(api::not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::same_origin_only,
-        ))
-        .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
-    let sessions = SessionManagerLayer::new(SqliteStore::new(state.pool.clone()))
-        .with_name(auth::SESSION_COOKIE)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(state.public_origin.starts_with("https://"))
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
-            auth::IDLE_TIMEOUT_SECS,
-        )));
-    let csp = std::fs::read_to_string(static_dir.join("index.html"))
-        .map(|html| content_security_policy(&html))
-        .unwrap_or_else(|_| content_security_policy(""));
-    let spa = ServeDir::new(static_dir).fallback(ServeFile::new(static_dir.join("index.html")));
-    let webhooks = Router::new()
-        .route("/webhooks/stripe", post(webhooks::stripe_webhook))
-        .layer(DefaultBodyLimit::max(256 * 1024));
-    let mut router = Router::new()
-        .nest("/api", api)
-        .route("/oauth/stripe/callback", get(oauth::stripe_callback))
-        .route("/oauth/{*rest}", any(api::not_found))
-        .layer(sessions)
-        .merge(webhooks);
-    if let Some(emulator) = emulator {
-        router = router.nest_service(EMULATOR_PATH, emulator.router());
-    }
-    router
-        .fallback_service(spa)
-        .with_state(state)
-        // The emulator sets its own policy; everything else gets the app's.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        // The callback URL carries a code: never send it on in a Referer.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(
-            // Spans name the path only: query strings may carry OAuth codes and states.
-            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-            }),
-        )
 }
 
 /// A built, bound application, ready to serve.
@@ -270,6 +113,33 @@ async fn ensure_first_admin(
     Ok(Some((email, generated.then_some(password))))
 }
 
+/// The three ways to connect, for Stripe (or a stand-in) at `settings`; the browser reaches
+/// Connect's authorize page under `browser_connect_url`.
+pub fn flows(
+    settings: &StripeSettings,
+    browser_connect_url: &Url,
+    configured: AuthKind,
+    redirect_uri: &Url,
+) -> Result<Flows, OAuthConfigError> {
+    Ok(Flows {
+        connect: ConnectFlow::new(
+            &settings.client_id,
+            &settings.secret_key,
+            browser_connect_url,
+            &settings.connect_url,
+            redirect_uri,
+        )?,
+        apps: AppsFlow::new(
+            &settings.client_id,
+            &settings.secret_key,
+            &settings.authorize_url,
+            &settings.api_url,
+            redirect_uri,
+        )?,
+        configured,
+    })
+}
+
 fn loopback_of(addr: SocketAddr) -> SocketAddr {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -306,49 +176,57 @@ impl Application {
         let redirect_uri = join_path(&public_url, "/oauth/stripe/callback");
 
         let mut webhook_secrets = config.webhook_secrets;
-        let (endpoints, emulator) = match config.stripe {
-            StripeMode::Live(s) => (
-                StripeEndpoints {
-                    client_id: s.client_id,
-                    secret_key: s.secret_key,
-                    browser_connect_url: s.connect_url.clone(),
-                    connect_url: s.connect_url,
-                    api_url: s.api_url,
-                },
-                None,
-            ),
+        let http = stripe::http_client().map_err(|e| StartupError::Http(e.to_string()))?;
+        let (flows, api_url, restricted_key_url, emulator) = match config.stripe {
+            StripeMode::Live(s) => {
+                let flows = flows(&s, &s.connect_url, config.stripe_oauth, &redirect_uri)?;
+                let key_page = stripe_key_page(s.secret_key.expose().starts_with("sk_live_"));
+                (flows, s.api_url, key_page.to_owned(), None)
+            }
             StripeMode::Demo => {
                 let mut emulator_config = EmulatorConfig::demo(redirect_uri.as_str());
+                emulator_config.access_token_ttl_secs =
+                    u64::try_from(config.emulator_token_ttl_secs).unwrap_or(3600);
                 // The emulator signs its webhooks with a secret it shares with us.
                 let secret = format!("whsec_demo{}", users::generate_password());
+                let internal_base = http_url(loopback_of(local_addr))?;
                 emulator_config.webhook = Some((
-                    join_path(&http_url(loopback_of(local_addr))?, "/webhooks/stripe").to_string(),
+                    join_path(&internal_base, "/webhooks/stripe").to_string(),
                     secret.clone(),
                 ));
                 webhook_secrets.push(Secret::new(secret));
                 let emulator = Emulator::new(emulator_config);
-                let internal = join_path(&http_url(loopback_of(local_addr))?, EMULATOR_PATH);
-                (
-                    StripeEndpoints {
-                        client_id: emulator.config().client_id.clone(),
-                        secret_key: Secret::new(emulator.config().secret_key.clone()),
-                        browser_connect_url: join_path(&public_url, EMULATOR_PATH),
-                        connect_url: internal.clone(),
-                        api_url: internal,
-                    },
-                    Some(emulator),
-                )
+                // This server reaches the emulator on loopback; the browser at the public URL.
+                let internal = join_path(&internal_base, EMULATOR_PATH);
+                let browser = join_path(&public_url, EMULATOR_PATH);
+                let settings = StripeSettings {
+                    client_id: emulator.config().client_id.clone(),
+                    secret_key: Secret::new(emulator.config().secret_key.clone()),
+                    connect_url: internal.clone(),
+                    api_url: internal.clone(),
+                    authorize_url: join_path(
+                        &browser,
+                        &format!("/oauth/v2/{}/authorize", emulator.config().install_link),
+                    ),
+                };
+                let flows = flows(&settings, &browser, config.stripe_oauth, &redirect_uri)?;
+                let key_page = join_path(&browser, "/").to_string();
+                (flows, internal, key_page, Some(emulator))
             }
         };
         let state = AppState {
             pool,
             cipher: Arc::new(cipher),
-            oauth: Arc::new(StripeOAuth::new(endpoints, redirect_uri)?),
-            http: stripe::http_client().map_err(|e| StartupError::Http(e.to_string()))?,
-            demo_mode: emulator.is_some(),
+            stripe: StripeClient::new(http, api_url),
+            flows: Arc::new(flows),
             clock: Clock::default(),
-            public_origin: public_url.origin().ascii_serialization(),
-            health_interval_secs: config.health_interval_secs,
+            settings: Arc::new(Settings {
+                demo_mode: emulator.is_some(),
+                public_origin: public_url.origin().ascii_serialization(),
+                health_interval_secs: config.health_interval_secs,
+                restricted_key_url,
+                instance_id: new_instance_id(),
+            }),
             webhook_secrets: Arc::new(webhook_secrets),
         };
         let first_admin =
@@ -376,7 +254,7 @@ impl Application {
         let checker = crate::health::spawn_checker(
             self.state.clone(),
             std::time::Duration::from_secs(
-                u64::try_from(self.state.health_interval_secs.clamp(10, 60)).unwrap_or(60),
+                u64::try_from(self.state.settings.health_interval_secs.clamp(10, 60)).unwrap_or(60),
             ),
         );
         let _abort_on_exit = AbortOnDrop(checker);

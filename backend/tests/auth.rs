@@ -452,7 +452,7 @@ async fn responses_carry_a_content_security_policy_that_lets_the_wasm_app_run() 
 fn the_csp_allows_exactly_trunks_inline_loader() {
     let html =
         "<script type=\"module\">import init from '/a.js';</script><script src=\"/x.js\"></script>";
-    let csp = backend::startup::content_security_policy(html);
+    let csp = backend::app::content_security_policy(html);
     // sha256 of the inline script's text, base64.
     use base64::Engine;
     use sha2::Digest;

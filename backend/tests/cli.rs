@@ -6,7 +6,9 @@ use std::process::Command;
 
 use backend::config::Secret;
 use backend::crypto::{key_file, TokenCipher};
+use backend::domain::Credential;
 use backend::store::{self, NewConnection};
+use shared::AuthKind;
 
 fn backend() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_backend"));
@@ -30,8 +32,13 @@ async fn seed(dir: &std::path::Path) -> (TokenCipher, i64) {
             display_name: "Rotate Ltd".into(),
             scope: "read_only".into(),
             publishable_key: None,
-            access_token: "sk_test_rotate_me".into(),
-            refresh_token: Some("rt_rotate_me".into()),
+            credential: Credential {
+                kind: AuthKind::Connect,
+                secret: Secret::new("sk_test_rotate_me"),
+                refresh_token: Some(Secret::new("rt_rotate_me")),
+                expires_at: None,
+            },
+            key_last4: None,
             started_at: 1,
             duration_ms: 1,
             next_check_at: 0,
@@ -95,11 +102,14 @@ async fn rotate_key_reencrypts_every_token_under_a_new_key_file() {
         .await
         .unwrap();
     assert_eq!(
-        store::access_token(&pool, &new, id)
+        store::credential(&pool, &new, id)
             .await
             .unwrap()
-            .as_deref(),
-        Some("sk_test_rotate_me")
+            .unwrap()
+            .credential
+            .secret
+            .expose(),
+        "sk_test_rotate_me"
     );
     assert!(store::check_key(&pool, &old).await.is_err());
 }

@@ -56,10 +56,7 @@ async fn a_revoked_token_needs_re_authentication() {
     app.emulator.revoke("acct_1AcmeTest").await.unwrap();
     let row = test_now(&app, id).await;
     assert_eq!(row["status"], "needs_reauth");
-    assert!(row["last_error"]
-        .as_str()
-        .unwrap()
-        .contains("connect again"));
+    assert_eq!(row["last_error"], "refused", "a code, worded by the UI");
 }
 
 #[tokio::test]
@@ -70,7 +67,10 @@ async fn transient_faults_give_error_and_are_retried_with_backoff() {
         app.emulator.inject(Endpoint::Account, Some(fault));
         let row = test_now(&app, id).await;
         assert_eq!(row["status"], "error", "{fault:?}");
-        assert!(row["last_error"].as_str().unwrap().contains("retried"));
+        assert!(
+            ["unreachable", "bad_answer"].contains(&row["last_error"].as_str().unwrap()),
+            "{row}"
+        );
     }
     let next: (i64, i64) = sqlx::query_as("SELECT failure_count, next_check_at FROM connections")
         .fetch_one(&app.state.pool)
@@ -99,14 +99,22 @@ async fn transient_faults_give_error_and_are_retried_with_backoff() {
     assert_eq!(detail["audit"][0]["actor"], "system");
 }
 
+/// The app's Stripe client with a short overall timeout.
+fn slow_client(app: &TestApp, timeout_ms: u64) -> backend::stripe::StripeClient {
+    backend::stripe::StripeClient::new(
+        backend::stripe::http_client_with_timeout(Duration::from_millis(timeout_ms)).unwrap(),
+        app.state.stripe.api_url().clone(),
+    )
+}
+
 #[tokio::test]
 async fn a_slow_stripe_times_out_into_error() {
     let mut app = spawn_app().await;
     let id = app.connect().await;
-    app.state.http = backend::stripe::http_client_with_timeout(Duration::from_millis(300)).unwrap();
+    app.state.stripe = slow_client(&app, 300);
     app.emulator
         .inject(Endpoint::Account, Some(Fault::Slow(Duration::from_secs(3))));
-    let row = backend::health::test_connection(&app.state, id, "system")
+    let row = backend::services::connection_test::test_connection(&app.state, id, "system")
         .await
         .unwrap();
     assert_eq!(row, Some(shared::ConnectionStatus::Error));
@@ -120,9 +128,8 @@ async fn token_endpoint_faults_give_a_clear_banner_and_store_nothing() {
         Fault::Slow(Duration::from_secs(3)),
     ] {
         let mut app = spawn_app().await;
-        app.state.http =
-            backend::stripe::http_client_with_timeout(Duration::from_millis(500)).unwrap();
-        app.router = backend::startup::app(app.state.clone(), app.dir.path(), None);
+        app.state.stripe = slow_client(&app, 500);
+        app.router = backend::app::app(app.state.clone(), app.dir.path(), None);
         app.emulator.inject(Endpoint::Token, Some(fault));
         let callback = app.approve(&app.start().await).await;
         assert_eq!(
@@ -165,7 +172,7 @@ async fn re_authentication_keeps_the_same_row_and_returns_it_to_success() {
     assert_eq!(detail["connection"]["status"], "success");
     assert_eq!(detail["connection"]["created_at"], created_at);
     assert_eq!(detail["connection"]["last_error"], serde_json::Value::Null);
-    assert_eq!(actions(&detail)[0], "re-authenticated");
+    assert_eq!(actions(&detail)[0], "reauthenticated");
     assert_eq!(app.connection_count().await, 1);
     assert_eq!(
         test_now(&app, id).await["status"],
@@ -319,7 +326,9 @@ async fn a_signed_deauthorization_marks_the_account_and_a_redelivery_changes_not
     let detail = app.connection(id).await;
     assert_eq!(detail["connection"]["status"], "needs_reauth");
     assert_eq!(detail["audit"][0]["actor"], "Stripe");
-    assert_eq!(detail["audit"][0]["action"], "access revoked");
+    assert_eq!(detail["audit"][0]["action"], "access_revoked");
+    assert_eq!(detail["audit"][0]["detail"]["problem"], "revoked");
+    assert_eq!(detail["connection"]["last_error"], "revoked");
 
     // Re-connected, then Stripe redelivers the old event: nothing changes.
     app.connect().await;

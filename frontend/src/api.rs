@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
     ApiError, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail, CreateUserRequest,
-    CreateUserResponse, ServerInfo, SignInRequest, UpdateUserRequest, User,
+    CreateUserResponse, DeleteOutcome, ErrorCode, RestrictedKeyRequest, ServerInfo, SignInRequest,
+    UpdateUserRequest, User,
 };
 
 use crate::strings;
@@ -38,7 +39,14 @@ impl ApiFailure {
     pub fn message(&self) -> String {
         match self {
             Self::Network => strings::NETWORK_ERROR.into(),
-            Self::Server(e) => e.message.clone(),
+            Self::Server(e) => match e.error {
+                // Codes the UI words itself (the server's sentence is English only).
+                ErrorCode::FullAccessKey => strings::FULL_ACCESS_KEY.into(),
+                ErrorCode::InvalidKey => strings::INVALID_KEY.into(),
+                ErrorCode::OtherAccount => strings::KEY_OTHER_ACCOUNT.into(),
+                ErrorCode::MissingPermissions => strings::missing_permissions(&e.missing),
+                _ => e.message.clone(),
+            },
             Self::Unexpected(_) => strings::UNEXPECTED_ERROR.into(),
         }
     }
@@ -152,8 +160,22 @@ pub async fn reauthorize(id: i64) -> Result<AuthorizeResponse, ApiFailure> {
     )
 }
 
-/// `DELETE /api/connections/{id}[?force=true]`.
-pub async fn delete_connection(id: i64, force: bool) -> Result<(), ApiFailure> {
+/// `POST /api/connections/stripe/key`, or `…/{id}/key` to give that connection a new key.
+pub async fn connect_with_key(
+    key: String,
+    connection: Option<i64>,
+) -> Result<Connection, ApiFailure> {
+    let url = match connection {
+        Some(id) => format!("/api/connections/{id}/key"),
+        None => "/api/connections/stripe/key".to_owned(),
+    };
+    let body = json(&RestrictedKeyRequest { key, name: None });
+    decode(call(Request::post(&url), body).await?)
+}
+
+/// `DELETE /api/connections/{id}[?force=true]`: what the admin still has to do in Stripe, if
+/// anything (`None` when Stripe revoked our access).
+pub async fn delete_connection(id: i64, force: bool) -> Result<Option<DeleteOutcome>, ApiFailure> {
     let url = format!(
         "/api/connections/{id}{}",
         if force { "?force=true" } else { "" }

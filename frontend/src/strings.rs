@@ -1,7 +1,10 @@
 //! Every user-visible string of the front end, in one place so translating the UI is a change of one
 //! module. The bold labels of the product's help page are kept word for word.
 
-use shared::{CallbackError, ConnectionStatus};
+use shared::{
+    AuditAction, AuditDetail, AuthKind, CallbackError, ConnectionStatus, MissingPermission,
+    Problem, Removal,
+};
 
 pub const APP_NAME: &str = "Insights";
 pub const SKIP_TO_CONTENT: &str = "Skip to content";
@@ -196,6 +199,12 @@ pub const ACCOUNT: &str = "Stripe account";
 pub const MODE: &str = "Mode";
 pub const LIVE_MODE: &str = "live";
 pub const LAST_ERROR: &str = "Last problem";
+pub const CONNECTED_WITH: &str = "Connected with";
+
+/// A restricted key, by the only part ever shown again.
+pub fn key_ending(last4: &str) -> String {
+    format!("rk_…{last4}")
+}
 
 /// The delete confirmation's title.
 pub fn delete_title(name: &str) -> String {
@@ -229,4 +238,137 @@ pub fn account_mismatch(expected: &str, other: &str) -> String {
     format!(
         "You signed in to Stripe as {other}, but this connection is for {expected}. Nothing was changed: sign in to the {expected} account to re-authenticate it."
     )
+}
+
+/// Why a connection is unhealthy, from the server's code.
+pub fn problem(problem: Problem) -> &'static str {
+    match problem {
+        Problem::Refused => {
+            "Stripe refused the stored authorization (revoked, expired or deleted). Click the name to connect again."
+        }
+        Problem::Revoked => "Access was revoked in Stripe. Click the name to connect again.",
+        Problem::OtherAccount => {
+            "The stored authorization reads a different Stripe account. Connect again."
+        }
+        Problem::RefreshRefused => {
+            "Stripe refused to renew the authorization (the app may have been uninstalled). Click the name to connect again."
+        }
+        Problem::MissingPermission => {
+            "The restricted key can no longer read everything the product needs. Click the name to paste a new key."
+        }
+        Problem::Unreachable => {
+            "Stripe could not be reached or did not answer in time. It will be retried."
+        }
+        Problem::BadAnswer => {
+            "Stripe answered with an error or something unreadable. It will be retried."
+        }
+        Problem::Unknown => "Something went wrong with this connection.",
+    }
+}
+
+/// How a connection authenticates.
+pub fn auth_kind(kind: AuthKind) -> &'static str {
+    match kind {
+        AuthKind::Connect => "Stripe Connect",
+        AuthKind::Apps => "Stripe App",
+        AuthKind::RestrictedKey => "Restricted API key",
+    }
+}
+
+/// An audit action.
+pub fn audit_action(action: AuditAction) -> &'static str {
+    match action {
+        AuditAction::Connected => "Connected",
+        AuditAction::Reauthenticated => "Re-authenticated",
+        AuditAction::Tested => "Tested",
+        AuditAction::Deleted => "Deleted",
+        AuditAction::AccessRevoked => "Access revoked",
+        AuditAction::TokenRefreshed => "Authorization renewed",
+        AuditAction::RefreshRefused => "Renewal refused",
+        AuditAction::Other => "Other",
+    }
+}
+
+/// How a deletion ended at Stripe.
+pub fn removal(removal: Removal) -> &'static str {
+    match removal {
+        Removal::Deauthorized => "access revoked at Stripe",
+        Removal::AlreadyDisconnected => "Stripe had already disconnected it",
+        Removal::LocalOnly => "removed here only; Stripe could not be told",
+        Removal::CredentialDropped => "credential removed here",
+    }
+}
+
+/// The facts of an audit line, in words.
+pub fn audit_detail(d: &AuditDetail) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(kind) = d.auth_kind {
+        parts.push(auth_kind(kind).into());
+    }
+    if let Some(s) = d.status {
+        parts.push(status(s).into());
+    }
+    if let Some(p) = d.problem {
+        parts.push(problem(p).into());
+    }
+    if let Some(ms) = d.duration_ms {
+        parts.push(format!("in {}", duration(ms)));
+    }
+    if let Some(r) = d.removal {
+        parts.push(removal(r).into());
+    }
+    if let Some(legacy) = &d.legacy {
+        parts.push(legacy.clone());
+    }
+    parts.join(" · ")
+}
+
+pub const USE_RESTRICTED_KEY: &str = "Use a restricted API key";
+pub const RESTRICTED_KEY_INTRO: &str =
+    "Instead of signing in, you can create a restricted key in Stripe with read access to exactly what reports need, and paste it here. Grant Read on:";
+pub const RESTRICTED_KEY_PERMISSIONS: [&str; 7] = [
+    "Customers",
+    "Charges",
+    "Coupons",
+    "Invoices",
+    "Products (plans)",
+    "Subscriptions",
+    "Events",
+];
+pub const RESTRICTED_KEY_ACCOUNT_HINT: &str =
+    "Read on Account details too lets the connection show your account's name.";
+pub const CREATE_KEY_IN_STRIPE: &str = "Create a restricted key in Stripe (opens in a new tab)";
+pub const RESTRICTED_API_KEY: &str = "Restricted API key";
+pub const RESTRICTED_KEY_FIELD_HINT: &str =
+    "Starts with rk_live_ or rk_test_. It is stored encrypted and never shown again, except its last four characters.";
+pub const CONNECT_WITH_KEY: &str = "Connect with key";
+pub const CHECKING_KEY: &str = "Checking the key with Stripe…";
+pub const REPLACING_KEY_FOR: &str = "Paste a new restricted key for this account:";
+pub const FULL_ACCESS_KEY: &str =
+    "This is a secret key (sk_…): it has full write access to your Stripe account, which a reporting tool must never hold. Create a restricted key with read permissions instead.";
+pub const INVALID_KEY: &str =
+    "Stripe does not accept this key. Check that you copied all of it, and that it starts with rk_live_ or rk_test_ and was not deleted or rolled.";
+pub const KEY_OTHER_ACCOUNT: &str =
+    "This key belongs to another Stripe account than this connection's. Nothing was changed.";
+
+/// A restricted key that cannot read some lists: each list and the permission to add.
+pub fn missing_permissions(missing: &[MissingPermission]) -> String {
+    let lists: Vec<String> = missing
+        .iter()
+        .map(|m| format!("{} ({})", m.list, m.permission))
+        .collect();
+    format!(
+        "This key cannot read {}. Add Read permission for them to the key in Stripe, or create a new key, then try again.",
+        lists.join(", ")
+    )
+}
+
+/// After deleting a connection whose flow has no revocation: where to finish in Stripe.
+pub fn finish_in_stripe(kind: AuthKind) -> &'static str {
+    match kind {
+        AuthKind::RestrictedKey => {
+            "Its key was removed here; to end access completely, delete the key in Stripe (Developers > API keys)."
+        }
+        _ => "Its authorization was removed here; to end access completely, uninstall the app in Stripe (Settings > Installed apps).",
+    }
 }

@@ -56,6 +56,8 @@ fn connection(id: i64, name: &str, status: ConnectionStatus) -> Connection {
         last_duration_ms: Some(1_500),
         created_at: 0,
         last_error: None,
+        auth_kind: shared::AuthKind::Apps,
+        key_last4: None,
     }
 }
 
@@ -319,7 +321,7 @@ async fn a_connection_needing_reauthentication_is_fixed_by_activating_its_name()
     let rows = vec![
         connection(1, "Acme Corp", ConnectionStatus::Success),
         Connection {
-            last_error: Some("Access was revoked in Stripe.".into()),
+            last_error: Some(shared::Problem::Revoked),
             ..connection(2, "Globex", ConnectionStatus::NeedsReauth)
         },
     ];

@@ -8,7 +8,7 @@ use tower_sessions::Session;
 
 use crate::auth::{self, CurrentUser};
 use crate::error::{ApiJson, AppError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users;
 
 /// `POST /api/auth/sign-in`: checks the throttle, verifies the password (the same work and the same

@@ -1,7 +1,8 @@
-//! HTTP routes: the JSON API under `/api/` and the OAuth callback under `/oauth/`.
+//! Thin HTTP handlers, one module per resource: parse, call the service, answer.
 
-pub mod api;
 pub mod auth;
+pub mod connections;
+pub mod meta;
 pub mod oauth;
 pub mod users;
 pub mod webhooks;

@@ -7,7 +7,7 @@ use shared::{CreateUserRequest, CreateUserResponse, UpdateUserRequest, User};
 
 use crate::auth::AdminUser;
 use crate::error::{ApiJson, ApiPath, AppError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users;
 
 /// `GET /api/users`.

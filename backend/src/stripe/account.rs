@@ -1,11 +1,7 @@
-//! `GET /v1/account` on behalf of a connected account: the account's display name, and the
-//! simplest proof that a token works.
+//! Stripe's Account object (`GET /v1/account`): the account's display name, and the simplest proof
+//! that a credential works.
 
-use oauth2::reqwest;
 use serde::Deserialize;
-
-use super::{StripeEndpoints, StripeError};
-use crate::config::join_path;
 
 /// The fields of Stripe's Account object we use.
 #[derive(Debug, Clone, Deserialize)]
@@ -78,49 +74,6 @@ impl Account {
     }
 }
 
-#[derive(Deserialize)]
-struct ApiErrorBody {
-    error: ApiErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ApiErrorDetail {
-    #[serde(default)]
-    message: Option<String>,
-}
-
-/// Reads the connected account with its own access token.
-#[tracing::instrument(skip_all)]
-pub async fn fetch_account(
-    http: &reqwest::Client,
-    endpoints: &StripeEndpoints,
-    access_token: &str,
-) -> Result<Account, StripeError> {
-    let response = http
-        .get(join_path(&endpoints.api_url, "/v1/account"))
-        .bearer_auth(access_token)
-        .send()
-        .await?;
-    let status = response.status();
-    let body = response.bytes().await?;
-    if status.is_success() {
-        return serde_json::from_slice::<Account>(&body)
-            .map_err(|e| StripeError::Malformed(format!("account: {e}")));
-    }
-    let message = serde_json::from_slice::<ApiErrorBody>(&body)
-        .ok()
-        .and_then(|b| b.error.message)
-        .unwrap_or_default();
-    if matches!(status.as_u16(), 401 | 403) {
-        Err(StripeError::Unauthorized {
-            status: status.as_u16(),
-            message: super::redact_secrets(&message),
-        })
-    } else {
-        Err(StripeError::Malformed(format!("account answered {status}")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,22 +104,5 @@ mod tests {
             "x".repeat(500)
         ));
         assert_eq!(a.display_name().chars().count(), MAX_NAME_CHARS);
-    }
-
-    #[test]
-    fn keys_and_codes_in_error_messages_are_redacted() {
-        use crate::stripe::redact_secrets;
-        assert_eq!(
-            redact_secrets("Invalid API Key provided: sk_test_abc."),
-            "Invalid API Key provided: [redacted]"
-        );
-        assert_eq!(
-            redact_secrets("Invalid API Key provided: sk_test_****abcd"),
-            "Invalid API Key provided: sk_test_****abcd"
-        );
-        assert_eq!(
-            redact_secrets("Authorization code does not exist: ac_123"),
-            "Authorization code does not exist: [redacted]"
-        );
     }
 }

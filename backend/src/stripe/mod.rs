@@ -1,34 +1,21 @@
-//! Talking to Stripe: classic Connect OAuth (authorize URL, code exchange, deauthorize) and the REST
-//! API on a connected account's behalf. One HTTP client, built once, with timeouts and no redirects.
+//! Talking to Stripe: one HTTP client built once (timeouts, no redirects), one REST client for the
+//! API on a connected account's behalf, and the three ways to connect an account behind one
+//! interface (`flows`).
 
 pub mod account;
-pub mod oauth;
+pub mod client;
+pub mod flows;
+pub mod lists;
 
 use std::time::Duration;
 
 use oauth2::reqwest;
-use url::Url;
 
-use crate::config::Secret;
+pub use client::StripeClient;
 
 /// Client timeouts: Stripe answers in well under a second; a stuck call must not hold a request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Where Stripe lives and the platform's credentials.
-#[derive(Debug, Clone)]
-pub struct StripeEndpoints {
-    /// Connect client id (`ca_…`).
-    pub client_id: String,
-    /// Platform secret key.
-    pub secret_key: Secret,
-    /// Base of the authorize page as the browser reaches it.
-    pub browser_connect_url: Url,
-    /// Base of `/oauth/token` and `/oauth/deauthorize` as this server reaches them.
-    pub connect_url: Url,
-    /// Base of the REST API as this server reaches it.
-    pub api_url: Url,
-}
 
 /// Builds the HTTP client every call to Stripe goes through: redirects off (SSRF), timeouts set.
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
@@ -56,11 +43,21 @@ pub enum StripeError {
         /// Stripe's description.
         description: String,
     },
-    /// The API rejected the access token (401/403): the connection needs re-authentication.
-    #[error("Stripe rejected the access token ({status}): {message}")]
+    /// The API rejected the key (401): revoked, unknown, or expired (`api_key_expired`).
+    #[error("Stripe rejected the key ({}): {message}", code.as_deref().unwrap_or("401"))]
     Unauthorized {
-        /// HTTP status.
-        status: u16,
+        /// Stripe's error code, when it sent one.
+        code: Option<String>,
+        /// Stripe's message.
+        message: String,
+    },
+    /// The key may not do this (403): a restricted key without the permission.
+    #[error("Stripe refused the permission ({}): {message}", permission.as_deref().unwrap_or("?"))]
+    Forbidden {
+        /// The permission Stripe says would allow it (`rak_coupon_read`).
+        permission: Option<String>,
+        /// The account Stripe names in its message.
+        account: Option<String>,
         /// Stripe's message.
         message: String,
     },
@@ -70,6 +67,18 @@ pub enum StripeError {
     /// Stripe answered something we cannot use.
     #[error("unexpected answer from Stripe: {0}")]
     Malformed(String),
+}
+
+impl StripeError {
+    /// A 401 for an access token past its lifetime: refresh once and retry.
+    pub fn is_expired_key(&self) -> bool {
+        matches!(self, Self::Unauthorized { code: Some(code), .. } if code == "api_key_expired")
+    }
+
+    /// Stripe refused a grant for good (`invalid_grant`): used, expired, revoked, or rotated away.
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, Self::Refused { code, .. } if code == "invalid_grant")
+    }
 }
 
 impl From<reqwest::Error> for StripeError {
@@ -99,4 +108,29 @@ pub fn redact_secrets(message: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_codes_in_error_messages_are_redacted() {
+        assert_eq!(
+            redact_secrets("Invalid API Key provided: sk_test_abc."),
+            "Invalid API Key provided: [redacted]"
+        );
+        assert_eq!(
+            redact_secrets("Invalid API Key provided: sk_test_****abcd"),
+            "Invalid API Key provided: sk_test_****abcd"
+        );
+        assert_eq!(
+            redact_secrets("Authorization code does not exist: ac_123"),
+            "Authorization code does not exist: [redacted]"
+        );
+        assert_eq!(
+            redact_secrets("Invalid refresh token: rt_abc"),
+            "Invalid refresh token: [redacted]"
+        );
+    }
 }

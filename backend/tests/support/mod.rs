@@ -7,15 +7,17 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
 use axum::Router;
+use backend::app::app;
 use backend::clock::Clock;
 use backend::config::Secret;
+use backend::config::{join_path, StripeSettings};
 use backend::crypto::TokenCipher;
 use backend::emulator::{DemoAccount, Emulator, EmulatorConfig};
-use backend::startup::{app, AppState};
-use backend::stripe::oauth::StripeOAuth;
-use backend::stripe::{http_client, StripeEndpoints};
+use backend::state::{AppState, Settings};
+use backend::stripe::{http_client, StripeClient};
 use base64::Engine;
 use http_body_util::BodyExt;
+use shared::AuthKind;
 use tower::ServiceExt;
 use url::Url;
 
@@ -82,6 +84,7 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
+/// The app with classic Connect OAuth, against an emulator on a real socket.
 pub async fn spawn_app() -> TestApp {
     let (emulator, stripe_url) = spawn_emulator().await;
     spawn_app_with(emulator, stripe_url.clone(), stripe_url, SECRET_KEY).await
@@ -107,6 +110,28 @@ pub async fn build_app(
     dir: tempfile::TempDir,
     seed_users: bool,
 ) -> TestApp {
+    build_app_for(
+        AuthKind::Connect,
+        emulator,
+        connect_url,
+        api_url,
+        secret,
+        dir,
+        seed_users,
+    )
+    .await
+}
+
+/// The app with the given OAuth flow over the database in `dir`.
+pub async fn build_app_for(
+    oauth: AuthKind,
+    emulator: Emulator,
+    connect_url: Url,
+    api_url: Url,
+    secret: &str,
+    dir: tempfile::TempDir,
+    seed_users: bool,
+) -> TestApp {
     let pool = backend::store::connect(&format!("sqlite://{}/test.db", dir.path().display()))
         .await
         .unwrap();
@@ -123,22 +148,34 @@ pub async fn build_app(
         }
     }
     let key = Secret::new(base64::engine::general_purpose::STANDARD.encode([9u8; 32]));
-    let endpoints = StripeEndpoints {
+    let install_link = join_path(&connect_url, "/oauth/v2/authorize");
+    let settings = StripeSettings {
         client_id: CLIENT_ID.into(),
         secret_key: Secret::new(secret),
-        browser_connect_url: connect_url.clone(),
-        connect_url,
-        api_url,
+        connect_url: connect_url.clone(),
+        api_url: api_url.clone(),
+        authorize_url: install_link,
     };
+    let flows = backend::startup::flows(
+        &settings,
+        &connect_url,
+        oauth,
+        &Url::parse(REDIRECT_URI).unwrap(),
+    )
+    .unwrap();
     let state = AppState {
         pool,
         cipher: Arc::new(TokenCipher::from_base64(&key).unwrap()),
-        oauth: Arc::new(StripeOAuth::new(endpoints, Url::parse(REDIRECT_URI).unwrap()).unwrap()),
-        http: http_client().unwrap(),
-        demo_mode: false,
+        stripe: StripeClient::new(http_client().unwrap(), api_url),
+        flows: Arc::new(flows),
         clock: Clock::default(),
-        public_origin: PUBLIC_URL.into(),
-        health_interval_secs: 3600,
+        settings: Arc::new(Settings {
+            demo_mode: false,
+            public_origin: PUBLIC_URL.into(),
+            health_interval_secs: 3600,
+            restricted_key_url: "https://dashboard.stripe.com/test/apikeys/create".into(),
+            instance_id: backend::state::new_instance_id(),
+        }),
         webhook_secrets: Arc::new(vec![Secret::new(WEBHOOK_SECRET)]),
     };
     std::fs::write(

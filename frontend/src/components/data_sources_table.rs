@@ -96,7 +96,7 @@ fn row(connection: Connection, actions: Option<RowActions>) -> impl IntoView {
             <td class="connection-kind"><StripeMark size=20/>" "{kind}</td>
             <td>
                 <span class=status_class(connection.status)>{strings::status(connection.status)}</span>
-                {connection.last_error.map(|e| view! { <small class="status-reason">{e}</small> })}
+                {connection.last_error.map(|e| view! { <small class="status-reason">{strings::problem(e)}</small> })}
             </td>
             <td>{match connection.last_started_at {
                 Some(at) => view! { <TimeAgo unix_seconds=at/> }.into_any(),

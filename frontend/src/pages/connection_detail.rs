@@ -22,7 +22,9 @@ fn detail_view(detail: ConnectionDetail, remote: Remote<ConnectionDetail>) -> im
             <dt>{strings::ACCOUNT}</dt><dd><code>{c.account_id.clone()}</code></dd>
             <dt>{strings::MODE}</dt><dd>{if c.livemode { strings::LIVE_MODE } else { strings::TEST_MODE }}</dd>
             <dt>{strings::COL_STATUS}</dt><dd>{strings::status(c.status)}</dd>
-            {c.last_error.clone().map(|e| view! { <dt>{strings::LAST_ERROR}</dt><dd>{e}</dd> })}
+            <dt>{strings::CONNECTED_WITH}</dt><dd>{strings::auth_kind(c.auth_kind)}
+                {c.key_last4.clone().map(|l| view! { " "<code>{strings::key_ending(&l)}</code> })}</dd>
+            {c.last_error.map(|e| view! { <dt>{strings::LAST_ERROR}</dt><dd>{strings::problem(e)}</dd> })}
         </dl>
         <p>
             <button type="button" class="button" on:click=move |_| test_now(&for_test, banners, move || remote.reload())>
@@ -48,8 +50,8 @@ fn detail_view(detail: ConnectionDetail, remote: Remote<ConnectionDetail>) -> im
                     <tr>
                         <td><TimeAgo unix_seconds=e.created_at/></td>
                         <td>{e.actor}</td>
-                        <th scope="row">{e.action}</th>
-                        <td>{e.detail}</td>
+                        <th scope="row">{strings::audit_action(e.action)}</th>
+                        <td>{strings::audit_detail(&e.detail)}</td>
                     </tr>
                 }).collect_view()}
             </tbody>

@@ -4,7 +4,7 @@
 
 use leptos::html::Dialog;
 use leptos::prelude::*;
-use shared::{CallbackError, Connection, ConnectionStatus, ErrorCode};
+use shared::{AuthKind, CallbackError, Connection, ConnectionStatus, ErrorCode};
 
 use crate::api::{self, ApiFailure};
 use crate::components::banner::{use_banner, Banner};
@@ -23,8 +23,17 @@ pub fn banner_for_outcome(connected: Option<&str>, error: Option<&str>) -> Optio
     connected.map(|_| Banner::success(strings::CONNECTION_SUCCESSFUL))
 }
 
-/// Sends the browser to Stripe to re-authenticate `connection`.
+/// Sends the browser to Stripe to re-authenticate `connection` (or, for a restricted key, to the
+/// Stripe authorization page to paste a new key).
 pub fn reauthorize(connection: &Connection, banners: crate::components::banner::Banners) {
+    if connection.auth_kind == AuthKind::RestrictedKey {
+        use_nav().navigate(&format!(
+            "{}?connection={}",
+            crate::STRIPE_AUTHORIZE_PATH,
+            connection.id
+        ));
+        return;
+    }
     let pending = RwSignal::new(false);
     run(
         pending,
@@ -126,12 +135,14 @@ pub fn ConnectionsPage() -> impl IntoView {
             deleting,
             api::delete_connection(c.id, force),
             move |answer| match answer {
-                Ok(()) => {
+                Ok(outcome) => {
                     confirm.set(None);
                     delete_error.set(None);
-                    banners
-                        .0
-                        .set(Some(Banner::success(strings::deleted(&c.name))));
+                    let mut message = strings::deleted(&c.name);
+                    if let Some(o) = outcome {
+                        message = format!("{message} {}", strings::finish_in_stripe(o.auth_kind));
+                    }
+                    banners.0.set(Some(Banner::success(message)));
                     connections.reload();
                 }
                 Err(ApiFailure::Server(e)) if e.error == ErrorCode::UpstreamFailed => {

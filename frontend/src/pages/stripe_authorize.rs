@@ -1,7 +1,9 @@
-//! The **Stripe authorization** page: what access is requested, and **Connect with Stripe**, which
-//! asks the backend for a fresh authorize URL and sends the browser there.
+//! The **Stripe authorization** page: what access is requested, and the two ways to connect.
+//! **Connect with Stripe** asks the backend for a fresh authorize URL (Stripe Apps or Connect) and
+//! sends the browser there; **Use a restricted API key** takes a key the account owner made in
+//! Stripe. With `?connection=<id>` the key re-authenticates that connection.
 
-use crate::router::Link;
+use crate::router::{use_nav, Link};
 use leptos::prelude::*;
 
 use crate::api;
@@ -16,31 +18,90 @@ fn go_to(url: &str) {
     }
 }
 
+/// The restricted-key form: which permissions to grant, where to make the key, the field.
+#[component]
+fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl IntoView {
+    let nav = use_nav();
+    let key = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+    let submit = move |ev: web_sys::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        run(
+            pending,
+            api::connect_with_key(key.get_untracked(), connection),
+            move |answer| match answer {
+                Ok(c) => {
+                    key.set(String::new());
+                    nav.navigate(&shared::callback_redirect(Ok(c.id)));
+                }
+                Err(e) => error.set(Some(e.message())),
+            },
+        );
+    };
+    view! {
+        <details class="restricted-key" open=connection.is_some()>
+            <summary>{strings::USE_RESTRICTED_KEY}</summary>
+            {connection.map(|_| view! { <p>{strings::REPLACING_KEY_FOR}</p> })}
+            <p>{strings::RESTRICTED_KEY_INTRO}</p>
+            <ul>{strings::RESTRICTED_KEY_PERMISSIONS.map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            <p>{strings::RESTRICTED_KEY_ACCOUNT_HINT}</p>
+            <p><a href=move || key_page.get() target="_blank" rel="noopener noreferrer">{strings::CREATE_KEY_IN_STRIPE}</a></p>
+            <form on:submit=submit>
+                <label for="restricted-key">{strings::RESTRICTED_API_KEY}</label>
+                <input id="restricted-key" name="restricted-key" type="password" required
+                    autocomplete="off" spellcheck="false" aria-describedby="restricted-key-hint restricted-key-error"
+                    aria-invalid=move || error.with(Option::is_some).to_string()
+                    prop:value=move || key.get()
+                    on:input=move |ev| key.set(event_target_value(&ev))/>
+                <p id="restricted-key-hint" class="hint">{strings::RESTRICTED_KEY_FIELD_HINT}</p>
+                <p id="restricted-key-error" class="field-error" role="alert">{move || error.get()}</p>
+                <button type="submit" class="button button-primary" disabled=move || pending.get()
+                    aria-busy=move || pending.get().to_string()>
+                    {strings::CONNECT_WITH_KEY}
+                </button>
+                <p class="visually-hidden" aria-live="polite">{move || pending.get().then_some(strings::CHECKING_KEY)}</p>
+            </form>
+        </details>
+    }
+}
+
 /// The Stripe authorization page.
 #[component]
 pub fn StripeAuthorizePage() -> impl IntoView {
     let banners = use_banner();
+    let nav = use_nav();
+    let connection = nav
+        .query_param("connection")
+        .and_then(|id| id.parse::<i64>().ok());
     let info = Remote::new(|| Box::pin(api::server_info()));
     let pending = RwSignal::new(false);
     let redirecting = RwSignal::new(false);
     let connect = move || {
-        run(
-            pending,
-            api::start_stripe_authorize(),
-            move |answer| match answer {
-                Ok(response) => {
-                    redirecting.set(true);
-                    go_to(&response.authorize_url);
-                }
-                Err(e) => banners.0.set(Some(Banner::error(e.message()))),
-            },
-        )
+        let call = match connection {
+            Some(id) => Box::pin(api::reauthorize(id)) as crate::remote::Call<_>,
+            None => Box::pin(api::start_stripe_authorize()),
+        };
+        run(pending, call, move |answer| match answer {
+            Ok(response) => {
+                redirecting.set(true);
+                go_to(&response.authorize_url);
+            }
+            Err(e) => banners.0.set(Some(Banner::error(e.message()))),
+        })
     };
     let busy = move || pending.get() || redirecting.get();
     let demo = move || {
         info.value
             .with(|i| matches!(i, Some(Ok(info)) if info.demo_mode))
     };
+    let key_page = Signal::derive(move || {
+        info.value.with(|i| match i {
+            Some(Ok(info)) => info.restricted_key_url.clone(),
+            _ => String::new(),
+        })
+    });
     view! {
         <section class="page stripe-authorize-page" aria-labelledby="stripe-auth-title">
             <p class="breadcrumb"><Link href=crate::ADD_SOURCE_PATH>{strings::BACK_TO_INTEGRATIONS}</Link></p>
@@ -64,6 +125,7 @@ pub fn StripeAuthorizePage() -> impl IntoView {
                 {strings::CONNECT_WITH_STRIPE}
             </button>
             <p class="visually-hidden" aria-live="polite">{move || busy().then_some(strings::REDIRECTING)}</p>
+            <RestrictedKeyForm key_page=key_page connection=connection/>
         </section>
     }
 }

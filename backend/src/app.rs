@@ -1,0 +1,153 @@
+//! The router: API, OAuth callback, webhooks, the emulator in demo mode, and the SPA with fallback to
+//! `index.html`, with the security headers. Separate from start-up so tests drive it with `oneshot`
+//! and no socket.
+
+use std::path::Path;
+
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, Request};
+use axum::middleware;
+use axum::routing::{any, get, patch, post};
+use axum::Router;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::auth;
+use crate::emulator::Emulator;
+use crate::routes::{
+    auth as auth_routes, connections, meta, oauth, users as user_routes, webhooks,
+};
+use crate::state::AppState;
+
+/// Where demo mode mounts the emulator.
+pub const EMULATOR_PATH: &str = "/stripe-emulator";
+
+/// The Content-Security-Policy of the app: our own scripts and wasm, plus the hash of each inline
+/// script trunk writes into `index.html` (its loader), and nothing else.
+pub fn content_security_policy(index_html: &str) -> String {
+    let mut hashes = String::new();
+    let mut rest = index_html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(open_end) = after.find('>') else {
+            break;
+        };
+        let body = &after[open_end + 1..];
+        let Some(close) = body.find("</script>") else {
+            break;
+        };
+        if !after[..open_end].contains("src=") {
+            let digest = Sha256::digest(&body.as_bytes()[..close]);
+            hashes.push_str(&format!(" 'sha256-{}'", B64.encode(digest)));
+        }
+        rest = &body[close..];
+    }
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'self'"
+    )
+}
+
+/// The router: API, OAuth callback, optional emulator, and the SPA with fallback to `index.html`.
+pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> Router {
+    let api = Router::new()
+        .route("/health", get(meta::health))
+        .route("/meta", get(meta::meta))
+        .route("/auth/sign-in", post(auth_routes::sign_in))
+        .route("/auth/sign-out", post(auth_routes::sign_out))
+        .route("/auth/me", get(auth_routes::me))
+        .route(
+            "/users",
+            get(user_routes::list_users).post(user_routes::create_user),
+        )
+        .route("/users/{id}", patch(user_routes::update_user))
+        .route("/connections", get(connections::list_connections))
+        .route(
+            "/connections/stripe/authorize",
+            post(oauth::start_stripe_authorize),
+        )
+        .route(
+            "/connections/stripe/key",
+            post(connections::connect_with_key),
+        )
+        .route(
+            "/connections/callback-notice",
+            get(oauth::take_callback_notice),
+        )
+        .route(
+            "/connections/{id}",
+            get(connections::get_connection).delete(connections::delete_connection),
+        )
+        .route("/connections/{id}/test", post(connections::test_connection))
+        .route("/connections/{id}/key", post(connections::replace_key))
+        .route(
+            "/connections/{id}/reauthorize",
+            post(oauth::start_reauthorize),
+        )
+        .fallback(meta::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::same_origin_only,
+        ))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let sessions = SessionManagerLayer::new(SqliteStore::new(state.pool.clone()))
+        .with_name(auth::SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.public_origin.starts_with("https://"))
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            auth::IDLE_TIMEOUT_SECS,
+        )));
+    let csp = std::fs::read_to_string(static_dir.join("index.html"))
+        .map(|html| content_security_policy(&html))
+        .unwrap_or_else(|_| content_security_policy(""));
+    let spa = ServeDir::new(static_dir).fallback(ServeFile::new(static_dir.join("index.html")));
+    let webhooks = Router::new()
+        .route("/webhooks/stripe", post(webhooks::stripe_webhook))
+        .layer(DefaultBodyLimit::max(256 * 1024));
+    let mut router = Router::new()
+        .nest("/api", api)
+        .route("/oauth/stripe/callback", get(oauth::stripe_callback))
+        .route("/oauth/{*rest}", any(meta::not_found))
+        .layer(sessions)
+        .merge(webhooks);
+    if let Some(emulator) = emulator {
+        router = router.nest_service(EMULATOR_PATH, emulator.router());
+    }
+    router
+        .fallback_service(spa)
+        .with_state(state)
+        // The emulator sets its own policy; everything else gets the app's.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        // The callback URL carries a code: never send it on in a Referer.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(
+            // Spans name the path only: query strings may carry OAuth codes and states.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+}

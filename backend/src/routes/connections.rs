@@ -1,0 +1,94 @@
+//! `/api/connections…`: the Data Sources rows, one connection with its history, tests, restricted
+//! keys, deletion. Admin only.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use shared::{Connection, ConnectionDetail, DeleteOutcome, Removal, RestrictedKeyRequest};
+
+use crate::auth::AdminUser;
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
+use crate::services::connections;
+use crate::state::AppState;
+use crate::store;
+
+/// `GET /api/connections`: the Data Sources rows.
+pub async fn list_connections(
+    _admin: AdminUser,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<Connection>>, AppError> {
+    Ok(Json(store::list_connections(&state.pool).await?))
+}
+
+/// `GET /api/connections/{id}`: the row and its audit log.
+pub async fn get_connection(
+    _admin: AdminUser,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ConnectionDetail>, AppError> {
+    let connection = store::find_connection(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let audit = store::audit_log(&state.pool, id).await?;
+    Ok(Json(ConnectionDetail { connection, audit }))
+}
+
+/// `POST /api/connections/{id}/test`: tests now and answers the updated row.
+pub async fn test_connection(
+    AdminUser(admin): AdminUser,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Connection>, AppError> {
+    Ok(Json(
+        connections::test_now(&state, id, &admin.user.email).await?,
+    ))
+}
+
+/// `POST /api/connections/stripe/key`: connects the account of a restricted key (201).
+pub async fn connect_with_key(
+    AdminUser(admin): AdminUser,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RestrictedKeyRequest>,
+) -> Result<(StatusCode, Json<Connection>), AppError> {
+    let connection = connections::connect_with_key(&state, &admin.user.email, &body, None).await?;
+    Ok((StatusCode::CREATED, Json(connection)))
+}
+
+/// `POST /api/connections/{id}/key`: re-authenticates a connection with a new key for its account.
+pub async fn replace_key(
+    AdminUser(admin): AdminUser,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<RestrictedKeyRequest>,
+) -> Result<Json<Connection>, AppError> {
+    let connection =
+        connections::connect_with_key(&state, &admin.user.email, &body, Some(id)).await?;
+    Ok(Json(connection))
+}
+
+/// Query of `DELETE /api/connections/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct DeleteQuery {
+    /// Remove locally even when Stripe cannot be told.
+    #[serde(default)]
+    force: bool,
+}
+
+/// `DELETE /api/connections/{id}`: 204 when Stripe revoked our access (or already had); 200 with a
+/// [`DeleteOutcome`] when the admin has something left to do in Stripe; 502 and the row kept when
+/// Stripe cannot be told, unless `force=true`.
+pub async fn delete_connection(
+    AdminUser(admin): AdminUser,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<DeleteQuery>,
+) -> Result<Response, AppError> {
+    let (removal, auth_kind) =
+        connections::delete(&state, id, &admin.user.email, query.force).await?;
+    Ok(match removal {
+        Removal::CredentialDropped => Json(DeleteOutcome { removal, auth_kind }).into_response(),
+        _ => StatusCode::NO_CONTENT.into_response(),
+    })
+}

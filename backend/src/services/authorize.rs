@@ -1,0 +1,285 @@
+//! The OAuth round trip of the configured flow (Stripe Apps or classic Connect): a single-use
+//! `state` bound to the admin's session, and the callback. The `state` is checked and consumed
+//! before anything else, so a replayed callback never reaches Stripe's token endpoint (a second use
+//! of a code would revoke the connection). A failure stores nothing and hands back a grant it
+//! could not keep.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use shared::{AuditAction, AuditDetail, CallbackError, CallbackNotice, ConnectionStatus, Role};
+use tower_sessions::Session;
+
+use super::connection_test::check_interval;
+use crate::auth;
+use crate::domain::AuthorizationCode;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::{self, AuditLine, NewConnection};
+use crate::stripe::flows::{Grant, Revocation};
+use crate::stripe::StripeError;
+
+/// Longest `state` we look up; ours are 43 characters.
+const MAX_STATE_LEN: usize = 256;
+
+/// 256 random bits, URL-safe.
+pub fn new_state() -> String {
+    oauth2::CsrfToken::new_random_len(32).secret().clone()
+}
+
+/// Issues a single-use `state` bound to `session` (and to the connection being re-authenticated)
+/// and returns the URL of Stripe's authorize page.
+pub async fn start(
+    app: &AppState,
+    session: &Session,
+    connection_id: Option<i64>,
+) -> Result<String, AppError> {
+    if let Some(id) = connection_id {
+        store::find_connection(&app.pool, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    }
+    let binding = auth::oauth_binding(session).await?;
+    let oauth_state = new_state();
+    store::save_state(
+        &app.pool,
+        &oauth_state,
+        &binding,
+        connection_id,
+        app.clock.now(),
+    )
+    .await?;
+    Ok(app.flows.authorize_url(&oauth_state)?.into())
+}
+
+/// A failed callback: the banner code and, for a refused re-authentication, the names it shows.
+#[derive(Debug)]
+pub struct Failure {
+    /// The banner code.
+    pub error: CallbackError,
+    /// Kept in the session for the banner.
+    pub notice: Option<CallbackNotice>,
+}
+
+impl From<CallbackError> for Failure {
+    fn from(error: CallbackError) -> Self {
+        Self {
+            error,
+            notice: None,
+        }
+    }
+}
+
+fn parse_query(raw: &str) -> Option<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        if out.insert(k.into_owned(), v.into_owned()).is_some() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Completes the callback whose query string is `raw_query`; the connection's id on success.
+pub async fn complete(app: &AppState, session: &Session, raw_query: &str) -> Result<i64, Failure> {
+    let Some(params) = parse_query(raw_query) else {
+        tracing::warn!("stripe callback refused: malformed query string");
+        return Err(CallbackError::InvalidRequest.into());
+    };
+    let oauth_state = params
+        .get("state")
+        .filter(|s| !s.is_empty() && s.len() <= MAX_STATE_LEN)
+        .ok_or_else(|| {
+            tracing::warn!("stripe callback refused: no usable state");
+            CallbackError::InvalidState
+        })?;
+    let consumed = store::consume_state(&app.pool, oauth_state, app.clock.now())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "stripe callback: could not check state");
+            CallbackError::StorageFailed
+        })?;
+    let Some(consumed) = consumed else {
+        tracing::warn!("stripe callback refused: unknown, expired or already used state");
+        return Err(CallbackError::InvalidState.into());
+    };
+    // The flow must finish in the session that started it, by a user who is still an Admin.
+    let ours = auth::existing_oauth_binding(session).await.ok().flatten();
+    if ours.as_deref() != Some(consumed.session_binding.as_str()) {
+        tracing::warn!("stripe callback refused: started in another session");
+        return Err(CallbackError::SessionMismatch.into());
+    }
+    let user = match auth::signed_in_user(session, app).await {
+        Ok(user) if user.role == Role::Admin => user,
+        _ => {
+            tracing::warn!("stripe callback refused: not signed in as an Admin");
+            return Err(CallbackError::SessionMismatch.into());
+        }
+    };
+    if let Some(error) = params.get("error") {
+        tracing::info!(error = %error.chars().take(64).collect::<String>(), "stripe authorization not granted");
+        return Err(if error == "access_denied" {
+            CallbackError::AccessDenied
+        } else {
+            CallbackError::StripeError
+        }
+        .into());
+    }
+    // Re-authentication of an existing connection (which may have been deleted meanwhile).
+    let expected = match consumed.connection_id {
+        Some(id) => Some(
+            store::find_connection(&app.pool, id)
+                .await
+                .map_err(|_| CallbackError::StorageFailed)?
+                .ok_or(CallbackError::InvalidState)?,
+        ),
+        None => None,
+    };
+    // Anything else Stripe adds to the redirect (account or user ids) is ignored: only the token
+    // answer says which account was granted.
+    let code = params
+        .get("code")
+        .and_then(|c| AuthorizationCode::parse(c).ok())
+        .ok_or_else(|| {
+            tracing::warn!("stripe callback refused: missing or malformed code");
+            CallbackError::InvalidRequest
+        })?;
+
+    let grant = app
+        .flows
+        .exchange_code(app.http(), code.expose(), app.clock.now())
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "stripe code exchange failed");
+            match e {
+                StripeError::Refused { .. } => CallbackError::ExchangeRefused,
+                _ => CallbackError::StripeUnavailable,
+            }
+        })?;
+
+    match store_grant(app, &grant, expected.as_ref()).await {
+        Ok(id) => {
+            let action = if expected.is_some() {
+                AuditAction::Reauthenticated
+            } else {
+                AuditAction::Connected
+            };
+            tracing::info!(account = %grant.account, connection_id = id, ?action, "stripe account connected");
+            let line = AuditLine {
+                connection_id: id,
+                account: grant.account.as_str(),
+                actor: &user.email,
+                action,
+                detail: AuditDetail {
+                    auth_kind: Some(grant.credential.kind),
+                    status: Some(ConnectionStatus::Success),
+                    ..AuditDetail::default()
+                },
+            };
+            if let Err(e) = store::audit(&app.pool, &line, app.clock.now()).await {
+                tracing::warn!(error = %e, "could not write the audit line");
+            }
+            Ok(id)
+        }
+        Err(e) => {
+            hand_back(app, &grant).await;
+            Err(e)
+        }
+    }
+}
+
+/// We hold a live grant we could not keep: hand it back so nothing dangles at Stripe — unless that
+/// account is already one of our connections, which it would break.
+async fn hand_back(app: &AppState, grant: &Grant) {
+    let in_use = store::account_is_connected(&app.pool, grant.account.as_str())
+        .await
+        .unwrap_or(true);
+    if in_use {
+        return;
+    }
+    match app
+        .flows
+        .revoke(app.http(), grant.credential.kind, &grant.account)
+        .await
+    {
+        Ok(Revocation::Revoked) => {}
+        Ok(Revocation::NotAvailable) => {
+            tracing::info!(account = %grant.account, "unused grant dropped (this flow has no revocation)")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, account = %grant.account, "could not deauthorize an unused grant")
+        }
+    }
+}
+
+/// Reads the account with the new credential (the first connection test), then stores the
+/// connection. When re-authenticating, a different account than the connection's is refused,
+/// naming both.
+async fn store_grant(
+    app: &AppState,
+    grant: &Grant,
+    expected: Option<&shared::Connection>,
+) -> Result<i64, Failure> {
+    let started_at = app.clock.now();
+    let timer = Instant::now();
+    let account = app
+        .stripe
+        .account(&grant.credential.secret)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, account = %grant.account, "reading the new account failed");
+            Failure::from(CallbackError::StripeUnavailable)
+        })?;
+    let duration_ms = i64::try_from(timer.elapsed().as_millis()).unwrap_or(i64::MAX);
+    if account.id != grant.account.as_str() {
+        tracing::warn!(account = %grant.account, "the token reads a different account than it was granted for");
+        return Err(CallbackError::StripeUnavailable.into());
+    }
+    if let Some(expected) = expected {
+        if expected.account_id != grant.account.as_str() {
+            tracing::warn!(connection_id = expected.id, expected = %expected.account_id, got = %grant.account, "re-authentication with another account refused");
+            return Err(Failure {
+                error: CallbackError::AccountMismatch,
+                notice: Some(CallbackNotice {
+                    connection_id: expected.id,
+                    expected: expected.name.clone(),
+                    other: account.display_name(),
+                }),
+            });
+        }
+    }
+    let now = app.clock.now();
+    let new = NewConnection {
+        stripe_user_id: grant.account.to_string(),
+        livemode: grant.livemode,
+        display_name: account.display_name(),
+        scope: grant.scope.clone(),
+        publishable_key: grant.publishable_key.clone(),
+        credential: grant.credential.clone(),
+        key_last4: None,
+        started_at,
+        duration_ms,
+        next_check_at: now
+            + check_interval(grant.credential.kind, app.settings.health_interval_secs),
+    };
+    store::upsert_connection(&app.pool, &app.cipher, &new, now)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "storing the connection failed");
+            CallbackError::StorageFailed.into()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn states_are_long_and_distinct() {
+        let a = super::new_state();
+        let b = super::new_state();
+        assert_ne!(a, b);
+        assert!(a.len() >= 43, "32 bytes in base64url");
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+    }
+}

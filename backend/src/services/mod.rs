@@ -1,0 +1,7 @@
+//! The work behind the routes: starting and completing authorizations, keeping credentials alive,
+//! testing and deleting connections. Handlers parse and answer; tests call these directly.
+
+pub mod authorize;
+pub mod connection_test;
+pub mod connections;
+pub mod credentials;

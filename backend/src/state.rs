@@ -1,0 +1,69 @@
+//! What every handler shares, in parts that extractors can take alone (`FromRef`). Kept apart from
+//! the router and start-up so nothing imports back into them.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use sqlx::SqlitePool;
+
+use crate::clock::Clock;
+use crate::config::Secret;
+use crate::crypto::TokenCipher;
+use crate::stripe::flows::Flows;
+use crate::stripe::StripeClient;
+
+/// Facts about this server fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The emulator stands in for Stripe.
+    pub demo_mode: bool,
+    /// Our origin (`scheme://host[:port]` of `PUBLIC_URL`): the only one allowed to change state.
+    pub public_origin: String,
+    /// Seconds between background connection tests.
+    pub health_interval_secs: i64,
+    /// Where an account owner makes a restricted key.
+    pub restricted_key_url: String,
+    /// This process, as the holder of leases in the shared database.
+    pub instance_id: String,
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone, FromRef)]
+pub struct AppState {
+    /// The database.
+    pub pool: SqlitePool,
+    /// Seals and opens credentials at rest.
+    pub cipher: Arc<TokenCipher>,
+    /// The one Stripe REST client (and its HTTP client).
+    pub stripe: StripeClient,
+    /// The ways to connect.
+    pub flows: Arc<Flows>,
+    /// The time.
+    pub clock: Clock,
+    /// Start-up facts.
+    pub settings: Arc<Settings>,
+    /// Accepted webhook signing secrets; empty → webhooks refused.
+    pub webhook_secrets: Arc<Vec<Secret>>,
+}
+
+impl AppState {
+    /// The HTTP client every call to Stripe goes through.
+    pub fn http(&self) -> &oauth2::reqwest::Client {
+        self.stripe.http()
+    }
+}
+
+/// Where an account owner makes a restricted key in Stripe's Dashboard.
+pub fn stripe_key_page(livemode: bool) -> &'static str {
+    if livemode {
+        "https://dashboard.stripe.com/apikeys/create"
+    } else {
+        "https://dashboard.stripe.com/test/apikeys/create"
+    }
+}
+
+/// A random id for this process (lease owner).
+pub fn new_instance_id() -> String {
+    use rand::Rng;
+    hex::encode(rand::thread_rng().gen::<[u8; 8]>())
+}

@@ -1,0 +1,68 @@
+//! The audit log: who did what to which connection, as codes and facts (never sentences).
+
+use shared::{AuditAction, AuditDetail, AuditEntry};
+use sqlx::{Executor, Sqlite, SqlitePool};
+
+use super::StoreError;
+
+/// One line to append.
+#[derive(Debug, Clone)]
+pub struct AuditLine<'a> {
+    /// The connection.
+    pub connection_id: i64,
+    /// Its Stripe account (kept after the connection is deleted).
+    pub account: &'a str,
+    /// A user's email, `system` or `Stripe`.
+    pub actor: &'a str,
+    /// What happened.
+    pub action: AuditAction,
+    /// The facts.
+    pub detail: AuditDetail,
+}
+
+/// Appends to the audit log (on the pool or inside a caller's transaction).
+pub async fn audit<'e, E>(executor: E, line: &AuditLine<'_>, now: i64) -> Result<(), StoreError>
+where
+    E: Executor<'e, Database = Sqlite>,
+{
+    let detail = serde_json::to_string(&line.detail)
+        .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?;
+    sqlx::query(
+        "INSERT INTO audit_log (connection_id, stripe_user_id, actor, action, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(line.connection_id)
+    .bind(line.account)
+    .bind(line.actor)
+    .bind(line.action.as_str())
+    .bind(detail)
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// A connection's audit log, newest first.
+pub async fn audit_log(
+    pool: &SqlitePool,
+    connection_id: i64,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT actor, action, detail, created_at FROM audit_log WHERE connection_id = $1 \
+         ORDER BY created_at DESC, id DESC LIMIT 200",
+    )
+    .bind(connection_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(actor, action, detail, created_at)| AuditEntry {
+            actor,
+            // Unknown codes (a newer server wrote them) degrade to `Other`, never an error.
+            action: serde_json::from_value(serde_json::Value::String(action))
+                .unwrap_or(AuditAction::Other),
+            detail: serde_json::from_str(&detail).unwrap_or_default(),
+            created_at,
+        })
+        .collect())
+}

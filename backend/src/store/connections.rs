@@ -1,0 +1,270 @@
+//! Connections: the Data Sources rows, their health, and the background checker's leases.
+
+use shared::{AuthKind, Connection, ConnectionStatus, IntegrationKind, Problem};
+use sqlx::SqlitePool;
+
+use super::{token_context, StoreError};
+use crate::crypto::TokenCipher;
+use crate::domain::Credential;
+
+/// What a completed authorization (any flow) learned about an account.
+#[derive(Debug, Clone)]
+pub struct NewConnection {
+    /// `acct_…`.
+    pub stripe_user_id: String,
+    /// Live or test data.
+    pub livemode: bool,
+    /// The account's display name.
+    pub display_name: String,
+    /// Granted scope (`read_only`, `stripe_apps`, `restricted_key`).
+    pub scope: String,
+    /// The account's publishable key, if Stripe sent one.
+    pub publishable_key: Option<String>,
+    /// How it authenticates (plaintext only in memory).
+    pub credential: Credential,
+    /// For a restricted key: its last four characters.
+    pub key_last4: Option<String>,
+    /// When the connection check started (Unix seconds).
+    pub started_at: i64,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// When the background checker should test it next.
+    pub next_check_at: i64,
+}
+
+/// Inserts the connection, or updates the existing one for the same Stripe account (same id), in one
+/// transaction. Returns the connection's id.
+pub async fn upsert_connection(
+    pool: &SqlitePool,
+    cipher: &TokenCipher,
+    new: &NewConnection,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let account = &new.stripe_user_id;
+    let access = cipher.seal(
+        new.credential.secret.expose(),
+        &token_context(account, "access_token"),
+    )?;
+    let refresh = new
+        .credential
+        .refresh_token
+        .as_ref()
+        .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
+        .transpose()?;
+    let mut tx = pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO connections (kind, stripe_user_id, livemode, display_name, scope, \
+             publishable_key, access_token_ct, refresh_token_ct, token_key_id, status, \
+             last_started_at, last_duration_ms, created_at, updated_at, next_check_at, auth_kind, \
+             access_expires_at, key_last4) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17) \
+         ON CONFLICT (stripe_user_id) DO UPDATE SET \
+             livemode = excluded.livemode, display_name = excluded.display_name, \
+             scope = excluded.scope, publishable_key = excluded.publishable_key, \
+             access_token_ct = excluded.access_token_ct, \
+             refresh_token_ct = excluded.refresh_token_ct, \
+             token_key_id = excluded.token_key_id, status = excluded.status, \
+             last_started_at = excluded.last_started_at, \
+             last_duration_ms = excluded.last_duration_ms, updated_at = excluded.updated_at, \
+             last_error = NULL, failure_count = 0, next_check_at = excluded.next_check_at, \
+             auth_kind = excluded.auth_kind, access_expires_at = excluded.access_expires_at, \
+             key_last4 = excluded.key_last4, refresh_lease_owner = NULL, \
+             refresh_lease_until = NULL \
+         RETURNING id",
+    )
+    .bind("stripe")
+    .bind(account)
+    .bind(new.livemode)
+    .bind(&new.display_name)
+    .bind(&new.scope)
+    .bind(&new.publishable_key)
+    .bind(&access.ciphertext)
+    .bind(refresh.as_ref().map(|s| s.ciphertext.clone()))
+    .bind(&access.key_id)
+    .bind(ConnectionStatus::Success.as_str())
+    .bind(new.started_at)
+    .bind(new.duration_ms)
+    .bind(now)
+    .bind(new.next_check_at)
+    .bind(new.credential.kind.as_str())
+    .bind(new.credential.expires_at)
+    .bind(&new.key_last4)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A connections row as stored.
+#[derive(sqlx::FromRow)]
+struct ConnectionRow {
+    id: i64,
+    kind: String,
+    stripe_user_id: String,
+    livemode: bool,
+    display_name: String,
+    status: String,
+    last_started_at: Option<i64>,
+    last_duration_ms: Option<i64>,
+    created_at: i64,
+    last_error: Option<String>,
+    auth_kind: String,
+    key_last4: Option<String>,
+}
+
+impl TryFrom<ConnectionRow> for Connection {
+    type Error = StoreError;
+
+    fn try_from(row: ConnectionRow) -> Result<Self, StoreError> {
+        Ok(Connection {
+            id: row.id,
+            name: row.display_name,
+            kind: match row.kind.as_str() {
+                "stripe" => IntegrationKind::Stripe,
+                other => return Err(StoreError::Corrupt(format!("unknown kind {other}"))),
+            },
+            account_id: row.stripe_user_id,
+            livemode: row.livemode,
+            status: ConnectionStatus::parse(&row.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown status {}", row.status)))?,
+            last_started_at: row.last_started_at,
+            last_duration_ms: row.last_duration_ms,
+            created_at: row.created_at,
+            last_error: row.last_error.as_deref().map(Problem::parse),
+            auth_kind: AuthKind::parse(&row.auth_kind).ok_or_else(|| {
+                StoreError::Corrupt(format!("unknown auth kind {}", row.auth_kind))
+            })?,
+            key_last4: row.key_last4,
+        })
+    }
+}
+
+/// The columns a `Connection` is read from.
+const CONNECTION_SELECT: &str = "SELECT id, kind, stripe_user_id, livemode, display_name, status, \
+     last_started_at, last_duration_ms, created_at, last_error, auth_kind, key_last4 FROM connections";
+
+/// Every connection, oldest first, as the Data Sources table shows them.
+pub async fn list_connections(pool: &SqlitePool) -> Result<Vec<Connection>, StoreError> {
+    let rows: Vec<ConnectionRow> =
+        sqlx::query_as(&format!("{CONNECTION_SELECT} ORDER BY created_at, id"))
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter().map(Connection::try_from).collect()
+}
+
+/// One connection.
+pub async fn find_connection(pool: &SqlitePool, id: i64) -> Result<Option<Connection>, StoreError> {
+    let row: Option<ConnectionRow> = sqlx::query_as(&format!("{CONNECTION_SELECT} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(Connection::try_from).transpose()
+}
+
+/// The outcome of a connection test, to store.
+#[derive(Debug, Clone)]
+pub struct TestResult {
+    /// New status.
+    pub status: ConnectionStatus,
+    /// When the test started.
+    pub started_at: i64,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// Why it failed.
+    pub problem: Option<Problem>,
+    /// Consecutive failures after this test.
+    pub failure_count: i64,
+    /// When to test again.
+    pub next_check_at: i64,
+}
+
+/// Marks a connection as being tested.
+pub async fn mark_testing(pool: &SqlitePool, id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE connections SET status = $1 WHERE id = $2")
+        .bind(ConnectionStatus::Testing.as_str())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Records a test's outcome — only if the connection still holds the credential that was tested
+/// (or its refreshed successor, `tested_tokens`) and is still marked as being tested. A
+/// re-authentication, a webhook or another test that landed meanwhile wins; returns whether the
+/// outcome was recorded.
+pub async fn record_test(
+    pool: &SqlitePool,
+    id: i64,
+    tested_tokens: &[String],
+    result: &TestResult,
+) -> Result<bool, StoreError> {
+    for token in tested_tokens {
+        let done = sqlx::query(
+            "UPDATE connections SET status = $1, last_started_at = $2, last_duration_ms = $3, \
+             last_error = $4, failure_count = $5, next_check_at = $6 \
+             WHERE id = $7 AND access_token_ct = $8 AND status = 'testing'",
+        )
+        .bind(result.status.as_str())
+        .bind(result.started_at)
+        .bind(result.duration_ms)
+        .bind(result.problem.map(Problem::as_str))
+        .bind(result.failure_count)
+        .bind(result.next_check_at)
+        .bind(id)
+        .bind(token)
+        .execute(pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Consecutive failures so far.
+pub async fn failure_count(pool: &SqlitePool, id: i64) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT failure_count FROM connections WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(0),
+    )
+}
+
+/// Claims the connections due for a background test: each is pushed to `lease_until` in the same
+/// statement, so two instances never test the same one at once. Those needing re-authentication
+/// wait for an admin.
+pub async fn claim_due(
+    pool: &SqlitePool,
+    now: i64,
+    lease_until: i64,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE connections SET next_check_at = $2 \
+         WHERE next_check_at <= $1 AND status <> 'needs_reauth' RETURNING id",
+    )
+    .bind(now)
+    .bind(lease_until)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Whether `account` is one of our connections.
+pub async fn account_is_connected(pool: &SqlitePool, account: &str) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections WHERE stripe_user_id = $1")
+        .bind(account)
+        .fetch_one(pool)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Deletes a connection and its credential.
+pub async fn delete_connection(pool: &SqlitePool, id: i64) -> Result<bool, StoreError> {
+    Ok(sqlx::query("DELETE FROM connections WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        == 1)
+}

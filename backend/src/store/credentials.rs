@@ -1,0 +1,214 @@
+//! A connection's credential, decrypted for use, and its renewal: one refresh per connection at a
+//! time across every instance, through a lease in the row (never a process-local lock), and the
+//! new pair written in one transaction before anyone uses it.
+
+use shared::{AuditAction, AuditDetail, AuthKind, ConnectionStatus, Problem};
+use sqlx::SqlitePool;
+
+use super::{audit, token_context, AuditLine, StoreError};
+use crate::config::Secret;
+use crate::crypto::{Sealed, TokenCipher};
+use crate::domain::Credential;
+
+/// A credential as stored, with what identifies this very grant.
+#[derive(Debug, Clone)]
+pub struct StoredCredential {
+    /// The connection's account.
+    pub account: String,
+    /// The credential, decrypted.
+    pub credential: Credential,
+    /// The access token's ciphertext: changes with every re-authentication or refresh.
+    pub version: String,
+    /// Whether another holder's refresh lease is running at the time of reading.
+    pub leased_until: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CredentialRow {
+    stripe_user_id: String,
+    auth_kind: String,
+    access_token_ct: String,
+    refresh_token_ct: Option<String>,
+    token_key_id: String,
+    access_expires_at: Option<i64>,
+    refresh_lease_until: Option<i64>,
+}
+
+/// The decrypted credential of a connection.
+pub async fn credential(
+    pool: &SqlitePool,
+    cipher: &TokenCipher,
+    id: i64,
+) -> Result<Option<StoredCredential>, StoreError> {
+    let row: Option<CredentialRow> = sqlx::query_as(
+        "SELECT stripe_user_id, auth_kind, access_token_ct, refresh_token_ct, token_key_id, \
+         access_expires_at, refresh_lease_until FROM connections WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let open = |ciphertext: &str, field: &str| {
+        cipher
+            .open(
+                &Sealed {
+                    ciphertext: ciphertext.to_owned(),
+                    key_id: row.token_key_id.clone(),
+                },
+                &token_context(&row.stripe_user_id, field),
+            )
+            .map(Secret::new)
+    };
+    let credential = Credential {
+        kind: AuthKind::parse(&row.auth_kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown auth kind {}", row.auth_kind)))?,
+        secret: open(&row.access_token_ct, "access_token")?,
+        refresh_token: row
+            .refresh_token_ct
+            .as_deref()
+            .map(|ct| open(ct, "refresh_token"))
+            .transpose()?,
+        expires_at: row.access_expires_at,
+    };
+    Ok(Some(StoredCredential {
+        account: row.stripe_user_id,
+        credential,
+        version: row.access_token_ct,
+        leased_until: row.refresh_lease_until,
+    }))
+}
+
+/// Takes the refresh lease of a connection until `until`, if nobody holds a live one, the row still
+/// holds the grant `version` the caller saw, and Stripe has not already refused to renew it.
+/// Exactly one caller across every process wins.
+pub async fn claim_refresh_lease(
+    pool: &SqlitePool,
+    id: i64,
+    owner: &str,
+    version: &str,
+    now: i64,
+    until: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE connections SET refresh_lease_owner = $1, refresh_lease_until = $2 \
+         WHERE id = $3 AND access_token_ct = $4 AND status <> 'needs_reauth' \
+         AND (refresh_lease_until IS NULL OR refresh_lease_until <= $5)",
+    )
+    .bind(owner)
+    .bind(until)
+    .bind(id)
+    .bind(version)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives a lease back without changing the credential (the refresh failed transiently).
+pub async fn release_refresh_lease(
+    pool: &SqlitePool,
+    id: i64,
+    owner: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE connections SET refresh_lease_owner = NULL, refresh_lease_until = NULL \
+         WHERE id = $1 AND refresh_lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Stores a renewed credential and releases the lease, with its audit line, in one transaction —
+/// only while `owner` still holds the lease. Returns the new version, or `None` if the lease was
+/// lost (a re-authentication replaced the grant meanwhile).
+pub async fn store_refreshed(
+    pool: &SqlitePool,
+    cipher: &TokenCipher,
+    id: i64,
+    owner: &str,
+    account: &str,
+    renewed: &Credential,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    let access = cipher.seal(
+        renewed.secret.expose(),
+        &token_context(account, "access_token"),
+    )?;
+    let refresh = renewed
+        .refresh_token
+        .as_ref()
+        .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
+        .transpose()?;
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3, \
+         access_expires_at = $4, refresh_lease_owner = NULL, refresh_lease_until = NULL, \
+         updated_at = $5 WHERE id = $6 AND refresh_lease_owner = $7",
+    )
+    .bind(&access.ciphertext)
+    .bind(refresh.map(|r| r.ciphertext))
+    .bind(&access.key_id)
+    .bind(renewed.expires_at)
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let line = AuditLine {
+        connection_id: id,
+        account,
+        actor: "system",
+        action: AuditAction::TokenRefreshed,
+        detail: AuditDetail {
+            auth_kind: Some(renewed.kind),
+            ..AuditDetail::default()
+        },
+    };
+    audit(&mut *tx, &line, now).await?;
+    tx.commit().await?;
+    Ok(Some(access.ciphertext))
+}
+
+/// Stripe refused to renew (`invalid_grant`): the connection needs re-authentication. Releases the
+/// lease and audits, in one transaction, only while `owner` holds the lease.
+pub async fn mark_refresh_refused(
+    pool: &SqlitePool,
+    id: i64,
+    owner: &str,
+    account: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "UPDATE connections SET status = $1, last_error = $2, refresh_lease_owner = NULL, \
+         refresh_lease_until = NULL WHERE id = $3 AND refresh_lease_owner = $4",
+    )
+    .bind(ConnectionStatus::NeedsReauth.as_str())
+    .bind(Problem::RefreshRefused.as_str())
+    .bind(id)
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 1 {
+        let line = AuditLine {
+            connection_id: id,
+            account,
+            actor: "system",
+            action: AuditAction::RefreshRefused,
+            detail: AuditDetail {
+                status: Some(ConnectionStatus::NeedsReauth),
+                problem: Some(Problem::RefreshRefused),
+                ..AuditDetail::default()
+            },
+        };
+        audit(&mut *tx, &line, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

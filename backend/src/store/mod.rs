@@ -1,0 +1,304 @@
+//! Persistence: the SQLite pool and migrations, and one module per aggregate (OAuth states,
+//! connections and their credentials, the audit log, webhook events). SQL lives here and nowhere
+//! else in the connection code; it is kept portable (`RETURNING` and `ON CONFLICT` are shared by
+//! PostgreSQL).
+
+mod audit;
+mod connections;
+mod credentials;
+mod states;
+mod webhooks;
+
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::SqlitePool;
+
+use crate::crypto::{CryptoError, Sealed, TokenCipher};
+
+pub use audit::{audit, audit_log, AuditLine};
+pub use connections::{
+    account_is_connected, claim_due, delete_connection, failure_count, find_connection,
+    list_connections, mark_testing, record_test, upsert_connection, NewConnection, TestResult,
+};
+pub use credentials::{
+    claim_refresh_lease, credential, mark_refresh_refused, release_refresh_lease, store_refreshed,
+    StoredCredential,
+};
+pub use states::{consume_state, save_state, ConsumedState, STATE_TTL_SECS};
+pub use webhooks::{apply_deauthorization, first_delivery};
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not run.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row holds a value we do not understand.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// Tokens could not be decrypted.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+/// Opens (creating if missing) the SQLite database and runs the migrations.
+pub async fn connect(database_url: &str) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str(database_url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(std::time::Duration::from_secs(5));
+    // An in-memory database exists per connection: keep one (tests).
+    let max = if database_url.contains(":memory:") {
+        1
+    } else {
+        8
+    };
+    let pool = SqlitePoolOptions::new()
+        .max_connections(max)
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
+        .migrate()
+        .await?;
+    Ok(pool)
+}
+
+/// Liveness: the database answers.
+pub async fn ping(pool: &SqlitePool) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+/// The associated data binding a sealed token to its account and field.
+fn token_context(stripe_user_id: &str, field: &str) -> String {
+    format!("connections/{stripe_user_id}/{field}")
+}
+
+/// Re-encrypts every token under the cipher's current key (any key of its ring may open them), in
+/// one transaction. Returns how many connections were re-encrypted.
+pub async fn reencrypt_all(pool: &SqlitePool, cipher: &TokenCipher) -> Result<usize, StoreError> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(i64, String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT id, stripe_user_id, access_token_ct, refresh_token_ct, token_key_id FROM connections",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, account, access, refresh, key_id) in &rows {
+        let reseal = |ciphertext: &String, field: &str| -> Result<Sealed, StoreError> {
+            let context = token_context(account, field);
+            let plain = cipher.open(
+                &Sealed {
+                    ciphertext: ciphertext.clone(),
+                    key_id: key_id.clone(),
+                },
+                &context,
+            )?;
+            Ok(cipher.seal(&plain, &context)?)
+        };
+        let access = reseal(access, "access_token")?;
+        let refresh = refresh
+            .as_ref()
+            .map(|r| reseal(r, "refresh_token"))
+            .transpose()?;
+        sqlx::query(
+            "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3 \
+             WHERE id = $4",
+        )
+        .bind(&access.ciphertext)
+        .bind(refresh.map(|r| r.ciphertext))
+        .bind(&access.key_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len())
+}
+
+/// Checks at start-up that the configured key opens the stored tokens (one per key id in use), so a
+/// wrong key is a clear error, never garbage later.
+pub async fn check_key(pool: &SqlitePool, cipher: &TokenCipher) -> Result<(), StoreError> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT stripe_user_id, access_token_ct, token_key_id FROM connections \
+         WHERE id IN (SELECT MIN(id) FROM connections GROUP BY token_key_id)",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (account, ciphertext, key_id) in rows {
+        cipher.open(
+            &Sealed { ciphertext, key_id },
+            &token_context(&account, "access_token"),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+    use crate::domain::Credential;
+    use base64::Engine;
+    use shared::{AuthKind, ConnectionStatus};
+
+    async fn pool() -> SqlitePool {
+        connect("sqlite::memory:").await.unwrap()
+    }
+
+    fn cipher(byte: u8) -> TokenCipher {
+        TokenCipher::from_base64(&Secret::new(
+            base64::engine::general_purpose::STANDARD.encode([byte; 32]),
+        ))
+        .unwrap()
+    }
+
+    fn new_conn(account: &str, name: &str, token: &str) -> NewConnection {
+        NewConnection {
+            stripe_user_id: account.into(),
+            livemode: false,
+            display_name: name.into(),
+            scope: "stripe_apps".into(),
+            publishable_key: Some("pk_test_1".into()),
+            credential: Credential {
+                kind: AuthKind::Apps,
+                secret: Secret::new(token),
+                refresh_token: Some(Secret::new(format!("rt_{token}"))),
+                expires_at: Some(3_600),
+            },
+            key_last4: None,
+            started_at: 50,
+            duration_ms: 12,
+            next_check_at: 0,
+        }
+    }
+
+    async fn token_of(pool: &SqlitePool, cipher: &TokenCipher, id: i64) -> String {
+        credential(pool, cipher, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .credential
+            .secret
+            .expose()
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn rotation_reencrypts_under_the_new_key_and_a_wrong_key_is_caught() {
+        let pool = pool().await;
+        let b64 = |b: u8| base64::engine::general_purpose::STANDARD.encode([b; 32]);
+        let old = cipher(7);
+        let id = upsert_connection(&pool, &old, &new_conn("acct_1", "Acme", "sk_rot"), 1)
+            .await
+            .unwrap();
+        let wrong = cipher(8);
+        assert!(
+            check_key(&pool, &wrong).await.is_err(),
+            "a wrong key is refused at start"
+        );
+        let ring =
+            TokenCipher::from_base64(&Secret::new(format!("{},{}", b64(8), b64(7)))).unwrap();
+        assert_eq!(reencrypt_all(&pool, &ring).await.unwrap(), 1);
+        check_key(&pool, &wrong).await.unwrap();
+        assert_eq!(token_of(&pool, &wrong, id).await, "sk_rot");
+        assert!(
+            check_key(&pool, &old).await.is_err(),
+            "the old key alone no longer opens them"
+        );
+    }
+
+    #[tokio::test]
+    async fn upsert_keeps_the_id_and_replaces_the_credential() {
+        let pool = pool().await;
+        let c = cipher(7);
+        let id = upsert_connection(&pool, &c, &new_conn("acct_1", "Acme", "sk_a"), 100)
+            .await
+            .unwrap();
+        let again = upsert_connection(&pool, &c, &new_conn("acct_1", "Acme Inc", "sk_b"), 200)
+            .await
+            .unwrap();
+        assert_eq!(id, again);
+        let rows = list_connections(&pool).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].name, "Acme Inc");
+        assert_eq!(rows[0].created_at, 100);
+        assert_eq!(rows[0].status, ConnectionStatus::Success);
+        assert_eq!(rows[0].auth_kind, AuthKind::Apps);
+        let stored = credential(&pool, &c, id).await.unwrap().unwrap();
+        assert_eq!(stored.credential.secret.expose(), "sk_b");
+        assert_eq!(stored.credential.refresh_token.unwrap().expose(), "rt_sk_b");
+        assert_eq!(stored.credential.expires_at, Some(3_600));
+        let raw: String =
+            sqlx::query_scalar("SELECT access_token_ct || refresh_token_ct FROM connections")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert!(!raw.contains("sk_b"));
+    }
+
+    #[tokio::test]
+    async fn one_refresh_lease_at_a_time_and_the_new_pair_lands_with_its_release() {
+        let pool = pool().await;
+        let c = cipher(7);
+        let id = upsert_connection(&pool, &c, &new_conn("acct_1", "Acme", "sk_a"), 100)
+            .await
+            .unwrap();
+        let seen = credential(&pool, &c, id).await.unwrap().unwrap();
+        assert!(
+            claim_refresh_lease(&pool, id, "one", &seen.version, 100, 130)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !claim_refresh_lease(&pool, id, "two", &seen.version, 101, 131)
+                .await
+                .unwrap(),
+            "a second holder waits while the lease lives"
+        );
+        let renewed = Credential {
+            secret: Secret::new("sk_new"),
+            refresh_token: Some(Secret::new("rt_new")),
+            expires_at: Some(3_700),
+            ..seen.credential.clone()
+        };
+        assert!(
+            store_refreshed(&pool, &c, id, "two", "acct_1", &renewed, 102)
+                .await
+                .unwrap()
+                .is_none(),
+            "only the lease holder may write"
+        );
+        let version = store_refreshed(&pool, &c, id, "one", "acct_1", &renewed, 102)
+            .await
+            .unwrap()
+            .unwrap();
+        let now = credential(&pool, &c, id).await.unwrap().unwrap();
+        assert_eq!(now.version, version);
+        assert_eq!(now.credential, renewed);
+        assert_eq!(now.leased_until, None);
+        assert!(
+            !claim_refresh_lease(&pool, id, "two", &seen.version, 103, 133)
+                .await
+                .unwrap(),
+            "a lease on a replaced grant is refused"
+        );
+        assert!(claim_refresh_lease(&pool, id, "two", &version, 103, 133)
+            .await
+            .unwrap());
+        mark_refresh_refused(&pool, id, "two", "acct_1", 104)
+            .await
+            .unwrap();
+        let row = find_connection(&pool, id).await.unwrap().unwrap();
+        assert_eq!(row.status, ConnectionStatus::NeedsReauth);
+        assert_eq!(row.last_error, Some(shared::Problem::RefreshRefused));
+        let log = audit_log(&pool, id).await.unwrap();
+        assert_eq!(log[0].action, shared::AuditAction::RefreshRefused);
+        assert_eq!(log[1].action, shared::AuditAction::TokenRefreshed);
+    }
+}

@@ -1,0 +1,132 @@
+//! OAuth `state` values waiting for their callback: stored hashed, bound to a session, consumed once.
+
+use sha2::{Digest, Sha256};
+use sqlx::SqlitePool;
+
+use super::StoreError;
+
+/// How long an OAuth `state` stays valid.
+pub const STATE_TTL_SECS: i64 = 10 * 60;
+
+fn state_hash(state: &str) -> String {
+    hex::encode(Sha256::digest(state.as_bytes()))
+}
+
+/// Remembers a freshly issued `state`, bound to a session, until `now + STATE_TTL_SECS`, and
+/// forgets expired ones.
+pub async fn save_state(
+    pool: &SqlitePool,
+    state: &str,
+    session_binding: &str,
+    connection_id: Option<i64>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM oauth_states WHERE expires_at <= $1")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "INSERT INTO oauth_states (state_hash, session_binding, connection_id, created_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(state_hash(state))
+    .bind(session_binding)
+    .bind(connection_id)
+    .bind(now)
+    .bind(now + STATE_TTL_SECS)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// What a consumed `state` was bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumedState {
+    /// Hash of the starting session's nonce.
+    pub session_binding: String,
+    /// The connection being re-authenticated, if any.
+    pub connection_id: Option<i64>,
+}
+
+/// Consumes `state`: its session binding, exactly once, for a state issued less than
+/// `STATE_TTL_SECS` ago. The row is deleted in the same statement that finds it, so two concurrent
+/// callbacks cannot both succeed.
+pub async fn consume_state(
+    pool: &SqlitePool,
+    state: &str,
+    now: i64,
+) -> Result<Option<ConsumedState>, StoreError> {
+    let row: Option<(i64, String, Option<i64>)> = sqlx::query_as(
+        "DELETE FROM oauth_states WHERE state_hash = $1 \
+         RETURNING expires_at, session_binding, connection_id",
+    )
+    .bind(state_hash(state))
+    .fetch_optional(pool)
+    .await?;
+    Ok(
+        row.and_then(|(expires_at, session_binding, connection_id)| {
+            (expires_at > now).then_some(ConsumedState {
+                session_binding,
+                connection_id,
+            })
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pool() -> SqlitePool {
+        super::super::connect("sqlite::memory:").await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_state_is_consumed_exactly_once() {
+        let pool = pool().await;
+        save_state(&pool, "s1", "b1", Some(4), 1_000).await.unwrap();
+        assert_eq!(
+            consume_state(&pool, "s1", 1_001).await.unwrap(),
+            Some(ConsumedState {
+                session_binding: "b1".into(),
+                connection_id: Some(4)
+            })
+        );
+        assert_eq!(consume_state(&pool, "s1", 1_002).await.unwrap(), None);
+        assert_eq!(
+            consume_state(&pool, "never-issued", 1_002).await.unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_state_is_refused_and_removed() {
+        let pool = pool().await;
+        save_state(&pool, "old", "b", None, 1_000).await.unwrap();
+        assert_eq!(
+            consume_state(&pool, "old", 1_000 + STATE_TTL_SECS)
+                .await
+                .unwrap(),
+            None
+        );
+        save_state(&pool, "fresh", "b", None, 1_000).await.unwrap();
+        assert!(consume_state(&pool, "fresh", 1_000 + STATE_TTL_SECS - 1)
+            .await
+            .unwrap()
+            .is_some());
+    }
+
+    #[tokio::test]
+    async fn states_are_stored_hashed() {
+        let pool = pool().await;
+        save_state(&pool, "plain-state-value", "b", None, 1)
+            .await
+            .unwrap();
+        let stored: String = sqlx::query_scalar("SELECT state_hash FROM oauth_states")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_ne!(stored, "plain-state-value");
+        assert_eq!(stored.len(), 64);
+    }
+}

@@ -1,0 +1,82 @@
+//! Stripe webhook events already processed, and their effects.
+
+use shared::{AuditAction, AuditDetail, ConnectionStatus, Problem};
+use sqlx::SqlitePool;
+
+use super::{audit, AuditLine, StoreError};
+
+/// Applies Stripe's `account.application.deauthorized` once per event id, in one transaction: the
+/// event id, the status change and the audit lines land together or not at all (a failure lets
+/// Stripe's redelivery try again). Returns the affected connection ids, or `None` for a redelivery.
+pub async fn apply_deauthorization(
+    pool: &SqlitePool,
+    event_id: &str,
+    account: &str,
+    livemode: bool,
+    now: i64,
+) -> Result<Option<Vec<i64>>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let first = sqlx::query(
+        "INSERT INTO webhook_events (event_id, event_type, account, received_at) \
+         VALUES ($1, 'account.application.deauthorized', $2, $3) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(event_id)
+    .bind(account)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !first {
+        return Ok(None);
+    }
+    // A restricted key is not an application grant: uninstalling an app leaves it working.
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "UPDATE connections SET status = $1, last_error = $2 \
+         WHERE stripe_user_id = $3 AND livemode = $4 AND auth_kind <> 'restricted_key' RETURNING id",
+    )
+    .bind(ConnectionStatus::NeedsReauth.as_str())
+    .bind(Problem::Revoked.as_str())
+    .bind(account)
+    .bind(livemode)
+    .fetch_all(&mut *tx)
+    .await?;
+    for id in &ids {
+        let line = AuditLine {
+            connection_id: *id,
+            account,
+            actor: "Stripe",
+            action: AuditAction::AccessRevoked,
+            detail: AuditDetail {
+                status: Some(ConnectionStatus::NeedsReauth),
+                problem: Some(Problem::Revoked),
+                ..AuditDetail::default()
+            },
+        };
+        audit(&mut *tx, &line, now).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(ids))
+}
+
+/// Remembers a webhook event id; false if it was already seen.
+pub async fn first_delivery(
+    pool: &SqlitePool,
+    event_id: &str,
+    event_type: &str,
+    account: Option<&str>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO webhook_events (event_id, event_type, account, received_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(event_id)
+    .bind(event_type)
+    .bind(account)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}

@@ -1,0 +1,185 @@
+//! The one Stripe REST client: the HTTP client, where the API lives, and a credential per call. The
+//! health checks, the restricted-key checks and the sync engine all read Stripe through it.
+
+use oauth2::reqwest;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use url::Url;
+
+use super::account::Account;
+use super::lists::StripeList;
+use super::{redact_secrets, StripeError};
+use crate::config::{join_path, Secret};
+
+/// The API version every call is pinned to, so Stripe's answers keep the shape we parse.
+pub const STRIPE_VERSION: &str = "2024-06-20";
+
+/// Reads Stripe's REST API with a given credential.
+#[derive(Debug, Clone)]
+pub struct StripeClient {
+    http: reqwest::Client,
+    api_url: Url,
+}
+
+#[derive(Deserialize)]
+struct ApiErrorBody {
+    error: ApiErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ApiErrorDetail {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// The text between `before` and the next `'` in `message`.
+fn quoted_after<'a>(message: &'a str, before: &str) -> Option<&'a str> {
+    let start = message.find(before)? + before.len();
+    let rest = &message[start..];
+    rest.find('\'').map(|end| &rest[..end])
+}
+
+/// Turns a non-2xx answer into an error, reading Stripe's `{"error":{…}}` body.
+fn api_error(status: u16, body: &[u8]) -> StripeError {
+    let detail = serde_json::from_slice::<ApiErrorBody>(body)
+        .ok()
+        .map(|b| b.error);
+    let message = redact_secrets(
+        detail
+            .as_ref()
+            .and_then(|d| d.message.as_deref())
+            .unwrap_or_default(),
+    );
+    match status {
+        401 => StripeError::Unauthorized {
+            code: detail.and_then(|d| d.code),
+            message,
+        },
+        // "…does not have the required permissions for this endpoint on account 'acct_…'. Having
+        // the 'rak_coupon_read' permission would allow this request to continue."
+        403 => StripeError::Forbidden {
+            permission: quoted_after(&message, "Having the '")
+                .filter(|p| p.starts_with("rak_"))
+                .map(str::to_owned),
+            account: quoted_after(&message, "on account '")
+                .filter(|a| a.starts_with("acct_"))
+                .map(str::to_owned),
+            message,
+        },
+        _ => StripeError::Malformed(format!("Stripe answered {status}")),
+    }
+}
+
+impl StripeClient {
+    /// A client for the API at `api_url`.
+    pub fn new(http: reqwest::Client, api_url: Url) -> Self {
+        Self { http, api_url }
+    }
+
+    /// The HTTP client (for the OAuth endpoints, which are not REST reads).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The API base.
+    pub fn api_url(&self) -> &Url {
+        &self.api_url
+    }
+
+    /// `GET {api}{path}?query` with `key` as the API key; the parsed JSON answer.
+    #[tracing::instrument(skip(self, key, query))]
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        key: &Secret,
+    ) -> Result<T, StripeError> {
+        let response = self
+            .http
+            .get(join_path(&self.api_url, path))
+            .query(query)
+            .bearer_auth(key.expose())
+            .header("Stripe-Version", STRIPE_VERSION)
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        if status.is_success() {
+            return serde_json::from_slice::<T>(&body)
+                .map_err(|e| StripeError::Malformed(format!("{path}: {e}")));
+        }
+        Err(api_error(status.as_u16(), &body))
+    }
+
+    /// The account the key belongs to.
+    pub async fn account(&self, key: &Secret) -> Result<Account, StripeError> {
+        self.get("/v1/account", &[], key).await
+    }
+
+    /// Reads one object of `list` (`limit=1`): proves the key may read it.
+    pub async fn probe_list(&self, list: StripeList, key: &Secret) -> Result<(), StripeError> {
+        let mut query = vec![("limit", "1")];
+        query.extend_from_slice(list.base_query());
+        let answer: ListAnswer = self.get(&list.path(), &query, key).await?;
+        if answer.object != "list" {
+            return Err(StripeError::Malformed(format!(
+                "{} is not a list",
+                list.name()
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct ListAnswer {
+    object: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_classified_and_a_forbidden_read_names_its_permission_and_account() {
+        let e = api_error(
+            401,
+            br#"{"error":{"type":"invalid_request_error","code":"api_key_expired","message":"Expired API Key provided: sk_test_****abcd"}}"#,
+        );
+        assert!(e.is_expired_key());
+        let e = api_error(
+            401,
+            br#"{"error":{"message":"Invalid API Key provided: sk_live_zzz"}}"#,
+        );
+        assert!(!e.is_expired_key());
+        assert!(!e.to_string().contains("sk_live_zzz"));
+        let e = api_error(
+            403,
+            br#"{"error":{"type":"invalid_request_error","message":"The provided key 'rk_test_****abcd' does not have the required permissions for this endpoint on account 'acct_1Abc'. Having the 'rak_coupon_read' permission would allow this request to continue."}}"#,
+        );
+        let StripeError::Forbidden {
+            permission,
+            account,
+            ..
+        } = e
+        else {
+            panic!("expected forbidden")
+        };
+        assert_eq!(permission.as_deref(), Some("rak_coupon_read"));
+        assert_eq!(account.as_deref(), Some("acct_1Abc"));
+        assert!(matches!(
+            api_error(500, b"<html>"),
+            StripeError::Malformed(_)
+        ));
+        assert!(matches!(
+            api_error(403, b"{}"),
+            StripeError::Forbidden {
+                permission: None,
+                account: None,
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,302 @@
+//! Connections as the API shows them: status, how they authenticate, problems, audit, requests.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of integration behind a data source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationKind {
+    /// A Stripe account (connected by any [`AuthKind`]).
+    Stripe,
+}
+
+/// How a connection authenticates to Stripe: the three ways Stripe allows (STRIPE.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    /// Classic Connect OAuth (`scope=read_only`); tokens do not expire; revoked by deauthorize.
+    #[default]
+    Connect,
+    /// A Stripe App installed through its OAuth 2.0 install link; one-hour access tokens with
+    /// rotating refresh tokens; the admin uninstalls the app in Stripe.
+    Apps,
+    /// A restricted API key (`rk_…`) the account owner made and pasted here.
+    RestrictedKey,
+}
+
+impl AuthKind {
+    /// Stable wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connect => "connect",
+            Self::Apps => "apps",
+            Self::RestrictedKey => "restricted_key",
+        }
+    }
+
+    /// Inverse of [`AuthKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Connect, Self::Apps, Self::RestrictedKey]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// Why a connection is not healthy: a code the front end says in the user's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    /// Stripe refused the stored credential (revoked, expired, deleted key).
+    Refused,
+    /// The account owner revoked our access in Stripe (webhook).
+    Revoked,
+    /// The credential reads a different Stripe account than the connection's.
+    OtherAccount,
+    /// Stripe refused to renew an expired authorization (`invalid_grant` on refresh).
+    RefreshRefused,
+    /// A restricted key lost a read permission the product needs.
+    MissingPermission,
+    /// Stripe could not be reached or did not answer in time (retried).
+    Unreachable,
+    /// Stripe answered with an error or something unreadable (retried).
+    BadAnswer,
+    /// A code this build does not know (a newer server): shown generically.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Problem {
+    /// Every known code.
+    pub const ALL: [Self; 7] = [
+        Self::Refused,
+        Self::Revoked,
+        Self::OtherAccount,
+        Self::RefreshRefused,
+        Self::MissingPermission,
+        Self::Unreachable,
+        Self::BadAnswer,
+    ];
+
+    /// Stable wire and database code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refused => "refused",
+            Self::Revoked => "revoked",
+            Self::OtherAccount => "other_account",
+            Self::RefreshRefused => "refresh_refused",
+            Self::MissingPermission => "missing_permission",
+            Self::Unreachable => "unreachable",
+            Self::BadAnswer => "bad_answer",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Inverse of [`Problem::as_str`]; unknown codes give [`Problem::Unknown`].
+    pub fn parse(s: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .unwrap_or(Self::Unknown)
+    }
+}
+
+/// Health of a connection as the Data Sources table shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    /// The last connection test succeeded.
+    Success,
+    /// Stripe refused the stored token; an admin must connect again.
+    NeedsReauth,
+    /// The last test failed for a reason that may pass (timeout, 5xx, malformed answer).
+    Error,
+    /// A connection test is running.
+    Testing,
+}
+
+impl ConnectionStatus {
+    /// Stable wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::NeedsReauth => "needs_reauth",
+            Self::Error => "error",
+            Self::Testing => "testing",
+        }
+    }
+
+    /// Inverse of [`ConnectionStatus::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Success, Self::NeedsReauth, Self::Error, Self::Testing]
+            .into_iter()
+            .find(|status| status.as_str() == s)
+    }
+}
+
+/// One row of the Data Sources table. Never carries a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    /// Our id; stays the same across re-authentication.
+    pub id: i64,
+    /// What the admin sees in the Name column: the Stripe account's display name.
+    pub name: String,
+    /// The integration type (the Connection column).
+    pub kind: IntegrationKind,
+    /// The connected Stripe account (`acct_…`).
+    pub account_id: String,
+    /// Whether the connection reads live data (false: test mode).
+    pub livemode: bool,
+    /// The Status column.
+    pub status: ConnectionStatus,
+    /// When the last connection to the account started (Unix seconds).
+    pub last_started_at: Option<i64>,
+    /// How long that connection took, in milliseconds.
+    pub last_duration_ms: Option<i64>,
+    /// When the data source was first connected (Unix seconds).
+    pub created_at: i64,
+    /// Why the connection is unhealthy, as a code the front end puts in words.
+    #[serde(default)]
+    pub last_error: Option<Problem>,
+    /// How it authenticates to Stripe.
+    #[serde(default)]
+    pub auth_kind: AuthKind,
+    /// For a restricted key: its last four characters, the only part ever shown again.
+    #[serde(default)]
+    pub key_last4: Option<String>,
+}
+
+/// What happened to a connection, as an audit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// First connected.
+    Connected,
+    /// Authorized again in place (same row).
+    Reauthenticated,
+    /// A connection test ran.
+    Tested,
+    /// Removed.
+    Deleted,
+    /// The account owner revoked access in Stripe.
+    AccessRevoked,
+    /// An expired or expiring access token was renewed.
+    TokenRefreshed,
+    /// Stripe refused to renew the authorization.
+    RefreshRefused,
+    /// A code this build does not know.
+    #[serde(other)]
+    Other,
+}
+
+impl AuditAction {
+    /// Stable database code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::Reauthenticated => "reauthenticated",
+            Self::Tested => "tested",
+            Self::Deleted => "deleted",
+            Self::AccessRevoked => "access_revoked",
+            Self::TokenRefreshed => "token_refreshed",
+            Self::RefreshRefused => "refresh_refused",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// How a deletion ended at Stripe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Removal {
+    /// Stripe revoked our access (Connect deauthorize).
+    Deauthorized,
+    /// Stripe said the account was no longer connected.
+    AlreadyDisconnected,
+    /// Stripe could not be told; removed here only, at the admin's request.
+    LocalOnly,
+    /// The flow has no revocation: the credential was dropped here, and the admin finishes in
+    /// Stripe (uninstall the app, or delete the restricted key).
+    CredentialDropped,
+}
+
+/// The facts of an audit line, each optional: codes and numbers, never sentences.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditDetail {
+    /// How the connection was (re-)authorized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_kind: Option<AuthKind>,
+    /// The status a test ended in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ConnectionStatus>,
+    /// What went wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+    /// How long it took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
+    /// How a deletion ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal: Option<Removal>,
+    /// Text kept from before audit lines were codes (older rows only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<String>,
+}
+
+/// One line of a connection's audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Who: a user's email, `system` (background work) or `Stripe` (webhooks).
+    pub actor: String,
+    /// What.
+    pub action: AuditAction,
+    /// The facts.
+    pub detail: AuditDetail,
+    /// When (Unix seconds).
+    pub created_at: i64,
+}
+
+/// Answer of `DELETE /api/connections/{id}` when the admin has something left to do in Stripe
+/// (200); a plain 204 means Stripe revoked our access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteOutcome {
+    /// How it ended.
+    pub removal: Removal,
+    /// The deleted connection's kind (which says where in Stripe to finish).
+    pub auth_kind: AuthKind,
+}
+
+/// Body of `POST /api/connections/stripe/key` and `POST /api/connections/{id}/key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestrictedKeyRequest {
+    /// The restricted key (`rk_live_…` or `rk_test_…`).
+    pub key: String,
+    /// A name for the connection when the key may not read the account's own name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Answer of `GET /api/connections/{id}`: the row and its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionDetail {
+    /// The connection.
+    pub connection: Connection,
+    /// Newest first.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Answer of `POST /api/connections/stripe/authorize`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeResponse {
+    /// Where to send the browser: Stripe's (or the emulator's) authorize page.
+    pub authorize_url: String,
+}
+
+/// Answer of `GET /api/meta`: facts about this server the UI shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// True when the built-in Stripe emulator stands in for Stripe.
+    pub demo_mode: bool,
+    /// Where the account owner makes a restricted key (Stripe's page, or the emulator's).
+    #[serde(default)]
+    pub restricted_key_url: String,
+}

@@ -1,0 +1,97 @@
+//! Users and roles.
+
+use serde::{Deserialize, Serialize};
+
+/// What a user may do. Integrations and user management are Admin-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including Connections and Users.
+    Admin,
+    /// Reports, no administration.
+    Standard,
+    /// Read reports only.
+    ReadOnly,
+}
+
+impl Role {
+    /// All roles, most powerful first.
+    pub const ALL: [Self; 3] = [Self::Admin, Self::Standard, Self::ReadOnly];
+
+    /// Stable wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Standard => "standard",
+            Self::ReadOnly => "read_only",
+        }
+    }
+
+    /// Parses the wire name, or the command-line spelling (`read-only`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_ascii_lowercase().replace('-', "_");
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Sign-in email (unique, case-insensitive).
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// A disabled user cannot sign in.
+    pub disabled: bool,
+    /// When the user was created (Unix seconds).
+    pub created_at: i64,
+    /// Last successful sign-in (Unix seconds).
+    pub last_sign_in_at: Option<i64>,
+}
+
+/// Body of `POST /api/auth/sign-in`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInRequest {
+    /// Email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Body of `POST /api/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateUserRequest {
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// A password the admin sets; `None` generates a one-time password.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Answer of `POST /api/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateUserResponse {
+    /// The new user.
+    pub user: User,
+    /// The generated password, shown once, when none was given.
+    pub one_time_password: Option<String>,
+}
+
+/// Body of `PATCH /api/users/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateUserRequest {
+    /// New role.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// Disable or re-enable.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
