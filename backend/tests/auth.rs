@@ -59,6 +59,18 @@ async fn every_route_answers_each_role_as_documented() {
             None,
             [401, 403, 403, 200],
         ),
+        (
+            "POST",
+            "/api/connections/stripe/key",
+            Some(json!({"key": "sk_test_FullAccessRefused01"})),
+            [401, 403, 403, 422],
+        ),
+        (
+            "POST",
+            "/api/connections/77/key",
+            Some(json!({"key": "rk_test_NoSuchConnection01"})),
+            [401, 403, 403, 404],
+        ),
         ("GET", "/api/users", None, [401, 403, 403, 200]),
         ("POST", "/api/users", Some(new_user), [401, 403, 403, 201]),
         ("PATCH", "/api/users/2", Some(patch), [401, 403, 403, 200]),

@@ -77,7 +77,12 @@ async fn probe(
     .await?;
     let found = used.value.map(|a| a.id).map_err(|e| {
         tracing::warn!(connection_id = connection.id, error = %e, "connection test failed");
-        classify(&e)
+        if e.is_expired_key() {
+            // Expired, and it could not be renewed (Stripe refused the refresh token earlier).
+            (ConnectionStatus::NeedsReauth, Problem::RefreshRefused)
+        } else {
+            classify(&e)
+        }
     });
     Ok((found, used.versions))
 }

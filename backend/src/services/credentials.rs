@@ -72,10 +72,8 @@ pub async fn refresh(
         if current.version != seen.version {
             return Ok(current);
         }
-        let status = store::find_connection(&app.pool, id)
-            .await?
-            .map(|c| c.status);
-        if status == Some(shared::ConnectionStatus::NeedsReauth) {
+        if current.credential.refresh_token.is_none() {
+            // Stripe refused the renewal to whoever held the lease.
             return Err(CredentialError::NeedsReauth);
         }
         if started.elapsed() > WAIT_FOR_OTHER {

@@ -79,8 +79,8 @@ pub async fn credential(
 }
 
 /// Takes the refresh lease of a connection until `until`, if nobody holds a live one, the row still
-/// holds the grant `version` the caller saw, and Stripe has not already refused to renew it.
-/// Exactly one caller across every process wins.
+/// holds the grant `version` the caller saw, and it still has a refresh token. Exactly one caller
+/// across every process wins.
 pub async fn claim_refresh_lease(
     pool: &SqlitePool,
     id: i64,
@@ -91,7 +91,7 @@ pub async fn claim_refresh_lease(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE connections SET refresh_lease_owner = $1, refresh_lease_until = $2 \
-         WHERE id = $3 AND access_token_ct = $4 AND status <> 'needs_reauth' \
+         WHERE id = $3 AND access_token_ct = $4 AND refresh_token_ct IS NOT NULL \
          AND (refresh_lease_until IS NULL OR refresh_lease_until <= $5)",
     )
     .bind(owner)
@@ -175,8 +175,9 @@ pub async fn store_refreshed(
     Ok(Some(access.ciphertext))
 }
 
-/// Stripe refused to renew (`invalid_grant`): the connection needs re-authentication. Releases the
-/// lease and audits, in one transaction, only while `owner` holds the lease.
+/// Stripe refused to renew (`invalid_grant`): the connection needs re-authentication and the dead
+/// refresh token is dropped, so nobody tries it again. Releases the lease and audits, in one
+/// transaction, only while `owner` holds the lease.
 pub async fn mark_refresh_refused(
     pool: &SqlitePool,
     id: i64,
@@ -186,8 +187,9 @@ pub async fn mark_refresh_refused(
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let done = sqlx::query(
-        "UPDATE connections SET status = $1, last_error = $2, refresh_lease_owner = NULL, \
-         refresh_lease_until = NULL WHERE id = $3 AND refresh_lease_owner = $4",
+        "UPDATE connections SET status = $1, last_error = $2, refresh_token_ct = NULL, \
+         refresh_lease_owner = NULL, refresh_lease_until = NULL \
+         WHERE id = $3 AND refresh_lease_owner = $4",
     )
     .bind(ConnectionStatus::NeedsReauth.as_str())
     .bind(Problem::RefreshRefused.as_str())

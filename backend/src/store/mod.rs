@@ -294,6 +294,17 @@ mod tests {
         mark_refresh_refused(&pool, id, "two", "acct_1", 104)
             .await
             .unwrap();
+        let dead = credential(&pool, &c, id).await.unwrap().unwrap();
+        assert_eq!(
+            dead.credential.refresh_token, None,
+            "the dead token is dropped"
+        );
+        assert!(
+            !claim_refresh_lease(&pool, id, "three", &version, 200, 230)
+                .await
+                .unwrap(),
+            "nothing left to renew"
+        );
         let row = find_connection(&pool, id).await.unwrap().unwrap();
         assert_eq!(row.status, ConnectionStatus::NeedsReauth);
         assert_eq!(row.last_error, Some(shared::Problem::RefreshRefused));

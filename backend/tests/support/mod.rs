@@ -84,6 +84,22 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
+/// The app with Stripe Apps OAuth (the default flow), against an emulator on a real socket.
+pub async fn spawn_apps_app() -> TestApp {
+    let (emulator, stripe_url) = spawn_emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    build_app_for(
+        AuthKind::Apps,
+        emulator,
+        stripe_url.clone(),
+        stripe_url,
+        SECRET_KEY,
+        dir,
+        true,
+    )
+    .await
+}
+
 /// The app with classic Connect OAuth, against an emulator on a real socket.
 pub async fn spawn_app() -> TestApp {
     let (emulator, stripe_url) = spawn_emulator().await;
@@ -295,6 +311,26 @@ impl TestApp {
             .approve(authorize_query, email, PASSWORD)
             .unwrap_or_else(|r| panic!("emulator refused: {r:?}"));
         format!("{}?{}", url.path(), url.query().unwrap())
+    }
+
+    /// Completes the emulator's Apps install as the Acme owner; the callback path and query.
+    pub async fn install(&self, authorize_query: &str) -> String {
+        let url = self
+            .emulator
+            .approve_install(authorize_query, EMAIL, PASSWORD)
+            .unwrap_or_else(|r| panic!("emulator refused: {r:?}"));
+        format!("{}?{}", url.path(), url.query().unwrap())
+    }
+
+    /// Installs the app for the Acme account through the whole flow; the connection id.
+    pub async fn connect_app(&self) -> i64 {
+        let callback = self.install(&self.start().await).await;
+        let location = self.callback(&callback).await;
+        location
+            .strip_prefix("/admin/connections?connected=")
+            .unwrap_or_else(|| panic!("not connected: {location}"))
+            .parse()
+            .unwrap()
     }
 
     /// Connects the Acme account through the whole flow; returns the connection id.

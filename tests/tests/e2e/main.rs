@@ -1,0 +1,8 @@
+//! End-to-end: the real backend binary (built beforehand by the test command, never here) serving
+//! the built SPA from `dist/`, driven in headless Chromium through the whole seed flow and the
+//! three ways to connect an account.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod connect_ways;
+mod harness;
+mod seed_flow;
