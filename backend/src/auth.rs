@@ -136,10 +136,7 @@ pub async fn end_session(session: &Session) -> Result<(), AppError> {
 }
 
 fn sha256_hex(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(value.as_bytes()))
 }
 
 /// The binding of an OAuth flow to this session: a nonce kept in the session (created once), of

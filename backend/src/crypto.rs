@@ -82,7 +82,7 @@ fn key_entry(key: &str) -> Result<KeyEntry, CryptoError> {
     let digest = Sha256::digest([b"key-id:".as_slice(), &bytes].concat());
     Ok(KeyEntry {
         cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),
-        key_id: digest[..6].iter().map(|b| format!("{b:02x}")).collect(),
+        key_id: hex::encode(&digest[..6]),
     })
 }
 

@@ -11,9 +11,9 @@ use shared::{AuditAction, AuditDetail, CallbackError, CallbackNotice, Connection
 use tower_sessions::Session;
 
 use super::connection_test::check_interval;
+use super::connections::ConnectionError;
 use crate::auth;
 use crate::domain::AuthorizationCode;
-use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::{self, AuditLine, NewConnection};
 use crate::stripe::flows::{Grant, Revocation};
@@ -33,13 +33,15 @@ pub async fn start(
     app: &AppState,
     session: &Session,
     connection_id: Option<i64>,
-) -> Result<String, AppError> {
+) -> Result<String, ConnectionError> {
     if let Some(id) = connection_id {
         store::find_connection(&app.pool, id)
             .await?
-            .ok_or(AppError::NotFound)?;
+            .ok_or(ConnectionError::NotFound)?;
     }
-    let binding = auth::oauth_binding(session).await?;
+    let binding = auth::oauth_binding(session)
+        .await
+        .map_err(|e| ConnectionError::Internal(e.to_string()))?;
     let oauth_state = new_state();
     store::save_state(
         &app.pool,
@@ -49,7 +51,11 @@ pub async fn start(
         app.clock.now(),
     )
     .await?;
-    Ok(app.flows.authorize_url(&oauth_state)?.into())
+    let url = app
+        .flows
+        .authorize_url(&oauth_state)
+        .map_err(|e| ConnectionError::Internal(e.to_string()))?;
+    Ok(url.into())
 }
 
 /// A failed callback: the banner code and, for a refused re-authentication, the names it shows.
