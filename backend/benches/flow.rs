@@ -206,6 +206,104 @@ async fn main() {
     }
     report("connection test (decrypt + /v1/account + store)", samples);
 
+    // The Stripe App install round trip (the same accounts move to Apps credentials, same rows).
+    let apps_state = AppState {
+        flows: Arc::new(
+            backend::startup::flows(&settings, &stripe, shared::AuthKind::Apps, &redirect)
+                .expect("flows"),
+        ),
+        ..state.clone()
+    };
+    let apps_router = app(apps_state.clone(), dir.path(), None);
+    let mut samples = Vec::new();
+    for account in &accounts {
+        let t = Instant::now();
+        let response = request(
+            &apps_router,
+            "POST",
+            "/api/connections/stripe/authorize",
+            &cookie,
+            None,
+        )
+        .await;
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        let url = Url::parse(v["authorize_url"].as_str().expect("url")).expect("url");
+        let back = emulator
+            .approve_install(url.query().expect("q"), &account.email, "pw")
+            .expect("install");
+        let response = request(
+            &apps_router,
+            "GET",
+            &format!("{}?{}", back.path(), back.query().expect("q")),
+            &cookie,
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 303);
+        samples.push(t.elapsed());
+    }
+    report("Apps install round trip (→/v1/oauth/token)", samples);
+
+    // Renewing an expiring Apps token: lease, /v1/oauth/token, new pair stored with its audit line.
+    let expire_all = || async {
+        sqlx::query("UPDATE connections SET access_expires_at = 0")
+            .execute(&apps_state.pool)
+            .await
+            .expect("expire");
+    };
+    expire_all().await;
+    let before = emulator.refresh_requests();
+    let mut samples = Vec::new();
+    for id in 1..=100 {
+        let t = Instant::now();
+        backend::services::credentials::usable(&apps_state, id)
+            .await
+            .expect("renewed");
+        samples.push(t.elapsed());
+    }
+    report("token refresh (lease + /v1/oauth/token + store)", samples);
+    assert_eq!(emulator.refresh_requests() - before, 100);
+
+    // 16 callers at once on one expired connection: one refresh, everyone gets the new pair.
+    let mut samples = Vec::new();
+    for id in 1..=20 {
+        expire_all().await;
+        let before = emulator.refresh_requests();
+        let t = Instant::now();
+        let calls = (0..16).map(|_| backend::services::credentials::usable(&apps_state, id));
+        for result in futures::future::join_all(calls).await {
+            result.expect("renewed");
+        }
+        samples.push(t.elapsed());
+        assert_eq!(
+            emulator.refresh_requests() - before,
+            1,
+            "one refresh per connection"
+        );
+    }
+    report("16 racing callers on one expired token", samples);
+
+    // Checking a restricted key: the account and a limit=1 read of each of the seven lists.
+    let key = emulator
+        .create_restricted_key(
+            &accounts[0].id,
+            &backend::emulator::RESTRICTED_KEY_PERMISSIONS,
+        )
+        .expect("key");
+    let key = Secret::new(key);
+    let mut samples = Vec::new();
+    for _ in 0..100 {
+        let t = Instant::now();
+        backend::stripe::flows::restricted_key::check(&state.stripe, &key, false)
+            .await
+            .expect("accepted");
+        samples.push(t.elapsed());
+    }
+    report("restricted key check (account + 7 lists)", samples);
+
     // Webhook signature verification (1 KB body).
     let body = vec![b'x'; 1024];
     let header = backend::webhook::header("whsec_bench", 1_000, &body);

@@ -17,7 +17,9 @@ pub const REFRESH_MARGIN_SECS: i64 = 5 * 60;
 const LEASE_SECS: i64 = 30;
 /// How long a caller waits for another holder's refresh.
 const WAIT_FOR_OTHER: Duration = Duration::from_secs(20);
-const POLL: Duration = Duration::from_millis(100);
+/// A waiter looks again after 5 ms, then ever less often, up to every 100 ms.
+const FIRST_POLL: Duration = Duration::from_millis(5);
+const MAX_POLL: Duration = Duration::from_millis(100);
 
 /// Why no usable credential could be had.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,7 @@ pub async fn refresh(
 ) -> Result<StoredCredential, CredentialError> {
     let owner = app.settings.instance_id.as_str();
     let started = Instant::now();
+    let mut poll = FIRST_POLL;
     loop {
         let now = app.clock.now();
         if store::claim_refresh_lease(&app.pool, id, owner, &seen.version, now, now + LEASE_SECS)
@@ -82,7 +85,8 @@ pub async fn refresh(
             )
             .into());
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(poll).await;
+        poll = (poll * 2).min(MAX_POLL);
     }
 }
 
