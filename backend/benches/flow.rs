@@ -59,6 +59,44 @@ async fn request(
         .expect("response")
 }
 
+/// One OAuth round trip per account (authorize, Stripe's approval by `approve`, callback); timings.
+async fn round_trips(
+    router: &axum::Router,
+    cookie: &str,
+    accounts: &[DemoAccount],
+    approve: impl Fn(&str, &str) -> Url,
+) -> Vec<Duration> {
+    let mut samples = Vec::new();
+    for account in accounts {
+        let t = Instant::now();
+        let response = request(
+            router,
+            "POST",
+            "/api/connections/stripe/authorize",
+            cookie,
+            None,
+        )
+        .await;
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        let url = Url::parse(v["authorize_url"].as_str().expect("url")).expect("url");
+        let back = approve(url.query().expect("q"), &account.email);
+        let response = request(
+            router,
+            "GET",
+            &format!("{}?{}", back.path(), back.query().expect("q")),
+            cookie,
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 303);
+        samples.push(t.elapsed());
+    }
+    samples
+}
+
 #[tokio::main]
 async fn main() {
     let accounts: Vec<DemoAccount> = (0..100)
@@ -151,36 +189,10 @@ async fn main() {
     report("sign-in (Argon2id verify + new session)", samples);
 
     // The whole OAuth round trip: authorize, Stripe sign-in, callback (exchange + account read + store).
-    let mut samples = Vec::new();
-    for account in &accounts {
-        let t = Instant::now();
-        let response = request(
-            &router,
-            "POST",
-            "/api/connections/stripe/authorize",
-            &cookie,
-            None,
-        )
-        .await;
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
-            .await
-            .expect("body");
-        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
-        let url = Url::parse(v["authorize_url"].as_str().expect("url")).expect("url");
-        let back = emulator
-            .approve(url.query().expect("q"), &account.email, "pw")
-            .expect("approve");
-        let response = request(
-            &router,
-            "GET",
-            &format!("{}?{}", back.path(), back.query().expect("q")),
-            &cookie,
-            None,
-        )
-        .await;
-        assert_eq!(response.status(), 303);
-        samples.push(t.elapsed());
-    }
+    let samples = round_trips(&router, &cookie, &accounts, |query, email| {
+        emulator.approve(query, email, "pw").expect("approve")
+    })
+    .await;
     report("OAuth round trip (authorize→callback→stored)", samples);
 
     // The Data Sources table with 100 connections.
@@ -215,36 +227,12 @@ async fn main() {
         ..state.clone()
     };
     let apps_router = app(apps_state.clone(), dir.path(), None);
-    let mut samples = Vec::new();
-    for account in &accounts {
-        let t = Instant::now();
-        let response = request(
-            &apps_router,
-            "POST",
-            "/api/connections/stripe/authorize",
-            &cookie,
-            None,
-        )
-        .await;
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
-            .await
-            .expect("body");
-        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
-        let url = Url::parse(v["authorize_url"].as_str().expect("url")).expect("url");
-        let back = emulator
-            .approve_install(url.query().expect("q"), &account.email, "pw")
-            .expect("install");
-        let response = request(
-            &apps_router,
-            "GET",
-            &format!("{}?{}", back.path(), back.query().expect("q")),
-            &cookie,
-            None,
-        )
-        .await;
-        assert_eq!(response.status(), 303);
-        samples.push(t.elapsed());
-    }
+    let samples = round_trips(&apps_router, &cookie, &accounts, |query, email| {
+        emulator
+            .approve_install(query, email, "pw")
+            .expect("install")
+    })
+    .await;
     report("Apps install round trip (→/v1/oauth/token)", samples);
 
     // Renewing an expiring Apps token: lease, /v1/oauth/token, new pair stored with its audit line.

@@ -31,15 +31,6 @@ async fn age_token(app: &TestApp, id: i64, stripe_secs: i64, left: i64) {
     app.emulator.advance_clock(stripe_secs);
 }
 
-fn actions(detail: &serde_json::Value) -> Vec<String> {
-    detail["audit"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn connect_with_stripe_starts_the_apps_install_link_without_a_scope() {
     let app = spawn_apps_app().await;

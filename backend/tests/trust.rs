@@ -28,15 +28,6 @@ async fn test_now(app: &TestApp, id: i64) -> serde_json::Value {
     body
 }
 
-fn actions(detail: &serde_json::Value) -> Vec<String> {
-    detail["audit"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_test_on_demand_succeeds_and_is_audited() {
     let app = spawn_app().await;

@@ -297,46 +297,37 @@ impl TestApp {
 
     /// Completes the emulator's sign-in; returns the callback path and query to call.
     pub async fn approve(&self, authorize_query: &str) -> String {
-        let url = self
-            .emulator
-            .approve(authorize_query, EMAIL, PASSWORD)
-            .unwrap_or_else(|r| panic!("emulator refused: {r:?}"));
-        format!("{}?{}", url.path(), url.query().unwrap())
+        path_and_query(self.emulator.approve(authorize_query, EMAIL, PASSWORD))
     }
 
     /// Completes the emulator's sign-in as another account.
     pub async fn approve_as(&self, authorize_query: &str, email: &str) -> String {
-        let url = self
-            .emulator
-            .approve(authorize_query, email, PASSWORD)
-            .unwrap_or_else(|r| panic!("emulator refused: {r:?}"));
-        format!("{}?{}", url.path(), url.query().unwrap())
+        path_and_query(self.emulator.approve(authorize_query, email, PASSWORD))
     }
 
     /// Completes the emulator's Apps install as the Acme owner; the callback path and query.
     pub async fn install(&self, authorize_query: &str) -> String {
-        let url = self
-            .emulator
-            .approve_install(authorize_query, EMAIL, PASSWORD)
-            .unwrap_or_else(|r| panic!("emulator refused: {r:?}"));
-        format!("{}?{}", url.path(), url.query().unwrap())
+        path_and_query(
+            self.emulator
+                .approve_install(authorize_query, EMAIL, PASSWORD),
+        )
     }
 
     /// Installs the app for the Acme account through the whole flow; the connection id.
     pub async fn connect_app(&self) -> i64 {
         let callback = self.install(&self.start().await).await;
-        let location = self.callback(&callback).await;
-        location
-            .strip_prefix("/admin/connections?connected=")
-            .unwrap_or_else(|| panic!("not connected: {location}"))
-            .parse()
-            .unwrap()
+        self.connected_by(&callback).await
     }
 
     /// Connects the Acme account through the whole flow; returns the connection id.
     pub async fn connect(&self) -> i64 {
         let callback = self.approve(&self.start().await).await;
-        let location = self.callback(&callback).await;
+        self.connected_by(&callback).await
+    }
+
+    /// Calls the callback, which must end on a connection; its id.
+    async fn connected_by(&self, callback: &str) -> i64 {
+        let location = self.callback(callback).await;
         location
             .strip_prefix("/admin/connections?connected=")
             .unwrap_or_else(|| panic!("not connected: {location}"))
@@ -386,4 +377,20 @@ pub fn query_map(query: &str) -> HashMap<String, String> {
     url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect()
+}
+
+/// The audit actions of a connection detail, newest first.
+pub fn actions(detail: &serde_json::Value) -> Vec<String> {
+    detail["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The path and query of the emulator's redirect back to us.
+fn path_and_query(redirect: Result<Url, backend::emulator::Refusal>) -> String {
+    let url = redirect.unwrap_or_else(|r| panic!("emulator refused: {r:?}"));
+    format!("{}?{}", url.path(), url.query().unwrap())
 }

@@ -383,14 +383,7 @@ pub fn backend_guard(
         }
     }
     // A copy of the database file holds no plaintext token.
-    let mut db = Vec::new();
-    for entry in std::fs::read_dir(data.path()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.to_string_lossy().contains("connections.db") {
-            db.extend(std::fs::read(path).unwrap());
-        }
-    }
-    let db = String::from_utf8_lossy(&db);
+    let db = database_text(data.path());
     assert!(db.contains("acct_1DemoGlobexLtd002"), "the row was stored");
     assert!(
         !db.contains("sk_test_emu"),
@@ -428,3 +421,15 @@ pub async fn signed_in_admin_with_acme() -> (Process, String, tempfile::TempDir,
 }
 
 pub const ACME_ROW: &str = "//tbody/tr[@data-connection-id='1']";
+
+/// Everything in the backend's database files (and its write-ahead log), as text.
+pub fn database_text(data: &std::path::Path) -> String {
+    let mut db = Vec::new();
+    for entry in std::fs::read_dir(data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("connections.db") {
+            db.extend(std::fs::read(path).unwrap());
+        }
+    }
+    String::from_utf8_lossy(&db).into_owned()
+}
