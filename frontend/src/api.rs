@@ -5,7 +5,6 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 
 use gloo_net::http::{Request, RequestBuilder, Response};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
     ApiError, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail, CreateUserRequest,
@@ -13,6 +12,7 @@ use shared::{
     UpdateUserRequest, User,
 };
 
+use crate::json::{self, FromJson};
 use crate::strings;
 
 thread_local! {
@@ -78,16 +78,11 @@ async fn call(request: RequestBuilder, json: Option<String>) -> Result<(u16, Str
 }
 
 /// Reads an answer: the value on 2xx, else the server's error body.
-fn decode<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiFailure> {
+fn decode<T: FromJson>((status, text): (u16, String)) -> Result<T, ApiFailure> {
     if (200..300).contains(&status) {
-        // A 204 has no body: `()` decodes from "null".
-        let text = if text.is_empty() { "null" } else { &text };
-        return serde_json::from_str(text).map_err(|_| ApiFailure::Unexpected(status));
+        return json::parse(&text).ok_or(ApiFailure::Unexpected(status));
     }
-    match serde_json::from_str::<ApiError>(&text) {
-        Ok(body) => Err(ApiFailure::Server(body)),
-        Err(_) => Err(ApiFailure::Unexpected(status)),
-    }
+    Err(json::parse::<ApiError>(&text).map_or(ApiFailure::Unexpected(status), ApiFailure::Server))
 }
 
 /// A request not sent yet; a 2xx answer decodes to `T`. Sent by [`Req::send`] (or
@@ -107,7 +102,7 @@ fn req<T>(request: RequestBuilder, body: Option<String>) -> Req<T> {
     }
 }
 
-impl<T: DeserializeOwned + 'static> Req<T> {
+impl<T: FromJson + 'static> Req<T> {
     /// Sends the request in the background and hands the decoded answer to `done`.
     pub fn send(self, done: impl FnOnce(Result<T, ApiFailure>) + 'static) {
         send(

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod components;
+pub mod json;
 pub mod pages;
 pub mod remote;
 pub mod router;

@@ -225,6 +225,11 @@ mod tests {
             serde_json::from_str::<Problem>("\"new\"").unwrap(),
             Problem::Unknown
         );
+        assert_eq!(Problem::from_wire("new"), Some(Problem::Unknown));
+        assert_eq!(AuditAction::from_wire("new"), Some(AuditAction::Other));
+        assert_eq!(Removal::from_wire("local_only"), Some(Removal::LocalOnly));
+        assert_eq!(Role::from_wire("read-only"), None);
+        assert_eq!(ErrorCode::from_wire("teapot"), None);
         // Inside a struct, through serde_json::Value too (how the backend reads its audit rows).
         let v = serde_json::json!({"status": "needs_reauth", "problem": "revoked", "removal": "local_only"});
         let d: AuditDetail = serde_json::from_value(v).unwrap();

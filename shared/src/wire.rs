@@ -2,27 +2,18 @@
 //!
 //! Serde's derived `Deserialize` for a unit enum is a visitor of its own per enum (~1 KB of wasm
 //! apiece in the front end, which has a size budget); these impls read a string and look it up
-//! through one shared function instead. The JSON is the same as with
+//! through one shared function instead, and `from_wire` lets the front end read codes without
+//! serde. The JSON is the same as with
 //! `#[derive(Serialize, Deserialize)] #[serde(rename_all = "snake_case")]`.
 
-use serde::de::{Deserialize, Deserializer, Error};
-
-/// Index of the wire name `deserializer` holds in `names`; `other` is the index to use for an
-/// unknown name (like `#[serde(other)]`), or `None` to refuse it as serde's derive does.
-pub(crate) fn variant_index<'de, D: Deserializer<'de>>(
-    deserializer: D,
-    names: &'static [&'static str],
-    other: Option<usize>,
-) -> Result<usize, D::Error> {
-    let name = String::deserialize(deserializer)?;
-    match names.iter().position(|n| *n == name) {
-        Some(i) => Ok(i),
-        None => other.ok_or_else(|| D::Error::unknown_variant(&name, names)),
-    }
+/// Position of `name` among an enum's wire names.
+pub(crate) fn index(names: &[&str], name: &str) -> Option<usize> {
+    names.iter().position(|n| *n == name)
 }
 
-/// `as_str`, `Serialize` and `Deserialize` for a unit enum from its variants' wire names.
-/// `other Variant` makes unknown names read as that variant.
+/// `as_str`, `from_wire`, `Serialize` and `Deserialize` for a unit enum from its variants' wire
+/// names. `other Variant` makes unknown names read as that variant (like `#[serde(other)]`);
+/// without it an unknown name is refused with serde's own "unknown variant" error.
 macro_rules! wire_names {
     ($ty:ident { $($variant:ident => $name:literal),+ $(,)? } $(other $other:ident)?) => {
         impl $ty {
@@ -35,6 +26,14 @@ macro_rules! wire_names {
                     $(Self::$variant => $name),+
                 }
             }
+
+            /// Inverse of `as_str` (an unknown name gives the catch-all variant, if there is one).
+            pub fn from_wire(name: &str) -> Option<Self> {
+                let other: Option<Self> = None $(.or(Some(Self::$other)))?;
+                crate::wire::index(Self::NAMES, name)
+                    .map(|i| Self::VARIANTS[i])
+                    .or(other)
+            }
         }
 
         impl serde::Serialize for $ty {
@@ -45,11 +44,10 @@ macro_rules! wire_names {
 
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                #[allow(unused_mut, unused_assignments)]
-                let mut other = None;
-                $(other = Self::VARIANTS.iter().position(|v| *v == Self::$other);)?
-                crate::wire::variant_index(deserializer, Self::NAMES, other)
-                    .map(|i| Self::VARIANTS[i])
+                let name = <String as serde::Deserialize>::deserialize(deserializer)?;
+                Self::from_wire(&name).ok_or_else(|| {
+                    <D::Error as serde::de::Error>::unknown_variant(&name, Self::NAMES)
+                })
             }
         }
     };
