@@ -2,9 +2,9 @@
 //! carries the server's sentence when it sent one.
 
 use std::cell::RefCell;
+use std::marker::PhantomData;
 
 use gloo_net::http::{Request, RequestBuilder, Response};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
     ApiError, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail, CreateUserRequest,
@@ -12,6 +12,7 @@ use shared::{
     UpdateUserRequest, User,
 };
 
+use crate::json::{self, FromJson};
 use crate::strings;
 
 thread_local! {
@@ -77,16 +78,45 @@ async fn call(request: RequestBuilder, json: Option<String>) -> Result<(u16, Str
 }
 
 /// Reads an answer: the value on 2xx, else the server's error body.
-fn decode<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiFailure> {
+fn decode<T: FromJson>((status, text): (u16, String)) -> Result<T, ApiFailure> {
     if (200..300).contains(&status) {
-        // A 204 has no body: `()` decodes from "null".
-        let text = if text.is_empty() { "null" } else { &text };
-        return serde_json::from_str(text).map_err(|_| ApiFailure::Unexpected(status));
+        return json::parse(&text).ok_or(ApiFailure::Unexpected(status));
     }
-    match serde_json::from_str::<ApiError>(&text) {
-        Ok(body) => Err(ApiFailure::Server(body)),
-        Err(_) => Err(ApiFailure::Unexpected(status)),
+    Err(json::parse::<ApiError>(&text).map_or(ApiFailure::Unexpected(status), ApiFailure::Server))
+}
+
+/// A request not sent yet; a 2xx answer decodes to `T`. Sent by [`Req::send`] (or
+/// [`crate::remote::run`], [`crate::remote::Remote`]) through one non-generic future, so no call
+/// has its own copy of the async machinery (the wasm size budget).
+pub struct Req<T> {
+    request: RequestBuilder,
+    body: Option<String>,
+    answer: PhantomData<fn() -> T>,
+}
+
+fn req<T>(request: RequestBuilder, body: Option<String>) -> Req<T> {
+    Req {
+        request,
+        body,
+        answer: PhantomData,
     }
+}
+
+impl<T: FromJson + 'static> Req<T> {
+    /// Sends the request in the background and hands the decoded answer to `done`.
+    pub fn send(self, done: impl FnOnce(Result<T, ApiFailure>) + 'static) {
+        send(
+            self.request,
+            self.body,
+            Box::new(move |answer| done(answer.and_then(decode))),
+        );
+    }
+}
+
+type Answer = Result<(u16, String), ApiFailure>;
+
+fn send(request: RequestBuilder, body: Option<String>, done: Box<dyn FnOnce(Answer)>) {
+    leptos::task::spawn_local(async move { done(call(request, body).await) });
 }
 
 fn json<B: Serialize>(body: &B) -> Option<String> {
@@ -94,96 +124,90 @@ fn json<B: Serialize>(body: &B) -> Option<String> {
 }
 
 /// `GET /api/connections`.
-pub async fn list_connections() -> Result<Vec<Connection>, ApiFailure> {
-    decode(call(Request::get("/api/connections"), None).await?)
+pub fn list_connections() -> Req<Vec<Connection>> {
+    req(Request::get("/api/connections"), None)
 }
 
 /// `GET /api/meta`.
-pub async fn server_info() -> Result<ServerInfo, ApiFailure> {
-    decode(call(Request::get("/api/meta"), None).await?)
+pub fn server_info() -> Req<ServerInfo> {
+    req(Request::get("/api/meta"), None)
 }
 
 /// `POST /api/connections/stripe/authorize`: where to send the browser to connect Stripe.
-pub async fn start_stripe_authorize() -> Result<AuthorizeResponse, ApiFailure> {
-    decode(call(Request::post("/api/connections/stripe/authorize"), None).await?)
+pub fn start_stripe_authorize() -> Req<AuthorizeResponse> {
+    req(Request::post("/api/connections/stripe/authorize"), None)
 }
 
 /// `GET /api/auth/me`: the signed-in user (401 → `Err`).
-pub async fn me() -> Result<User, ApiFailure> {
-    decode(call(Request::get("/api/auth/me"), None).await?)
+pub fn me() -> Req<User> {
+    req(Request::get("/api/auth/me"), None)
 }
 
 /// `POST /api/auth/sign-in`.
-pub async fn sign_in(email: String, password: String) -> Result<User, ApiFailure> {
+pub fn sign_in(email: String, password: String) -> Req<User> {
     let body = json(&SignInRequest { email, password });
-    decode(call(Request::post("/api/auth/sign-in"), body).await?)
+    req(Request::post("/api/auth/sign-in"), body)
 }
 
 /// `POST /api/auth/sign-out`.
-pub async fn sign_out() -> Result<(), ApiFailure> {
-    decode(call(Request::post("/api/auth/sign-out"), None).await?)
+pub fn sign_out() -> Req<()> {
+    req(Request::post("/api/auth/sign-out"), None)
 }
 
 /// `GET /api/users`.
-pub async fn list_users() -> Result<Vec<User>, ApiFailure> {
-    decode(call(Request::get("/api/users"), None).await?)
+pub fn list_users() -> Req<Vec<User>> {
+    req(Request::get("/api/users"), None)
 }
 
 /// `POST /api/users`.
-pub async fn create_user(body: CreateUserRequest) -> Result<CreateUserResponse, ApiFailure> {
-    decode(call(Request::post("/api/users"), json(&body)).await?)
+pub fn create_user(body: CreateUserRequest) -> Req<CreateUserResponse> {
+    req(Request::post("/api/users"), json(&body))
 }
 
 /// `PATCH /api/users/{id}`.
-pub async fn update_user(id: i64, body: UpdateUserRequest) -> Result<User, ApiFailure> {
-    decode(call(Request::patch(&format!("/api/users/{id}")), json(&body)).await?)
+pub fn update_user(id: i64, body: UpdateUserRequest) -> Req<User> {
+    req(Request::patch(&format!("/api/users/{id}")), json(&body))
 }
 
 /// `GET /api/connections/{id}`: the row and its audit log.
-pub async fn get_connection(id: i64) -> Result<ConnectionDetail, ApiFailure> {
-    decode(call(Request::get(&format!("/api/connections/{id}")), None).await?)
+pub fn get_connection(id: i64) -> Req<ConnectionDetail> {
+    req(Request::get(&format!("/api/connections/{id}")), None)
 }
 
 /// `POST /api/connections/{id}/test`: tests now; the updated row.
-pub async fn test_connection(id: i64) -> Result<Connection, ApiFailure> {
-    decode(call(Request::post(&format!("/api/connections/{id}/test")), None).await?)
+pub fn test_connection(id: i64) -> Req<Connection> {
+    req(Request::post(&format!("/api/connections/{id}/test")), None)
 }
 
 /// `POST /api/connections/{id}/reauthorize`: where to send the browser to re-authenticate.
-pub async fn reauthorize(id: i64) -> Result<AuthorizeResponse, ApiFailure> {
-    decode(
-        call(
-            Request::post(&format!("/api/connections/{id}/reauthorize")),
-            None,
-        )
-        .await?,
+pub fn reauthorize(id: i64) -> Req<AuthorizeResponse> {
+    req(
+        Request::post(&format!("/api/connections/{id}/reauthorize")),
+        None,
     )
 }
 
 /// `POST /api/connections/stripe/key`, or `…/{id}/key` to give that connection a new key.
-pub async fn connect_with_key(
-    key: String,
-    connection: Option<i64>,
-) -> Result<Connection, ApiFailure> {
+pub fn connect_with_key(key: String, connection: Option<i64>) -> Req<Connection> {
     let url = match connection {
         Some(id) => format!("/api/connections/{id}/key"),
         None => "/api/connections/stripe/key".to_owned(),
     };
     let body = json(&RestrictedKeyRequest { key, name: None });
-    decode(call(Request::post(&url), body).await?)
+    req(Request::post(&url), body)
 }
 
 /// `DELETE /api/connections/{id}[?force=true]`: what the admin still has to do in Stripe, if
 /// anything (`None` when Stripe revoked our access).
-pub async fn delete_connection(id: i64, force: bool) -> Result<Option<DeleteOutcome>, ApiFailure> {
+pub fn delete_connection(id: i64, force: bool) -> Req<Option<DeleteOutcome>> {
     let url = format!(
         "/api/connections/{id}{}",
         if force { "?force=true" } else { "" }
     );
-    decode(call(Request::delete(&url), None).await?)
+    req(Request::delete(&url), None)
 }
 
 /// `GET /api/connections/callback-notice`: details of a refused re-authentication, once.
-pub async fn callback_notice() -> Result<Option<CallbackNotice>, ApiFailure> {
-    decode(call(Request::get("/api/connections/callback-notice"), None).await?)
+pub fn callback_notice() -> Req<Option<CallbackNotice>> {
+    req(Request::get("/api/connections/callback-notice"), None)
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod components;
+pub mod json;
 pub mod pages;
 pub mod remote;
 pub mod router;
@@ -40,8 +41,8 @@ pub fn App() -> impl IntoView {
     let auth = provide_auth();
     // Any 401 from the API means the session is over.
     api::on_signed_out(move || auth.user.set(None));
-    leptos::task::spawn_local(async move {
-        auth.user.set(api::me().await.ok());
+    api::me().send(move |answer| {
+        auth.user.set(answer.ok());
         auth.checked.set(true);
     });
     // Signed-out users land on sign-in and come back afterwards.
@@ -80,8 +81,7 @@ fn UserMenu() -> impl IntoView {
             .with(|u| u.as_ref().map(|u| u.display_name.clone()))
     };
     let sign_out = move |_| {
-        leptos::task::spawn_local(async move {
-            let _ = api::sign_out().await;
+        api::sign_out().send(move |_| {
             nav.replace(SIGN_IN_PATH);
             auth.user.set(None);
         });

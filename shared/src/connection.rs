@@ -3,16 +3,18 @@
 use serde::{Deserialize, Serialize};
 
 /// The kind of integration behind a data source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntegrationKind {
     /// A Stripe account (connected by any [`AuthKind`]).
     Stripe,
 }
 
+wire_names!(IntegrationKind {
+    Stripe => "stripe",
+});
+
 /// How a connection authenticates to Stripe: the three ways Stripe allows (STRIPE.md).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum AuthKind {
     /// Classic Connect OAuth (`scope=read_only`); tokens do not expire; revoked by deauthorize.
     #[default]
@@ -24,16 +26,13 @@ pub enum AuthKind {
     RestrictedKey,
 }
 
-impl AuthKind {
-    /// Stable wire and database name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Connect => "connect",
-            Self::Apps => "apps",
-            Self::RestrictedKey => "restricted_key",
-        }
-    }
+wire_names!(AuthKind {
+    Connect => "connect",
+    Apps => "apps",
+    RestrictedKey => "restricted_key",
+});
 
+impl AuthKind {
     /// Inverse of [`AuthKind::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
         [Self::Connect, Self::Apps, Self::RestrictedKey]
@@ -43,8 +42,7 @@ impl AuthKind {
 }
 
 /// Why a connection is not healthy: a code the front end says in the user's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Problem {
     /// Stripe refused the stored credential (revoked, expired, deleted key).
     Refused,
@@ -61,9 +59,19 @@ pub enum Problem {
     /// Stripe answered with an error or something unreadable (retried).
     BadAnswer,
     /// A code this build does not know (a newer server): shown generically.
-    #[serde(other)]
     Unknown,
 }
+
+wire_names!(Problem {
+    Refused => "refused",
+    Revoked => "revoked",
+    OtherAccount => "other_account",
+    RefreshRefused => "refresh_refused",
+    MissingPermission => "missing_permission",
+    Unreachable => "unreachable",
+    BadAnswer => "bad_answer",
+    Unknown => "unknown",
+} other Unknown);
 
 impl Problem {
     /// Every known code.
@@ -77,20 +85,6 @@ impl Problem {
         Self::BadAnswer,
     ];
 
-    /// Stable wire and database code.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Refused => "refused",
-            Self::Revoked => "revoked",
-            Self::OtherAccount => "other_account",
-            Self::RefreshRefused => "refresh_refused",
-            Self::MissingPermission => "missing_permission",
-            Self::Unreachable => "unreachable",
-            Self::BadAnswer => "bad_answer",
-            Self::Unknown => "unknown",
-        }
-    }
-
     /// Inverse of [`Problem::as_str`]; unknown codes give [`Problem::Unknown`].
     pub fn parse(s: &str) -> Self {
         Self::ALL
@@ -101,8 +95,7 @@ impl Problem {
 }
 
 /// Health of a connection as the Data Sources table shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionStatus {
     /// The last connection test succeeded.
     Success,
@@ -114,17 +107,14 @@ pub enum ConnectionStatus {
     Testing,
 }
 
-impl ConnectionStatus {
-    /// Stable wire and database name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::NeedsReauth => "needs_reauth",
-            Self::Error => "error",
-            Self::Testing => "testing",
-        }
-    }
+wire_names!(ConnectionStatus {
+    Success => "success",
+    NeedsReauth => "needs_reauth",
+    Error => "error",
+    Testing => "testing",
+});
 
+impl ConnectionStatus {
     /// Inverse of [`ConnectionStatus::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
         [Self::Success, Self::NeedsReauth, Self::Error, Self::Testing]
@@ -166,8 +156,7 @@ pub struct Connection {
 }
 
 /// What happened to a connection, as an audit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
     /// First connected.
     Connected,
@@ -184,29 +173,22 @@ pub enum AuditAction {
     /// Stripe refused to renew the authorization.
     RefreshRefused,
     /// A code this build does not know.
-    #[serde(other)]
     Other,
 }
 
-impl AuditAction {
-    /// Stable database code.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Connected => "connected",
-            Self::Reauthenticated => "reauthenticated",
-            Self::Tested => "tested",
-            Self::Deleted => "deleted",
-            Self::AccessRevoked => "access_revoked",
-            Self::TokenRefreshed => "token_refreshed",
-            Self::RefreshRefused => "refresh_refused",
-            Self::Other => "other",
-        }
-    }
-}
+wire_names!(AuditAction {
+    Connected => "connected",
+    Reauthenticated => "reauthenticated",
+    Tested => "tested",
+    Deleted => "deleted",
+    AccessRevoked => "access_revoked",
+    TokenRefreshed => "token_refreshed",
+    RefreshRefused => "refresh_refused",
+    Other => "other",
+} other Other);
 
 /// How a deletion ended at Stripe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removal {
     /// Stripe revoked our access (Connect deauthorize).
     Deauthorized,
@@ -218,6 +200,13 @@ pub enum Removal {
     /// Stripe (uninstall the app, or delete the restricted key).
     CredentialDropped,
 }
+
+wire_names!(Removal {
+    Deauthorized => "deauthorized",
+    AlreadyDisconnected => "already_disconnected",
+    LocalOnly => "local_only",
+    CredentialDropped => "credential_dropped",
+});
 
 /// The facts of an audit line, each optional: codes and numbers, never sentences.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,8 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Machine-readable error kinds of the JSON API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// The request was malformed.
     BadRequest,
@@ -31,6 +30,21 @@ pub enum ErrorCode {
     /// Anything else; details are in the server's log only.
     Internal,
 }
+
+wire_names!(ErrorCode {
+    BadRequest => "bad_request",
+    Unauthorized => "unauthorized",
+    Forbidden => "forbidden",
+    NotFound => "not_found",
+    RateLimited => "rate_limited",
+    UpstreamFailed => "upstream_failed",
+    Conflict => "conflict",
+    FullAccessKey => "full_access_key",
+    InvalidKey => "invalid_key",
+    MissingPermissions => "missing_permissions",
+    OtherAccount => "other_account",
+    Internal => "internal",
+});
 
 /// A list a restricted key cannot read, and the permission that would allow it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,9 @@
 /// Path of the SPA page the OAuth callback sends the browser back to.
 pub const CONNECTIONS_PAGE: &str = "/admin/connections";
 
+#[macro_use]
+mod wire;
+
 mod callback;
 mod connection;
 mod error;
@@ -156,5 +159,82 @@ mod tests {
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["error"], "missing_permissions");
         assert_eq!(v["missing"][0]["list"], "coupons");
+    }
+
+    fn wire_round_trip<T>(all: &[T], name: fn(T) -> &'static str)
+    where
+        T: Copy + PartialEq + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
+    {
+        for &v in all {
+            let json = format!("\"{}\"", name(v));
+            assert_eq!(serde_json::to_string(&v).unwrap(), json);
+            assert_eq!(serde_json::from_str::<T>(&json).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn code_enums_keep_their_snake_case_wire_names() {
+        wire_round_trip(&[IntegrationKind::Stripe], IntegrationKind::as_str);
+        assert_eq!(IntegrationKind::Stripe.as_str(), "stripe");
+        wire_round_trip(
+            &[AuthKind::Connect, AuthKind::Apps, AuthKind::RestrictedKey],
+            AuthKind::as_str,
+        );
+        wire_round_trip(&Problem::ALL, Problem::as_str);
+        wire_round_trip(&[Problem::Unknown], Problem::as_str);
+        wire_round_trip(
+            &[
+                ConnectionStatus::Success,
+                ConnectionStatus::NeedsReauth,
+                ConnectionStatus::Error,
+                ConnectionStatus::Testing,
+            ],
+            ConnectionStatus::as_str,
+        );
+        wire_round_trip(
+            &[AuditAction::AccessRevoked, AuditAction::Other],
+            AuditAction::as_str,
+        );
+        assert_eq!(AuditAction::AccessRevoked.as_str(), "access_revoked");
+        wire_round_trip(
+            &[Removal::AlreadyDisconnected, Removal::CredentialDropped],
+            Removal::as_str,
+        );
+        assert_eq!(Removal::CredentialDropped.as_str(), "credential_dropped");
+        wire_round_trip(
+            &[ErrorCode::UpstreamFailed, ErrorCode::MissingPermissions],
+            ErrorCode::as_str,
+        );
+        assert_eq!(
+            ErrorCode::MissingPermissions.as_str(),
+            "missing_permissions"
+        );
+        wire_round_trip(&Role::ALL, Role::as_str);
+        // Unknown names: refused like serde's derive does, unless the enum has a catch-all.
+        let e = serde_json::from_str::<Role>("\"root\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "unknown variant `root`, expected one of `admin`, `standard`, `read_only`"
+            ),
+            "{e}"
+        );
+        assert!(serde_json::from_str::<ConnectionStatus>("7").is_err());
+        assert_eq!(
+            serde_json::from_str::<Problem>("\"new\"").unwrap(),
+            Problem::Unknown
+        );
+        assert_eq!(Problem::from_wire("new"), Some(Problem::Unknown));
+        assert_eq!(AuditAction::from_wire("new"), Some(AuditAction::Other));
+        assert_eq!(Removal::from_wire("local_only"), Some(Removal::LocalOnly));
+        assert_eq!(Role::from_wire("read-only"), None);
+        assert_eq!(ErrorCode::from_wire("teapot"), None);
+        // Inside a struct, through serde_json::Value too (how the backend reads its audit rows).
+        let v = serde_json::json!({"status": "needs_reauth", "problem": "revoked", "removal": "local_only"});
+        let d: AuditDetail = serde_json::from_value(v).unwrap();
+        assert_eq!(d.status, Some(ConnectionStatus::NeedsReauth));
+        assert_eq!(d.problem, Some(Problem::Revoked));
+        assert_eq!(d.removal, Some(Removal::LocalOnly));
     }
 }

@@ -3,8 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What a user may do. Integrations and user management are Admin-only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Everything, including Connections and Users.
     Admin,
@@ -14,18 +13,15 @@ pub enum Role {
     ReadOnly,
 }
 
+wire_names!(Role {
+    Admin => "admin",
+    Standard => "standard",
+    ReadOnly => "read_only",
+});
+
 impl Role {
     /// All roles, most powerful first.
     pub const ALL: [Self; 3] = [Self::Admin, Self::Standard, Self::ReadOnly];
-
-    /// Stable wire and database name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Standard => "standard",
-            Self::ReadOnly => "read_only",
-        }
-    }
 
     /// Parses the wire name, or the command-line spelling (`read-only`).
     pub fn parse(s: &str) -> Option<Self> {

@@ -62,7 +62,7 @@ fn detail_view(detail: ConnectionDetail, remote: Remote<ConnectionDetail>) -> im
 /// The connection detail page.
 #[component]
 pub fn ConnectionDetailPage(id: i64) -> impl IntoView {
-    let remote = Remote::new(move || Box::pin(api::get_connection(id)));
+    let remote = Remote::new(move || api::get_connection(id));
     view! {
         <section class="page connection-page" aria-labelledby="connection-title">
             <p class="breadcrumb"><Link href=shared::CONNECTIONS_PAGE>{strings::BACK_TO_CONNECTIONS}</Link></p>

@@ -106,7 +106,7 @@ pub fn ConnectionsPage() -> impl IntoView {
             nav.replace(shared::CONNECTIONS_PAGE);
         });
     }
-    let connections = Remote::new(|| Box::pin(api::list_connections()));
+    let connections = Remote::new(api::list_connections);
     let add = move |_| {
         banners.0.set(None);
         nav.navigate(crate::ADD_SOURCE_PATH);

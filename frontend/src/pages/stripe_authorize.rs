@@ -75,13 +75,13 @@ pub fn StripeAuthorizePage() -> impl IntoView {
     let connection = nav
         .query_param("connection")
         .and_then(|id| id.parse::<i64>().ok());
-    let info = Remote::new(|| Box::pin(api::server_info()));
+    let info = Remote::new(api::server_info);
     let pending = RwSignal::new(false);
     let redirecting = RwSignal::new(false);
     let connect = move || {
         let call = match connection {
-            Some(id) => Box::pin(api::reauthorize(id)) as crate::remote::Call<_>,
-            None => Box::pin(api::start_stripe_authorize()),
+            Some(id) => api::reauthorize(id),
+            None => api::start_stripe_authorize(),
         };
         run(pending, call, move |answer| match answer {
             Ok(response) => {

@@ -18,8 +18,8 @@ fn role_options(selected: Role) -> impl IntoView {
 }
 
 fn apply(banners: Banners, users: Remote<Vec<User>>, id: i64, change: UpdateUserRequest) {
-    leptos::task::spawn_local(async move {
-        match api::update_user(id, change).await {
+    api::update_user(id, change).send(move |answer| {
+        match answer {
             Ok(_) => banners.0.set(Some(Banner::success(strings::USER_UPDATED))),
             Err(e) => banners.0.set(Some(Banner::error(e.message()))),
         }
@@ -70,7 +70,7 @@ fn user_row(user: User, banners: Banners, users: Remote<Vec<User>>) -> impl Into
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let banners = use_banner();
-    let users = Remote::new(|| Box::pin(api::list_users()));
+    let users = Remote::new(api::list_users);
     let email = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Standard);
