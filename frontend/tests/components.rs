@@ -191,6 +191,81 @@ async fn the_stripe_tile_is_a_button_named_stripe_that_opens_the_authorization_p
 }
 
 #[wasm_bindgen_test]
+async fn the_authorization_page_offers_a_restricted_key_with_a_labelled_field() {
+    use frontend::pages::stripe_authorize::StripeAuthorizePage;
+    let root = container();
+    let _mounted = mount_to(root.clone(), || view! { <StripeAuthorizePage/> });
+    tick().await;
+    let buttons: Vec<String> = all(&root, "button").iter().map(text).collect();
+    assert!(
+        buttons.contains(&strings::CONNECT_WITH_STRIPE.to_owned()),
+        "{buttons:?}"
+    );
+    assert!(
+        buttons.contains(&strings::CONNECT_WITH_KEY.to_owned()),
+        "{buttons:?}"
+    );
+    assert_eq!(
+        text(&one(&root, "details.restricted-key summary")),
+        "Use a restricted API key"
+    );
+    let label = one(&root, "label[for=restricted-key]");
+    assert_eq!(text(&label), "Restricted API key");
+    let input = one(&root, "input#restricted-key");
+    assert_eq!(
+        input.get_attribute("type").as_deref(),
+        Some("password"),
+        "a secret is not shown"
+    );
+    assert_eq!(input.get_attribute("autocomplete").as_deref(), Some("off"));
+    let described = input.get_attribute("aria-describedby").unwrap();
+    for id in described.split(' ') {
+        one(&root, &format!("#{id}"));
+    }
+    assert_eq!(
+        one(&root, "#restricted-key-error")
+            .get_attribute("role")
+            .as_deref(),
+        Some("alert"),
+        "a refusal is announced and tied to the field"
+    );
+    let permissions: Vec<String> = all(&root, "details.restricted-key li")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(permissions.len(), 7, "{permissions:?}");
+    let link = one(&root, "details.restricted-key a");
+    assert_eq!(link.get_attribute("target").as_deref(), Some("_blank"));
+    assert!(link.get_attribute("rel").unwrap().contains("noopener"));
+}
+
+#[wasm_bindgen_test]
+async fn problems_and_audit_lines_are_worded_from_their_codes() {
+    use shared::{AuditAction, AuditDetail, AuthKind, Problem, Removal};
+    for p in Problem::ALL {
+        assert!(!strings::problem(p).is_empty());
+    }
+    assert_eq!(
+        strings::audit_action(AuditAction::TokenRefreshed),
+        "Authorization renewed"
+    );
+    let detail = AuditDetail {
+        auth_kind: Some(AuthKind::RestrictedKey),
+        removal: Some(Removal::CredentialDropped),
+        ..AuditDetail::default()
+    };
+    assert_eq!(
+        strings::audit_detail(&detail),
+        "Restricted API key · credential removed here"
+    );
+    let missing = [shared::MissingPermission {
+        list: "coupons".into(),
+        permission: "rak_coupon_read".into(),
+    }];
+    assert!(strings::missing_permissions(&missing).contains("coupons (rak_coupon_read)"));
+}
+
+#[wasm_bindgen_test]
 async fn the_admin_menu_discloses_connections() {
     let root = container();
     let _mounted = mount_to(root.clone(), || view! { <AdminMenu/> });
