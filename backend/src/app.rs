@@ -117,7 +117,7 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
     let spa = ServeDir::new(static_dir).fallback(ServeFile::new(static_dir.join("index.html")));
     let webhooks = Router::new()
         .route("/webhooks/stripe", post(webhooks::stripe_webhook))
-        .layer(DefaultBodyLimit::max(256 * 1024));
+        .layer(DefaultBodyLimit::max(webhooks::MAX_BODY));
     let mut router = Router::new()
         .nest("/api", api)
         .route("/oauth/stripe/callback", get(oauth::stripe_callback))

@@ -50,6 +50,9 @@ pub enum AppError {
     /// Stripe could not be told about a deletion, so the connection was kept.
     #[error("stripe unreachable, connection kept")]
     UpstreamKept,
+    /// The body is over its limit.
+    #[error("body too large")]
+    TooLarge,
     /// Webhooks are not configured.
     #[error("webhooks not configured")]
     WebhooksDisabled,
@@ -211,6 +214,11 @@ impl AppError {
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::UpstreamFailed,
                 "Stripe could not be reached, so the connection was kept. Try again, or remove it here only.".into(),
+            ),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BadRequest,
+                "The request body is too large.".into(),
             ),
             Self::WebhooksDisabled => (
                 StatusCode::SERVICE_UNAVAILABLE,

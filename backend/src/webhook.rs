@@ -38,6 +38,89 @@ pub fn header(secret: &str, timestamp: i64, payload: &[u8]) -> String {
     format!("t={timestamp},v1={}", sign(secret, timestamp, payload))
 }
 
+/// Stripe sends one `v1` per signing secret; a header with more is not Stripe's (and each one
+/// would cost an HMAC over the body, so an unauthenticated caller could burn CPU with them).
+pub const MAX_SIGNATURES: usize = 8;
+
+/// Longest `Stripe-Signature` header read (Stripe's are about 100 bytes per secret).
+pub const MAX_HEADER_LEN: usize = 1024;
+
+/// A `Stripe-Signature` header that passed the cheap checks: its shape, at most
+/// [`MAX_SIGNATURES`] signatures, a timestamp within the tolerance.
+#[derive(Debug, Clone)]
+pub struct SignatureHeader {
+    timestamp: i64,
+    signatures: Vec<Vec<u8>>,
+}
+
+impl SignatureHeader {
+    /// Parses and checks `header` at time `now`, before any body is read or hashed.
+    pub fn parse(header: &str, now: i64) -> Result<Self, SignatureError> {
+        if header.len() > MAX_HEADER_LEN {
+            return Err(SignatureError::Malformed);
+        }
+        let mut timestamp = None;
+        let mut signatures = Vec::new();
+        for part in header.split(',') {
+            let Some((key, value)) = part.trim().split_once('=') else {
+                return Err(SignatureError::Malformed);
+            };
+            match key {
+                "t" => {
+                    timestamp = Some(
+                        value
+                            .parse::<i64>()
+                            .map_err(|_| SignatureError::Malformed)?,
+                    )
+                }
+                "v1" => {
+                    // Empty or non-SHA-256 entries can never match: ignored, never hashed for.
+                    if let Ok(bytes) = hex::decode(value) {
+                        if bytes.len() == 32 {
+                            signatures.push(bytes);
+                        }
+                    }
+                    if signatures.len() > MAX_SIGNATURES {
+                        return Err(SignatureError::Malformed);
+                    }
+                }
+                _ => {} // other schemes (v0) are ignored, as Stripe's libraries do
+            }
+        }
+        let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
+        if signatures.is_empty() {
+            return Err(SignatureError::Malformed);
+        }
+        // abs_diff cannot overflow, whatever `t=` says.
+        if now.abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
+            return Err(SignatureError::Expired);
+        }
+        Ok(Self {
+            timestamp,
+            signatures,
+        })
+    }
+
+    /// Checks the raw `payload` against any of `secrets`: one HMAC per secret, compared in
+    /// constant time with each signature.
+    pub fn verify(&self, payload: &[u8], secrets: &[String]) -> Result<(), SignatureError> {
+        for secret in secrets {
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+                .map_err(|_| SignatureError::Mismatch)?;
+            mac.update(self.timestamp.to_string().as_bytes());
+            mac.update(b".");
+            mac.update(payload);
+            for signature in &self.signatures {
+                // verify_slice compares in constant time; the clone only finalizes the one HMAC.
+                if mac.clone().verify_slice(signature).is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        Err(SignatureError::Mismatch)
+    }
+}
+
 /// Verifies `header` over the raw `payload` against any of `secrets`, at time `now`.
 pub fn verify(
     header: &str,
@@ -45,49 +128,7 @@ pub fn verify(
     secrets: &[String],
     now: i64,
 ) -> Result<(), SignatureError> {
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for part in header.split(',') {
-        let Some((key, value)) = part.trim().split_once('=') else {
-            return Err(SignatureError::Malformed);
-        };
-        match key {
-            "t" => {
-                timestamp = Some(
-                    value
-                        .parse::<i64>()
-                        .map_err(|_| SignatureError::Malformed)?,
-                )
-            }
-            "v1" => {
-                if let Ok(bytes) = hex::decode(value) {
-                    signatures.push(bytes);
-                }
-            }
-            _ => {} // other schemes (v0) are ignored, as Stripe's libraries do
-        }
-    }
-    let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
-    if signatures.is_empty() {
-        return Err(SignatureError::Malformed);
-    }
-    if (now - timestamp).abs() > TOLERANCE_SECS {
-        return Err(SignatureError::Expired);
-    }
-    for secret in secrets {
-        for signature in &signatures {
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-                .map_err(|_| SignatureError::Mismatch)?;
-            mac.update(timestamp.to_string().as_bytes());
-            mac.update(b".");
-            mac.update(payload);
-            // verify_slice compares in constant time.
-            if mac.verify_slice(signature).is_ok() {
-                return Ok(());
-            }
-        }
-    }
-    Err(SignatureError::Mismatch)
+    SignatureHeader::parse(header, now)?.verify(payload, secrets)
 }
 
 #[cfg(test)]
@@ -172,6 +213,49 @@ mod tests {
         assert_eq!(
             verify(&h, tampered, &secrets(&[SECRET]), 1_000),
             Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn floods_of_signatures_and_extreme_timestamps_are_refused_cheaply() {
+        let good = sign(SECRET, 1_000, BODY);
+        let many = format!("t=1000,{}v1={good}", "v1=,".repeat(100_000));
+        assert_eq!(
+            verify(&many, BODY, &secrets(&[SECRET]), 1_000),
+            Err(SignatureError::Malformed),
+            "too long to be Stripe's"
+        );
+        let nine = format!(
+            "t=1000,{}",
+            vec![format!("v1={}", "ab".repeat(32)); 9].join(",")
+        );
+        assert!(nine.len() <= MAX_HEADER_LEN);
+        assert_eq!(
+            verify(&nine, BODY, &secrets(&[SECRET]), 1_000),
+            Err(SignatureError::Malformed)
+        );
+        // Empty entries are ignored, not hashed for; the real one still counts.
+        let with_empties = format!("t=1000,v1=,v1=,v1={good}");
+        assert_eq!(
+            verify(&with_empties, BODY, &secrets(&[SECRET]), 1_000),
+            Ok(())
+        );
+        for t in [i64::MIN, i64::MAX, -1] {
+            let h = format!("t={t},v1={good}");
+            assert_eq!(
+                verify(&h, BODY, &secrets(&[SECRET]), 1_000),
+                Err(SignatureError::Expired),
+                "{t}"
+            );
+        }
+        assert_eq!(
+            verify(
+                &format!("t=1000,v1={good}"),
+                BODY,
+                &secrets(&[SECRET]),
+                i64::MIN
+            ),
+            Err(SignatureError::Expired)
         );
     }
 }

@@ -478,3 +478,43 @@ async fn malformed_ids_and_queries_get_the_api_error_body() {
     }
     assert_eq!(app.connection_count().await, 1);
 }
+
+#[tokio::test]
+async fn a_flood_of_signatures_is_refused_at_once_and_other_routes_stay_responsive() {
+    let app = spawn_app().await;
+    let body = "x".repeat(250 * 1024);
+    let good = backend::webhook::sign(WEBHOOK_SECRET, app.state.clock.now(), body.as_bytes());
+    let flood = format!(
+        "t={},{}v1={good}",
+        app.state.clock.now(),
+        "v1=,".repeat(100_000)
+    );
+    let started = std::time::Instant::now();
+    let floods = (0..8).map(|_| {
+        app.router
+            .clone()
+            .oneshot(webhook_request(&body, Some(flood.clone())))
+    });
+    let health = app.request("GET", "/api/health");
+    let (answers, health) = tokio::join!(futures::future::join_all(floods), health);
+    for answer in answers {
+        assert_eq!(answer.unwrap().status(), StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(health.status(), StatusCode::OK);
+    // Structural, not a timing target: no HMAC is computed, so this is milliseconds even in a
+    // debug build (it took seconds of CPU per request before).
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // An extreme timestamp is refused, not a panic.
+    let extreme = format!("t={},v1={good}", i64::MIN);
+    let response = app
+        .router
+        .clone()
+        .oneshot(webhook_request(&body, Some(extreme)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}

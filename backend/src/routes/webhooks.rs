@@ -1,14 +1,16 @@
 //! `POST /webhooks/stripe`: Stripe's events, verified over the raw body before anything is read.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store;
 use crate::webhook;
+
+/// Largest event body accepted (Stripe's are a few KB).
+pub const MAX_BODY: usize = 256 * 1024;
 
 /// The event fields we use.
 #[derive(Debug, Deserialize)]
@@ -25,27 +27,32 @@ struct Event {
 /// Verifies, stores the event id once, and reacts to `account.application.deauthorized`.
 pub async fn stripe_webhook(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<StatusCode, AppError> {
     if state.webhook_secrets.is_empty() {
         return Err(AppError::WebhooksDisabled);
     }
-    let signature = headers
+    let refused = |e: webhook::SignatureError| {
+        tracing::warn!(error = %e, "webhook refused");
+        AppError::BadRequest(format!("Webhook signature refused: {e}."))
+    };
+    // The header is checked before the body is even read: a forged request costs no HMAC.
+    let signature = request
+        .headers()
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    let signature =
+        webhook::SignatureHeader::parse(signature, state.clock.now()).map_err(refused)?;
+    let body = axum::body::to_bytes(request.into_body(), MAX_BODY)
+        .await
+        .map_err(|_| AppError::TooLarge)?;
     let secrets: Vec<String> = state
         .webhook_secrets
         .iter()
         .map(|s| s.expose().to_owned())
         .collect();
-    if let Err(e) = webhook::verify(signature, &body, &secrets, state.clock.now()) {
-        tracing::warn!(error = %e, "webhook refused");
-        return Err(AppError::BadRequest(format!(
-            "Webhook signature refused: {e}."
-        )));
-    }
+    signature.verify(&body, &secrets).map_err(refused)?;
     let event: Event = serde_json::from_slice(&body)
         .map_err(|_| AppError::BadRequest("The webhook body is not a Stripe event.".into()))?;
     let now = state.clock.now();
