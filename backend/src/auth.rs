@@ -304,5 +304,16 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(left, None, "a success clears the account");
+        let count = |pool: sqlx::SqlitePool| async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sign_in_failures")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        };
+        assert_eq!(count(pool.clone()).await, 1, "the client counter is left");
+        crate::store::purge_expired(&pool, later + FAILURE_WINDOW_SECS, FAILURE_WINDOW_SECS)
+            .await
+            .unwrap();
+        assert_eq!(count(pool.clone()).await, 0, "old counters are forgotten");
     }
 }

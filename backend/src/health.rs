@@ -1,5 +1,6 @@
 //! The background checker: tests every due connection (which also renews Apps tokens before they
-//! lapse), with leases in the database so several instances never test the same one at once.
+//! lapse), with leases in the database so several instances never test the same one at once; and
+//! forgets expired sessions and sign-in counters.
 
 use std::time::Duration;
 
@@ -30,6 +31,12 @@ pub fn spawn_checker(state: AppState, tick: Duration) -> tokio::task::JoinHandle
             interval.tick().await;
             if let Err(e) = run_due_checks(&state).await {
                 tracing::error!(error = %e, "background connection checks failed");
+            }
+            let now = state.clock.now();
+            if let Err(e) =
+                store::purge_expired(&state.pool, now, crate::auth::FAILURE_WINDOW_SECS).await
+            {
+                tracing::error!(error = %e, "purging expired sessions and counters failed");
             }
         }
     })

@@ -183,7 +183,7 @@ fn password_from_stdin() -> Result<String, AnyError> {
 
 async fn open_database() -> Result<sqlx::SqlitePool, AnyError> {
     let config = Config::from_env()?;
-    std::fs::create_dir_all(&config.data_dir)?;
+    backend::startup::create_private_dir(&config.data_dir)?;
     Ok(backend::store::connect(&config.database_url).await?)
 }
 

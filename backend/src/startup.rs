@@ -140,6 +140,27 @@ pub fn flows(
     })
 }
 
+/// Creates `DATA_DIR` readable by its owner only (0700); an existing one open to others is
+/// reported, not changed (an operator may share it on purpose).
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(dir = %dir.display(), mode = format!("{:o}", mode & 0o777), "DATA_DIR is readable by other users; chmod 700 it");
+            }
+        }
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 fn loopback_of(addr: SocketAddr) -> SocketAddr {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -156,7 +177,7 @@ fn http_url(addr: SocketAddr) -> Result<Url, StartupError> {
 impl Application {
     /// Opens the database, loads the key, binds the listener and builds the router.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        std::fs::create_dir_all(&config.data_dir)
+        create_private_dir(&config.data_dir)
             .map_err(|e| StartupError::DataDir(config.data_dir.clone(), e))?;
         let cipher = TokenCipher::load_or_create(config.encryption_key.as_ref(), &config.data_dir)?;
         let pool = store::connect(&config.database_url).await?;

@@ -166,3 +166,35 @@ async fn a_wrong_key_is_a_clear_start_up_error() {
     );
     assert!(!stderr.contains(wrong.expose()));
 }
+
+#[tokio::test]
+async fn the_data_directory_and_database_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("state");
+    let mut create = backend()
+        .args(["create-user", "--email", "ops@bi.test", "--role", "admin"])
+        .env("DATA_DIR", &data)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long operator password\n")
+        .unwrap();
+    assert!(create.wait().unwrap().success());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "DATA_DIR");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("connections.db") {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 1);
+}

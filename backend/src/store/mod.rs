@@ -45,8 +45,45 @@ pub enum StoreError {
     Crypto(#[from] CryptoError),
 }
 
-/// Opens (creating if missing) the SQLite database and runs the migrations.
+/// The file behind a `sqlite:` URL, unless the database lives in memory.
+fn database_file(database_url: &str) -> Option<std::path::PathBuf> {
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path.contains(":memory:") || query.contains("mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// The database holds session ids and sealed credentials: readable by its owner only (0600).
+/// SQLite gives its `-wal` and `-shm` files the same mode as the database file.
+fn make_private(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Opens (creating if missing, owner-only) the SQLite database and runs the migrations.
 pub async fn connect(database_url: &str) -> Result<SqlitePool, StoreError> {
+    if let Some(path) = database_file(database_url) {
+        make_private(&path).map_err(|e| {
+            StoreError::Database(sqlx::Error::Configuration(
+                format!("database file {}: {e}", path.display()).into(),
+            ))
+        })?;
+    }
     let options = SqliteConnectOptions::from_str(database_url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -67,6 +104,25 @@ pub async fn connect(database_url: &str) -> Result<SqlitePool, StoreError> {
         .migrate()
         .await?;
     Ok(pool)
+}
+
+/// Forgets what has expired: sessions past their expiry (the store's own query) and sign-in
+/// throttling counters whose window ended.
+pub async fn purge_expired(
+    pool: &SqlitePool,
+    now: i64,
+    window_secs: i64,
+) -> Result<(), StoreError> {
+    use tower_sessions::session_store::ExpiredDeletion;
+    tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
+        .delete_expired()
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("expired sessions: {e}")))?;
+    sqlx::query("DELETE FROM sign_in_failures WHERE window_start <= $1")
+        .bind(now - window_secs)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Liveness: the database answers.
@@ -187,6 +243,20 @@ mod tests {
             .secret
             .expose()
             .to_owned()
+    }
+
+    #[test]
+    fn database_files_are_found_in_urls() {
+        assert_eq!(
+            database_file("sqlite://data/connections.db"),
+            Some("data/connections.db".into())
+        );
+        assert_eq!(
+            database_file("sqlite:///var/x.db?mode=rwc"),
+            Some("/var/x.db".into())
+        );
+        assert_eq!(database_file("sqlite::memory:"), None);
+        assert_eq!(database_file("sqlite://x.db?mode=memory"), None);
     }
 
     #[tokio::test]
