@@ -6,4 +6,6 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 bash scripts/setup.sh
 bash scripts/build-frontend.sh
+# Demo mode is asked for, never implied: without Stripe credentials this run uses the emulator.
+if [ -z "${STRIPE_CLIENT_ID:-}" ] && [ -z "${STRIPE_SECRET_KEY:-}" ]; then export DEMO=1; fi
 exec cargo run --locked -p backend -- serve

@@ -35,8 +35,10 @@ impl fmt::Debug for Secret {
 pub enum StripeMode {
     /// Real (or Stripe-compatible) endpoints with the platform's credentials.
     Live(Box<StripeSettings>),
-    /// No credentials: the built-in emulator is mounted and the flow points at it.
+    /// Asked for with `DEMO=1`: the built-in emulator is mounted and the flow points at it.
     Demo,
+    /// Neither credentials nor `DEMO=1`: `serve` refuses to start (operator commands still work).
+    Unconfigured,
 }
 
 /// Platform credentials and endpoint bases for Stripe.
@@ -186,8 +188,20 @@ impl Config {
         }
         let static_dir = PathBuf::from(var("STATIC_DIR").unwrap_or_else(|| "dist".into()));
 
+        let demo = match var("DEMO").as_deref().map(str::trim) {
+            None | Some("0" | "false") => false,
+            Some("1" | "true") => true,
+            Some(_) => return Err(invalid("DEMO", "must be 1 or 0")),
+        };
         let stripe = match (var("STRIPE_CLIENT_ID"), var("STRIPE_SECRET_KEY")) {
-            (None, None) => StripeMode::Demo,
+            (None, None) if demo => StripeMode::Demo,
+            (None, None) => StripeMode::Unconfigured,
+            (Some(_), Some(_)) if demo => {
+                return Err(invalid(
+                    "DEMO",
+                    "DEMO=1 runs the built-in Stripe emulator: unset DEMO, or STRIPE_CLIENT_ID and STRIPE_SECRET_KEY",
+                ))
+            }
             (Some(client_id), Some(secret_key)) => {
                 let client_id = client_id.trim().to_owned();
                 if !client_id.starts_with("ca_") {
@@ -310,13 +324,35 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_documented_ones_and_demo_mode() {
+    fn defaults_are_the_documented_ones_and_demo_mode_is_asked_for() {
         let c = config(&[]).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert!(c.public_url.is_none());
         assert_eq!(c.database_url, "sqlite://data/connections.db");
         assert_eq!(c.static_dir, PathBuf::from("dist"));
-        assert!(matches!(c.stripe, StripeMode::Demo));
+        assert!(
+            matches!(c.stripe, StripeMode::Unconfigured),
+            "never demo by accident"
+        );
+        assert!(matches!(
+            config(&[("STRIPE_CLIENT_ID", "  ")]).unwrap().stripe,
+            StripeMode::Unconfigured
+        ));
+        assert!(matches!(
+            config(&[("DEMO", "1")]).unwrap().stripe,
+            StripeMode::Demo
+        ));
+        assert_eq!(
+            config(&[
+                ("DEMO", "1"),
+                ("STRIPE_CLIENT_ID", "ca_1"),
+                ("STRIPE_SECRET_KEY", "sk_test_1")
+            ])
+            .unwrap_err()
+            .var,
+            "DEMO"
+        );
+        assert_eq!(config(&[("DEMO", "yes")]).unwrap_err().var, "DEMO");
     }
 
     #[test]

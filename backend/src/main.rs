@@ -109,7 +109,7 @@ async fn serve() -> Result<(), AnyError> {
     }
     if let Some(emulator) = &app.emulator {
         let accounts = &emulator.config().accounts;
-        println!("demo mode: STRIPE_CLIENT_ID/STRIPE_SECRET_KEY are unset, so Stripe is played by the local Stripe emulator at {url}/stripe-emulator/ (restricted keys are made on that page)");
+        println!("demo mode (DEMO=1): Stripe is played by the local Stripe emulator at {url}/stripe-emulator/ (restricted keys are made on that page)");
         for a in accounts {
             println!(
                 "  sign in on the emulator as {} / {DEMO_PASSWORD} ({})",

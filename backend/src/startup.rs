@@ -46,6 +46,17 @@ pub enum StartupError {
     /// The configured key does not open the stored tokens.
     #[error("the encryption key does not open the stored Stripe tokens ({0}); set ENCRYPTION_KEY (or the key file in DATA_DIR) to the key they were encrypted with")]
     WrongKey(String),
+    /// Neither Stripe credentials nor `DEMO=1`.
+    #[error("Stripe is not configured: set STRIPE_CLIENT_ID and STRIPE_SECRET_KEY, or DEMO=1 to run with the built-in Stripe emulator (scripts/run.sh does)")]
+    NoStripe,
+    /// The database was used with the other kind of Stripe.
+    #[error("this database holds connections made with {stored} Stripe, but this start is {now}: a connection must never meet the other one (use another DATA_DIR/DATABASE_URL)")]
+    StripeModeMismatch {
+        /// What the database holds.
+        stored: String,
+        /// What this start is.
+        now: &'static str,
+    },
     /// The first Admin could not be created.
     #[error("first admin: {0}")]
     FirstAdmin(UserError),
@@ -179,8 +190,16 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         create_private_dir(&config.data_dir)
             .map_err(|e| StartupError::DataDir(config.data_dir.clone(), e))?;
+        let mode = match config.stripe {
+            StripeMode::Live(_) => "live",
+            StripeMode::Demo => "demo",
+            StripeMode::Unconfigured => return Err(StartupError::NoStripe),
+        };
         let cipher = TokenCipher::load_or_create(config.encryption_key.as_ref(), &config.data_dir)?;
         let pool = store::connect(&config.database_url).await?;
+        if let Some(stored) = store::claim_stripe_mode(&pool, mode).await? {
+            return Err(StartupError::StripeModeMismatch { stored, now: mode });
+        }
         store::check_key(&pool, &cipher)
             .await
             .map_err(|e| StartupError::WrongKey(e.to_string()))?;
@@ -234,6 +253,7 @@ impl Application {
                 let key_page = join_path(&browser, "/").to_string();
                 (flows, internal, key_page, Some(emulator))
             }
+            StripeMode::Unconfigured => return Err(StartupError::NoStripe),
         };
         let state = AppState {
             pool,

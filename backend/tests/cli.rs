@@ -156,6 +156,8 @@ async fn a_wrong_key_is_a_clear_start_up_error() {
         .env("DATA_DIR", dir.path())
         .env("BIND", "127.0.0.1:0")
         .env("ENCRYPTION_KEY", wrong.expose())
+        .env("STRIPE_CLIENT_ID", "ca_WrongKeyTest")
+        .env("STRIPE_SECRET_KEY", "sk_test_WrongKeyTest")
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -197,4 +199,36 @@ async fn the_data_directory_and_database_are_private_to_their_owner() {
         }
     }
     assert!(seen >= 1);
+}
+
+#[test]
+fn a_start_without_stripe_credentials_or_demo_refuses() {
+    let data = tempfile::tempdir().unwrap();
+    let output = backend()
+        .arg("serve")
+        .env("DATA_DIR", data.path())
+        .env("BIND", "127.0.0.1:0")
+        .env("STRIPE_CLIENT_ID", "")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DEMO=1"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("listening"));
+}
+
+#[tokio::test]
+async fn a_database_with_live_connections_never_meets_the_emulator() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, _) = seed(data.path()).await;
+    let output = backend()
+        .arg("serve")
+        .env("DATA_DIR", data.path())
+        .env("BIND", "127.0.0.1:0")
+        .env("DEMO", "1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("live Stripe"), "{stderr}");
 }

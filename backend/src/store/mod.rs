@@ -125,6 +125,50 @@ pub async fn purge_expired(
     Ok(())
 }
 
+/// Records that this database is used with `mode` Stripe (`demo` or `live`). Returns the other
+/// mode when the database already holds connections made with it (the start must refuse); a
+/// database without connections takes the new mode.
+pub async fn claim_stripe_mode(
+    pool: &SqlitePool,
+    mode: &str,
+) -> Result<Option<String>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT value FROM instance_facts WHERE name = 'stripe'")
+            .fetch_optional(&mut *tx)
+            .await?;
+    let connections: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections")
+        .fetch_one(&mut *tx)
+        .await?;
+    // Databases from before this fact: demo connections carry the emulator's account ids.
+    let stored = match stored {
+        Some(s) => Some(s),
+        None if connections > 0 => {
+            let demo: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM connections WHERE stripe_user_id LIKE 'acct_1Demo%'",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            Some(if demo == connections { "demo" } else { "live" }.to_owned())
+        }
+        None => None,
+    };
+    if let Some(stored) = stored.filter(|s| s != mode) {
+        if connections > 0 {
+            return Ok(Some(stored));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO instance_facts (name, value) VALUES ('stripe', $1) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(mode)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(None)
+}
+
 /// Liveness: the database answers.
 pub async fn ping(pool: &SqlitePool) -> Result<(), StoreError> {
     sqlx::query("SELECT 1").execute(pool).await?;
@@ -243,6 +287,25 @@ mod tests {
             .secret
             .expose()
             .to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_database_keeps_to_the_stripe_it_was_used_with() {
+        let pool = pool().await;
+        assert_eq!(claim_stripe_mode(&pool, "demo").await.unwrap(), None);
+        assert_eq!(
+            claim_stripe_mode(&pool, "live").await.unwrap(),
+            None,
+            "no connections yet: free to change"
+        );
+        upsert_connection(&pool, &cipher(7), &new_conn("acct_1", "Acme", "sk_a"), 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            claim_stripe_mode(&pool, "demo").await.unwrap().as_deref(),
+            Some("live")
+        );
+        assert_eq!(claim_stripe_mode(&pool, "live").await.unwrap(), None);
     }
 
     #[test]

@@ -116,6 +116,10 @@ pub fn backend_in(data: &std::path::Path, envs: &[(&str, &str)]) -> (Process, St
         .env("STATIC_DIR", dist())
         .env("RUST_LOG", "debug")
         .current_dir(data);
+    // Demo mode is asked for explicitly, as `scripts/run.sh` does, unless Stripe is configured.
+    if !envs.iter().any(|(k, _)| *k == "STRIPE_CLIENT_ID") {
+        command.env("DEMO", "1");
+    }
     for (k, v) in envs {
         command.env(k, v);
     }
