@@ -29,6 +29,7 @@ pub const SESSION_COOKIE: &str = "connections_session";
 const USER_ID: &str = "user_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const SEEN_AT: &str = "seen_at";
+const EPOCH: &str = "session_epoch";
 const OAUTH_NONCE: &str = "oauth_nonce";
 /// Session key of the last refused re-authentication's details.
 pub const CALLBACK_NOTICE: &str = "callback_notice";
@@ -83,7 +84,10 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<User,
         .map_err(session_error)?
         .unwrap_or(0);
     let expired = now - signed_in_at >= ABSOLUTE_TIMEOUT_SECS || now - seen_at >= IDLE_TIMEOUT_SECS;
-    let user = if expired {
+    let epoch = session.get::<i64>(EPOCH).await.map_err(session_error)?;
+    let user = if expired
+        || users::session_epoch(&state.pool, user_id).await? != Some(epoch.unwrap_or(0))
+    {
         None
     } else {
         users::find(&state.pool, user_id).await?
@@ -115,9 +119,17 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// Starts a session for `user`: a new session id (no fixation), then the sign-in times.
-pub async fn start_session(session: &Session, user: &User, now: i64) -> Result<(), AppError> {
+/// Starts a session for `user`: nothing kept from before (another user's OAuth nonce or notice),
+/// a new session id (no fixation), the user's session epoch, then the sign-in times.
+pub async fn start_session(
+    session: &Session,
+    user: &User,
+    epoch: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    session.clear().await;
     session.cycle_id().await.map_err(session_error)?;
+    session.insert(EPOCH, epoch).await.map_err(session_error)?;
     session
         .insert(USER_ID, user.id)
         .await

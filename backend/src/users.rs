@@ -229,12 +229,24 @@ pub async fn set_password(
     email: &str,
     password_hash: &str,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE email = $2")
-        .bind(password_hash)
-        .bind(email.trim().to_lowercase())
-        .execute(pool)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE email = $2",
+    )
+    .bind(password_hash)
+    .bind(email.trim().to_lowercase())
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The user's session epoch: sessions started under an older one are over.
+pub async fn session_epoch(pool: &SqlitePool, id: i64) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT session_epoch FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 /// Changes role and/or disabled flag, refusing to leave no enabled Admin. The check and the change
@@ -267,7 +279,9 @@ pub async fn update(
         }
     }
     let row = sqlx::query(&format!(
-        "UPDATE users SET role = $1, disabled = $2 WHERE id = $3 RETURNING {USER_COLUMNS}"
+        "UPDATE users SET role = $1, disabled = $2, \
+         session_epoch = session_epoch + CASE WHEN role <> $1 OR disabled <> $2 THEN 1 ELSE 0 END \
+         WHERE id = $3 RETURNING {USER_COLUMNS}"
     ))
     .bind(new_role.as_str())
     .bind(new_disabled)

@@ -440,7 +440,16 @@ async fn admins_manage_users_but_never_remove_the_last_admin() {
         app.send("GET", "/api/users", Some(&app.admin), None)
             .await
             .status(),
-        403
+        401,
+        "a role change ends the user's sessions"
+    );
+    let again = app.sign_in(ADMIN_EMAIL, USER_PASSWORD).await;
+    assert_eq!(
+        app.send("GET", "/api/users", Some(&again), None)
+            .await
+            .status(),
+        403,
+        "signed in again, as a Standard user"
     );
 }
 
@@ -506,4 +515,68 @@ async fn a_burst_of_parallel_guesses_cannot_slip_under_the_limit() {
         statuses.iter().all(|s| *s == 401 || *s == 429),
         "{statuses:?}"
     );
+}
+
+#[tokio::test]
+async fn a_role_change_a_re_enabling_and_a_password_reset_end_the_users_old_sessions() {
+    let app = spawn_app().await;
+    // Role change: the old session is over; a new sign-in works with the new role.
+    let old = app.sign_in(STANDARD_EMAIL, USER_PASSWORD).await;
+    let other_device = app.sign_in(STANDARD_EMAIL, USER_PASSWORD).await;
+    let patch =
+        |body: serde_json::Value| app.send("PATCH", "/api/users/2", Some(&app.admin), Some(body));
+    assert_eq!(patch(json!({"role": "read_only"})).await.status(), 200);
+    assert_eq!(me_status(&app, &old).await, 401);
+    assert_eq!(
+        me_status(&app, &other_device).await,
+        401,
+        "every session of the user"
+    );
+    assert_eq!(
+        me_status(&app, &app.admin).await,
+        200,
+        "other users are untouched"
+    );
+    let fresh = app.sign_in(STANDARD_EMAIL, USER_PASSWORD).await;
+    assert_eq!(me_status(&app, &fresh).await, 200);
+    // A no-op change ends nothing.
+    assert_eq!(patch(json!({"role": "read_only"})).await.status(), 200);
+    assert_eq!(me_status(&app, &fresh).await, 200);
+    // A password reset (the operator's command does the same update).
+    let hash = backend::users::hash_password("another long password").unwrap();
+    assert!(
+        backend::users::set_password(&app.state.pool, STANDARD_EMAIL, &hash)
+            .await
+            .unwrap()
+    );
+    assert_eq!(me_status(&app, &fresh).await, 401);
+    assert_eq!(
+        app.sign_in_attempt(None, STANDARD_EMAIL, USER_PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    let after = app.sign_in(STANDARD_EMAIL, "another long password").await;
+    assert_eq!(me_status(&app, &after).await, 200);
+}
+
+#[tokio::test]
+async fn a_sign_in_on_a_used_browser_keeps_nothing_of_the_previous_user() {
+    let app = spawn_app().await;
+    // The Admin starts an OAuth flow: its session holds the flow's binding.
+    let query = app.start().await;
+    let callback = app.approve(&query).await;
+    // Someone else signs in on the same browser (same cookie) before the callback returns.
+    let response = app
+        .sign_in_attempt(Some(&app.admin), READ_ONLY_EMAIL, USER_PASSWORD)
+        .await;
+    assert_eq!(response.status(), 200);
+    let cookie = session_cookie(&response).unwrap();
+    let response = app.send("GET", &callback, Some(&cookie), None).await;
+    assert_eq!(
+        response.headers()["location"],
+        "/admin/connections?error=session_mismatch",
+        "the Admin's flow does not belong to the new session"
+    );
+    assert_eq!(app.emulator.token_requests(), 0);
 }

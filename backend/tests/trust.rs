@@ -291,6 +291,40 @@ fn deauthorized_event(id: &str, account: &str, livemode: bool) -> String {
     .to_string()
 }
 
+#[tokio::test]
+async fn a_deauthorization_older_than_the_last_grant_changes_nothing() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    let granted: i64 = sqlx::query_scalar("SELECT granted_at FROM connections WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    let late = json!({
+        "id": "evt_late", "object": "event", "type": "account.application.deauthorized",
+        "account": "acct_1AcmeTest", "livemode": false, "created": granted - 60,
+        "data": {"object": {"id": CLIENT_ID}}
+    })
+    .to_string();
+    assert_eq!(deliver(&app, &late, WEBHOOK_SECRET).await, StatusCode::OK);
+    assert_eq!(
+        status_of(&app, id).await,
+        "success",
+        "about an earlier grant"
+    );
+    let current = json!({
+        "id": "evt_now", "object": "event", "type": "account.application.deauthorized",
+        "account": "acct_1AcmeTest", "livemode": false, "created": granted + 1,
+        "data": {"object": {"id": CLIENT_ID}}
+    })
+    .to_string();
+    assert_eq!(
+        deliver(&app, &current, WEBHOOK_SECRET).await,
+        StatusCode::OK
+    );
+    assert_eq!(status_of(&app, id).await, "needs_reauth");
+}
+
 async fn deliver(app: &TestApp, body: &str, secret: &str) -> StatusCode {
     let signature = backend::webhook::header(secret, app.state.clock.now(), body.as_bytes());
     app.router

@@ -45,7 +45,10 @@ pub async fn sign_in(
         }
     };
     auth::refund_attempt(&state.pool, &keys).await?;
-    auth::start_session(&session, &user, now).await?;
+    let epoch = users::session_epoch(&state.pool, user.id)
+        .await?
+        .ok_or(AppError::BadCredentials)?;
+    auth::start_session(&session, &user, epoch, now).await?;
     users::touch_sign_in(&state.pool, user.id, now).await?;
     tracing::info!(user_id = user.id, "signed in");
     Ok(Json(User {

@@ -22,6 +22,9 @@ struct Event {
     account: Option<String>,
     #[serde(default)]
     livemode: bool,
+    /// When Stripe created the event (Unix seconds).
+    #[serde(default)]
+    created: Option<i64>,
 }
 
 /// Verifies, stores the event id once, and reacts to `account.application.deauthorized`.
@@ -58,8 +61,15 @@ pub async fn stripe_webhook(
     let now = state.clock.now();
     match (event.kind.as_str(), event.account.as_deref()) {
         ("account.application.deauthorized", Some(account)) => {
-            match store::apply_deauthorization(&state.pool, &event.id, account, event.livemode, now)
-                .await?
+            match store::apply_deauthorization(
+                &state.pool,
+                &event.id,
+                account,
+                event.livemode,
+                event.created,
+                now,
+            )
+            .await?
             {
                 None => tracing::info!(event = %event.id, "webhook redelivery ignored"),
                 Some(ids) => {

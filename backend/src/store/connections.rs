@@ -56,8 +56,9 @@ pub async fn upsert_connection(
         "INSERT INTO connections (kind, stripe_user_id, livemode, display_name, scope, \
              publishable_key, access_token_ct, refresh_token_ct, token_key_id, status, \
              last_started_at, last_duration_ms, created_at, updated_at, next_check_at, auth_kind, \
-             access_expires_at, key_last4) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17) \
+             access_expires_at, key_last4, granted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, \
+             $13) \
          ON CONFLICT (stripe_user_id) DO UPDATE SET \
              livemode = excluded.livemode, display_name = excluded.display_name, \
              scope = excluded.scope, publishable_key = excluded.publishable_key, \
@@ -68,7 +69,8 @@ pub async fn upsert_connection(
              last_duration_ms = excluded.last_duration_ms, updated_at = excluded.updated_at, \
              last_error = NULL, failure_count = 0, next_check_at = excluded.next_check_at, \
              auth_kind = excluded.auth_kind, access_expires_at = excluded.access_expires_at, \
-             key_last4 = excluded.key_last4, refresh_lease_owner = NULL, \
+             key_last4 = excluded.key_last4, granted_at = excluded.granted_at, \
+             refresh_lease_owner = NULL, \
              refresh_lease_until = NULL \
          RETURNING id",
     )

@@ -7,12 +7,15 @@ use super::{audit, AuditLine, StoreError};
 
 /// Applies Stripe's `account.application.deauthorized` once per event id, in one transaction: the
 /// event id, the status change and the audit lines land together or not at all (a failure lets
-/// Stripe's redelivery try again). Returns the affected connection ids, or `None` for a redelivery.
+/// Stripe's redelivery try again). An event created before the connection's last grant (a late
+/// delivery about an earlier authorization) changes nothing. Returns the affected connection ids,
+/// or `None` for a redelivery.
 pub async fn apply_deauthorization(
     pool: &SqlitePool,
     event_id: &str,
     account: &str,
     livemode: bool,
+    created: Option<i64>,
     now: i64,
 ) -> Result<Option<Vec<i64>>, StoreError> {
     let mut tx = pool.begin().await?;
@@ -33,12 +36,14 @@ pub async fn apply_deauthorization(
     // A restricted key is not an application grant: uninstalling an app leaves it working.
     let ids: Vec<i64> = sqlx::query_scalar(
         "UPDATE connections SET status = $1, last_error = $2 \
-         WHERE stripe_user_id = $3 AND livemode = $4 AND auth_kind <> 'restricted_key' RETURNING id",
+         WHERE stripe_user_id = $3 AND livemode = $4 AND auth_kind <> 'restricted_key' \
+         AND granted_at <= $5 RETURNING id",
     )
     .bind(ConnectionStatus::NeedsReauth.as_str())
     .bind(Problem::Revoked.as_str())
     .bind(account)
     .bind(livemode)
+    .bind(created.unwrap_or(i64::MAX))
     .fetch_all(&mut *tx)
     .await?;
     for id in &ids {
