@@ -73,6 +73,9 @@ impl From<ConnectionError> for AppError {
             ConnectionError::NotFound => Self::NotFound,
             ConnectionError::Key(e) => Self::Key(e),
             ConnectionError::OtherAccount { .. } => Self::OtherAccount,
+            ConnectionError::AlreadyConnected => Self::Conflict(
+                "This Stripe account is already connected another way or in the other mode. Delete or re-authenticate that connection instead.".into(),
+            ),
             ConnectionError::Kept(_) => Self::UpstreamKept,
             ConnectionError::Store(e) => Self::Store(e),
             ConnectionError::Internal(e) => Self::Internal(e),

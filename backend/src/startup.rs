@@ -220,7 +220,7 @@ impl Application {
         let (flows, api_url, restricted_key_url, emulator) = match config.stripe {
             StripeMode::Live(s) => {
                 let flows = flows(&s, &s.connect_url, config.stripe_oauth, &redirect_uri)?;
-                let key_page = stripe_key_page(s.secret_key.expose().starts_with("sk_live_"));
+                let key_page = stripe_key_page(s.secret_key.expose().contains("_live_"));
                 (flows, s.api_url, key_page.to_owned(), None)
             }
             StripeMode::Demo => {

@@ -225,3 +225,48 @@ async fn an_uninstall_in_stripe_marks_the_apps_connection() {
     assert_eq!(row["status"], "needs_reauth");
     assert_eq!(row["last_error"], "refused");
 }
+
+#[tokio::test]
+async fn an_install_that_cannot_be_kept_as_asked_still_reaches_the_accounts_connection() {
+    use backend::emulator::{Endpoint, Fault};
+    let app = spawn_apps_app().await;
+    let acme = app.connect_app().await;
+    // Globex is connected too.
+    let callback = {
+        let url = app
+            .emulator
+            .approve_install(&app.start().await, OTHER_EMAIL, PASSWORD)
+            .unwrap();
+        format!("{}?{}", url.path(), url.query().unwrap())
+    };
+    let globex = app
+        .callback(&callback)
+        .await
+        .strip_prefix("/admin/connections?connected=")
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    // Re-authenticating Acme, the admin installs as Globex: refused for Acme, but that install
+    // replaced Globex's tokens at Stripe, so Globex's connection must hold the new ones.
+    let (_, body) = app
+        .json("POST", &format!("/api/connections/{acme}/reauthorize"))
+        .await;
+    let url = url::Url::parse(body["authorize_url"].as_str().unwrap()).unwrap();
+    let back = app
+        .emulator
+        .approve_install(url.query().unwrap(), OTHER_EMAIL, PASSWORD)
+        .unwrap();
+    let location = app
+        .callback(&format!("{}?{}", back.path(), back.query().unwrap()))
+        .await;
+    assert_eq!(location, "/admin/connections?error=account_mismatch");
+    assert_eq!(test_now(&app, globex).await["status"], "success");
+    assert_eq!(test_now(&app, acme).await["status"], "success");
+    // A re-install whose account read fails once: the new tokens still land in the row.
+    app.emulator
+        .inject(Endpoint::Account, Some(Fault::ServerError));
+    let location = app.callback(&app.install(&app.start().await).await).await;
+    assert_eq!(location, "/admin/connections?error=stripe_unavailable");
+    app.emulator.inject(Endpoint::Account, None);
+    assert_eq!(test_now(&app, acme).await["status"], "success");
+}

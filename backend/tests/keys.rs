@@ -210,3 +210,15 @@ async fn deleting_a_key_connection_drops_the_key_and_an_app_uninstall_leaves_it_
 }
 
 use tower::ServiceExt;
+
+#[tokio::test]
+async fn a_key_never_silently_replaces_an_app_connection_of_its_account() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    let key = key_without(&app, ACME, &[]);
+    let (status, body) = post_key(&app, "/api/connections/stripe/key", &key).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let row = app.connection(id).await;
+    assert_eq!(row["connection"]["auth_kind"], "apps", "unchanged");
+    assert_eq!(app.connection_count().await, 1);
+}

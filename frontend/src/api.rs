@@ -188,12 +188,13 @@ pub fn reauthorize(id: i64) -> Req<AuthorizeResponse> {
 }
 
 /// `POST /api/connections/stripe/key`, or `…/{id}/key` to give that connection a new key.
-pub fn connect_with_key(key: String, connection: Option<i64>) -> Req<Connection> {
+pub fn connect_with_key(key: String, name: String, connection: Option<i64>) -> Req<Connection> {
     let url = match connection {
         Some(id) => format!("/api/connections/{id}/key"),
         None => "/api/connections/stripe/key".to_owned(),
     };
-    let body = json(&RestrictedKeyRequest { key, name: None });
+    let name = Some(name.trim().to_owned()).filter(|n| !n.is_empty());
+    let body = json(&RestrictedKeyRequest { key, name });
     req(Request::post(&url), body)
 }
 

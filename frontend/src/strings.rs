@@ -342,6 +342,9 @@ pub const RESTRICTED_API_KEY: &str = "Restricted API key";
 pub const RESTRICTED_KEY_FIELD_HINT: &str =
     "Starts with rk_live_ or rk_test_. It is stored encrypted and never shown again, except its last four characters.";
 pub const CONNECT_WITH_KEY: &str = "Connect with key";
+pub const CONNECTION_NAME: &str = "Connection name (optional)";
+pub const CONNECTION_NAME_HINT: &str =
+    "Used when the key may not read your account's name (no Read on Account details).";
 pub const CHECKING_KEY: &str = "Checking the key with Stripe…";
 pub const REPLACING_KEY_FOR: &str = "Paste a new restricted key for this account:";
 pub const FULL_ACCESS_KEY: &str =

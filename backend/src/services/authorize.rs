@@ -188,15 +188,51 @@ pub async fn complete(app: &AppState, session: &Session, raw_query: &str) -> Res
             Ok(id)
         }
         Err(e) => {
-            hand_back(app, &grant).await;
+            hand_back(app, &grant, &user.email).await;
             Err(e)
         }
     }
 }
 
-/// We hold a live grant we could not keep: hand it back so nothing dangles at Stripe — unless that
-/// account is already one of our connections, which it would break.
-async fn hand_back(app: &AppState, grant: &Grant) {
+/// We hold a live grant we could not keep as asked: an Apps install replaced the account's previous
+/// tokens at Stripe, so an Apps connection of that account takes it (or it would be left with dead
+/// tokens); otherwise hand it back so nothing dangles at Stripe — unless that account is already one
+/// of our connections, which revoking would break.
+async fn hand_back(app: &AppState, grant: &Grant, actor: &str) {
+    if grant.credential.kind == shared::AuthKind::Apps {
+        let adopted = store::adopt_grant(
+            &app.pool,
+            &app.cipher,
+            grant.account.as_str(),
+            grant.livemode,
+            &grant.credential,
+            app.clock.now(),
+        )
+        .await;
+        match adopted {
+            Ok(Some(id)) => {
+                tracing::info!(connection_id = id, account = %grant.account, "the new install's tokens went to the account's existing connection");
+                let line = AuditLine {
+                    connection_id: id,
+                    account: grant.account.as_str(),
+                    actor,
+                    action: AuditAction::Reauthenticated,
+                    detail: AuditDetail {
+                        auth_kind: Some(grant.credential.kind),
+                        ..AuditDetail::default()
+                    },
+                };
+                if let Err(e) = store::audit(&app.pool, &line, app.clock.now()).await {
+                    tracing::warn!(error = %e, "could not write the audit line");
+                }
+                return;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, account = %grant.account, "could not keep a new install's tokens")
+            }
+        }
+    }
     let in_use = store::account_is_connected(&app.pool, grant.account.as_str())
         .await
         .unwrap_or(true);
@@ -254,6 +290,9 @@ async fn store_grant(
             });
         }
     }
+    let replaced = store::find_by_account(&app.pool, grant.account.as_str())
+        .await
+        .map_err(|_| Failure::from(CallbackError::StorageFailed))?;
     let now = app.clock.now();
     let new = NewConnection {
         stripe_user_id: grant.account.to_string(),
@@ -268,12 +307,26 @@ async fn store_grant(
         next_check_at: now
             + check_interval(grant.credential.kind, app.settings.health_interval_secs),
     };
-    store::upsert_connection(&app.pool, &app.cipher, &new, now)
+    let id = store::upsert_connection(&app.pool, &app.cipher, &new, now)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "storing the connection failed");
-            CallbackError::StorageFailed.into()
-        })
+            Failure::from(CallbackError::StorageFailed)
+        })?;
+    // A Connect grant replaced by another kind would stay live at Stripe with nobody holding it.
+    if let Some(old) = replaced.filter(|c| {
+        c.auth_kind == shared::AuthKind::Connect
+            && grant.credential.kind != shared::AuthKind::Connect
+    }) {
+        if let Err(e) = app
+            .flows
+            .revoke(app.http(), old.auth_kind, &grant.account)
+            .await
+        {
+            tracing::warn!(error = %e, account = %grant.account, "could not deauthorize the replaced Connect grant");
+        }
+    }
+    Ok(id)
 }
 
 #[cfg(test)]

@@ -103,7 +103,11 @@ pub async fn test_connection(
     let (found, versions) = match probe(app, &connection).await {
         Ok(outcome) => outcome,
         Err(CredentialError::Gone) => return Ok(None),
-        Err(CredentialError::Store(e)) => return Err(e),
+        Err(CredentialError::Store(e)) => {
+            // Never leave the row "Testing…": back to what it was, if the database lets us.
+            let _ = store::restore_status(&app.pool, id, connection.status).await;
+            return Err(e);
+        }
         // Already recorded with its audit line by the refresh.
         Err(CredentialError::NeedsReauth) => {
             return Ok(store::find_connection(&app.pool, id)

@@ -35,6 +35,10 @@ pub enum ConnectionError {
         /// The credential's account.
         got: String,
     },
+    /// The account is already connected another way (or in the other mode): the admin deletes or
+    /// re-authenticates that connection instead of replacing it unseen.
+    #[error("the account is already connected")]
+    AlreadyConnected,
     /// Stripe could not be told about a deletion, so the connection was kept.
     #[error("Stripe could not be told ({0}); connection kept")]
     Kept(StripeError),
@@ -75,6 +79,16 @@ pub async fn connect_with_key(
             });
         }
     }
+    // A key never silently replaces an OAuth grant (which would stay live at Stripe) or a
+    // connection of the other mode; another key for the same account simply replaces the old one.
+    let existing = store::find_by_account(&app.pool, check.account.as_str()).await?;
+    if let Some(existing) = &existing {
+        let other_kind = existing.auth_kind != AuthKind::RestrictedKey;
+        if other_kind || existing.livemode != check.livemode {
+            return Err(ConnectionError::AlreadyConnected);
+        }
+    }
+    let expected = expected.or(existing);
     let given_name = request.name.as_deref().map(|n| {
         n.chars()
             .filter(|c| !c.is_control())

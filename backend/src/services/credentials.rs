@@ -58,15 +58,21 @@ pub async fn refresh(
     id: i64,
     seen: &StoredCredential,
 ) -> Result<StoredCredential, CredentialError> {
-    let owner = app.settings.instance_id.as_str();
+    // One owner per attempt (not per process): a stale holder in this very process can never
+    // write over, or release, a later attempt's lease.
+    let owner = format!(
+        "{}:{}",
+        app.settings.instance_id,
+        crate::state::new_instance_id()
+    );
     let started = Instant::now();
     let mut poll = FIRST_POLL;
     loop {
         let now = app.clock.now();
-        if store::claim_refresh_lease(&app.pool, id, owner, &seen.version, now, now + LEASE_SECS)
+        if store::claim_refresh_lease(&app.pool, id, &owner, &seen.version, now, now + LEASE_SECS)
             .await?
         {
-            return renew_holding_lease(app, id, seen).await;
+            return renew_holding_lease(app, id, seen, &owner).await;
         }
         // Someone else holds the lease, or the grant already changed.
         let current = store::credential(&app.pool, &app.cipher, id)
@@ -90,25 +96,55 @@ pub async fn refresh(
     }
 }
 
+/// Stores a renewed pair, retrying a failing database a few times: Stripe has already retired the
+/// old refresh token, so giving up here would lose the grant.
+async fn store_renewed(
+    app: &AppState,
+    id: i64,
+    seen: &StoredCredential,
+    owner: &str,
+    renewed: &crate::domain::Credential,
+) -> Result<Option<String>, StoreError> {
+    let mut attempt = 0;
+    loop {
+        let stored = store::store_refreshed(
+            &app.pool,
+            &app.cipher,
+            id,
+            owner,
+            &seen.version,
+            &seen.account,
+            renewed,
+            app.clock.now(),
+        )
+        .await;
+        match stored {
+            Err(e) if attempt < 3 => {
+                tracing::warn!(connection_id = id, error = %e, "storing the renewed authorization failed; retrying");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 async fn renew_holding_lease(
     app: &AppState,
     id: i64,
     seen: &StoredCredential,
+    owner: &str,
 ) -> Result<StoredCredential, CredentialError> {
-    let owner = app.settings.instance_id.as_str();
     let now = app.clock.now();
     match app.flows.refresh(app.http(), &seen.credential, now).await {
         Ok(renewed) => {
-            let version = store::store_refreshed(
-                &app.pool,
-                &app.cipher,
-                id,
-                owner,
-                &seen.account,
-                &renewed,
-                app.clock.now(),
-            )
-            .await?;
+            let version = match store_renewed(app, id, seen, owner, &renewed).await {
+                Ok(version) => version,
+                Err(e) => {
+                    let _ = store::release_refresh_lease(&app.pool, id, owner).await;
+                    return Err(e.into());
+                }
+            };
             match version {
                 Some(version) => {
                     tracing::info!(connection_id = id, "access token renewed");
@@ -127,8 +163,15 @@ async fn renew_holding_lease(
         }
         Err(e) if e.is_invalid_grant() => {
             tracing::warn!(connection_id = id, error = %e, "Stripe refused to renew the authorization");
-            store::mark_refresh_refused(&app.pool, id, owner, &seen.account, app.clock.now())
-                .await?;
+            store::mark_refresh_refused(
+                &app.pool,
+                id,
+                owner,
+                &seen.version,
+                &seen.account,
+                app.clock.now(),
+            )
+            .await?;
             Err(CredentialError::NeedsReauth)
         }
         Err(e) => {

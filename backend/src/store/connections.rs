@@ -163,6 +163,57 @@ pub async fn find_connection(pool: &SqlitePool, id: i64) -> Result<Option<Connec
     row.map(Connection::try_from).transpose()
 }
 
+/// The connection of a Stripe account, if any.
+pub async fn find_by_account(
+    pool: &SqlitePool,
+    account: &str,
+) -> Result<Option<Connection>, StoreError> {
+    let row: Option<ConnectionRow> =
+        sqlx::query_as(&format!("{CONNECTION_SELECT} WHERE stripe_user_id = $1"))
+            .bind(account)
+            .fetch_optional(pool)
+            .await?;
+    row.map(Connection::try_from).transpose()
+}
+
+/// Gives the Apps connection of `account` a newer grant without touching anything else (its status
+/// is decided by its next test). A second install replaces the first one's tokens at Stripe, so a
+/// grant the callback could not otherwise keep must not be thrown away. Returns the connection's
+/// id, or `None` when the account has no Apps connection in that mode.
+pub async fn adopt_grant(
+    pool: &SqlitePool,
+    cipher: &TokenCipher,
+    account: &str,
+    livemode: bool,
+    credential: &Credential,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let access = cipher.seal(
+        credential.secret.expose(),
+        &token_context(account, "access_token"),
+    )?;
+    let refresh = credential
+        .refresh_token
+        .as_ref()
+        .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
+        .transpose()?;
+    Ok(sqlx::query_scalar(
+        "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3, \
+         access_expires_at = $4, granted_at = $5, updated_at = $5, refresh_lease_owner = NULL, \
+         refresh_lease_until = NULL, next_check_at = $5 \
+         WHERE stripe_user_id = $6 AND livemode = $7 AND auth_kind = 'apps' RETURNING id",
+    )
+    .bind(&access.ciphertext)
+    .bind(refresh.map(|r| r.ciphertext))
+    .bind(&access.key_id)
+    .bind(credential.expires_at)
+    .bind(now)
+    .bind(account)
+    .bind(livemode)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// The outcome of a connection test, to store.
 #[derive(Debug, Clone)]
 pub struct TestResult {
@@ -184,6 +235,20 @@ pub struct TestResult {
 pub async fn mark_testing(pool: &SqlitePool, id: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE connections SET status = $1 WHERE id = $2")
         .bind(ConnectionStatus::Testing.as_str())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Puts a connection still marked as being tested back to `status` (a test that could not finish).
+pub async fn restore_status(
+    pool: &SqlitePool,
+    id: i64,
+    status: ConnectionStatus,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE connections SET status = $1 WHERE id = $2 AND status = 'testing'")
+        .bind(status.as_str())
         .bind(id)
         .execute(pool)
         .await?;

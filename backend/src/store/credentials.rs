@@ -122,13 +122,16 @@ pub async fn release_refresh_lease(
 }
 
 /// Stores a renewed credential and releases the lease, with its audit line, in one transaction —
-/// only while `owner` still holds the lease. Returns the new version, or `None` if the lease was
-/// lost (a re-authentication replaced the grant meanwhile).
+/// only while `owner` (one refresh attempt) still holds the lease on the grant `version` it
+/// renewed. Returns the new version, or `None` if the lease was lost (a re-authentication replaced
+/// the grant meanwhile).
+#[allow(clippy::too_many_arguments)]
 pub async fn store_refreshed(
     pool: &SqlitePool,
     cipher: &TokenCipher,
     id: i64,
     owner: &str,
+    version: &str,
     account: &str,
     renewed: &Credential,
     now: i64,
@@ -146,7 +149,7 @@ pub async fn store_refreshed(
     let done = sqlx::query(
         "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3, \
          access_expires_at = $4, refresh_lease_owner = NULL, refresh_lease_until = NULL, \
-         updated_at = $5 WHERE id = $6 AND refresh_lease_owner = $7",
+         updated_at = $5 WHERE id = $6 AND refresh_lease_owner = $7 AND access_token_ct = $8",
     )
     .bind(&access.ciphertext)
     .bind(refresh.map(|r| r.ciphertext))
@@ -155,6 +158,7 @@ pub async fn store_refreshed(
     .bind(now)
     .bind(id)
     .bind(owner)
+    .bind(version)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() != 1 {
@@ -177,11 +181,12 @@ pub async fn store_refreshed(
 
 /// Stripe refused to renew (`invalid_grant`): the connection needs re-authentication and the dead
 /// refresh token is dropped, so nobody tries it again. Releases the lease and audits, in one
-/// transaction, only while `owner` holds the lease.
+/// transaction, only while `owner` holds the lease on that grant `version`.
 pub async fn mark_refresh_refused(
     pool: &SqlitePool,
     id: i64,
     owner: &str,
+    version: &str,
     account: &str,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -189,12 +194,13 @@ pub async fn mark_refresh_refused(
     let done = sqlx::query(
         "UPDATE connections SET status = $1, last_error = $2, refresh_token_ct = NULL, \
          refresh_lease_owner = NULL, refresh_lease_until = NULL \
-         WHERE id = $3 AND refresh_lease_owner = $4",
+         WHERE id = $3 AND refresh_lease_owner = $4 AND access_token_ct = $5",
     )
     .bind(ConnectionStatus::NeedsReauth.as_str())
     .bind(Problem::RefreshRefused.as_str())
     .bind(id)
     .bind(owner)
+    .bind(version)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 1 {

@@ -18,8 +18,9 @@ use crate::crypto::{CryptoError, Sealed, TokenCipher};
 
 pub use audit::{audit, audit_log, AuditLine};
 pub use connections::{
-    account_is_connected, claim_due, delete_connection, failure_count, find_connection,
-    list_connections, mark_testing, record_test, upsert_connection, NewConnection, TestResult,
+    account_is_connected, adopt_grant, claim_due, delete_connection, failure_count,
+    find_by_account, find_connection, list_connections, mark_testing, record_test, restore_status,
+    upsert_connection, NewConnection, TestResult,
 };
 pub use credentials::{
     claim_refresh_lease, credential, mark_refresh_refused, release_refresh_lease, store_refreshed,
@@ -401,13 +402,13 @@ mod tests {
             ..seen.credential.clone()
         };
         assert!(
-            store_refreshed(&pool, &c, id, "two", "acct_1", &renewed, 102)
+            store_refreshed(&pool, &c, id, "two", &seen.version, "acct_1", &renewed, 102)
                 .await
                 .unwrap()
                 .is_none(),
             "only the lease holder may write"
         );
-        let version = store_refreshed(&pool, &c, id, "one", "acct_1", &renewed, 102)
+        let version = store_refreshed(&pool, &c, id, "one", &seen.version, "acct_1", &renewed, 102)
             .await
             .unwrap()
             .unwrap();
@@ -424,7 +425,7 @@ mod tests {
         assert!(claim_refresh_lease(&pool, id, "two", &version, 103, 133)
             .await
             .unwrap());
-        mark_refresh_refused(&pool, id, "two", "acct_1", 104)
+        mark_refresh_refused(&pool, id, "two", &version, "acct_1", 104)
             .await
             .unwrap();
         let dead = credential(&pool, &c, id).await.unwrap().unwrap();

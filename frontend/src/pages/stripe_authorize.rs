@@ -23,6 +23,7 @@ fn go_to(url: &str) {
 fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl IntoView {
     let nav = use_nav();
     let key = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
     let submit = move |ev: web_sys::SubmitEvent| {
@@ -30,7 +31,7 @@ fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl 
         error.set(None);
         run(
             pending,
-            api::connect_with_key(key.get_untracked(), connection),
+            api::connect_with_key(key.get_untracked(), name.get_untracked(), connection),
             move |answer| match answer {
                 Ok(c) => {
                     key.set(String::new());
@@ -57,6 +58,12 @@ fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl 
                     on:input=move |ev| key.set(event_target_value(&ev))/>
                 <p id="restricted-key-hint" class="hint">{strings::RESTRICTED_KEY_FIELD_HINT}</p>
                 <p id="restricted-key-error" class="field-error" role="alert">{move || error.get()}</p>
+                <label for="restricted-key-name">{strings::CONNECTION_NAME}</label>
+                <input id="restricted-key-name" name="restricted-key-name" type="text" maxlength="200"
+                    autocomplete="off" aria-describedby="restricted-key-name-hint"
+                    prop:value=move || name.get()
+                    on:input=move |ev| name.set(event_target_value(&ev))/>
+                <p id="restricted-key-name-hint" class="hint">{strings::CONNECTION_NAME_HINT}</p>
                 <button type="submit" class="button button-primary" disabled=move || pending.get()
                     aria-busy=move || pending.get().to_string()>
                     {strings::CONNECT_WITH_KEY}

@@ -111,13 +111,27 @@ impl AuthFlow for AppsFlow {
         AuthKind::Apps
     }
 
-    /// The install link exactly as configured, plus `client_id`, `redirect_uri` and `state`.
+    /// The install link exactly as configured, with `client_id`, `redirect_uri` and `state` set
+    /// (replacing any the configured link already carries, so none appears twice).
     fn start(&self, state: &str) -> Start {
+        const OURS: [&str; 3] = ["client_id", "redirect_uri", "state"];
         let mut url = self.authorize_url.clone();
-        url.query_pairs_mut()
-            .append_pair("client_id", &self.client_id)
-            .append_pair("redirect_uri", self.redirect_uri.as_str())
-            .append_pair("state", state);
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !OURS.contains(&k.as_ref()))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.set_query(None);
+        {
+            let mut query = url.query_pairs_mut();
+            for (k, v) in &kept {
+                query.append_pair(k, v);
+            }
+            query
+                .append_pair("client_id", &self.client_id)
+                .append_pair("redirect_uri", self.redirect_uri.as_str())
+                .append_pair("state", state);
+        }
         Start::Redirect(url)
     }
 
@@ -200,6 +214,24 @@ mod tests {
             "the manifest decides the permissions"
         );
         assert!(!url.as_str().contains("sk_test_owner"));
+    }
+
+    #[test]
+    fn a_link_with_its_own_query_gets_each_parameter_once() {
+        let Start::Redirect(url) =
+            flow("https://m.example/oauth/v2/authorize?client_id=ca_old&redirect_uri=x&lang=it")
+                .start("s")
+        else {
+            panic!("apps redirects")
+        };
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(pairs.iter().filter(|(k, _)| k == "client_id").count(), 1);
+        assert_eq!(pairs.iter().filter(|(k, _)| k == "redirect_uri").count(), 1);
+        assert!(pairs.contains(&("client_id".into(), "ca_app".into())));
+        assert!(
+            pairs.contains(&("lang".into(), "it".into())),
+            "the rest is kept"
+        );
     }
 
     #[test]
