@@ -34,8 +34,15 @@ const OAUTH_NONCE: &str = "oauth_nonce";
 /// Session key of the last refused re-authentication's details.
 pub const CALLBACK_NOTICE: &str = "callback_notice";
 
-/// Failed sign-ins allowed per account in a window.
+/// Failed sign-ins allowed per account from one client address in a window: a guesser is stopped
+/// at their own address, never the account's rightful user at theirs.
 pub const ACCOUNT_FAILURE_LIMIT: i64 = 5;
+/// Failed sign-ins allowed per account from all addresses together in a window: a backstop against
+/// guessing spread over many addresses, high enough that one attacker cannot reach it alone.
+pub const ACCOUNT_TOTAL_FAILURE_LIMIT: i64 = 100;
+/// At most this many throttle counters are kept; the oldest go first (each address can add only
+/// [`CLIENT_FAILURE_LIMIT`] a window, so this only bites under a spread-out flood).
+pub const MAX_THROTTLE_ROWS: i64 = 50_000;
 /// Failed sign-ins allowed per client address in a window.
 pub const CLIENT_FAILURE_LIMIT: i64 = 20;
 /// The throttling window.
@@ -195,11 +202,13 @@ pub fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| users::hash_password("no-such-user-placeholder").unwrap_or_default())
 }
 
-/// Throttle keys for a sign-in attempt.
-pub fn throttle_keys(email: &str, client: &str) -> [(String, i64); 2] {
+/// Throttle keys for a sign-in attempt: the account at this address, the account everywhere, the
+/// address. A success clears the first two.
+pub fn throttle_keys(email: &str, client: &str) -> [(String, i64); 3] {
     let email: String = email.trim().to_lowercase().chars().take(254).collect();
     [
-        (format!("account:{email}"), ACCOUNT_FAILURE_LIMIT),
+        (format!("account:{email}|{client}"), ACCOUNT_FAILURE_LIMIT),
+        (format!("account:{email}"), ACCOUNT_TOTAL_FAILURE_LIMIT),
         (format!("client:{client}"), CLIENT_FAILURE_LIMIT),
     ]
 }
@@ -236,16 +245,16 @@ pub async fn charge_attempt(
     Ok(wait)
 }
 
-/// A successful sign-in: the account's count is cleared and the attempt is given back to the client
-/// address (only failures count against it).
+/// A successful sign-in: the account's counts are cleared and the attempt is given back to the
+/// client address (only failures count against it).
 pub async fn refund_attempt(pool: &SqlitePool, keys: &[(String, i64)]) -> Result<(), StoreError> {
-    if let Some((account, _)) = keys.first() {
+    for (account, _) in keys.iter().filter(|(k, _)| k.starts_with("account:")) {
         sqlx::query("DELETE FROM sign_in_failures WHERE throttle_key = $1")
             .bind(account)
             .execute(pool)
             .await?;
     }
-    for (key, _) in keys.iter().skip(1) {
+    for (key, _) in keys.iter().filter(|(k, _)| k.starts_with("client:")) {
         sqlx::query(
             "UPDATE sign_in_failures SET failures = failures - 1 \
              WHERE throttle_key = $1 AND failures > 0",
@@ -294,7 +303,8 @@ mod tests {
     async fn attempts_are_charged_first_and_reset_after_the_window() {
         let pool = crate::store::connect("sqlite::memory:").await.unwrap();
         let keys = throttle_keys("A@x.com", "1.2.3.4");
-        assert_eq!(keys[0].0, "account:a@x.com");
+        assert_eq!(keys[0].0, "account:a@x.com|1.2.3.4");
+        assert_eq!(keys[1].0, "account:a@x.com");
         for i in 0..ACCOUNT_FAILURE_LIMIT {
             assert_eq!(charge_attempt(&pool, &keys, 1_000 + i).await.unwrap(), None);
         }
@@ -323,7 +333,19 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(count(pool.clone()).await, 1, "the client counter is left");
-        crate::store::purge_expired(&pool, later + FAILURE_WINDOW_SECS, FAILURE_WINDOW_SECS)
+        // The table is bounded: past the cap the oldest counters go first.
+        for i in 0..5 {
+            charge_attempt(
+                &pool,
+                &throttle_keys(&format!("x{i}@y.z"), "9.9.9.9")[..1],
+                later + i,
+            )
+            .await
+            .unwrap();
+        }
+        crate::store::cap_throttle_rows(&pool, 3).await.unwrap();
+        assert_eq!(count(pool.clone()).await, 3);
+        crate::store::purge_expired(&pool, later + FAILURE_WINDOW_SECS + 10, FAILURE_WINDOW_SECS)
             .await
             .unwrap();
         assert_eq!(count(pool.clone()).await, 0, "old counters are forgotten");

@@ -320,6 +320,47 @@ async fn failed_sign_ins_are_throttled_per_client_address() {
 }
 
 #[tokio::test]
+async fn an_attackers_failures_never_lock_the_rightful_user_out() {
+    let app = spawn_app().await;
+    let from = |address: &'static str, password: &'static str| {
+        let mut request = Request::post("/api/auth/sign-in")
+            .header("origin", PUBLIC_URL)
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"email": ADMIN_EMAIL, "password": password}).to_string(),
+            ))
+            .unwrap();
+        request.extensions_mut().insert(axum::extract::ConnectInfo(
+            address.parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        app.router.clone().oneshot(request)
+    };
+    // The attacker guesses until refused, and keeps trying.
+    for _ in 0..(backend::auth::ACCOUNT_FAILURE_LIMIT + 3) {
+        let response = from("198.51.100.7:4000", "guess-guess-guess")
+            .await
+            .unwrap();
+        assert!([401, 429].contains(&response.status().as_u16()));
+    }
+    assert_eq!(
+        from("198.51.100.7:4000", "a long enough password")
+            .await
+            .unwrap()
+            .status(),
+        429,
+        "the attacker's address is stopped, even with the right password"
+    );
+    // The Admin, from their own address, gets in at once.
+    assert_eq!(
+        from("192.0.2.10:5000", "a long enough password")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
 async fn state_changing_requests_from_another_origin_are_refused() {
     let app = spawn_app().await;
     for (origin, fetch_site) in [

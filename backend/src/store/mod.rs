@@ -123,6 +123,18 @@ pub async fn purge_expired(
         .bind(now - window_secs)
         .execute(pool)
         .await?;
+    cap_throttle_rows(pool, crate::auth::MAX_THROTTLE_ROWS).await
+}
+
+/// Keeps at most `max` sign-in counters, dropping the oldest windows first.
+pub async fn cap_throttle_rows(pool: &SqlitePool, max: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM sign_in_failures WHERE throttle_key IN (SELECT throttle_key FROM \
+         sign_in_failures ORDER BY window_start DESC LIMIT -1 OFFSET $1)",
+    )
+    .bind(max)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
