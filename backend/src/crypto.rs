@@ -110,7 +110,43 @@ pub fn write_key_file(path: &Path, keys: &[Secret]) -> Result<(), CryptoError> {
     file.write_all(text.join("\n").as_bytes())
         .map_err(file_err)?;
     file.sync_all().map_err(file_err)?;
-    std::fs::rename(&tmp, path).map_err(file_err)
+    std::fs::rename(&tmp, path).map_err(file_err)?;
+    sync_dir(path).map_err(file_err)
+}
+
+/// Makes a rename or creation in `path`'s directory durable.
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// The keys of a key file, current first.
+pub fn read_key_file(path: &Path) -> Result<Vec<Secret>, CryptoError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CryptoError::KeyFile {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(text
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(Secret::new)
+        .collect())
+}
+
+/// The id of one base64 key (what rows store beside their ciphertext).
+pub fn key_id_of(key: &Secret) -> Result<String, CryptoError> {
+    Ok(key_entry(key.expose().trim())?.key_id)
 }
 
 /// Path of the generated key file in a data directory.
@@ -158,6 +194,8 @@ impl TokenCipher {
                 let mut file = options.open(&path).map_err(file_err)?;
                 file.write_all(encoded.expose().as_bytes())
                     .map_err(file_err)?;
+                file.sync_all().map_err(file_err)?;
+                sync_dir(&path).map_err(file_err)?;
                 tracing::warn!(
                     path = %path.display(),
                     "ENCRYPTION_KEY is unset: generated a token encryption key file; back it up, \

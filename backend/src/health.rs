@@ -33,6 +33,16 @@ pub fn spawn_checker(state: AppState, tick: Duration) -> tokio::task::JoinHandle
                 tracing::error!(error = %e, "background connection checks failed");
             }
             let now = state.clock.now();
+            if let Err(e) = store::announce_key(
+                &state.pool,
+                &state.settings.instance_id,
+                state.cipher.key_id(),
+                now,
+            )
+            .await
+            {
+                tracing::error!(error = %e, "announcing this instance's key failed");
+            }
             if let Err(e) =
                 store::purge_expired(&state.pool, now, crate::auth::FAILURE_WINDOW_SECS).await
             {

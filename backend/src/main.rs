@@ -215,44 +215,78 @@ async fn reset_password(email: &str) -> Result<String, AnyError> {
     }
 }
 
-/// `rotate-key`: every credential re-encrypted under a new key while the old one still opens them.
-/// In key-file mode the file holds both keys during the re-encryption, so a crash at any point
-/// leaves every credential readable.
+/// How long an instance's announced key counts as in use (it announces every minute).
+const LIVE_INSTANCE_SECS: i64 = 15 * 60;
+
+/// `rotate-key`: every credential re-encrypted under a new key, verified, and only then are keys
+/// pruned — never one that a row is still under or a live instance still seals with. Key-file mode:
+/// the new key is written (fsync'd) beside every existing one before any row uses it, so a crash or
+/// a failure at any point leaves every credential readable and a re-run is safe.
 async fn rotate_key() -> Result<String, AnyError> {
     use backend::config::Secret;
     use backend::crypto::{self, TokenCipher};
     let config = Config::from_env()?;
     let pool = backend::store::connect(&config.database_url).await?;
+    let now = Clock::default().now();
+    let ring_of = |keys: &[Secret]| {
+        TokenCipher::from_base64(&Secret::new(
+            keys.iter()
+                .map(Secret::expose)
+                .collect::<Vec<_>>()
+                .join(","),
+        ))
+    };
     match &config.encryption_key {
         Some(old) => {
             let new = std::env::var("NEW_ENCRYPTION_KEY")
                 .map_err(|_| "ENCRYPTION_KEY is set: put the new key in NEW_ENCRYPTION_KEY")?;
             let ring = TokenCipher::from_base64(&Secret::new(format!("{new},{}", old.expose())))?;
             let n = backend::store::reencrypt_all(&pool, &ring).await?;
+            backend::store::verify_all(&pool, &ring).await?;
+            let live =
+                backend::store::keys_of_live_instances(&pool, now - LIVE_INSTANCE_SECS).await?;
             Ok(format!(
-                "re-encrypted the tokens of {n} connection(s) under key {}; now set ENCRYPTION_KEY to the value of NEW_ENCRYPTION_KEY",
-                ring.key_id()
+                "re-encrypted the tokens of {n} connection(s) under key {}; now set ENCRYPTION_KEY to \
+                 \"NEW_ENCRYPTION_KEY,ENCRYPTION_KEY\" (new first, the old keys after it) on every \
+                 instance and restart them; drop an old key only when no live instance seals with it \
+                 (sealing now: {})",
+                ring.key_id(),
+                live.join(", ")
             ))
         }
         None => {
             let path = crypto::key_file(&config.data_dir);
-            let text = std::fs::read_to_string(&path)?;
-            let old = Secret::new(text.lines().next().unwrap_or_default().trim().to_owned());
-            let new = crypto::generate_key();
-            crypto::write_key_file(&path, &[new.clone(), old.clone()])?;
-            let ring = TokenCipher::from_base64(&Secret::new(format!(
-                "{},{}",
-                new.expose(),
-                old.expose()
-            )))?;
+            let existing = crypto::read_key_file(&path)?;
+            let previous = existing.first().cloned().ok_or("the key file is empty")?;
+            // 1. The new key first, every existing key kept, durable before any row uses it.
+            let mut keys = vec![crypto::generate_key()];
+            keys.extend(existing);
+            crypto::write_key_file(&path, &keys)?;
+            let ring = ring_of(&keys)?;
+            // 2. Re-encrypt, then check every row opens.
             let n = backend::store::reencrypt_all(&pool, &ring).await?;
-            // The previous key stays second in the file (a server still running with it in memory
-            // may seal with it until restarted); older keys are dropped.
-            crypto::write_key_file(&path, &[new, old])?;
+            backend::store::verify_all(&pool, &ring).await?;
+            // 3. Prune what nothing uses: keep the new key, the previous one (instances not yet
+            //    restarted seal with it), and any key a row is under or a live instance announced.
+            let mut in_use = backend::store::key_ids_in_use(&pool).await?;
+            in_use.extend(
+                backend::store::keys_of_live_instances(&pool, now - LIVE_INSTANCE_SECS).await?,
+            );
+            in_use.push(ring.key_id().to_owned());
+            in_use.push(crypto::key_id_of(&previous)?);
+            let mut kept = Vec::new();
+            for key in keys {
+                if in_use.contains(&crypto::key_id_of(&key)?) {
+                    kept.push(key);
+                }
+            }
+            crypto::write_key_file(&path, &kept)?;
+            backend::store::verify_all(&pool, &ring_of(&kept)?).await?;
             Ok(format!(
-                "re-encrypted the tokens of {n} connection(s) under key {}, written to {}; restart every instance now",
+                "re-encrypted the tokens of {n} connection(s) under key {}, written to {} ({} key(s) kept); restart every instance now",
                 ring.key_id(),
-                path.display()
+                path.display(),
+                kept.len()
             ))
         }
     }

@@ -232,3 +232,123 @@ async fn a_database_with_live_connections_never_meets_the_emulator() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("live Stripe"), "{stderr}");
 }
+
+fn rotate(dir: &std::path::Path) -> std::process::Output {
+    backend()
+        .arg("rotate-key")
+        .env("DATA_DIR", dir)
+        .output()
+        .unwrap()
+}
+
+fn key_ring(dir: &std::path::Path) -> TokenCipher {
+    TokenCipher::load_or_create(None, dir).unwrap()
+}
+
+async fn open_db(dir: &std::path::Path) -> sqlx::SqlitePool {
+    store::connect(&format!("sqlite://{}/connections.db", dir.display()))
+        .await
+        .unwrap()
+}
+
+/// A connection written by an instance sealing with `cipher`.
+async fn write_row(pool: &sqlx::SqlitePool, cipher: &TokenCipher, account: &str) {
+    store::upsert_connection(
+        pool,
+        cipher,
+        &NewConnection {
+            stripe_user_id: account.into(),
+            livemode: false,
+            display_name: account.into(),
+            scope: "read_only".into(),
+            publishable_key: None,
+            credential: Credential {
+                kind: AuthKind::Connect,
+                secret: Secret::new(format!("sk_test_{account}")),
+                refresh_token: None,
+                expires_at: None,
+            },
+            key_last4: None,
+            started_at: 1,
+            duration_ms: 1,
+            next_check_at: 0,
+        },
+        1,
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn two_rotations_with_an_instance_left_running_leave_every_token_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (original, _) = seed(dir.path()).await;
+    // An instance keeps running with the original key, announcing it as it does every minute.
+    let pool = open_db(dir.path()).await;
+    let now = backend::clock::Clock::default().now();
+    store::announce_key(&pool, "still-running", original.key_id(), now)
+        .await
+        .unwrap();
+    assert!(rotate(dir.path()).status.success());
+    write_row(&pool, &original, "acct_1Late").await;
+    let out = rotate(dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    write_row(&pool, &original, "acct_1Later").await;
+    // Every credential, old and new, opens with the key file as it now is.
+    assert_eq!(
+        store::verify_all(&pool, &key_ring(dir.path()))
+            .await
+            .unwrap(),
+        3
+    );
+    let lines = std::fs::read_to_string(key_file(dir.path())).unwrap();
+    assert_eq!(
+        lines.lines().count(),
+        3,
+        "new, previous, and the running instance's"
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_retried_after_a_failure_leaves_every_token_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path()).await;
+    let pool = open_db(dir.path()).await;
+    // A row no key opens makes the re-encryption fail half-way.
+    sqlx::query(
+        "INSERT INTO connections (kind, stripe_user_id, livemode, display_name, scope, \
+         access_token_ct, token_key_id, status, created_at, updated_at) \
+         VALUES ('stripe', 'acct_1Broken', false, 'Broken', 'read_only', 'AAAA', 'ffffffffffff', \
+         'success', 1, 1)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(!rotate(dir.path()).status.success());
+    sqlx::query("DELETE FROM connections WHERE stripe_user_id = 'acct_1Broken'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        store::verify_all(&pool, &key_ring(dir.path()))
+            .await
+            .unwrap(),
+        1
+    );
+    let out = rotate(dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        store::verify_all(&pool, &key_ring(dir.path()))
+            .await
+            .unwrap(),
+        1
+    );
+}
