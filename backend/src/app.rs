@@ -15,6 +15,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -26,6 +27,9 @@ use crate::routes::{
     auth as auth_routes, connections, meta, oauth, users as user_routes, webhooks,
 };
 use crate::state::AppState;
+
+/// The longest a request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Where demo mode mounts the emulator.
 pub const EMULATOR_PATH: &str = "/stripe-emulator";
@@ -134,6 +138,12 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
+        ))
+        // A request is answered (or refused with 408) within this long; work that must finish
+        // (an OAuth callback, a test) runs in its own task and completes anyway.
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

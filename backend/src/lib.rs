@@ -11,6 +11,7 @@ pub mod emulator;
 pub mod error;
 pub mod health;
 pub mod routes;
+pub mod server;
 pub mod services;
 pub mod startup;
 pub mod state;

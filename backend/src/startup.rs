@@ -306,12 +306,12 @@ impl Application {
             ),
         );
         let _abort_on_exit = AbortOnDrop(checker);
-        axum::serve(
+        crate::server::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router,
+            crate::server::Limits::default(),
+            shutdown_signal(),
         )
-        .with_graceful_shutdown(shutdown_signal())
         .await
     }
 }

@@ -552,3 +552,47 @@ async fn a_flood_of_signatures_is_refused_at_once_and_other_routes_stay_responsi
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off_and_others_are_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = backend::server::Limits {
+        header_read_timeout: Duration::from_millis(300),
+        max_connections: 8,
+        shutdown_grace: Duration::from_secs(1),
+    };
+    tokio::spawn(backend::server::serve(
+        listener,
+        app.router.clone(),
+        limits,
+        std::future::pending(),
+    ));
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // A well-behaved client meanwhile gets its answer.
+    let mut quick = tokio::net::TcpStream::connect(addr).await.unwrap();
+    quick
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    quick.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The slow one is closed by the server (with 408 or nothing), well before any client gives up.
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(
+        read.is_ok(),
+        "the server kept a slow-header connection open"
+    );
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+}
