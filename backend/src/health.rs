@@ -32,6 +32,9 @@ pub fn spawn_checker(state: AppState, tick: Duration) -> tokio::task::JoinHandle
             if let Err(e) = run_due_checks(&state).await {
                 tracing::error!(error = %e, "background connection checks failed");
             }
+            if let Err(e) = crate::services::authorize::reconcile(&state).await {
+                tracing::error!(error = %e, "reconciling unsettled Stripe exchanges failed");
+            }
             let now = state.clock.now();
             if let Err(e) = store::announce_key(
                 &state.pool,

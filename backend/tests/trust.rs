@@ -596,3 +596,142 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off_and_others_are_serv
         "{text}"
     );
 }
+
+async fn journal_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM pending_grants")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// A code the admin approved at Stripe, as the callback would receive it.
+async fn approved_code(app: &TestApp) -> String {
+    let callback = app.approve(&app.start().await).await;
+    query_map(callback.split_once('?').unwrap().1)["code"].clone()
+}
+
+#[tokio::test]
+async fn exchanges_are_journalled_and_settled() {
+    let app = spawn_app().await;
+    app.connect().await;
+    assert_eq!(
+        journal_rows(&app).await,
+        0,
+        "a completed callback settles its journal row"
+    );
+    app.emulator
+        .inject(Endpoint::Token, Some(Fault::ServerError));
+    let callback = app.approve(&app.start().await).await;
+    app.callback(&callback).await;
+    assert_eq!(
+        journal_rows(&app).await,
+        1,
+        "a lost answer is kept for reconciliation"
+    );
+}
+
+#[tokio::test]
+async fn a_crash_after_the_exchange_leaves_no_live_grant_at_stripe() {
+    let app = spawn_app().await;
+    // The process died right after Stripe answered: the account is in the journal, nothing stored.
+    let code = approved_code(&app).await;
+    let journal = backend::store::journal_grant(
+        &app.state.pool,
+        &app.state.cipher,
+        shared::AuthKind::Connect,
+        &code,
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    let grant = app
+        .state
+        .flows
+        .exchange_code(app.state.http(), &code, app.state.clock.now())
+        .await
+        .unwrap();
+    backend::store::journal_account(&app.state.pool, journal, grant.account.as_str(), false)
+        .await
+        .unwrap();
+    assert!(app.emulator.is_connected("acct_1AcmeTest"));
+    assert_eq!(
+        backend::services::authorize::reconcile(&app.state)
+            .await
+            .unwrap(),
+        0,
+        "too recent: its callback may still be running"
+    );
+    app.state
+        .clock
+        .advance(backend::services::authorize::RECONCILE_AFTER_SECS + 1);
+    assert_eq!(
+        backend::services::authorize::reconcile(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!app.emulator.is_connected("acct_1AcmeTest"), "handed back");
+    assert_eq!(journal_rows(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_crash_during_the_exchange_is_reconciled_by_sending_the_code_again() {
+    let app = spawn_app().await;
+    let code = approved_code(&app).await;
+    backend::store::journal_grant(
+        &app.state.pool,
+        &app.state.cipher,
+        shared::AuthKind::Connect,
+        &code,
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    // Stripe granted, but the process died before it read the answer.
+    app.state
+        .flows
+        .exchange_code(app.state.http(), &code, app.state.clock.now())
+        .await
+        .unwrap();
+    assert!(app.emulator.is_connected("acct_1AcmeTest"));
+    app.state
+        .clock
+        .advance(backend::services::authorize::RECONCILE_AFTER_SECS + 1);
+    assert_eq!(
+        backend::services::authorize::reconcile(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        !app.emulator.is_connected("acct_1AcmeTest"),
+        "a second use of the code revokes what it granted"
+    );
+}
+
+#[tokio::test]
+async fn reconciliation_never_breaks_an_existing_connection() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    let code = approved_code(&app).await;
+    let journal = backend::store::journal_grant(
+        &app.state.pool,
+        &app.state.cipher,
+        shared::AuthKind::Connect,
+        &code,
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    backend::store::journal_account(&app.state.pool, journal, "acct_1AcmeTest", false)
+        .await
+        .unwrap();
+    app.state
+        .clock
+        .advance(backend::services::authorize::RECONCILE_AFTER_SECS + 1);
+    backend::services::authorize::reconcile(&app.state)
+        .await
+        .unwrap();
+    assert!(app.emulator.is_connected("acct_1AcmeTest"));
+    assert_eq!(test_now(&app, id).await["status"], "success");
+}

@@ -151,19 +151,56 @@ pub async fn complete(app: &AppState, session: &Session, raw_query: &str) -> Res
             CallbackError::InvalidRequest
         })?;
 
-    let grant = app
+    // Journalled before the code leaves: a crash from here on is reconciled later.
+    let journal = store::journal_grant(
+        &app.pool,
+        &app.cipher,
+        app.flows.configured,
+        code.expose(),
+        app.clock.now(),
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "could not journal the exchange");
+        CallbackError::StorageFailed
+    })?;
+    let grant = match app
         .flows
         .exchange_code(app.http(), code.expose(), app.clock.now())
         .await
-        .map_err(|e| {
+    {
+        Ok(grant) => grant,
+        Err(e) => {
             tracing::warn!(error = %e, "stripe code exchange failed");
-            match e {
-                StripeError::Refused { .. } => CallbackError::ExchangeRefused,
+            return Err(match e {
+                StripeError::Refused { .. } => {
+                    // Stripe granted nothing: the exchange is settled.
+                    let _ = store::settle_grant(&app.pool, journal).await;
+                    CallbackError::ExchangeRefused
+                }
+                // Stripe may have granted before the answer was lost: left for reconciliation.
                 _ => CallbackError::StripeUnavailable,
             }
-        })?;
+            .into());
+        }
+    };
+    if let Err(e) =
+        store::journal_account(&app.pool, journal, grant.account.as_str(), grant.livemode).await
+    {
+        tracing::warn!(error = %e, "could not journal the granted account");
+    }
 
-    match store_grant(app, &grant, expected.as_ref()).await {
+    let outcome = store_grant(app, &grant, expected.as_ref()).await;
+    let settled = match &outcome {
+        Ok(_) => true,
+        Err(_) => hand_back(app, &grant, &user.email).await,
+    };
+    if settled {
+        if let Err(e) = store::settle_grant(&app.pool, journal).await {
+            tracing::warn!(error = %e, "could not settle the journalled exchange");
+        }
+    }
+    match outcome {
         Ok(id) => {
             let action = if expected.is_some() {
                 AuditAction::Reauthenticated
@@ -187,18 +224,16 @@ pub async fn complete(app: &AppState, session: &Session, raw_query: &str) -> Res
             }
             Ok(id)
         }
-        Err(e) => {
-            hand_back(app, &grant, &user.email).await;
-            Err(e)
-        }
+        Err(e) => Err(e),
     }
 }
 
 /// We hold a live grant we could not keep as asked: an Apps install replaced the account's previous
 /// tokens at Stripe, so an Apps connection of that account takes it (or it would be left with dead
 /// tokens); otherwise hand it back so nothing dangles at Stripe — unless that account is already one
-/// of our connections, which revoking would break.
-async fn hand_back(app: &AppState, grant: &Grant, actor: &str) {
+/// of our connections, which revoking would break. Whether the grant is settled (false: the
+/// decision could not be made, and the journal keeps it for reconciliation).
+async fn hand_back(app: &AppState, grant: &Grant, actor: &str) -> bool {
     if grant.credential.kind == shared::AuthKind::Apps {
         let adopted = store::adopt_grant(
             &app.pool,
@@ -225,33 +260,99 @@ async fn hand_back(app: &AppState, grant: &Grant, actor: &str) {
                 if let Err(e) = store::audit(&app.pool, &line, app.clock.now()).await {
                     tracing::warn!(error = %e, "could not write the audit line");
                 }
-                return;
+                return true;
             }
             Ok(None) => {}
             Err(e) => {
-                tracing::error!(error = %e, account = %grant.account, "could not keep a new install's tokens")
+                tracing::error!(error = %e, account = %grant.account, "could not keep a new install's tokens");
+                return false;
             }
         }
     }
-    let in_use = store::account_is_connected(&app.pool, grant.account.as_str())
-        .await
-        .unwrap_or(true);
-    if in_use {
-        return;
-    }
-    match app
-        .flows
-        .revoke(app.http(), grant.credential.kind, &grant.account)
-        .await
-    {
-        Ok(Revocation::Revoked) => {}
-        Ok(Revocation::NotAvailable) => {
-            tracing::info!(account = %grant.account, "unused grant dropped (this flow has no revocation)")
-        }
+    let in_use = match store::account_is_connected(&app.pool, grant.account.as_str()).await {
+        Ok(in_use) => in_use,
         Err(e) => {
-            tracing::warn!(error = %e, account = %grant.account, "could not deauthorize an unused grant")
+            tracing::error!(error = %e, account = %grant.account, "could not decide what to do with an unused grant; left for reconciliation");
+            return false;
+        }
+    };
+    if in_use {
+        return true;
+    }
+    revoke_unused(app, grant.credential.kind, &grant.account).await
+}
+
+/// Hands an unused grant back; whether that is settled.
+async fn revoke_unused(
+    app: &AppState,
+    kind: shared::AuthKind,
+    account: &crate::domain::StripeAccountId,
+) -> bool {
+    match app.flows.revoke(app.http(), kind, account).await {
+        Ok(Revocation::Revoked) => true,
+        Ok(Revocation::NotAvailable) => {
+            tracing::info!(account = %account, "unused grant dropped (this flow has no revocation)");
+            true
+        }
+        // Stripe already forgot it.
+        Err(StripeError::Refused { code, .. }) if code == "invalid_client" => true,
+        Err(e) => {
+            tracing::warn!(error = %e, account = %account, "could not deauthorize an unused grant");
+            false
         }
     }
+}
+
+/// How old an unsettled exchange must be before it is reconciled (its callback is surely over).
+pub const RECONCILE_AFTER_SECS: i64 = 120;
+
+/// Settles exchanges a crash (or a failure) left in the journal: a grant whose account is not one of
+/// our connections is handed back; one whose account is unknown (the process died while Stripe was
+/// answering) has its code sent again, which Stripe refuses and answers by revoking what that code
+/// granted — or, if the first exchange never arrived, grants now and is handed back. Returns how
+/// many were settled.
+pub async fn reconcile(app: &AppState) -> Result<usize, crate::store::StoreError> {
+    let now = app.clock.now();
+    let pending =
+        store::unsettled_grants(&app.pool, &app.cipher, now - RECONCILE_AFTER_SECS).await?;
+    let mut settled = 0;
+    for grant in pending {
+        let done = match grant
+            .account
+            .as_deref()
+            .map(crate::domain::StripeAccountId::parse)
+        {
+            Some(Ok(account)) => {
+                store::account_is_connected(&app.pool, account.as_str()).await?
+                    || revoke_unused(app, grant.kind, &account).await
+            }
+            Some(Err(_)) => true,
+            None => {
+                let flows = app.flows.with_configured(grant.kind);
+                match flows
+                    .exchange_code(app.http(), grant.code.expose(), now)
+                    .await
+                {
+                    Ok(late) => {
+                        store::account_is_connected(&app.pool, late.account.as_str()).await?
+                            || revoke_unused(app, late.credential.kind, &late.account).await
+                    }
+                    // Used (and so revoked by Stripe) or expired: nothing left at Stripe.
+                    Err(e) if e.is_invalid_grant() => true,
+                    Err(_) => now - grant.created_at > 24 * 60 * 60,
+                }
+            }
+        };
+        if done {
+            store::settle_grant(&app.pool, grant.id).await?;
+            settled += 1;
+            tracing::info!(
+                journal_id = grant.id,
+                "an unsettled Stripe exchange was reconciled"
+            );
+        }
+    }
+    Ok(settled)
 }
 
 /// Reads the account with the new credential (the first connection test), then stores the

@@ -6,6 +6,7 @@
 mod audit;
 mod connections;
 mod credentials;
+mod pending;
 mod states;
 mod webhooks;
 
@@ -26,6 +27,7 @@ pub use credentials::{
     claim_refresh_lease, credential, mark_refresh_refused, release_refresh_lease, store_refreshed,
     StoredCredential,
 };
+pub use pending::{journal_account, journal_grant, settle_grant, unsettled_grants, PendingGrant};
 pub use states::{consume_state, save_state, ConsumedState, STATE_TTL_SECS};
 pub use webhooks::{apply_deauthorization, first_delivery};
 
@@ -262,11 +264,11 @@ pub async fn verify_all(pool: &SqlitePool, cipher: &TokenCipher) -> Result<usize
 
 /// The key ids stored credentials are sealed under.
 pub async fn key_ids_in_use(pool: &SqlitePool) -> Result<Vec<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT DISTINCT token_key_id FROM connections")
-            .fetch_all(pool)
-            .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT token_key_id FROM connections UNION SELECT key_id FROM pending_grants",
     )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// A running instance says which key it seals with (every minute).

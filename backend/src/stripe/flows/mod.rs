@@ -172,6 +172,14 @@ pub struct Flows {
 }
 
 impl Flows {
+    /// The same flows with another OAuth flow configured (the one an old exchange used).
+    pub fn with_configured(&self, kind: AuthKind) -> Self {
+        Self {
+            configured: kind,
+            ..self.clone()
+        }
+    }
+
     /// The authorize URL of the configured OAuth flow.
     pub fn authorize_url(&self, state: &str) -> Result<Url, StripeError> {
         let start = match self.configured {

@@ -1,0 +1,109 @@
+//! The journal of OAuth exchanges in flight (see migration 0009).
+
+use shared::AuthKind;
+use sqlx::SqlitePool;
+
+use super::StoreError;
+use crate::config::Secret;
+use crate::crypto::{Sealed, TokenCipher};
+
+/// An exchange left in the journal.
+#[derive(Debug, Clone)]
+pub struct PendingGrant {
+    /// Journal id.
+    pub id: i64,
+    /// The flow whose token endpoint got the code.
+    pub kind: AuthKind,
+    /// The authorization code (single-use at Stripe).
+    pub code: Secret,
+    /// The account Stripe granted, once it answered.
+    pub account: Option<String>,
+    /// When the exchange started.
+    pub created_at: i64,
+}
+
+fn code_context(id: i64) -> String {
+    format!("pending_grants/{id}/code")
+}
+
+/// Journals an exchange about to start; its id.
+pub async fn journal_grant(
+    pool: &SqlitePool,
+    cipher: &TokenCipher,
+    kind: AuthKind,
+    code: &str,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let mut tx = pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO pending_grants (auth_kind, code_ct, key_id, created_at) \
+         VALUES ($1, '', '', $2) RETURNING id",
+    )
+    .bind(kind.as_str())
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    // Sealed under its row id, so a ciphertext cannot be moved to another row.
+    let sealed = cipher.seal(code, &code_context(id))?;
+    sqlx::query("UPDATE pending_grants SET code_ct = $1, key_id = $2 WHERE id = $3")
+        .bind(&sealed.ciphertext)
+        .bind(&sealed.key_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Stripe answered: the journalled exchange granted `account`.
+pub async fn journal_account(
+    pool: &SqlitePool,
+    id: i64,
+    account: &str,
+    livemode: bool,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE pending_grants SET account = $1, livemode = $2 WHERE id = $3")
+        .bind(account)
+        .bind(livemode)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The exchange is settled (stored, handed back, or never granted).
+pub async fn settle_grant(pool: &SqlitePool, id: i64) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM pending_grants WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Exchanges journalled before `before` and never settled (their process died or failed).
+pub async fn unsettled_grants(
+    pool: &SqlitePool,
+    cipher: &TokenCipher,
+    before: i64,
+) -> Result<Vec<PendingGrant>, StoreError> {
+    let rows: Vec<(i64, String, String, String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT id, auth_kind, code_ct, key_id, account, created_at FROM pending_grants \
+         WHERE created_at < $1 ORDER BY id",
+    )
+    .bind(before)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(id, kind, ciphertext, key_id, account, created_at)| {
+            let code = cipher.open(&Sealed { ciphertext, key_id }, &code_context(id))?;
+            Ok(PendingGrant {
+                id,
+                kind: AuthKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown auth kind {kind}")))?,
+                code: Secret::new(code),
+                account,
+                created_at,
+            })
+        })
+        .collect()
+}
