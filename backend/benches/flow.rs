@@ -159,6 +159,7 @@ async fn main() {
             instance_id: "bench".into(),
         }),
         webhook_secrets: Arc::new(vec![Secret::new("whsec_bench")]),
+        connections_answer: Arc::default(),
     };
     let router = app(state.clone(), dir.path(), None);
 
@@ -315,4 +316,71 @@ async fn main() {
         samples.push(t.elapsed());
     }
     report("token seal + open (AES-256-GCM)", samples);
+
+    // Under load, over real sockets: 64 connections for 5 s against `GET /api/connections`
+    // (signed in, 100 rows) on the product's server, and against a bare axum route in the same run.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let product = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(backend::server::serve(
+        listener,
+        router.clone(),
+        backend::server::Limits::default(),
+        std::future::pending(),
+    ));
+    let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let bare = format!("http://{}", bare_listener.local_addr().expect("addr"));
+    let bare_router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(bare_listener, bare_router).await });
+    println!();
+    let (bare_rps, bare_p99) = load(&format!("{bare}/"), None).await;
+    for path in ["/api/meta", "/api/auth/me"] {
+        let (rps, p99) = load(&format!("{product}{path}"), Some(&cookie)).await;
+        println!("under load: GET {path} {rps:.0} req/s p99 {p99:.1?}");
+    }
+    let (rps, p99) = load(&format!("{product}/api/connections"), Some(&cookie)).await;
+    println!(
+        "under load: GET /api/connections {rps:.0} req/s p99 {p99:.1?} = {:.0} % of the bare route's {bare_rps:.0} req/s (p99 {bare_p99:.1?})",
+        100.0 * rps / bare_rps
+    );
+}
+
+/// 64 clients in a loop for 5 s; requests per second and p99 latency.
+async fn load(url: &str, cookie: Option<&str>) -> (f64, Duration) {
+    const CLIENTS: usize = 64;
+    const RUN: Duration = Duration::from_secs(5);
+    let client = http_client().expect("client");
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.to_owned());
+            let cookie = cookie.map(str::to_owned);
+            tokio::spawn(async move {
+                let mut samples = Vec::new();
+                while started.elapsed() < RUN {
+                    let t = Instant::now();
+                    let mut request = client.get(&url);
+                    if let Some(cookie) = &cookie {
+                        request = request.header("cookie", cookie);
+                    }
+                    let response = request.send().await.expect("answer");
+                    assert!(response.status().is_success(), "{}", response.status());
+                    let _ = response.bytes().await.expect("body");
+                    samples.push(t.elapsed());
+                }
+                samples
+            })
+        })
+        .collect();
+    let mut samples = Vec::new();
+    for task in tasks {
+        samples.extend(task.await.expect("client task"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    samples.sort();
+    let p99 = samples[(samples.len() * 99 / 100).min(samples.len() - 1)];
+    (samples.len() as f64 / elapsed, p99)
 }

@@ -91,13 +91,18 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<User,
         .map_err(session_error)?
         .unwrap_or(0);
     let expired = now - signed_in_at >= ABSOLUTE_TIMEOUT_SECS || now - seen_at >= IDLE_TIMEOUT_SECS;
-    let epoch = session.get::<i64>(EPOCH).await.map_err(session_error)?;
-    let user = if expired
-        || users::session_epoch(&state.pool, user_id).await? != Some(epoch.unwrap_or(0))
-    {
+    let epoch = session
+        .get::<i64>(EPOCH)
+        .await
+        .map_err(session_error)?
+        .unwrap_or(0);
+    let user = if expired {
         None
     } else {
-        users::find(&state.pool, user_id).await?
+        users::find_with_epoch(&state.pool, user_id)
+            .await?
+            .filter(|(_, current)| *current == epoch)
+            .map(|(user, _)| user)
     };
     let Some(user) = user.filter(|u| !u.disabled) else {
         session.flush().await.map_err(session_error)?;

@@ -269,6 +269,7 @@ impl Application {
                 instance_id: new_instance_id(),
             }),
             webhook_secrets: Arc::new(webhook_secrets),
+            connections_answer: Arc::default(),
         };
         store::announce_key(
             &state.pool,

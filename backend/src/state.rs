@@ -44,6 +44,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Accepted webhook signing secrets; empty → webhooks refused.
     pub webhook_secrets: Arc<Vec<Secret>>,
+    /// The Data Sources answer last built, with the table version it was built at.
+    pub connections_answer: Arc<std::sync::Mutex<Option<(i64, axum::body::Bytes)>>>,
 }
 
 impl AppState {

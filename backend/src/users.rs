@@ -205,6 +205,25 @@ pub async fn find(pool: &SqlitePool, id: i64) -> Result<Option<User>, StoreError
     row.as_ref().map(user_from_row).transpose()
 }
 
+/// A user and their session epoch, in one query (every signed-in request needs both).
+pub async fn find_with_epoch(
+    pool: &SqlitePool,
+    id: i64,
+) -> Result<Option<(User, i64)>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS}, session_epoch FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref()
+        .map(|row| {
+            let epoch: i64 = sqlx::Row::try_get(row, "session_epoch")?;
+            Ok((user_from_row(row)?, epoch))
+        })
+        .transpose()
+}
+
 /// Every user, by email.
 pub async fn list(pool: &SqlitePool) -> Result<Vec<User>, StoreError> {
     let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"))

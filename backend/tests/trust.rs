@@ -735,3 +735,30 @@ async fn reconciliation_never_breaks_an_existing_connection() {
     assert!(app.emulator.is_connected("acct_1AcmeTest"));
     assert_eq!(test_now(&app, id).await["status"], "success");
 }
+
+#[tokio::test]
+async fn the_data_sources_answer_follows_every_change_even_another_instances() {
+    let app = spawn_app().await;
+    let id = app.connect().await;
+    let (_, rows) = app.json("GET", "/api/connections").await;
+    assert_eq!(rows[0]["name"], "Acme Test Ltd");
+    // Another instance, with its own pool on the same database, renames it.
+    let other = backend::store::connect(&format!("sqlite://{}/test.db", app.dir.path().display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE connections SET display_name = 'Acme Renamed' WHERE id = $1")
+        .bind(id)
+        .execute(&other)
+        .await
+        .unwrap();
+    let (_, rows) = app.json("GET", "/api/connections").await;
+    assert_eq!(rows[0]["name"], "Acme Renamed");
+    assert_eq!(
+        app.request("DELETE", &format!("/api/connections/{id}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let (_, rows) = app.json("GET", "/api/connections").await;
+    assert_eq!(rows, serde_json::json!([]));
+}

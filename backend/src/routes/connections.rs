@@ -18,8 +18,16 @@ use crate::store;
 pub async fn list_connections(
     _admin: AdminUser,
     State(state): State<AppState>,
-) -> Result<Json<Vec<Connection>>, AppError> {
-    Ok(Json(store::list_connections(&state.pool).await?))
+) -> Result<Response, AppError> {
+    let json = connections::list_json(&state).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        json,
+    )
+        .into_response())
 }
 
 /// `GET /api/connections/{id}`: the row and its audit log.

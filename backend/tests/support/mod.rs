@@ -193,6 +193,7 @@ pub async fn build_app_for(
             instance_id: backend::state::new_instance_id(),
         }),
         webhook_secrets: Arc::new(vec![Secret::new(WEBHOOK_SECRET)]),
+        connections_answer: Arc::default(),
     };
     std::fs::write(
         dir.path().join("index.html"),
