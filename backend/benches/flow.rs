@@ -346,6 +346,37 @@ async fn main() {
         "under load: GET /api/connections {rps:.0} req/s p99 {p99:.1?} = {:.0} % of the bare route's {bare_rps:.0} req/s (p99 {bare_p99:.1?})",
         100.0 * rps / bare_rps
     );
+    // The same while 8 clients sign in over and over (Argon2id, new sessions).
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let burst: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, stop) = (format!("{product}/api/auth/sign-in"), stop.clone());
+            let client = http_client().expect("client");
+            tokio::spawn(async move {
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = client
+                        .post(&url)
+                        .header("origin", PUBLIC)
+                        .header("content-type", "application/json")
+                        .body(r#"{"email":"admin@bench.test","password":"bench password 123"}"#)
+                        .send()
+                        .await;
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let (rps, p99) = load(&format!("{product}/api/connections"), Some(&cookie)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut sign_ins = 0;
+    for task in burst {
+        sign_ins += task.await.expect("sign-ins");
+    }
+    println!(
+        "under load with a burst of {sign_ins} sign-ins: GET /api/connections {rps:.0} req/s p99 {p99:.1?}"
+    );
 }
 
 /// 64 clients in a loop for 5 s; requests per second and p99 latency.

@@ -258,6 +258,35 @@ pub async fn set_password(
     Ok(done.rows_affected() == 1)
 }
 
+/// Argon2id is deliberately expensive: at most one hash or verification runs at a time, on a
+/// blocking thread, so a burst of sign-ins queues behind itself instead of taking every core from
+/// the other users' requests.
+fn argon2_slot() -> &'static tokio::sync::Semaphore {
+    static SLOT: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOT.get_or_init(|| tokio::sync::Semaphore::new(1))
+}
+
+/// [`verify_password`] off the async runtime, one at a time.
+pub async fn verify_password_queued(password: String, hash: String) -> bool {
+    let Ok(_slot) = argon2_slot().acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+/// [`hash_password`] off the async runtime, one at a time.
+pub async fn hash_password_queued(password: String) -> Result<String, UserError> {
+    let _slot = argon2_slot()
+        .acquire()
+        .await
+        .map_err(|e| UserError::Invalid(e.to_string()))?;
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| UserError::Invalid(e.to_string()))?
+}
+
 /// The user's session epoch: sessions started under an older one are over.
 pub async fn session_epoch(pool: &SqlitePool, id: i64) -> Result<Option<i64>, StoreError> {
     Ok(

@@ -32,9 +32,7 @@ pub async fn sign_in(
         .map(|c| c.password_hash.clone())
         .unwrap_or_else(|| auth::dummy_hash().to_owned());
     let password = body.password;
-    let verified = tokio::task::spawn_blocking(move || users::verify_password(&password, &hash))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let verified = users::verify_password_queued(password, hash).await;
     let user = match credentials {
         Some(c) if verified && !c.user.disabled => c.user,
         _ => {

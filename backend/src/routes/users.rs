@@ -31,9 +31,7 @@ pub async fn create_user(
     };
     users::check_new_password(&password)?;
     let to_hash = password.clone();
-    let hash = tokio::task::spawn_blocking(move || users::hash_password(&to_hash))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let hash = users::hash_password_queued(to_hash).await?;
     let user = users::create(
         &state.pool,
         &body.email,
