@@ -18,24 +18,26 @@ fn backend() -> Command {
     command
 }
 
-async fn seed(dir: &std::path::Path) -> (TokenCipher, i64) {
-    let cipher = TokenCipher::load_or_create(None, dir).unwrap();
-    let pool = store::connect(&format!("sqlite://{}/connections.db", dir.display()))
-        .await
-        .unwrap();
-    let id = store::upsert_connection(
-        &pool,
-        &cipher,
+/// A Connect connection of `account` (its access token `sk_test_<account>`), sealed with `cipher`.
+async fn write_row_with(
+    pool: &sqlx::SqlitePool,
+    cipher: &TokenCipher,
+    account: &str,
+    refresh: Option<&str>,
+) -> i64 {
+    store::upsert_connection(
+        pool,
+        cipher,
         &NewConnection {
-            stripe_user_id: "acct_1Rotate".into(),
+            stripe_user_id: account.into(),
             livemode: false,
-            display_name: "Rotate Ltd".into(),
+            display_name: account.into(),
             scope: "read_only".into(),
             publishable_key: None,
             credential: Credential {
                 kind: AuthKind::Connect,
-                secret: Secret::new("sk_test_rotate_me"),
-                refresh_token: Some(Secret::new("rt_rotate_me")),
+                secret: Secret::new(format!("sk_test_{account}")),
+                refresh_token: refresh.map(Secret::new),
                 expires_at: None,
             },
             key_last4: None,
@@ -46,7 +48,15 @@ async fn seed(dir: &std::path::Path) -> (TokenCipher, i64) {
         1,
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+async fn seed(dir: &std::path::Path) -> (TokenCipher, i64) {
+    let cipher = TokenCipher::load_or_create(None, dir).unwrap();
+    let pool = store::connect(&format!("sqlite://{}/connections.db", dir.display()))
+        .await
+        .unwrap();
+    let id = write_row_with(&pool, &cipher, "acct_1Rotate", Some("rt_rotate_me")).await;
     pool.close().await;
     (cipher, id)
 }
@@ -109,7 +119,7 @@ async fn rotate_key_reencrypts_every_token_under_a_new_key_file() {
             .credential
             .secret
             .expose(),
-        "sk_test_rotate_me"
+        "sk_test_acct_1Rotate"
     );
     assert!(store::check_key(&pool, &old).await.is_err());
 }
@@ -253,30 +263,7 @@ async fn open_db(dir: &std::path::Path) -> sqlx::SqlitePool {
 
 /// A connection written by an instance sealing with `cipher`.
 async fn write_row(pool: &sqlx::SqlitePool, cipher: &TokenCipher, account: &str) {
-    store::upsert_connection(
-        pool,
-        cipher,
-        &NewConnection {
-            stripe_user_id: account.into(),
-            livemode: false,
-            display_name: account.into(),
-            scope: "read_only".into(),
-            publishable_key: None,
-            credential: Credential {
-                kind: AuthKind::Connect,
-                secret: Secret::new(format!("sk_test_{account}")),
-                refresh_token: None,
-                expires_at: None,
-            },
-            key_last4: None,
-            started_at: 1,
-            duration_ms: 1,
-            next_check_at: 0,
-        },
-        1,
-    )
-    .await
-    .unwrap();
+    write_row_with(pool, cipher, account, None).await;
 }
 
 #[tokio::test]

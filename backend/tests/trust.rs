@@ -604,6 +604,19 @@ async fn journal_rows(app: &TestApp) -> i64 {
         .unwrap()
 }
 
+/// Journals an exchange of `code`, as the callback does before sending it; the journal id.
+async fn journal(app: &TestApp, code: &str) -> i64 {
+    backend::store::journal_grant(
+        &app.state.pool,
+        &app.state.cipher,
+        shared::AuthKind::Connect,
+        code,
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap()
+}
+
 /// A code the admin approved at Stripe, as the callback would receive it.
 async fn approved_code(app: &TestApp) -> String {
     let callback = app.approve(&app.start().await).await;
@@ -635,15 +648,7 @@ async fn a_crash_after_the_exchange_leaves_no_live_grant_at_stripe() {
     let app = spawn_app().await;
     // The process died right after Stripe answered: the account is in the journal, nothing stored.
     let code = approved_code(&app).await;
-    let journal = backend::store::journal_grant(
-        &app.state.pool,
-        &app.state.cipher,
-        shared::AuthKind::Connect,
-        &code,
-        app.state.clock.now(),
-    )
-    .await
-    .unwrap();
+    let journal = journal(&app, &code).await;
     let grant = app
         .state
         .flows
@@ -678,15 +683,7 @@ async fn a_crash_after_the_exchange_leaves_no_live_grant_at_stripe() {
 async fn a_crash_during_the_exchange_is_reconciled_by_sending_the_code_again() {
     let app = spawn_app().await;
     let code = approved_code(&app).await;
-    backend::store::journal_grant(
-        &app.state.pool,
-        &app.state.cipher,
-        shared::AuthKind::Connect,
-        &code,
-        app.state.clock.now(),
-    )
-    .await
-    .unwrap();
+    journal(&app, &code).await;
     // Stripe granted, but the process died before it read the answer.
     app.state
         .flows
@@ -714,15 +711,7 @@ async fn reconciliation_never_breaks_an_existing_connection() {
     let app = spawn_app().await;
     let id = app.connect().await;
     let code = approved_code(&app).await;
-    let journal = backend::store::journal_grant(
-        &app.state.pool,
-        &app.state.cipher,
-        shared::AuthKind::Connect,
-        &code,
-        app.state.clock.now(),
-    )
-    .await
-    .unwrap();
+    let journal = journal(&app, &code).await;
     backend::store::journal_account(&app.state.pool, journal, "acct_1AcmeTest", false)
         .await
         .unwrap();
