@@ -59,6 +59,8 @@ pub struct CurrentUser {
     pub user: User,
     /// The session.
     pub session: Session,
+    /// The connections table's version, read with the user (before the handler runs).
+    pub connections_version: i64,
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -68,14 +70,26 @@ impl FromRequestParts<AppState> for CurrentUser {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| AppError::Internal(msg.into()))?;
-        let user = signed_in_user(&session, state).await?;
-        Ok(Self { user, session })
+        let snapshot = signed_in_snapshot(&session, state).await?;
+        Ok(Self {
+            user: snapshot.user,
+            session,
+            connections_version: snapshot.connections_version,
+        })
     }
 }
 
 /// The user signed in to `session`, enforcing idle and absolute expiry and the disabled flag; an
 /// ended session is deleted.
 pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<User, AppError> {
+    Ok(signed_in_snapshot(session, state).await?.user)
+}
+
+/// [`signed_in_user`], with the rest of the request's snapshot.
+async fn signed_in_snapshot(
+    session: &Session,
+    state: &AppState,
+) -> Result<users::RequestSnapshot, AppError> {
     let Some(user_id) = session.get::<i64>(USER_ID).await.map_err(session_error)? else {
         return Err(AppError::Unauthorized);
     };
@@ -96,15 +110,14 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<User,
         .await
         .map_err(session_error)?
         .unwrap_or(0);
-    let user = if expired {
+    let snapshot = if expired {
         None
     } else {
-        users::find_with_epoch(&state.pool, user_id)
+        users::request_snapshot(&state.pool, user_id)
             .await?
-            .filter(|(_, current)| *current == epoch)
-            .map(|(user, _)| user)
+            .filter(|s| s.session_epoch == epoch)
     };
-    let Some(user) = user.filter(|u| !u.disabled) else {
+    let Some(snapshot) = snapshot.filter(|s| !s.user.disabled) else {
         session.flush().await.map_err(session_error)?;
         return Err(AppError::Unauthorized);
     };
@@ -112,7 +125,7 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<User,
     if now - seen_at >= 60 {
         session.insert(SEEN_AT, now).await.map_err(session_error)?;
     }
-    Ok(user)
+    Ok(snapshot)
 }
 
 /// A signed-in Admin (403 for other roles, 401 when signed out).

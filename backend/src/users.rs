@@ -205,21 +205,38 @@ pub async fn find(pool: &SqlitePool, id: i64) -> Result<Option<User>, StoreError
     row.as_ref().map(user_from_row).transpose()
 }
 
-/// A user and their session epoch, in one query (every signed-in request needs both).
-pub async fn find_with_epoch(
+/// What every signed-in request reads, in one query: the user, their session epoch, and the
+/// connections table's version (so the Data Sources answer needs no query of its own).
+#[derive(Debug, Clone)]
+pub struct RequestSnapshot {
+    /// The user.
+    pub user: User,
+    /// Sessions started under another epoch are over.
+    pub session_epoch: i64,
+    /// `change_counters` version of the connections table at this moment.
+    pub connections_version: i64,
+}
+
+/// The [`RequestSnapshot`] of user `id`.
+pub async fn request_snapshot(
     pool: &SqlitePool,
     id: i64,
-) -> Result<Option<(User, i64)>, StoreError> {
+) -> Result<Option<RequestSnapshot>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {USER_COLUMNS}, session_epoch FROM users WHERE id = $1"
+        "SELECT {USER_COLUMNS}, session_epoch, \
+         (SELECT version FROM change_counters WHERE name = 'connections') AS connections_version \
+         FROM users WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(pool)
     .await?;
     row.as_ref()
         .map(|row| {
-            let epoch: i64 = sqlx::Row::try_get(row, "session_epoch")?;
-            Ok((user_from_row(row)?, epoch))
+            Ok(RequestSnapshot {
+                user: user_from_row(row)?,
+                session_epoch: sqlx::Row::try_get(row, "session_epoch")?,
+                connections_version: sqlx::Row::try_get(row, "connections_version")?,
+            })
         })
         .transpose()
 }

@@ -16,10 +16,10 @@ use crate::store;
 
 /// `GET /api/connections`: the Data Sources rows.
 pub async fn list_connections(
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
-    let json = connections::list_json(&state).await?;
+    let json = connections::list_json(&state, admin.connections_version).await?;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

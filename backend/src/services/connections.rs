@@ -148,10 +148,9 @@ pub async fn connect_with_key(
 }
 
 /// The Data Sources rows as JSON, rebuilt only when the connections table changed since the last
-/// build (its version is read from the database on every call, so every instance sees every
-/// change at once).
-pub async fn list_json(app: &AppState) -> Result<axum::body::Bytes, ConnectionError> {
-    let version = store::connections_version(&app.pool).await?;
+/// build. `version` is the table's version read from the database during this request (with the
+/// signed-in user), so every instance sees every change at once.
+pub async fn list_json(app: &AppState, version: i64) -> Result<axum::body::Bytes, ConnectionError> {
     let cached = app
         .connections_answer
         .lock()

@@ -154,15 +154,6 @@ pub async fn list_connections(pool: &SqlitePool) -> Result<Vec<Connection>, Stor
     rows.into_iter().map(Connection::try_from).collect()
 }
 
-/// The version of the connections table: it moves with every change to any row.
-pub async fn connections_version(pool: &SqlitePool) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT version FROM change_counters WHERE name = 'connections'")
-            .fetch_one(pool)
-            .await?,
-    )
-}
-
 /// One connection.
 pub async fn find_connection(pool: &SqlitePool, id: i64) -> Result<Option<Connection>, StoreError> {
     let row: Option<ConnectionRow> = sqlx::query_as(&format!("{CONNECTION_SELECT} WHERE id = $1"))
