@@ -55,7 +55,7 @@ type Probe = Result<String, (ConnectionStatus, Problem)>;
 async fn probe(
     app: &AppState,
     connection: &Connection,
-) -> Result<(Probe, Vec<String>), CredentialError> {
+) -> Result<(Probe, Vec<i64>), CredentialError> {
     if connection.auth_kind == AuthKind::RestrictedKey {
         let stored = credentials::usable(app, connection.id).await?;
         let found =

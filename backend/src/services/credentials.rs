@@ -69,7 +69,7 @@ pub async fn refresh(
     let mut poll = FIRST_POLL;
     loop {
         let now = app.clock.now();
-        if store::claim_refresh_lease(&app.pool, id, &owner, &seen.version, now, now + LEASE_SECS)
+        if store::claim_refresh_lease(&app.pool, id, &owner, seen.version, now, now + LEASE_SECS)
             .await?
         {
             return renew_holding_lease(app, id, seen, &owner).await;
@@ -104,7 +104,7 @@ async fn store_renewed(
     seen: &StoredCredential,
     owner: &str,
     renewed: &crate::domain::Credential,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<i64>, StoreError> {
     let mut attempt = 0;
     loop {
         let stored = store::store_refreshed(
@@ -112,7 +112,7 @@ async fn store_renewed(
             &app.cipher,
             id,
             owner,
-            &seen.version,
+            seen.version,
             &seen.account,
             renewed,
             app.clock.now(),
@@ -167,7 +167,7 @@ async fn renew_holding_lease(
                 &app.pool,
                 id,
                 owner,
-                &seen.version,
+                seen.version,
                 &seen.account,
                 app.clock.now(),
             )
@@ -188,7 +188,7 @@ pub struct Used<T> {
     /// The answer.
     pub value: Result<T, StripeError>,
     /// Ciphertexts of the grants used, oldest first.
-    pub versions: Vec<String>,
+    pub versions: Vec<i64>,
 }
 
 /// Runs `call` with the connection's credential as the API key. A 401 for an expired key renews the
@@ -199,12 +199,12 @@ where
     Fut: Future<Output = Result<T, StripeError>>,
 {
     let stored = usable(app, id).await?;
-    let mut versions = vec![stored.version.clone()];
+    let mut versions = vec![stored.version];
     let first = call(stored.credential.secret.clone()).await;
     let value = match first {
         Err(e) if e.is_expired_key() && stored.credential.refresh_token.is_some() => {
             let renewed = refresh(app, id, &stored).await?;
-            versions.push(renewed.version.clone());
+            versions.push(renewed.version);
             call(renewed.credential.secret.clone()).await
         }
         other => other,

@@ -56,9 +56,9 @@ pub async fn upsert_connection(
         "INSERT INTO connections (kind, stripe_user_id, livemode, display_name, scope, \
              publishable_key, access_token_ct, refresh_token_ct, token_key_id, status, \
              last_started_at, last_duration_ms, created_at, updated_at, next_check_at, auth_kind, \
-             access_expires_at, key_last4, granted_at) \
+             access_expires_at, key_last4, granted_at, credential_version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, \
-             $13) \
+             $13, 1) \
          ON CONFLICT (stripe_user_id) DO UPDATE SET \
              livemode = excluded.livemode, display_name = excluded.display_name, \
              scope = excluded.scope, publishable_key = excluded.publishable_key, \
@@ -70,6 +70,7 @@ pub async fn upsert_connection(
              last_error = NULL, failure_count = 0, next_check_at = excluded.next_check_at, \
              auth_kind = excluded.auth_kind, access_expires_at = excluded.access_expires_at, \
              key_last4 = excluded.key_last4, granted_at = excluded.granted_at, \
+             credential_version = connections.credential_version + 1, \
              refresh_lease_owner = NULL, \
              refresh_lease_until = NULL \
          RETURNING id",
@@ -200,7 +201,8 @@ pub async fn adopt_grant(
     Ok(sqlx::query_scalar(
         "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3, \
          access_expires_at = $4, granted_at = $5, updated_at = $5, refresh_lease_owner = NULL, \
-         refresh_lease_until = NULL, next_check_at = $5 \
+         refresh_lease_until = NULL, next_check_at = $5, \
+         credential_version = credential_version + 1 \
          WHERE stripe_user_id = $6 AND livemode = $7 AND auth_kind = 'apps' RETURNING id",
     )
     .bind(&access.ciphertext)
@@ -255,21 +257,21 @@ pub async fn restore_status(
     Ok(())
 }
 
-/// Records a test's outcome — only if the connection still holds the credential that was tested
-/// (or its refreshed successor, `tested_tokens`) and is still marked as being tested. A
+/// Records a test's outcome — only if the connection still holds the grant that was tested (or its
+/// refreshed successor: `tested_versions`) and is still marked as being tested. A
 /// re-authentication, a webhook or another test that landed meanwhile wins; returns whether the
 /// outcome was recorded.
 pub async fn record_test(
     pool: &SqlitePool,
     id: i64,
-    tested_tokens: &[String],
+    tested_versions: &[i64],
     result: &TestResult,
 ) -> Result<bool, StoreError> {
-    for token in tested_tokens {
+    for version in tested_versions {
         let done = sqlx::query(
             "UPDATE connections SET status = $1, last_started_at = $2, last_duration_ms = $3, \
              last_error = $4, failure_count = $5, next_check_at = $6 \
-             WHERE id = $7 AND access_token_ct = $8 AND status = 'testing'",
+             WHERE id = $7 AND credential_version = $8 AND status = 'testing'",
         )
         .bind(result.status.as_str())
         .bind(result.started_at)
@@ -278,7 +280,7 @@ pub async fn record_test(
         .bind(result.failure_count)
         .bind(result.next_check_at)
         .bind(id)
-        .bind(token)
+        .bind(version)
         .execute(pool)
         .await?;
         if done.rows_affected() == 1 {

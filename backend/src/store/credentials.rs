@@ -17,8 +17,8 @@ pub struct StoredCredential {
     pub account: String,
     /// The credential, decrypted.
     pub credential: Credential,
-    /// The access token's ciphertext: changes with every re-authentication or refresh.
-    pub version: String,
+    /// The grant's version: moves with every re-authentication or refresh (not with re-encryption).
+    pub version: i64,
     /// Whether another holder's refresh lease is running at the time of reading.
     pub leased_until: Option<i64>,
 }
@@ -32,6 +32,7 @@ struct CredentialRow {
     token_key_id: String,
     access_expires_at: Option<i64>,
     refresh_lease_until: Option<i64>,
+    credential_version: i64,
 }
 
 /// The decrypted credential of a connection.
@@ -42,7 +43,7 @@ pub async fn credential(
 ) -> Result<Option<StoredCredential>, StoreError> {
     let row: Option<CredentialRow> = sqlx::query_as(
         "SELECT stripe_user_id, auth_kind, access_token_ct, refresh_token_ct, token_key_id, \
-         access_expires_at, refresh_lease_until FROM connections WHERE id = $1",
+         access_expires_at, refresh_lease_until, credential_version FROM connections WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -73,7 +74,7 @@ pub async fn credential(
     Ok(Some(StoredCredential {
         account: row.stripe_user_id,
         credential,
-        version: row.access_token_ct,
+        version: row.credential_version,
         leased_until: row.refresh_lease_until,
     }))
 }
@@ -85,13 +86,13 @@ pub async fn claim_refresh_lease(
     pool: &SqlitePool,
     id: i64,
     owner: &str,
-    version: &str,
+    version: i64,
     now: i64,
     until: i64,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE connections SET refresh_lease_owner = $1, refresh_lease_until = $2 \
-         WHERE id = $3 AND access_token_ct = $4 AND refresh_token_ct IS NOT NULL \
+         WHERE id = $3 AND credential_version = $4 AND refresh_token_ct IS NOT NULL \
          AND (refresh_lease_until IS NULL OR refresh_lease_until <= $5)",
     )
     .bind(owner)
@@ -131,11 +132,11 @@ pub async fn store_refreshed(
     cipher: &TokenCipher,
     id: i64,
     owner: &str,
-    version: &str,
+    version: i64,
     account: &str,
     renewed: &Credential,
     now: i64,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<i64>, StoreError> {
     let access = cipher.seal(
         renewed.secret.expose(),
         &token_context(account, "access_token"),
@@ -146,10 +147,12 @@ pub async fn store_refreshed(
         .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
         .transpose()?;
     let mut tx = pool.begin().await?;
-    let done = sqlx::query(
+    let renewed_version: Option<i64> = sqlx::query_scalar(
         "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3, \
          access_expires_at = $4, refresh_lease_owner = NULL, refresh_lease_until = NULL, \
-         updated_at = $5 WHERE id = $6 AND refresh_lease_owner = $7 AND access_token_ct = $8",
+         updated_at = $5, credential_version = credential_version + 1 \
+         WHERE id = $6 AND refresh_lease_owner = $7 AND credential_version = $8 \
+         RETURNING credential_version",
     )
     .bind(&access.ciphertext)
     .bind(refresh.map(|r| r.ciphertext))
@@ -159,11 +162,11 @@ pub async fn store_refreshed(
     .bind(id)
     .bind(owner)
     .bind(version)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if done.rows_affected() != 1 {
+    let Some(renewed_version) = renewed_version else {
         return Ok(None);
-    }
+    };
     let line = AuditLine {
         connection_id: id,
         account,
@@ -176,7 +179,7 @@ pub async fn store_refreshed(
     };
     audit(&mut *tx, &line, now).await?;
     tx.commit().await?;
-    Ok(Some(access.ciphertext))
+    Ok(Some(renewed_version))
 }
 
 /// Stripe refused to renew (`invalid_grant`): the connection needs re-authentication and the dead
@@ -186,7 +189,7 @@ pub async fn mark_refresh_refused(
     pool: &SqlitePool,
     id: i64,
     owner: &str,
-    version: &str,
+    version: i64,
     account: &str,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -194,7 +197,7 @@ pub async fn mark_refresh_refused(
     let done = sqlx::query(
         "UPDATE connections SET status = $1, last_error = $2, refresh_token_ct = NULL, \
          refresh_lease_owner = NULL, refresh_lease_until = NULL \
-         WHERE id = $3 AND refresh_lease_owner = $4 AND access_token_ct = $5",
+         WHERE id = $3 AND refresh_lease_owner = $4 AND credential_version = $5",
     )
     .bind(ConnectionStatus::NeedsReauth.as_str())
     .bind(Problem::RefreshRefused.as_str())

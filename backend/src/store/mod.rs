@@ -396,6 +396,52 @@ mod tests {
         assert_eq!(claim_stripe_mode(&pool, "live").await.unwrap(), None);
     }
 
+    #[tokio::test]
+    async fn a_key_rotation_during_a_renewal_does_not_lose_the_renewed_pair() {
+        let pool = pool().await;
+        let old = cipher(7);
+        let id = upsert_connection(&pool, &old, &new_conn("acct_1", "Acme", "sk_a"), 100)
+            .await
+            .unwrap();
+        let seen = credential(&pool, &old, id).await.unwrap().unwrap();
+        assert!(
+            claim_refresh_lease(&pool, id, "one", seen.version, 100, 130)
+                .await
+                .unwrap()
+        );
+        // rotate-key runs while Stripe is answering the refresh.
+        let b64 = |b: u8| base64::engine::general_purpose::STANDARD.encode([b; 32]);
+        let ring =
+            TokenCipher::from_base64(&Secret::new(format!("{},{}", b64(8), b64(7)))).unwrap();
+        reencrypt_all(&pool, &ring).await.unwrap();
+        let renewed = Credential {
+            secret: Secret::new("sk_new"),
+            refresh_token: Some(Secret::new("rt_new")),
+            ..seen.credential.clone()
+        };
+        let version = store_refreshed(
+            &pool,
+            &old,
+            id,
+            "one",
+            seen.version,
+            "acct_1",
+            &renewed,
+            101,
+        )
+        .await
+        .unwrap();
+        assert_eq!(version, Some(seen.version + 1), "the renewal is kept");
+        assert_eq!(
+            credential(&pool, &ring, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .credential,
+            renewed
+        );
+    }
+
     #[test]
     fn database_files_are_found_in_urls() {
         assert_eq!(
@@ -472,12 +518,12 @@ mod tests {
             .unwrap();
         let seen = credential(&pool, &c, id).await.unwrap().unwrap();
         assert!(
-            claim_refresh_lease(&pool, id, "one", &seen.version, 100, 130)
+            claim_refresh_lease(&pool, id, "one", seen.version, 100, 130)
                 .await
                 .unwrap()
         );
         assert!(
-            !claim_refresh_lease(&pool, id, "two", &seen.version, 101, 131)
+            !claim_refresh_lease(&pool, id, "two", seen.version, 101, 131)
                 .await
                 .unwrap(),
             "a second holder waits while the lease lives"
@@ -489,13 +535,13 @@ mod tests {
             ..seen.credential.clone()
         };
         assert!(
-            store_refreshed(&pool, &c, id, "two", &seen.version, "acct_1", &renewed, 102)
+            store_refreshed(&pool, &c, id, "two", seen.version, "acct_1", &renewed, 102)
                 .await
                 .unwrap()
                 .is_none(),
             "only the lease holder may write"
         );
-        let version = store_refreshed(&pool, &c, id, "one", &seen.version, "acct_1", &renewed, 102)
+        let version = store_refreshed(&pool, &c, id, "one", seen.version, "acct_1", &renewed, 102)
             .await
             .unwrap()
             .unwrap();
@@ -504,15 +550,15 @@ mod tests {
         assert_eq!(now.credential, renewed);
         assert_eq!(now.leased_until, None);
         assert!(
-            !claim_refresh_lease(&pool, id, "two", &seen.version, 103, 133)
+            !claim_refresh_lease(&pool, id, "two", seen.version, 103, 133)
                 .await
                 .unwrap(),
             "a lease on a replaced grant is refused"
         );
-        assert!(claim_refresh_lease(&pool, id, "two", &version, 103, 133)
+        assert!(claim_refresh_lease(&pool, id, "two", version, 103, 133)
             .await
             .unwrap());
-        mark_refresh_refused(&pool, id, "two", &version, "acct_1", 104)
+        mark_refresh_refused(&pool, id, "two", version, "acct_1", 104)
             .await
             .unwrap();
         let dead = credential(&pool, &c, id).await.unwrap().unwrap();
@@ -521,7 +567,7 @@ mod tests {
             "the dead token is dropped"
         );
         assert!(
-            !claim_refresh_lease(&pool, id, "three", &version, 200, 230)
+            !claim_refresh_lease(&pool, id, "three", version, 200, 230)
                 .await
                 .unwrap(),
             "nothing left to renew"
