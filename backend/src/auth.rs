@@ -206,11 +206,19 @@ pub async fn existing_oauth_binding(session: &Session) -> Result<Option<String>,
         .map(|n| sha256_hex(&n)))
 }
 
-/// The client's address as the socket saw it (`unknown` when not served over a socket).
+/// The client's address as the socket saw it (`unknown` when not served over a socket). An IPv6
+/// client counts as its /64, the block one subscriber gets: otherwise every guess could come from a
+/// fresh address.
 pub fn client_address(parts: &axum::http::Extensions) -> String {
     parts
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .map(|ConnectInfo(addr)| match addr.ip().to_canonical() {
+            std::net::IpAddr::V6(ip) => {
+                let s = ip.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            ip => ip.to_string(),
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -220,26 +228,26 @@ pub fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| users::hash_password("no-such-user-placeholder").unwrap_or_default())
 }
 
-/// Throttle keys for a sign-in attempt: the account at this address, the account everywhere, the
-/// address. A success clears the first two.
+/// Throttle keys for a sign-in attempt, in the order they are charged: the address, the account at
+/// this address, the account everywhere. A success clears the account's.
 pub fn throttle_keys(email: &str, client: &str) -> [(String, i64); 3] {
     let email: String = email.trim().to_lowercase().chars().take(254).collect();
     [
+        (format!("client:{client}"), CLIENT_FAILURE_LIMIT),
         (format!("account:{email}|{client}"), ACCOUNT_FAILURE_LIMIT),
         (format!("account:{email}"), ACCOUNT_TOTAL_FAILURE_LIMIT),
-        (format!("client:{client}"), CLIENT_FAILURE_LIMIT),
     ]
 }
 
-/// Counts this attempt against every key *before* the password is checked, in one statement per
-/// key, so a burst of parallel guesses cannot all slip under the limit. Returns the seconds to wait
-/// when a key is over its limit (a new window starts when the old one is over).
+/// Counts this attempt against the keys in order *before* the password is checked, in one
+/// statement per key, so a burst of parallel guesses cannot all slip under the limit. Stops at the
+/// first key over its limit and returns the seconds to wait (a new window starts when the old one
+/// is over): a refused address adds no counters, so it cannot flood the table.
 pub async fn charge_attempt(
     pool: &SqlitePool,
     keys: &[(String, i64)],
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
-    let mut wait = None;
     for (key, limit) in keys {
         let (attempts, window_start): (i64, i64) = sqlx::query_as(
             "INSERT INTO sign_in_failures (throttle_key, failures, window_start) VALUES ($1, 1, $2) \
@@ -256,11 +264,10 @@ pub async fn charge_attempt(
         .fetch_one(pool)
         .await?;
         if attempts > *limit {
-            let left = (window_start + FAILURE_WINDOW_SECS - now).max(1);
-            wait = Some(wait.unwrap_or(0).max(left));
+            return Ok(Some((window_start + FAILURE_WINDOW_SECS - now).max(1)));
         }
     }
-    Ok(wait)
+    Ok(None)
 }
 
 /// A successful sign-in: the account's counts are cleared and the attempt is given back to the
@@ -317,12 +324,26 @@ pub async fn same_origin_only(
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_ipv6_client_counts_as_its_64_block() {
+        let of = |addr: &str| {
+            let mut extensions = axum::http::Extensions::new();
+            extensions.insert(ConnectInfo(addr.parse::<SocketAddr>().unwrap()));
+            client_address(&extensions)
+        };
+        assert_eq!(of("[2001:db8:1:2:aaaa::1]:443"), "2001:db8:1:2::/64");
+        assert_eq!(of("[2001:db8:1:2:bbbb::9]:80"), "2001:db8:1:2::/64");
+        assert_eq!(of("[::ffff:192.0.2.7]:80"), "192.0.2.7");
+        assert_eq!(of("198.51.100.1:1"), "198.51.100.1");
+    }
+
     #[tokio::test]
     async fn attempts_are_charged_first_and_reset_after_the_window() {
         let pool = crate::store::connect("sqlite::memory:").await.unwrap();
         let keys = throttle_keys("A@x.com", "1.2.3.4");
-        assert_eq!(keys[0].0, "account:a@x.com|1.2.3.4");
-        assert_eq!(keys[1].0, "account:a@x.com");
+        assert_eq!(keys[0].0, "client:1.2.3.4");
+        assert_eq!(keys[1].0, "account:a@x.com|1.2.3.4");
+        assert_eq!(keys[2].0, "account:a@x.com");
         for i in 0..ACCOUNT_FAILURE_LIMIT {
             assert_eq!(charge_attempt(&pool, &keys, 1_000 + i).await.unwrap(), None);
         }
@@ -339,7 +360,7 @@ mod tests {
         refund_attempt(&pool, &keys).await.unwrap();
         let left: Option<i64> =
             sqlx::query_scalar("SELECT failures FROM sign_in_failures WHERE throttle_key = $1")
-                .bind(&keys[0].0)
+                .bind(&keys[1].0)
                 .fetch_optional(&pool)
                 .await
                 .unwrap();
@@ -355,7 +376,7 @@ mod tests {
         for i in 0..5 {
             charge_attempt(
                 &pool,
-                &throttle_keys(&format!("x{i}@y.z"), "9.9.9.9")[..1],
+                &throttle_keys(&format!("x{i}@y.z"), "9.9.9.9")[1..2],
                 later + i,
             )
             .await

@@ -113,6 +113,9 @@ pub struct Credentials {
     pub user: User,
     /// PHC hash.
     pub password_hash: String,
+    /// The session epoch read with the hash: a session started from this check belongs to the
+    /// password it checked, so a reset meanwhile ends it.
+    pub session_epoch: i64,
 }
 
 fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
@@ -182,7 +185,7 @@ pub async fn credentials(
     email: &str,
 ) -> Result<Option<Credentials>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        "SELECT {USER_COLUMNS}, session_epoch FROM users WHERE email = $1"
     ))
     .bind(email.trim().to_lowercase())
     .fetch_optional(pool)
@@ -191,6 +194,7 @@ pub async fn credentials(
         Ok(Credentials {
             user: user_from_row(&row)?,
             password_hash: row.try_get("password_hash")?,
+            session_epoch: row.try_get("session_epoch")?,
         })
     })
     .transpose()
@@ -278,40 +282,40 @@ pub async fn set_password(
 /// Argon2id is deliberately expensive: at most one hash or verification runs at a time, on a
 /// blocking thread, so a burst of sign-ins queues behind itself instead of taking every core from
 /// the other users' requests.
-fn argon2_slot() -> &'static tokio::sync::Semaphore {
-    static SLOT: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOT.get_or_init(|| tokio::sync::Semaphore::new(1))
+fn argon2_slot() -> &'static std::sync::Arc<tokio::sync::Semaphore> {
+    static SLOT: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    SLOT.get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)))
 }
 
 /// [`verify_password`] off the async runtime, one at a time.
 pub async fn verify_password_queued(password: String, hash: String) -> bool {
-    let Ok(_slot) = argon2_slot().acquire().await else {
+    // The slot travels with the hashing thread: a caller that gives up (timeout, disconnect) does
+    // not free it while the hash still runs.
+    let Ok(slot) = argon2_slot().clone().acquire_owned().await else {
         return false;
     };
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        verify_password(&password, &hash)
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// [`hash_password`] off the async runtime, one at a time.
 pub async fn hash_password_queued(password: String) -> Result<String, UserError> {
-    let _slot = argon2_slot()
-        .acquire()
+    let slot = argon2_slot()
+        .clone()
+        .acquire_owned()
         .await
         .map_err(|e| UserError::Invalid(e.to_string()))?;
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| UserError::Invalid(e.to_string()))?
-}
-
-/// The user's session epoch: sessions started under an older one are over.
-pub async fn session_epoch(pool: &SqlitePool, id: i64) -> Result<Option<i64>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT session_epoch FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?,
-    )
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        hash_password(&password)
+    })
+    .await
+    .map_err(|e| UserError::Invalid(e.to_string()))?
 }
 
 /// Changes role and/or disabled flag, refusing to leave no enabled Admin. The check and the change

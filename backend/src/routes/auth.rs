@@ -33,19 +33,16 @@ pub async fn sign_in(
         .unwrap_or_else(|| auth::dummy_hash().to_owned());
     let password = body.password;
     let verified = users::verify_password_queued(password, hash).await;
-    let user = match credentials {
-        Some(c) if verified && !c.user.disabled => c.user,
+    let (user, epoch) = match credentials {
+        Some(c) if verified && !c.user.disabled => (c.user, c.session_epoch),
         _ => {
             // The attempt was already counted against the limits.
             // The email is logged to spot attacks; the password never is.
-            tracing::warn!(email = %keys[0].0, client = %client, "failed sign-in");
+            tracing::warn!(email = %keys[2].0, client = %client, "failed sign-in");
             return Err(AppError::BadCredentials);
         }
     };
     auth::refund_attempt(&state.pool, &keys).await?;
-    let epoch = users::session_epoch(&state.pool, user.id)
-        .await?
-        .ok_or(AppError::BadCredentials)?;
     auth::start_session(&session, &user, epoch, now).await?;
     users::touch_sign_in(&state.pool, user.id, now).await?;
     tracing::info!(user_id = user.id, "signed in");
