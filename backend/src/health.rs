@@ -22,6 +22,28 @@ pub async fn run_due_checks(state: &AppState) -> Result<usize, StoreError> {
     Ok(due.len())
 }
 
+/// Says every minute which key this instance seals with, on its own task (never behind slow
+/// checks), so `rotate-key` keeps that key while the instance lives.
+pub fn spawn_key_announcer(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(60));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let announced = store::announce_key(
+                &state.pool,
+                &state.settings.instance_id,
+                state.cipher.key_id(),
+                state.clock.now(),
+            )
+            .await;
+            if let Err(e) = announced {
+                tracing::error!(error = %e, "announcing this instance's key failed");
+            }
+        }
+    })
+}
+
 /// The background checker: looks for due connections every `tick`.
 pub fn spawn_checker(state: AppState, tick: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -36,16 +58,6 @@ pub fn spawn_checker(state: AppState, tick: Duration) -> tokio::task::JoinHandle
                 tracing::error!(error = %e, "reconciling unsettled Stripe exchanges failed");
             }
             let now = state.clock.now();
-            if let Err(e) = store::announce_key(
-                &state.pool,
-                &state.settings.instance_id,
-                state.cipher.key_id(),
-                now,
-            )
-            .await
-            {
-                tracing::error!(error = %e, "announcing this instance's key failed");
-            }
             if let Err(e) =
                 store::purge_expired(&state.pool, now, crate::auth::FAILURE_WINDOW_SECS).await
             {

@@ -226,6 +226,15 @@ async fn rotate_key() -> Result<String, AnyError> {
     use backend::config::Secret;
     use backend::crypto::{self, TokenCipher};
     let config = Config::from_env()?;
+    // One rotation at a time: two at once could each write a key file without the other's key.
+    backend::startup::create_private_dir(&config.data_dir)?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(config.data_dir.join("rotate-key.lock"))?;
+    lock.try_lock()
+        .map_err(|_| "another rotate-key is running on this DATA_DIR; wait for it to finish")?;
     let pool = backend::store::connect(&config.database_url).await?;
     let now = Clock::default().now();
     let ring_of = |keys: &[Secret]| {
@@ -275,10 +284,20 @@ async fn rotate_key() -> Result<String, AnyError> {
             in_use.push(ring.key_id().to_owned());
             in_use.push(crypto::key_id_of(&previous)?);
             let mut kept = Vec::new();
+            let mut retired = Vec::new();
             for key in keys {
                 if in_use.contains(&crypto::key_id_of(&key)?) {
                     kept.push(key);
+                } else {
+                    retired.push(key);
                 }
+            }
+            // Dropped keys are kept aside (owner-only), so a mistake can be undone.
+            if !retired.is_empty() {
+                let aside = path.with_extension("key.retired");
+                let mut all = crypto::read_key_file(&aside).unwrap_or_default();
+                all.extend(retired);
+                crypto::write_key_file(&aside, &all)?;
             }
             crypto::write_key_file(&path, &kept)?;
             backend::store::verify_all(&pool, &ring_of(&kept)?).await?;

@@ -307,6 +307,7 @@ impl Application {
             ),
         );
         let _abort_on_exit = AbortOnDrop(checker);
+        let _announcer = AbortOnDrop(crate::health::spawn_key_announcer(self.state.clone()));
         crate::server::serve(
             self.listener,
             self.router,

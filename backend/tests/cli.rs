@@ -339,3 +339,27 @@ async fn a_rotation_retried_after_a_failure_leaves_every_token_readable() {
         1
     );
 }
+
+#[tokio::test]
+async fn two_rotations_never_run_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path()).await;
+    let before = std::fs::read_to_string(key_file(dir.path())).unwrap();
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.path().join("rotate-key.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let out = rotate(dir.path());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another rotate-key is running"));
+    assert_eq!(
+        std::fs::read_to_string(key_file(dir.path())).unwrap(),
+        before,
+        "untouched"
+    );
+    held.unlock().unwrap();
+    assert!(rotate(dir.path()).status.success());
+}

@@ -317,31 +317,34 @@ pub async fn reconcile(app: &AppState) -> Result<usize, crate::store::StoreError
         store::unsettled_grants(&app.pool, &app.cipher, now - RECONCILE_AFTER_SECS).await?;
     let mut settled = 0;
     for grant in pending {
+        // Past a day, Stripe has long expired the code; nothing more can be done about it.
+        let stale = now - grant.created_at > 24 * 60 * 60;
         let done = match grant
             .account
             .as_deref()
             .map(crate::domain::StripeAccountId::parse)
         {
             Some(Ok(account)) => {
-                store::account_is_connected(&app.pool, account.as_str()).await?
+                stale
+                    || store::account_is_connected(&app.pool, account.as_str()).await?
                     || revoke_unused(app, grant.kind, &account).await
             }
             Some(Err(_)) => true,
-            None => {
-                let flows = app.flows.with_configured(grant.kind);
-                match flows
-                    .exchange_code(app.http(), grant.code.expose(), now)
-                    .await
-                {
-                    Ok(late) => {
-                        store::account_is_connected(&app.pool, late.account.as_str()).await?
-                            || revoke_unused(app, late.credential.kind, &late.account).await
+            None => match &grant.code {
+                None => stale,
+                Some(code) => {
+                    let flows = app.flows.with_configured(grant.kind);
+                    match flows.exchange_code(app.http(), code.expose(), now).await {
+                        Ok(late) => {
+                            store::account_is_connected(&app.pool, late.account.as_str()).await?
+                                || revoke_unused(app, late.credential.kind, &late.account).await
+                        }
+                        // Used (and so revoked by Stripe) or expired: nothing left at Stripe.
+                        Err(e) if e.is_invalid_grant() => true,
+                        Err(_) => stale,
                     }
-                    // Used (and so revoked by Stripe) or expired: nothing left at Stripe.
-                    Err(e) if e.is_invalid_grant() => true,
-                    Err(_) => now - grant.created_at > 24 * 60 * 60,
                 }
-            }
+            },
         };
         if done {
             store::settle_grant(&app.pool, grant.id).await?;

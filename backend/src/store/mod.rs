@@ -154,9 +154,12 @@ pub async fn claim_stripe_mode(
         sqlx::query_scalar("SELECT value FROM instance_facts WHERE name = 'stripe'")
             .fetch_optional(&mut *tx)
             .await?;
-    let connections: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections")
-        .fetch_one(&mut *tx)
-        .await?;
+    // Exchanges still in the journal belong to that Stripe too.
+    let connections: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM connections) + (SELECT COUNT(*) FROM pending_grants)",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     // Databases from before this fact: demo connections carry the emulator's account ids.
     let stored = match stored {
         Some(s) => Some(s),

@@ -14,8 +14,8 @@ pub struct PendingGrant {
     pub id: i64,
     /// The flow whose token endpoint got the code.
     pub kind: AuthKind,
-    /// The authorization code (single-use at Stripe).
-    pub code: Secret,
+    /// The authorization code (single-use at Stripe); `None` when it cannot be read any more.
+    pub code: Option<Secret>,
     /// The account Stripe granted, once it answered.
     pub account: Option<String>,
     /// When the exchange started.
@@ -93,17 +93,24 @@ pub async fn unsettled_grants(
     .bind(before)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|(id, kind, ciphertext, key_id, account, created_at)| {
-            let code = cipher.open(&Sealed { ciphertext, key_id }, &code_context(id))?;
-            Ok(PendingGrant {
+    // A row this key cannot open (or of an unknown kind) is left aside with its code unknown, never
+    // stopping the others.
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, kind, ciphertext, key_id, account, created_at)| {
+            let code = cipher
+                .open(&Sealed { ciphertext, key_id }, &code_context(id))
+                .map_err(
+                    |e| tracing::warn!(journal_id = id, error = %e, "journalled code unreadable"),
+                )
+                .ok();
+            Some(PendingGrant {
                 id,
-                kind: AuthKind::parse(&kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown auth kind {kind}")))?,
-                code: Secret::new(code),
+                kind: AuthKind::parse(&kind)?,
+                code: code.map(Secret::new),
                 account,
                 created_at,
             })
         })
-        .collect()
+        .collect())
 }
