@@ -2,8 +2,10 @@
 //! cut off), a cap on open connections (accepting waits for a free slot), the client's address for
 //! throttling, and graceful shutdown. `axum::serve` offers none of the first two.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +25,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// At most this many connections are open at once.
     pub max_connections: usize,
+    /// At most this many of them from one client address: one client cannot take every slot.
+    pub max_connections_per_client: usize,
     /// How long shutdown waits for open connections.
     pub shutdown_grace: Duration,
 }
@@ -32,6 +36,7 @@ impl Default for Limits {
         Self {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_connections_per_client: 64,
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -46,6 +51,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_client: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let (closing, closed) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -68,6 +74,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(client) =
+            ClientSlot::take(&per_client, addr.ip(), limits.max_connections_per_client)
+        else {
+            tracing::warn!(client = %addr.ip(), "too many connections from one client; refused");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let service = tower::service_fn(move |mut request: axum::http::Request<Incoming>| {
@@ -85,6 +97,7 @@ pub async fn serve(
         let mut closed = closed.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let _client = client;
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
@@ -110,4 +123,42 @@ pub async fn serve(
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(limits.shutdown_grace, slots.acquire_many(all)).await;
     Ok(())
+}
+
+/// One open connection of a client address, counted until dropped.
+struct ClientSlot {
+    counts: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl ClientSlot {
+    /// A slot for `ip`, unless it already holds `max`.
+    fn take(
+        counts: &Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
+        ip: IpAddr,
+        max: usize,
+    ) -> Option<Self> {
+        let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = map.entry(ip).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Self {
+            counts: counts.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = map.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
 }

@@ -562,6 +562,7 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off_and_others_are_serv
     let limits = backend::server::Limits {
         header_read_timeout: Duration::from_millis(300),
         max_connections: 8,
+        max_connections_per_client: 4,
         shutdown_grace: Duration::from_secs(1),
     };
     tokio::spawn(backend::server::serve(
@@ -668,7 +669,7 @@ async fn a_crash_after_the_exchange_leaves_no_live_grant_at_stripe() {
     );
     app.state
         .clock
-        .advance(backend::services::authorize::RECONCILE_AFTER_SECS + 1);
+        .advance(backend::services::authorize::RECONCILE_KNOWN_AFTER_SECS + 1);
     assert_eq!(
         backend::services::authorize::reconcile(&app.state)
             .await
@@ -717,7 +718,7 @@ async fn reconciliation_never_breaks_an_existing_connection() {
         .unwrap();
     app.state
         .clock
-        .advance(backend::services::authorize::RECONCILE_AFTER_SECS + 1);
+        .advance(backend::services::authorize::RECONCILE_KNOWN_AFTER_SECS + 1);
     backend::services::authorize::reconcile(&app.state)
         .await
         .unwrap();
@@ -750,4 +751,55 @@ async fn the_data_sources_answer_follows_every_change_even_another_instances() {
     );
     let (_, rows) = app.json("GET", "/api/connections").await;
     assert_eq!(rows, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn one_client_cannot_take_every_connection_slot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = backend::server::Limits {
+        header_read_timeout: Duration::from_secs(30),
+        max_connections: 100,
+        max_connections_per_client: 3,
+        shutdown_grace: Duration::from_secs(1),
+    };
+    tokio::spawn(backend::server::serve(
+        listener,
+        app.router.clone(),
+        limits,
+        std::future::pending(),
+    ));
+    // Three idle connections are the client's share; a fourth is closed at once.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let mut fourth = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = fourth
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), fourth.read_to_end(&mut rest)).await;
+    assert!(read.is_ok() && rest.is_empty(), "the fourth was served");
+    // When one of them goes, the client gets a slot again.
+    drop(held.pop());
+    let answered = async {
+        loop {
+            let mut again = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let _ = again
+                .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await;
+            let mut answer = String::new();
+            let _ = again.read_to_string(&mut answer).await;
+            if answer.starts_with("HTTP/1.1 200") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), answered)
+        .await
+        .expect("served again once a slot was free");
 }

@@ -303,8 +303,13 @@ async fn revoke_unused(
     }
 }
 
-/// How old an unsettled exchange must be before it is reconciled (its callback is surely over).
+/// How old an unsettled exchange must be before it is reconciled. One whose answer never arrived
+/// is reconciled early, while its code is still within Stripe's 5 minutes (sending it again makes
+/// Stripe revoke what it granted); one whose account is known waits until its callback is surely
+/// over (a revocation works at any time).
 pub const RECONCILE_AFTER_SECS: i64 = 120;
+/// See [`RECONCILE_AFTER_SECS`].
+pub const RECONCILE_KNOWN_AFTER_SECS: i64 = 600;
 
 /// Settles exchanges a crash (or a failure) left in the journal: a grant whose account is not one of
 /// our connections is handed back; one whose account is unknown (the process died while Stripe was
@@ -324,6 +329,7 @@ pub async fn reconcile(app: &AppState) -> Result<usize, crate::store::StoreError
             .as_deref()
             .map(crate::domain::StripeAccountId::parse)
         {
+            Some(Ok(_)) if now - grant.created_at < RECONCILE_KNOWN_AFTER_SECS => false,
             Some(Ok(account)) => {
                 stale
                     || store::account_is_connected(&app.pool, account.as_str()).await?
