@@ -326,7 +326,11 @@ async fn main() {
     tokio::spawn(backend::server::serve(
         listener,
         router.clone(),
-        backend::server::Limits::default(),
+        // One load generator on one address: its share is the whole server here.
+        backend::server::Limits {
+            max_connections_per_client: 1024,
+            ..backend::server::Limits::default()
+        },
         std::future::pending(),
     ));
     let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -76,6 +76,9 @@ pub struct Config {
     pub stripe: StripeMode,
     /// Which OAuth flow **Connect with Stripe** starts (`STRIPE_OAUTH`): Apps or classic Connect.
     pub stripe_oauth: AuthKind,
+    /// Connections one client address may hold open (`MAX_CONNECTIONS_PER_CLIENT`); behind a
+    /// reverse proxy every client shares its address, so raise it there.
+    pub max_connections_per_client: usize,
     /// Lifetime of the emulator's Apps access tokens in demo mode (`STRIPE_EMULATOR_TOKEN_TTL`).
     pub emulator_token_ttl_secs: i64,
     /// Base64 32-byte key for tokens at rest (`ENCRYPTION_KEY`); `None` → key file in `DATA_DIR`.
@@ -287,7 +290,19 @@ impl Config {
             .transpose()?
             .unwrap_or_default();
 
+        let max_connections_per_client = match var("MAX_CONNECTIONS_PER_CLIENT") {
+            Some(raw) => raw
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    invalid("MAX_CONNECTIONS_PER_CLIENT", "must be a positive number")
+                })?,
+            None => 64,
+        };
         Ok(Self {
+            max_connections_per_client,
             stripe_oauth,
             emulator_token_ttl_secs,
             health_interval_secs,

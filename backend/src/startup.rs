@@ -65,6 +65,7 @@ pub enum StartupError {
 /// A built, bound application, ready to serve.
 pub struct Application {
     state: AppState,
+    max_connections_per_client: usize,
     listener: TcpListener,
     router: Router,
     /// The address it listens on.
@@ -289,6 +290,7 @@ impl Application {
         let router = app(state.clone(), &config.static_dir, emulator.as_ref());
         Ok(Self {
             state,
+            max_connections_per_client: config.max_connections_per_client,
             listener,
             router,
             local_addr,
@@ -311,7 +313,10 @@ impl Application {
         crate::server::serve(
             self.listener,
             self.router,
-            crate::server::Limits::default(),
+            crate::server::Limits {
+                max_connections_per_client: self.max_connections_per_client,
+                ..crate::server::Limits::default()
+            },
             shutdown_signal(),
         )
         .await
