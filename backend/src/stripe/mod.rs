@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use oauth2::reqwest;
 
-pub use client::StripeClient;
+pub use client::{ListPage, StripeClient, LIST_PAGE_LIMIT};
 
 /// Client timeouts: Stripe answers in well under a second; a stuck call must not hold a request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
