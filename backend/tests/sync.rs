@@ -410,3 +410,109 @@ async fn deleting_a_connection_deletes_its_synced_data_and_jobs() {
         assert_eq!(count(&app, &sql, id).await, 0, "{table}");
     }
 }
+
+#[tokio::test]
+async fn a_revoked_credential_fails_the_job_without_retry() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    app.emulator.revoke("acct_1AcmeTest").await.unwrap();
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "error", "{body}");
+    let code = body["tables"][0]["error"]["code"].as_str().unwrap();
+    assert!(["unauthorized", "needs_reauth"].contains(&code), "{body}");
+    app.state.clock.advance(4000);
+    assert_eq!(run(&app, SyncOptions::default()).await, 0, "no retry");
+}
+
+#[tokio::test]
+async fn syncs_are_queued_again_every_sync_interval() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    run(&app, SyncOptions::default()).await;
+    let pool = &app.state.pool;
+    let now = app.state.clock.now();
+    assert_eq!(
+        backend::store::enqueue_due_syncs(pool, now, 3600)
+            .await
+            .unwrap(),
+        0
+    );
+    app.state.clock.advance(3601);
+    let now = app.state.clock.now();
+    assert_eq!(
+        backend::store::enqueue_due_syncs(pool, now, 3600)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        backend::store::enqueue_due_syncs(pool, now, 3600)
+            .await
+            .unwrap(),
+        0,
+        "one queued job at a time"
+    );
+    // (The admin's session has idled out by now: read the job directly.)
+    let job = backend::store::latest_sync_job(pool, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.status, "queued");
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_writes_nothing() {
+    use backend::store::{claim_sync_job, commit_page, finish_sync_job, JobEnd, Lease};
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    let pool = &app.state.pool;
+    let now = app.state.clock.now();
+    let a = claim_sync_job(pool, "worker-a", now, now + 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.connection_id, id);
+    assert_eq!(
+        claim_sync_job(pool, "worker-b", now, now + 10)
+            .await
+            .unwrap(),
+        None
+    );
+    // A's lease lapses; B takes the job over.
+    let later = now + 11;
+    let b = claim_sync_job(pool, "worker-b", later, later + 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.id, a.id);
+    let stale = Lease {
+        job_id: a.id,
+        owner: "worker-a",
+        now: later,
+        until: later + 10,
+    };
+    let page = [serde_json::json!({"id": "cus_stale", "object": "customer", "created": 1})];
+    assert!(
+        !commit_page(pool, stale, id, StripeList::Customers, &page, true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !finish_sync_job(pool, a.id, "worker-a", JobEnd::Done, later)
+            .await
+            .unwrap()
+    );
+    let stored = count(
+        &app,
+        "SELECT COUNT(*) FROM stripe_customers WHERE connection_id = $1",
+        id,
+    )
+    .await;
+    assert_eq!(stored, 0);
+    assert!(finish_sync_job(pool, b.id, "worker-b", JobEnd::Done, later)
+        .await
+        .unwrap());
+}

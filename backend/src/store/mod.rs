@@ -35,8 +35,8 @@ pub use sync_data::{
     commit_page, finish_table, set_table_error, table_rows, table_state, Lease, TableState,
 };
 pub use sync_jobs::{
-    claim_sync_job, enqueue_due_syncs, enqueue_sync, finish_sync_job, heartbeat_sync_job,
-    latest_sync_job, ClaimedJob, JobEnd, JobState,
+    claim_sync_job, enqueue_due_syncs, enqueue_sync, finish_sync_job, latest_sync_job, ClaimedJob,
+    JobEnd, JobState,
 };
 pub use webhooks::{apply_deauthorization, first_delivery};
 

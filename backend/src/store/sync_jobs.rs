@@ -100,28 +100,6 @@ pub async fn claim_sync_job(
     }))
 }
 
-/// Extends the lease while the job runs; `false` when the lease was lost (another worker took it).
-pub async fn heartbeat_sync_job(
-    pool: &SqlitePool,
-    id: i64,
-    owner: &str,
-    now: i64,
-    lease_until: i64,
-) -> Result<bool, StoreError> {
-    let n = sqlx::query(
-        "UPDATE sync_jobs SET heartbeat_at = $3, lease_until = $4 \
-         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
-    )
-    .bind(id)
-    .bind(owner)
-    .bind(now)
-    .bind(lease_until)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
 /// How a leased job ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobEnd<'a> {
