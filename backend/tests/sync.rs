@@ -516,3 +516,32 @@ async fn a_worker_that_lost_its_lease_writes_nothing() {
         .await
         .unwrap());
 }
+
+#[tokio::test]
+async fn a_checkpoint_deleted_at_stripe_restarts_its_table() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    let one_page = SyncOptions {
+        page_size: 2,
+        max_pages: Some(1),
+    };
+    assert_eq!(run(&app, one_page).await, 1);
+    // As if the last customer stored had been deleted at Stripe since.
+    sqlx::query(
+        "UPDATE sync_tables SET checkpoint = 'cus_DeletedMeanwhile' \
+         WHERE connection_id = $1 AND table_name = 'customers'",
+    )
+    .bind(id)
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+    app.state
+        .clock
+        .advance(backend::sync::engine::LEASE_SECS + 1);
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "idle", "{body}");
+    assert_tables_match_stripe(&app, id).await;
+}

@@ -68,6 +68,9 @@ fn api_error(status: u16, body: &[u8]) -> StripeError {
                 .map(str::to_owned),
             message,
         },
+        400 if detail.as_ref().and_then(|d| d.code.as_deref()) == Some("resource_missing") => {
+            StripeError::Missing(message)
+        }
         _ => StripeError::Malformed(format!("Stripe answered {status}")),
     }
 }
@@ -233,6 +236,13 @@ mod tests {
         };
         assert_eq!(permission.as_deref(), Some("rak_coupon_read"));
         assert_eq!(account.as_deref(), Some("acct_1Abc"));
+        assert!(matches!(
+            api_error(
+                400,
+                br#"{"error":{"code":"resource_missing","message":"No such customer: 'cus_1'"}}"#
+            ),
+            StripeError::Missing(_)
+        ));
         assert!(matches!(
             api_error(500, b"<html>"),
             StripeError::Malformed(_)

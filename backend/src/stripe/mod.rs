@@ -61,6 +61,10 @@ pub enum StripeError {
         /// Stripe's message.
         message: String,
     },
+    /// A 400 `resource_missing`: an id the request names no longer exists (a list's
+    /// `starting_after` object was deleted meanwhile).
+    #[error("Stripe has no such object: {0}")]
+    Missing(String),
     /// Stripe could not be reached or timed out.
     #[error("Stripe unreachable: {0}")]
     Unreachable(String),

@@ -77,6 +77,7 @@ pub async fn backfill(
         }
         let mut after = state.checkpoint;
         let mut first = after.is_none();
+        let mut restarted = false;
         loop {
             if options.max_pages.is_some_and(|max| pages >= max) {
                 return Outcome::Stopped;
@@ -97,6 +98,21 @@ pub async fn backfill(
             let page = match used.and_then(|u| u.value.map_err(CredentialError::from)) {
                 Ok(page) => page,
                 Err(CredentialError::Gone) => return Outcome::Gone,
+                // The checkpoint's object was deleted at Stripe: the pass starts the table over
+                // (upserts make the repeated rows a no-op), once per run so it cannot loop.
+                Err(CredentialError::Stripe(StripeError::Missing(_)))
+                    if after.is_some() && !restarted =>
+                {
+                    tracing::info!(
+                        connection_id = connection,
+                        table = list.name(),
+                        "sync checkpoint gone at Stripe; restarting the table"
+                    );
+                    restarted = true;
+                    after = None;
+                    first = true;
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(connection_id = connection, table = list.name(), error = %e, "sync page failed");
                     let (code, retry) = classify(&e);
