@@ -545,3 +545,33 @@ async fn a_checkpoint_deleted_at_stripe_restarts_its_table() {
     assert_eq!(body["status"], "idle", "{body}");
     assert_tables_match_stripe(&app, id).await;
 }
+
+#[tokio::test]
+async fn a_restricted_key_connection_is_synced_too() {
+    let app = spawn_apps_app().await;
+    let key = app
+        .emulator
+        .create_restricted_key(
+            "acct_1AcmeTest",
+            &backend::emulator::RESTRICTED_KEY_PERMISSIONS,
+        )
+        .unwrap();
+    let (status, body) = to_json(
+        app.send(
+            "POST",
+            "/api/connections/stripe/key",
+            Some(&app.admin),
+            Some(serde_json::json!({ "key": key })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let (_, sync) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(sync["status"], "queued");
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    assert_tables_match_stripe(&app, id).await;
+}
