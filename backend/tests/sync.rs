@@ -423,6 +423,11 @@ async fn a_revoked_credential_fails_the_job_without_retry() {
     assert_eq!(body["status"], "error", "{body}");
     let code = body["tables"][0]["error"]["code"].as_str().unwrap();
     assert!(["unauthorized", "needs_reauth"].contains(&code), "{body}");
+    // The background test runs at its next tick and shows re-authentication.
+    let due = backend::store::claim_due(&app.state.pool, app.state.clock.now(), 0)
+        .await
+        .unwrap();
+    assert_eq!(due, [id]);
     app.state.clock.advance(4000);
     assert_eq!(run(&app, SyncOptions::default()).await, 0, "no retry");
 }

@@ -21,7 +21,7 @@ use crate::crypto::{CryptoError, Sealed, TokenCipher};
 
 pub use audit::{audit, audit_log, AuditLine};
 pub use connections::{
-    account_is_connected, adopt_grant, claim_due, delete_connection, failure_count,
+    account_is_connected, adopt_grant, check_soon, claim_due, delete_connection, failure_count,
     find_by_account, find_connection, list_connections, mark_testing, record_test, restore_status,
     upsert_connection, NewConnection, TestResult,
 };

@@ -55,6 +55,8 @@ pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize,
             Outcome::LeaseLost | Outcome::Gone => continue,
             Outcome::Failed(list, code) => {
                 store::set_table_error(&app.pool, job.connection_id, *list, code).await?;
+                // The connection's status must say so too: its test runs at the next tick.
+                store::check_soon(&app.pool, job.connection_id).await?;
                 JobEnd::Failed(code)
             }
             Outcome::Transient(list, code) => {
