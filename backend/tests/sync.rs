@@ -580,3 +580,31 @@ async fn a_restricted_key_connection_is_synced_too() {
     assert_eq!(run(&app, SyncOptions::default()).await, 1);
     assert_tables_match_stripe(&app, id).await;
 }
+
+#[tokio::test]
+async fn an_apps_token_expiring_mid_sync_is_renewed_and_the_sync_goes_on() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    let one_page = SyncOptions {
+        page_size: 2,
+        max_pages: Some(1),
+    };
+    assert_eq!(run(&app, one_page).await, 1);
+    let refreshes = app.emulator.refresh_requests();
+    // Stripe's clock passes the token's lifetime; ours has not noticed.
+    app.emulator.advance_clock(3601);
+    app.state
+        .clock
+        .advance(backend::sync::engine::LEASE_SECS + 1);
+    let resume = SyncOptions {
+        page_size: 2,
+        max_pages: None,
+    };
+    assert_eq!(run(&app, resume).await, 1);
+    assert_eq!(app.emulator.refresh_requests(), refreshes + 1);
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "idle", "{body}");
+    assert_tables_match_stripe(&app, id).await;
+}
