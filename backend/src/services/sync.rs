@@ -8,7 +8,7 @@ use crate::state::AppState;
 use crate::store::{self, StoreError};
 use crate::stripe::lists::StripeList;
 
-/// Rows a table page holds unless asked otherwise, and at most.
+/// Rows a table page holds unless asked otherwise.
 pub const DEFAULT_LIMIT: i64 = 100;
 /// The largest page of rows.
 pub const MAX_LIMIT: i64 = 1000;
