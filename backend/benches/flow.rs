@@ -155,6 +155,7 @@ async fn main() {
             demo_mode: false,
             public_origin: PUBLIC.into(),
             health_interval_secs: 3600,
+            sync_interval_secs: 3600,
             restricted_key_url: String::new(),
             instance_id: "bench".into(),
         }),

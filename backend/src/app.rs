@@ -24,7 +24,8 @@ use tower_sessions_sqlx_store::SqliteStore;
 use crate::auth;
 use crate::emulator::Emulator;
 use crate::routes::{
-    auth as auth_routes, connections, meta, oauth, users as user_routes, webhooks,
+    auth as auth_routes, connections, meta, oauth, sync as sync_routes, users as user_routes,
+    webhooks,
 };
 use crate::state::AppState;
 
@@ -93,6 +94,14 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         )
         .route("/connections/{id}/test", post(connections::test_connection))
         .route("/connections/{id}/key", post(connections::replace_key))
+        .route(
+            "/connections/{id}/sync",
+            get(sync_routes::sync_status).post(sync_routes::force_sync),
+        )
+        .route(
+            "/connections/{id}/tables/{table}",
+            get(sync_routes::table_rows),
+        )
         .route(
             "/connections/{id}/reauthorize",
             post(oauth::start_reauthorize),

@@ -87,6 +87,8 @@ pub struct Config {
     pub first_admin: Option<(String, Secret)>,
     /// Seconds between background connection tests (`HEALTH_CHECK_INTERVAL`).
     pub health_interval_secs: i64,
+    /// Seconds between scheduled syncs of each connection (`SYNC_INTERVAL`, default `1h`).
+    pub sync_interval_secs: i64,
     /// `whsec_…` secrets accepted on `POST /webhooks/stripe` (several during a roll); empty → refused.
     pub webhook_secrets: Vec<Secret>,
 }
@@ -261,6 +263,10 @@ impl Config {
             Some(raw) => parse_duration_secs("HEALTH_CHECK_INTERVAL", &raw, 10)?,
             None => 3600,
         };
+        let sync_interval_secs = match var("SYNC_INTERVAL") {
+            Some(raw) => parse_duration_secs("SYNC_INTERVAL", &raw, 60)?,
+            None => 3600,
+        };
         let stripe_oauth = match var("STRIPE_OAUTH").as_deref().map(str::trim) {
             None | Some("apps") => AuthKind::Apps,
             Some("connect") => AuthKind::Connect,
@@ -306,6 +312,7 @@ impl Config {
             stripe_oauth,
             emulator_token_ttl_secs,
             health_interval_secs,
+            sync_interval_secs,
             webhook_secrets,
             first_admin,
             bind,
@@ -475,6 +482,13 @@ mod tests {
     #[test]
     fn durations_and_webhook_secrets() {
         assert_eq!(config(&[]).unwrap().health_interval_secs, 3600);
+        assert_eq!(config(&[]).unwrap().sync_interval_secs, 3600);
+        assert_eq!(
+            config(&[("SYNC_INTERVAL", "15m")])
+                .unwrap()
+                .sync_interval_secs,
+            900
+        );
         assert_eq!(parse_duration_secs("X", "90s", 10).unwrap(), 90);
         assert_eq!(parse_duration_secs("X", "15m", 10).unwrap(), 900);
         assert_eq!(parse_duration_secs("X", "2h", 10).unwrap(), 7200);

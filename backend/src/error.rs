@@ -83,6 +83,17 @@ impl From<ConnectionError> for AppError {
     }
 }
 
+impl From<crate::services::sync::DataError> for AppError {
+    fn from(e: crate::services::sync::DataError) -> Self {
+        use crate::services::sync::DataError;
+        match e {
+            DataError::NotFound | DataError::UnknownTable => Self::NotFound,
+            DataError::BadLimit => Self::BadRequest(e.to_string()),
+            DataError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         Self::BadRequest(match rejection {

@@ -17,5 +17,6 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod stripe;
+pub mod sync;
 pub mod users;
 pub mod webhook;

@@ -266,6 +266,7 @@ impl Application {
                 demo_mode: emulator.is_some(),
                 public_origin: public_url.origin().ascii_serialization(),
                 health_interval_secs: config.health_interval_secs,
+                sync_interval_secs: config.sync_interval_secs,
                 restricted_key_url,
                 instance_id: new_instance_id(),
             }),
@@ -310,6 +311,11 @@ impl Application {
         );
         let _abort_on_exit = AbortOnDrop(checker);
         let _announcer = AbortOnDrop(crate::health::spawn_key_announcer(self.state.clone()));
+        // Syncs run on their own task: a long backfill never delays connection tests.
+        let _sync = AbortOnDrop(crate::sync::spawn_worker(
+            self.state.clone(),
+            std::time::Duration::from_secs(5),
+        ));
         crate::server::serve(
             self.listener,
             self.router,

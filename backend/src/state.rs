@@ -21,6 +21,8 @@ pub struct Settings {
     pub public_origin: String,
     /// Seconds between background connection tests.
     pub health_interval_secs: i64,
+    /// Seconds between scheduled syncs of each connection.
+    pub sync_interval_secs: i64,
     /// Where an account owner makes a restricted key.
     pub restricted_key_url: String,
     /// This process, as the holder of leases in the shared database.

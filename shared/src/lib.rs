@@ -10,11 +10,13 @@ mod wire;
 mod callback;
 mod connection;
 mod error;
+mod sync;
 mod users;
 
 pub use callback::*;
 pub use connection::*;
 pub use error::*;
+pub use sync::*;
 pub use users::*;
 
 #[cfg(test)]

@@ -4,5 +4,6 @@ pub mod auth;
 pub mod connections;
 pub mod meta;
 pub mod oauth;
+pub mod sync;
 pub mod users;
 pub mod webhooks;

@@ -222,6 +222,7 @@ pub async fn complete(app: &AppState, session: &Session, raw_query: &str) -> Res
             if let Err(e) = store::audit(&app.pool, &line, app.clock.now()).await {
                 tracing::warn!(error = %e, "could not write the audit line");
             }
+            crate::sync::jobs::enqueue(app, id).await;
             Ok(id)
         }
         Err(e) => Err(e),

@@ -43,7 +43,7 @@ pub fn classify(error: &StripeError) -> (ConnectionStatus, Problem) {
             (ConnectionStatus::NeedsReauth, Problem::MissingPermission)
         }
         StripeError::Unreachable(_) => (ConnectionStatus::Error, Problem::Unreachable),
-        StripeError::Malformed(_) | StripeError::Refused { .. } => {
+        StripeError::Malformed(_) | StripeError::Missing(_) | StripeError::Refused { .. } => {
             (ConnectionStatus::Error, Problem::BadAnswer)
         }
     }

@@ -142,6 +142,7 @@ pub async fn connect_with_key(
     };
     store::audit(&app.pool, &line, now).await?;
     tracing::info!(connection_id = id, account = %check.account, ?action, "restricted key connected");
+    crate::sync::jobs::enqueue(app, id).await;
     store::find_connection(&app.pool, id)
         .await?
         .ok_or(ConnectionError::NotFound)

@@ -5,3 +5,4 @@ pub mod authorize;
 pub mod connection_test;
 pub mod connections;
 pub mod credentials;
+pub mod sync;

@@ -337,3 +337,13 @@ pub async fn delete_connection(pool: &SqlitePool, id: i64) -> Result<bool, Store
         .rows_affected()
         == 1)
 }
+
+/// Makes the connection due for a background test now (a sync was refused: the test records
+/// whether it needs re-authentication).
+pub async fn check_soon(pool: &SqlitePool, id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE connections SET next_check_at = 0 WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

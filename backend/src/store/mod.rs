@@ -8,6 +8,8 @@ mod connections;
 mod credentials;
 mod pending;
 mod states;
+mod sync_data;
+mod sync_jobs;
 mod webhooks;
 
 use std::str::FromStr;
@@ -19,7 +21,7 @@ use crate::crypto::{CryptoError, Sealed, TokenCipher};
 
 pub use audit::{audit, audit_log, AuditLine};
 pub use connections::{
-    account_is_connected, adopt_grant, claim_due, delete_connection, failure_count,
+    account_is_connected, adopt_grant, check_soon, claim_due, delete_connection, failure_count,
     find_by_account, find_connection, list_connections, mark_testing, record_test, restore_status,
     upsert_connection, NewConnection, TestResult,
 };
@@ -29,6 +31,13 @@ pub use credentials::{
 };
 pub use pending::{journal_account, journal_grant, settle_grant, unsettled_grants, PendingGrant};
 pub use states::{consume_state, save_state, ConsumedState, STATE_TTL_SECS};
+pub use sync_data::{
+    commit_page, finish_table, set_table_error, table_rows, table_state, Lease, TableState,
+};
+pub use sync_jobs::{
+    claim_sync_job, enqueue_due_syncs, enqueue_sync, finish_sync_job, latest_sync_job, ClaimedJob,
+    JobEnd, JobState,
+};
 pub use webhooks::{apply_deauthorization, first_delivery};
 
 /// Storage failures.

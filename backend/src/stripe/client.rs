@@ -68,6 +68,9 @@ fn api_error(status: u16, body: &[u8]) -> StripeError {
                 .map(str::to_owned),
             message,
         },
+        400 if detail.as_ref().and_then(|d| d.code.as_deref()) == Some("resource_missing") => {
+            StripeError::Missing(message)
+        }
         _ => StripeError::Malformed(format!("Stripe answered {status}")),
     }
 }
@@ -131,11 +134,75 @@ impl StripeClient {
         }
         Ok(())
     }
+
+    /// One page (`limit=100`) of `list` after `starting_after`.
+    pub async fn list_page(
+        &self,
+        list: StripeList,
+        starting_after: Option<&str>,
+        key: &Secret,
+    ) -> Result<ListPage, StripeError> {
+        self.list_page_sized(list, starting_after, LIST_PAGE_LIMIT, key)
+            .await
+    }
+
+    /// One page of at most `limit` (1..=100) objects of `list` after `starting_after`.
+    pub async fn list_page_sized(
+        &self,
+        list: StripeList,
+        starting_after: Option<&str>,
+        limit: usize,
+        key: &Secret,
+    ) -> Result<ListPage, StripeError> {
+        let limit = limit.clamp(1, LIST_PAGE_LIMIT).to_string();
+        let mut query = vec![("limit", limit.as_str())];
+        query.extend_from_slice(list.base_query());
+        if let Some(after) = starting_after {
+            query.push(("starting_after", after));
+        }
+        let answer: ListPageAnswer = self.get(&list.path(), &query, key).await?;
+        if answer.object != "list" {
+            return Err(StripeError::Malformed(format!(
+                "{} is not a list",
+                list.name()
+            )));
+        }
+        // The sync keys every row by its id: an object without one cannot be stored.
+        if answer.data.iter().any(|o| !o["id"].is_string()) {
+            return Err(StripeError::Malformed(format!(
+                "{}: an object without an id",
+                list.name()
+            )));
+        }
+        Ok(ListPage {
+            data: answer.data,
+            has_more: answer.has_more,
+        })
+    }
 }
 
 #[derive(Deserialize)]
 struct ListAnswer {
     object: String,
+}
+
+/// Stripe's page size limit: the sync reads full pages.
+pub const LIST_PAGE_LIMIT: usize = 100;
+
+/// One page of a Stripe list.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// The objects, in Stripe's order; each has a string `id`.
+    pub data: Vec<serde_json::Value>,
+    /// More objects follow the last one.
+    pub has_more: bool,
+}
+
+#[derive(Deserialize)]
+struct ListPageAnswer {
+    object: String,
+    data: Vec<serde_json::Value>,
+    has_more: bool,
 }
 
 #[cfg(test)]
@@ -169,6 +236,13 @@ mod tests {
         };
         assert_eq!(permission.as_deref(), Some("rak_coupon_read"));
         assert_eq!(account.as_deref(), Some("acct_1Abc"));
+        assert!(matches!(
+            api_error(
+                400,
+                br#"{"error":{"code":"resource_missing","message":"No such customer: 'cus_1'"}}"#
+            ),
+            StripeError::Missing(_)
+        ));
         assert!(matches!(
             api_error(500, b"<html>"),
             StripeError::Malformed(_)

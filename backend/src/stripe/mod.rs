@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use oauth2::reqwest;
 
-pub use client::StripeClient;
+pub use client::{ListPage, StripeClient, LIST_PAGE_LIMIT};
 
 /// Client timeouts: Stripe answers in well under a second; a stuck call must not hold a request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -61,6 +61,10 @@ pub enum StripeError {
         /// Stripe's message.
         message: String,
     },
+    /// A 400 `resource_missing`: an id the request names no longer exists (a list's
+    /// `starting_after` object was deleted meanwhile).
+    #[error("Stripe has no such object: {0}")]
+    Missing(String),
     /// Stripe could not be reached or timed out.
     #[error("Stripe unreachable: {0}")]
     Unreachable(String),

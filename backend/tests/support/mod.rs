@@ -189,6 +189,7 @@ pub async fn build_app_for(
             demo_mode: false,
             public_origin: PUBLIC_URL.into(),
             health_interval_secs: 3600,
+            sync_interval_secs: 3600,
             restricted_key_url: "https://dashboard.stripe.com/test/apikeys/create".into(),
             instance_id: backend::state::new_instance_id(),
         }),

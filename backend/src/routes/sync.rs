@@ -1,0 +1,53 @@
+//! `/api/connections/{id}/sync` and `/api/connections/{id}/tables/{table}`: the synced Stripe
+//! data. Admin only.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use shared::{SyncStatus, TablePage};
+
+use crate::auth::AdminUser;
+use crate::error::{ApiPath, ApiQuery, AppError};
+use crate::services::sync;
+use crate::state::AppState;
+
+/// `GET /api/connections/{id}/sync`: each table's rows, freshness, progress and error.
+pub async fn sync_status(
+    _admin: AdminUser,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<SyncStatus>, AppError> {
+    Ok(Json(sync::status(&state, id).await?))
+}
+
+/// `POST /api/connections/{id}/sync`: **Force an update** (202; no second job while one runs).
+pub async fn force_sync(
+    _admin: AdminUser,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, AppError> {
+    sync::force(&state, id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Query of `GET /api/connections/{id}/tables/{table}`.
+#[derive(Debug, Deserialize)]
+pub struct RowsQuery {
+    /// Rows per page (1–1000, default 100).
+    limit: Option<i64>,
+    /// The Stripe id the page starts after.
+    after: Option<String>,
+}
+
+/// `GET /api/connections/{id}/tables/{table}`: a page of the table's Stripe objects in id order.
+pub async fn table_rows(
+    _admin: AdminUser,
+    State(state): State<AppState>,
+    ApiPath((id, table)): ApiPath<(i64, String)>,
+    ApiQuery(query): ApiQuery<RowsQuery>,
+) -> Result<Json<TablePage<serde_json::Value>>, AppError> {
+    Ok(Json(
+        sync::rows(&state, id, &table, query.limit, query.after.as_deref()).await?,
+    ))
+}

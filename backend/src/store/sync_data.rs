@@ -1,0 +1,334 @@
+//! Synced Stripe data: one table per list keyed by (connection, Stripe id) with the columns a BI
+//! user filters on plus the whole object, and each table's progress (`sync_tables`). A page's
+//! upserts and its checkpoint commit together, so a crash resumes with no duplicates and no gaps.
+
+use serde_json::Value;
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use super::StoreError;
+use crate::stripe::lists::StripeList;
+
+/// How a filter column is read from the Stripe object.
+#[derive(Debug, Clone, Copy)]
+enum Col {
+    Text,
+    Int,
+    Real,
+}
+
+/// The filter columns of each list's table (the object's top-level fields of the same name).
+fn columns(list: StripeList) -> &'static [(&'static str, Col)] {
+    use Col::{Int, Real, Text};
+    match list {
+        StripeList::Customers => &[("email", Text), ("name", Text), ("currency", Text)],
+        StripeList::Charges => &[
+            ("amount", Int),
+            ("currency", Text),
+            ("status", Text),
+            ("customer", Text),
+        ],
+        StripeList::Coupons => &[
+            ("percent_off", Real),
+            ("amount_off", Int),
+            ("duration", Text),
+        ],
+        StripeList::Invoices => &[
+            ("amount_due", Int),
+            ("currency", Text),
+            ("status", Text),
+            ("customer", Text),
+            ("subscription", Text),
+        ],
+        StripeList::Plans => &[
+            ("amount", Int),
+            ("currency", Text),
+            ("interval", Text),
+            ("product", Text),
+        ],
+        StripeList::Subscriptions => &[
+            ("status", Text),
+            ("customer", Text),
+            ("current_period_end", Int),
+        ],
+        StripeList::Events => &[("type", Text), ("account", Text)],
+    }
+}
+
+/// The table holding `list`'s objects.
+fn table(list: StripeList) -> String {
+    format!("stripe_{}", list.name())
+}
+
+/// A text column: a string, or the id of an expanded object.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// `INSERT … ON CONFLICT DO UPDATE … WHERE changed`: a re-run that brings the same object writes
+/// nothing (not even `synced_at`).
+fn upsert_sql(list: StripeList) -> String {
+    let table = table(list);
+    let cols = columns(list);
+    let names: Vec<String> = cols.iter().map(|(c, _)| format!("\"{c}\"")).collect();
+    let params: Vec<String> = (0..cols.len()).map(|i| format!("${}", i + 7)).collect();
+    let updates: Vec<String> = names
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} (connection_id, id, created, deleted, object, synced_at, {}) \
+         VALUES ($1, $2, $3, $4, $5, $6, {}) \
+         ON CONFLICT (connection_id, id) DO UPDATE SET created = excluded.created, \
+             deleted = excluded.deleted, object = excluded.object, synced_at = excluded.synced_at, {} \
+         WHERE {table}.object <> excluded.object OR {table}.deleted <> excluded.deleted",
+        names.join(", "),
+        params.join(", "),
+        updates.join(", "),
+    )
+}
+
+/// Takes the lease check and heartbeat inside the transaction: a worker that lost its job to
+/// another never writes.
+async fn hold_lease(
+    tx: &mut Transaction<'_, Sqlite>,
+    job_id: i64,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+) -> Result<bool, StoreError> {
+    let n = sqlx::query(
+        "UPDATE sync_jobs SET heartbeat_at = $3, lease_until = $4 \
+         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+    )
+    .bind(job_id)
+    .bind(owner)
+    .bind(now)
+    .bind(lease_until)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// The job holding a lease, for the writes made on its behalf.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease<'a> {
+    /// The job.
+    pub job_id: i64,
+    /// The lease holder.
+    pub owner: &'a str,
+    /// Now.
+    pub now: i64,
+    /// The extended lease's end.
+    pub until: i64,
+}
+
+/// Stores one page of `list` and moves the table's checkpoint to its last id, in one transaction.
+/// `first` starts the pass's progress count. `false` (nothing written) when the lease was lost.
+pub async fn commit_page(
+    pool: &SqlitePool,
+    lease: Lease<'_>,
+    connection_id: i64,
+    list: StripeList,
+    objects: &[Value],
+    first: bool,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
+        return Ok(false);
+    }
+    let sql = upsert_sql(list);
+    for object in objects {
+        let id = object["id"].as_str().unwrap_or_default();
+        let mut q = sqlx::query(&sql)
+            .bind(connection_id)
+            .bind(id)
+            .bind(object["created"].as_i64())
+            .bind(object["deleted"].as_bool().unwrap_or(false))
+            .bind(object.to_string())
+            .bind(lease.now);
+        for (name, col) in columns(list) {
+            let v = &object[*name];
+            q = match col {
+                Col::Text => q.bind(text(v)),
+                Col::Int => q.bind(v.as_i64()),
+                Col::Real => q.bind(v.as_f64()),
+            };
+        }
+        q.execute(&mut *tx).await?;
+    }
+    let last = objects.last().and_then(|o| o["id"].as_str());
+    sqlx::query(
+        "INSERT INTO sync_tables (connection_id, table_name, checkpoint, progress_done) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (connection_id, table_name) DO UPDATE SET \
+             checkpoint = COALESCE(excluded.checkpoint, sync_tables.checkpoint), \
+             progress_done = CASE WHEN $5 THEN excluded.progress_done \
+                 ELSE sync_tables.progress_done + excluded.progress_done END, \
+             error_code = NULL, done_job_id = NULL",
+    )
+    .bind(connection_id)
+    .bind(list.name())
+    .bind(last)
+    .bind(i64::try_from(objects.len()).unwrap_or(i64::MAX))
+    .bind(first)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Marks `list` synced by this job: row count and time set, checkpoint cleared.
+pub async fn finish_table(
+    pool: &SqlitePool,
+    lease: Lease<'_>,
+    connection_id: i64,
+    list: StripeList,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
+        return Ok(false);
+    }
+    let rows: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM {} WHERE connection_id = $1",
+        table(list)
+    ))
+    .bind(connection_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO sync_tables (connection_id, table_name, rows, synced_at, done_job_id) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (connection_id, table_name) DO UPDATE SET rows = excluded.rows, \
+             synced_at = excluded.synced_at, checkpoint = NULL, progress_done = 0, \
+             error_code = NULL, done_job_id = excluded.done_job_id",
+    )
+    .bind(connection_id)
+    .bind(list.name())
+    .bind(rows)
+    .bind(lease.now)
+    .bind(lease.job_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Records why `list` could not be synced.
+pub async fn set_table_error(
+    pool: &SqlitePool,
+    connection_id: i64,
+    list: StripeList,
+    code: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sync_tables (connection_id, table_name, error_code) VALUES ($1, $2, $3) \
+         ON CONFLICT (connection_id, table_name) DO UPDATE SET error_code = excluded.error_code",
+    )
+    .bind(connection_id)
+    .bind(list.name())
+    .bind(code)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A table's sync state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableState {
+    /// Rows after the last completed pass.
+    pub rows: i64,
+    /// When the last pass completed.
+    pub synced_at: Option<i64>,
+    /// The last id stored by the pass under way.
+    pub checkpoint: Option<String>,
+    /// Objects stored by the pass under way.
+    pub progress_done: i64,
+    /// Why the last attempt failed.
+    pub error_code: Option<String>,
+    /// The job whose pass completed the table.
+    pub done_job_id: Option<i64>,
+}
+
+/// The sync state of `list` for a connection (defaults when never synced).
+pub async fn table_state(
+    pool: &SqlitePool,
+    connection_id: i64,
+    list: StripeList,
+) -> Result<TableState, StoreError> {
+    type Row = (
+        i64,
+        Option<i64>,
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<i64>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT rows, synced_at, checkpoint, progress_done, error_code, done_job_id \
+         FROM sync_tables WHERE connection_id = $1 AND table_name = $2",
+    )
+    .bind(connection_id)
+    .bind(list.name())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row
+        .map(
+            |(rows, synced_at, checkpoint, progress_done, error_code, done_job_id)| TableState {
+                rows,
+                synced_at,
+                checkpoint,
+                progress_done,
+                error_code,
+                done_job_id,
+            },
+        )
+        .unwrap_or_default())
+}
+
+/// Up to `limit` stored objects of `list` after the id `after`, in id order, each with its
+/// deleted flag; and whether more follow.
+pub async fn table_rows(
+    pool: &SqlitePool,
+    connection_id: i64,
+    list: StripeList,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<(String, bool)>, bool), StoreError> {
+    let mut rows: Vec<(String, bool)> = sqlx::query_as(&format!(
+        "SELECT object, deleted FROM {} WHERE connection_id = $1 AND id > $2 \
+         ORDER BY id LIMIT $3",
+        table(list)
+    ))
+    .bind(connection_id)
+    .bind(after.unwrap_or(""))
+    .bind(limit + 1)
+    .fetch_all(pool)
+    .await?;
+    let has_more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok((rows, has_more))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upserts_quote_their_columns_and_skip_unchanged_rows() {
+        let sql = upsert_sql(StripeList::Plans);
+        assert!(
+            sql.contains("\"interval\" = excluded.\"interval\""),
+            "{sql}"
+        );
+        assert!(sql.contains("$10"), "{sql}");
+        assert!(
+            sql.contains("WHERE stripe_plans.object <> excluded.object"),
+            "{sql}"
+        );
+    }
+}

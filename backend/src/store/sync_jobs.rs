@@ -1,0 +1,163 @@
+//! Sync jobs: queued, leased by one worker at a time (the lease is taken in one UPDATE…RETURNING,
+//! so several processes on one database never run a job twice), retried with backoff.
+
+use sqlx::SqlitePool;
+
+use super::StoreError;
+
+/// A job a worker holds the lease of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    /// The job.
+    pub id: i64,
+    /// Its connection.
+    pub connection_id: i64,
+    /// Failed runs so far.
+    pub attempts: i64,
+}
+
+/// The latest job of a connection, as the sync status shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobState {
+    /// The job.
+    pub id: i64,
+    /// `queued`, `running`, `done` or `error`.
+    pub status: String,
+    /// Why it failed, if it did.
+    pub error_code: Option<String>,
+}
+
+/// Queues a sync of the connection unless one is already queued or running (the partial unique
+/// index makes this a no-op then). Returns whether a job was added.
+pub async fn enqueue_sync(
+    pool: &SqlitePool,
+    connection_id: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let added = sqlx::query(
+        "INSERT INTO sync_jobs (connection_id, status, run_after, created_at) \
+         SELECT id, 'queued', $2, $2 FROM connections WHERE id = $1 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(connection_id)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(added == 1)
+}
+
+/// Queues a sync of every connection whose last job was created `interval` seconds ago or more
+/// (or that never had one); those needing re-authentication wait for an admin.
+pub async fn enqueue_due_syncs(
+    pool: &SqlitePool,
+    now: i64,
+    interval: i64,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO sync_jobs (connection_id, status, run_after, created_at) \
+         SELECT c.id, 'queued', $1, $1 FROM connections c \
+         WHERE c.status <> 'needs_reauth' AND NOT EXISTS (SELECT 1 FROM sync_jobs j \
+             WHERE j.connection_id = c.id AND j.created_at > $1 - $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(now)
+    .bind(interval)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Claims one due job: a queued one whose time has come, or a running one whose lease expired
+/// (its worker died; it resumes from the checkpoints). The conditions are repeated outside the
+/// sub-select so a concurrent claim on PostgreSQL re-checks them.
+pub async fn claim_sync_job(
+    pool: &SqlitePool,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+) -> Result<Option<ClaimedJob>, StoreError> {
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "UPDATE sync_jobs SET status = 'running', lease_owner = $1, lease_until = $3, \
+             heartbeat_at = $2, started_at = COALESCE(started_at, $2) \
+         WHERE id = (SELECT id FROM sync_jobs \
+             WHERE (status = 'queued' AND run_after <= $2) \
+                OR (status = 'running' AND lease_until < $2) \
+             ORDER BY run_after, id LIMIT 1) \
+           AND ((status = 'queued' AND run_after <= $2) \
+                OR (status = 'running' AND lease_until < $2)) \
+         RETURNING id, connection_id, attempts",
+    )
+    .bind(owner)
+    .bind(now)
+    .bind(lease_until)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id, connection_id, attempts)| ClaimedJob {
+        id,
+        connection_id,
+        attempts,
+    }))
+}
+
+/// How a leased job ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnd<'a> {
+    /// Every table is synced.
+    Done,
+    /// Failed for good with this code.
+    Failed(&'a str),
+    /// Failed for now: queued again to run at this time.
+    Retry(&'a str, i64),
+}
+
+/// Ends a job the worker holds; `false` when the lease was lost meanwhile.
+pub async fn finish_sync_job(
+    pool: &SqlitePool,
+    id: i64,
+    owner: &str,
+    end: JobEnd<'_>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let (status, code, run_after, attempts) = match end {
+        JobEnd::Done => ("done", None, None, 0),
+        JobEnd::Failed(code) => ("error", Some(code), None, 1),
+        JobEnd::Retry(code, at) => ("queued", Some(code), Some(at), 1),
+    };
+    let n = sqlx::query(
+        "UPDATE sync_jobs SET status = $3, error_code = $4, run_after = COALESCE($5, run_after), \
+             attempts = attempts + $6, lease_owner = NULL, lease_until = NULL, \
+             finished_at = CASE WHEN $3 = 'queued' THEN NULL ELSE $7 END \
+         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(status)
+    .bind(code)
+    .bind(run_after)
+    .bind(attempts)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// The connection's latest job, if it ever had one.
+pub async fn latest_sync_job(
+    pool: &SqlitePool,
+    connection_id: i64,
+) -> Result<Option<JobState>, StoreError> {
+    let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, status, error_code FROM sync_jobs WHERE connection_id = $1 \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(connection_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id, status, error_code)| JobState {
+        id,
+        status,
+        error_code,
+    }))
+}

@@ -1,0 +1,610 @@
+//! The sync engine against the emulator: a backfill fills the seven tables with exactly what
+//! Stripe lists, a re-run changes nothing, a crash resumes from the checkpoints, jobs are never
+//! duplicated, and the data routes page, refuse non-admins and go with the connection.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use backend::emulator::{Endpoint, Fault};
+use backend::services::credentials;
+use backend::stripe::lists::StripeList;
+use backend::sync::{run_due_jobs, SyncOptions};
+use serde_json::Value;
+use support::*;
+
+/// Every object Stripe (the emulator) lists for the connection, by id.
+async fn stripe_objects(app: &TestApp, id: i64, list: StripeList) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let client = app.state.stripe.clone();
+        let cursor = after.clone();
+        let page = credentials::call(&app.state, id, move |key| {
+            let client = client.clone();
+            let cursor = cursor.clone();
+            async move { client.list_page(list, cursor.as_deref(), &key).await }
+        })
+        .await
+        .unwrap()
+        .value
+        .unwrap();
+        for o in &page.data {
+            out.insert(o["id"].as_str().unwrap().to_owned(), o.clone());
+        }
+        after = page
+            .data
+            .last()
+            .map(|o| o["id"].as_str().unwrap().to_owned());
+        if !page.has_more {
+            return out;
+        }
+    }
+}
+
+/// Every row of a synced table through the API, `limit` at a time, checking the id order.
+async fn table_objects(app: &TestApp, id: i64, table: &str, limit: usize) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut uri = format!("/api/connections/{id}/tables/{table}?limit={limit}");
+    loop {
+        let (status, body) = app.json("GET", &uri).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let rows = body["rows"].as_array().unwrap();
+        assert!(rows.len() <= limit);
+        out.extend(rows.iter().cloned());
+        if !body["has_more"].as_bool().unwrap() {
+            break;
+        }
+        let last = rows.last().unwrap()["id"].as_str().unwrap();
+        uri = format!("/api/connections/{id}/tables/{table}?limit={limit}&after={last}");
+    }
+    let ids: Vec<&str> = out.iter().map(|o| o["id"].as_str().unwrap()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "{table} rows are in id order, without repeats");
+    out
+}
+
+/// Asserts every table holds exactly what Stripe lists, object for object.
+async fn assert_tables_match_stripe(app: &TestApp, id: i64) {
+    for list in StripeList::ALL {
+        let expected = stripe_objects(app, id, list).await;
+        assert!(!expected.is_empty(), "the emulator lists {}", list.name());
+        let stored: BTreeMap<String, Value> = table_objects(app, id, list.name(), 2)
+            .await
+            .into_iter()
+            .map(|o| (o["id"].as_str().unwrap().to_owned(), o))
+            .collect();
+        assert_eq!(stored, expected, "{}", list.name());
+    }
+}
+
+/// Every synced row of the connection: (table, id, object, synced_at).
+async fn snapshot(app: &TestApp, id: i64) -> Vec<(String, String, String, i64)> {
+    let mut all = Vec::new();
+    for list in StripeList::ALL {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+            "SELECT id, object, synced_at FROM stripe_{} WHERE connection_id = $1 ORDER BY id",
+            list.name()
+        ))
+        .bind(id)
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap();
+        all.extend(
+            rows.into_iter()
+                .map(|(i, o, s)| (list.name().to_owned(), i, o, s)),
+        );
+    }
+    all
+}
+
+async fn count(app: &TestApp, sql: &str, id: i64) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+async fn run(app: &TestApp, options: SyncOptions) -> usize {
+    run_due_jobs(&app.state, options).await.unwrap()
+}
+
+#[tokio::test]
+async fn connecting_fills_the_seven_tables_with_exactly_what_stripe_lists_and_a_rerun_changes_nothing(
+) {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    let (status, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "queued");
+
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "idle", "{body}");
+    let tables = body["tables"].as_array().unwrap();
+    let names: Vec<&str> = tables.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "customers",
+            "charges",
+            "coupons",
+            "invoices",
+            "plans",
+            "subscriptions",
+            "events"
+        ]
+    );
+    for (t, list) in tables.iter().zip(StripeList::ALL) {
+        let expected = stripe_objects(&app, id, list).await.len();
+        assert_eq!(t["rows"], expected as i64, "{t}");
+        assert!(t["synced_at"].is_i64(), "{t}");
+        assert_eq!(t["progress"], Value::Null, "{t}");
+        assert_eq!(t["error"], Value::Null, "{t}");
+        assert_eq!(t.as_object().unwrap().len(), 5, "{t}");
+    }
+    assert_tables_match_stripe(&app, id).await;
+
+    let before = snapshot(&app, id).await;
+    let (status, _) = app
+        .json("POST", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    app.state.clock.advance(5);
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    assert_eq!(snapshot(&app, id).await, before, "a re-run changes nothing");
+    let (_, again) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    for (a, b) in again["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(body["tables"].as_array().unwrap())
+    {
+        assert_eq!(a["rows"], b["rows"]);
+    }
+}
+
+#[tokio::test]
+async fn a_backfill_stopped_mid_way_resumes_from_its_checkpoint_without_duplicates_or_gaps() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    // Two pages of two customers, then the process "dies" holding its lease.
+    let small = SyncOptions {
+        page_size: 2,
+        max_pages: Some(2),
+    };
+    assert_eq!(run(&app, small).await, 1);
+    let checkpoint: Option<String> = sqlx::query_scalar(
+        "SELECT checkpoint FROM sync_tables WHERE connection_id = $1 AND table_name = 'customers'",
+    )
+    .bind(id)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    let stored = count(
+        &app,
+        "SELECT COUNT(*) FROM stripe_customers WHERE connection_id = $1",
+        id,
+    )
+    .await;
+    assert_eq!(stored, 4);
+    let customers = stripe_objects(&app, id, StripeList::Customers).await;
+    assert!(customers.len() > 4, "the demo account has more customers");
+    assert!(customers.contains_key(checkpoint.as_deref().unwrap()));
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "running");
+    assert_eq!(body["tables"][0]["progress"]["done"], 4, "{body}");
+    assert_eq!(body["tables"][0]["synced_at"], Value::Null, "{body}");
+
+    // The lease still holds: nobody else takes the job.
+    assert_eq!(run(&app, SyncOptions::default()).await, 0);
+    // Once it lapses another worker resumes from the checkpoint.
+    app.state
+        .clock
+        .advance(backend::sync::engine::LEASE_SECS + 1);
+    let resume = SyncOptions {
+        page_size: 2,
+        max_pages: None,
+    };
+    assert_eq!(run(&app, resume).await, 1);
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "idle", "{body}");
+    assert_eq!(body["tables"][0]["rows"], customers.len() as i64, "{body}");
+    assert_tables_match_stripe(&app, id).await;
+    let jobs = count(
+        &app,
+        "SELECT COUNT(*) FROM sync_jobs WHERE connection_id = $1",
+        id,
+    )
+    .await;
+    assert_eq!(jobs, 1);
+}
+
+#[tokio::test]
+async fn force_an_update_answers_202_and_never_queues_a_second_job() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    let active = "SELECT COUNT(*) FROM sync_jobs WHERE connection_id = $1 \
+                  AND status IN ('queued', 'running')";
+    let all = "SELECT COUNT(*) FROM sync_jobs WHERE connection_id = $1";
+    let uri = format!("/api/connections/{id}/sync");
+    assert_eq!(app.json("POST", &uri).await.0, StatusCode::ACCEPTED);
+    assert_eq!(count(&app, all, id).await, 1, "queued once on connecting");
+    // Running (a worker holds it): still one.
+    let one_page = SyncOptions {
+        page_size: 2,
+        max_pages: Some(1),
+    };
+    assert_eq!(run(&app, one_page).await, 1);
+    assert_eq!(app.json("POST", &uri).await.0, StatusCode::ACCEPTED);
+    assert_eq!(count(&app, all, id).await, 1);
+    assert_eq!(app.json("GET", &uri).await.1["status"], "running");
+    app.state
+        .clock
+        .advance(backend::sync::engine::LEASE_SECS + 1);
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    assert_eq!(count(&app, active, id).await, 0);
+    // Done: Force an update queues a new one.
+    assert_eq!(app.json("POST", &uri).await.0, StatusCode::ACCEPTED);
+    assert_eq!(app.json("POST", &uri).await.0, StatusCode::ACCEPTED);
+    assert_eq!(count(&app, all, id).await, 2);
+    assert_eq!(app.json("GET", &uri).await.1["status"], "queued");
+    assert_eq!(
+        app.json("POST", "/api/connections/999/sync").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_failing_stripe_is_retried_with_backoff_and_the_table_says_why() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    app.emulator
+        .inject(Endpoint::Lists, Some(Fault::ServerError));
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let (attempts, run_after, status): (i64, i64, String) = sqlx::query_as(
+        "SELECT attempts, run_after, status FROM sync_jobs WHERE connection_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!((attempts, status.as_str()), (1, "queued"));
+    assert!(run_after >= app.state.clock.now() + 25);
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "queued");
+    assert_eq!(body["tables"][0]["error"]["code"], "stripe_unavailable");
+    assert!(body["tables"][0]["error"]["message"].is_string());
+    // Not before its time.
+    assert_eq!(run(&app, SyncOptions::default()).await, 0);
+    app.emulator.inject(Endpoint::Lists, None);
+    app.state.clock.advance(31);
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "idle");
+    assert_eq!(body["tables"][0]["error"], Value::Null);
+    assert_tables_match_stripe(&app, id).await;
+}
+
+#[tokio::test]
+async fn the_tables_route_pages_and_refuses_bad_requests() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    run(&app, SyncOptions::default()).await;
+    let all = table_objects(&app, id, "customers", 1000).await;
+    assert!(all.len() >= 3);
+    let (status, first) = app
+        .json(
+            "GET",
+            &format!("/api/connections/{id}/tables/customers?limit=2"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(first["has_more"], true);
+    assert_eq!(first["rows"][0], all[0]);
+    let after = all[1]["id"].as_str().unwrap();
+    let (_, next) = app
+        .json(
+            "GET",
+            &format!("/api/connections/{id}/tables/customers?limit=2&after={after}"),
+        )
+        .await;
+    assert_eq!(next["rows"][0], all[2]);
+    let last = all.last().unwrap()["id"].as_str().unwrap();
+    let (_, end) = app
+        .json(
+            "GET",
+            &format!("/api/connections/{id}/tables/customers?after={last}"),
+        )
+        .await;
+    assert_eq!(end["rows"], serde_json::json!([]));
+    assert_eq!(end["has_more"], false);
+    let (_, default) = app
+        .json("GET", &format!("/api/connections/{id}/tables/customers"))
+        .await;
+    assert_eq!(default["rows"].as_array().unwrap().len(), all.len());
+
+    let (status, body) = app
+        .json("GET", &format!("/api/connections/{id}/tables/payouts"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    for bad in ["0", "1001", "-1", "many"] {
+        let (status, body) = app
+            .json(
+                "GET",
+                &format!("/api/connections/{id}/tables/customers?limit={bad}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body["error"].is_string(), "{body}");
+    }
+    let (status, _) = app
+        .json("GET", "/api/connections/999/tables/customers")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.json("GET", "/api/connections/999/sync").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn only_admins_see_or_start_syncs() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    for email in [STANDARD_EMAIL, READ_ONLY_EMAIL] {
+        let cookie = app.sign_in(email, USER_PASSWORD).await;
+        for (method, uri) in [
+            ("GET", format!("/api/connections/{id}/sync")),
+            ("POST", format!("/api/connections/{id}/sync")),
+            ("GET", format!("/api/connections/{id}/tables/customers")),
+        ] {
+            let response = app.send(method, &uri, Some(&cookie), None).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{email} {method} {uri}"
+            );
+        }
+    }
+    let response = app
+        .send("GET", &format!("/api/connections/{id}/sync"), None, None)
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn deleting_a_connection_deletes_its_synced_data_and_jobs() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    run(&app, SyncOptions::default()).await;
+    assert!(!snapshot(&app, id).await.is_empty());
+    app.json("POST", &format!("/api/connections/{id}/sync"))
+        .await;
+    let (status, body) = app
+        .json("DELETE", &format!("/api/connections/{id}?force=true"))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    assert!(snapshot(&app, id).await.is_empty());
+    for table in ["sync_jobs", "sync_tables"] {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE connection_id = $1");
+        assert_eq!(count(&app, &sql, id).await, 0, "{table}");
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_credential_fails_the_job_without_retry() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    app.emulator.revoke("acct_1AcmeTest").await.unwrap();
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "error", "{body}");
+    let code = body["tables"][0]["error"]["code"].as_str().unwrap();
+    assert!(["unauthorized", "needs_reauth"].contains(&code), "{body}");
+    // The background test runs at its next tick and shows re-authentication.
+    let due = backend::store::claim_due(&app.state.pool, app.state.clock.now(), 0)
+        .await
+        .unwrap();
+    assert_eq!(due, [id]);
+    app.state.clock.advance(4000);
+    assert_eq!(run(&app, SyncOptions::default()).await, 0, "no retry");
+}
+
+#[tokio::test]
+async fn syncs_are_queued_again_every_sync_interval() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    run(&app, SyncOptions::default()).await;
+    let pool = &app.state.pool;
+    let now = app.state.clock.now();
+    assert_eq!(
+        backend::store::enqueue_due_syncs(pool, now, 3600)
+            .await
+            .unwrap(),
+        0
+    );
+    app.state.clock.advance(3601);
+    let now = app.state.clock.now();
+    assert_eq!(
+        backend::store::enqueue_due_syncs(pool, now, 3600)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        backend::store::enqueue_due_syncs(pool, now, 3600)
+            .await
+            .unwrap(),
+        0,
+        "one queued job at a time"
+    );
+    // (The admin's session has idled out by now: read the job directly.)
+    let job = backend::store::latest_sync_job(pool, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.status, "queued");
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_writes_nothing() {
+    use backend::store::{claim_sync_job, commit_page, finish_sync_job, JobEnd, Lease};
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    let pool = &app.state.pool;
+    let now = app.state.clock.now();
+    let a = claim_sync_job(pool, "worker-a", now, now + 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.connection_id, id);
+    assert_eq!(
+        claim_sync_job(pool, "worker-b", now, now + 10)
+            .await
+            .unwrap(),
+        None
+    );
+    // A's lease lapses; B takes the job over.
+    let later = now + 11;
+    let b = claim_sync_job(pool, "worker-b", later, later + 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.id, a.id);
+    let stale = Lease {
+        job_id: a.id,
+        owner: "worker-a",
+        now: later,
+        until: later + 10,
+    };
+    let page = [serde_json::json!({"id": "cus_stale", "object": "customer", "created": 1})];
+    assert!(
+        !commit_page(pool, stale, id, StripeList::Customers, &page, true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !finish_sync_job(pool, a.id, "worker-a", JobEnd::Done, later)
+            .await
+            .unwrap()
+    );
+    let stored = count(
+        &app,
+        "SELECT COUNT(*) FROM stripe_customers WHERE connection_id = $1",
+        id,
+    )
+    .await;
+    assert_eq!(stored, 0);
+    assert!(finish_sync_job(pool, b.id, "worker-b", JobEnd::Done, later)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn a_checkpoint_deleted_at_stripe_restarts_its_table() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    let one_page = SyncOptions {
+        page_size: 2,
+        max_pages: Some(1),
+    };
+    assert_eq!(run(&app, one_page).await, 1);
+    // As if the last customer stored had been deleted at Stripe since.
+    sqlx::query(
+        "UPDATE sync_tables SET checkpoint = 'cus_DeletedMeanwhile' \
+         WHERE connection_id = $1 AND table_name = 'customers'",
+    )
+    .bind(id)
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+    app.state
+        .clock
+        .advance(backend::sync::engine::LEASE_SECS + 1);
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "idle", "{body}");
+    assert_tables_match_stripe(&app, id).await;
+}
+
+#[tokio::test]
+async fn a_restricted_key_connection_is_synced_too() {
+    let app = spawn_apps_app().await;
+    let key = app
+        .emulator
+        .create_restricted_key(
+            "acct_1AcmeTest",
+            &backend::emulator::RESTRICTED_KEY_PERMISSIONS,
+        )
+        .unwrap();
+    let (status, body) = to_json(
+        app.send(
+            "POST",
+            "/api/connections/stripe/key",
+            Some(&app.admin),
+            Some(serde_json::json!({ "key": key })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let (_, sync) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(sync["status"], "queued");
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    assert_tables_match_stripe(&app, id).await;
+}
+
+#[tokio::test]
+async fn an_apps_token_expiring_mid_sync_is_renewed_and_the_sync_goes_on() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    let one_page = SyncOptions {
+        page_size: 2,
+        max_pages: Some(1),
+    };
+    assert_eq!(run(&app, one_page).await, 1);
+    let refreshes = app.emulator.refresh_requests();
+    // Stripe's clock passes the token's lifetime; ours has not noticed.
+    app.emulator.advance_clock(3601);
+    app.state
+        .clock
+        .advance(backend::sync::engine::LEASE_SECS + 1);
+    let resume = SyncOptions {
+        page_size: 2,
+        max_pages: None,
+    };
+    assert_eq!(run(&app, resume).await, 1);
+    assert_eq!(app.emulator.refresh_requests(), refreshes + 1);
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "idle", "{body}");
+    assert_tables_match_stripe(&app, id).await;
+}

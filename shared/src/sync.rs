@@ -1,0 +1,68 @@
+//! The synced Stripe data as the API shows it (SPEC §5.2): each table's state, and pages of rows.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a connection's sync stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Nothing queued or running; the last sync (if any) completed.
+    Idle,
+    /// A sync waits for a worker (or for its next retry).
+    Queued,
+    /// A sync runs.
+    Running,
+    /// The last sync failed.
+    Error,
+}
+
+/// Progress of a table's pass under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    /// Objects stored so far in this pass.
+    pub done: i64,
+    /// Objects expected (the last pass's count, or `done` when more were already stored).
+    pub total: i64,
+}
+
+/// Why a table could not be synced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncError {
+    /// A stable code (`unauthorized`, `forbidden`, `needs_reauth`, `stripe_unavailable`, …).
+    pub code: String,
+    /// The same in plain words.
+    pub message: String,
+}
+
+/// One synced table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSync {
+    /// `customers`, `charges`, …
+    pub name: String,
+    /// Rows after the last completed pass.
+    pub rows: i64,
+    /// When the last pass completed (unix seconds).
+    pub synced_at: Option<i64>,
+    /// While a pass of this table runs.
+    pub progress: Option<SyncProgress>,
+    /// Why the last attempt failed.
+    pub error: Option<SyncError>,
+}
+
+/// `GET /api/connections/{id}/sync`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    /// Where the sync stands.
+    pub status: SyncState,
+    /// The seven tables, in the help page's order.
+    pub tables: Vec<TableSync>,
+}
+
+/// `GET /api/connections/{id}/tables/{table}`: rows (Stripe objects) in id order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TablePage<T> {
+    /// The rows.
+    pub rows: Vec<T>,
+    /// More rows follow the last one.
+    pub has_more: bool,
+}
