@@ -355,6 +355,18 @@ async fn a_rate_limit_mid_sync_is_retried_within_the_call_and_the_sync_completes
     let uri = format!("/api/connections/{id}/sync");
     assert_eq!(app.json("POST", &uri).await.0, StatusCode::ACCEPTED);
     assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let (_, body) = app.json("GET", &uri).await;
+    assert_eq!(
+        body["status"], "idle",
+        "retried in the call, not rescheduled: {body}"
+    );
+    let queued = count(
+        &app,
+        "SELECT COUNT(*) FROM sync_jobs WHERE connection_id = $1 AND status = 'queued'",
+        id,
+    )
+    .await;
+    assert_eq!(queued, 0);
     assert_tables_match_stripe(&app, id).await;
 }
 
