@@ -156,11 +156,13 @@ async fn main() {
             public_origin: PUBLIC.into(),
             health_interval_secs: 3600,
             sync_interval_secs: 3600,
+            sync_rate_limit: None,
             restricted_key_url: String::new(),
             instance_id: "bench".into(),
         }),
         webhook_secrets: Arc::new(vec![Secret::new("whsec_bench")]),
         connections_answer: Arc::default(),
+        sync_limiter: Default::default(),
     };
     let router = app(state.clone(), dir.path(), None);
 

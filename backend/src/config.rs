@@ -89,6 +89,8 @@ pub struct Config {
     pub health_interval_secs: i64,
     /// Seconds between scheduled syncs of each connection (`SYNC_INTERVAL`, default `1h`).
     pub sync_interval_secs: i64,
+    /// Requests per second a sync makes per connection (`SYNC_RATE_LIMIT`); `None` → by mode.
+    pub sync_rate_limit: Option<f64>,
     /// `whsec_…` secrets accepted on `POST /webhooks/stripe` (several during a roll); empty → refused.
     pub webhook_secrets: Vec<Secret>,
 }
@@ -267,6 +269,16 @@ impl Config {
             Some(raw) => parse_duration_secs("SYNC_INTERVAL", &raw, 60)?,
             None => 3600,
         };
+        let sync_rate_limit = match var("SYNC_RATE_LIMIT") {
+            Some(raw) => Some(
+                raw.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| r.is_finite() && *r > 0.0)
+                    .ok_or_else(|| invalid("SYNC_RATE_LIMIT", "must be a positive number"))?,
+            ),
+            None => None,
+        };
         let stripe_oauth = match var("STRIPE_OAUTH").as_deref().map(str::trim) {
             None | Some("apps") => AuthKind::Apps,
             Some("connect") => AuthKind::Connect,
@@ -313,6 +325,7 @@ impl Config {
             emulator_token_ttl_secs,
             health_interval_secs,
             sync_interval_secs,
+            sync_rate_limit,
             webhook_secrets,
             first_admin,
             bind,
@@ -481,6 +494,19 @@ mod tests {
 
     #[test]
     fn durations_and_webhook_secrets() {
+        assert_eq!(config(&[]).unwrap().sync_rate_limit, None);
+        assert_eq!(
+            config(&[("SYNC_RATE_LIMIT", "2.5")])
+                .unwrap()
+                .sync_rate_limit,
+            Some(2.5)
+        );
+        for bad in ["0", "-1", "fast", "inf"] {
+            assert_eq!(
+                config(&[("SYNC_RATE_LIMIT", bad)]).unwrap_err().var,
+                "SYNC_RATE_LIMIT"
+            );
+        }
         assert_eq!(config(&[]).unwrap().health_interval_secs, 3600);
         assert_eq!(config(&[]).unwrap().sync_interval_secs, 3600);
         assert_eq!(

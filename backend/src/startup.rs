@@ -267,11 +267,13 @@ impl Application {
                 public_origin: public_url.origin().ascii_serialization(),
                 health_interval_secs: config.health_interval_secs,
                 sync_interval_secs: config.sync_interval_secs,
+                sync_rate_limit: config.sync_rate_limit,
                 restricted_key_url,
                 instance_id: new_instance_id(),
             }),
             webhook_secrets: Arc::new(webhook_secrets),
             connections_answer: Arc::default(),
+            sync_limiter: Default::default(),
         };
         store::announce_key(
             &state.pool,

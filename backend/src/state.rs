@@ -11,6 +11,7 @@ use crate::config::Secret;
 use crate::crypto::TokenCipher;
 use crate::stripe::flows::Flows;
 use crate::stripe::StripeClient;
+use crate::sync::ratelimit::RateLimiter;
 
 /// Facts about this server fixed at start-up.
 #[derive(Debug, Clone)]
@@ -23,6 +24,9 @@ pub struct Settings {
     pub health_interval_secs: i64,
     /// Seconds between scheduled syncs of each connection.
     pub sync_interval_secs: i64,
+    /// Requests per second a sync makes per connection (`SYNC_RATE_LIMIT`); `None` → 20 in test
+    /// mode, 80 in live mode.
+    pub sync_rate_limit: Option<f64>,
     /// Where an account owner makes a restricted key.
     pub restricted_key_url: String,
     /// This process, as the holder of leases in the shared database.
@@ -48,6 +52,8 @@ pub struct AppState {
     pub webhook_secrets: Arc<Vec<Secret>>,
     /// The Data Sources answer last built, with the table version it was built at.
     pub connections_answer: Arc<std::sync::Mutex<Option<(i64, axum::body::Bytes)>>>,
+    /// The sync's per-connection rate limit toward Stripe (this process only).
+    pub sync_limiter: RateLimiter,
 }
 
 impl AppState {

@@ -306,6 +306,125 @@ async fn a_failing_stripe_is_retried_with_backoff_and_the_table_says_why() {
 }
 
 #[tokio::test]
+async fn a_rate_limit_mid_sync_is_retried_within_the_call_and_the_sync_completes() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    // A few pages in, Stripe answers 429 twice, then serves again.
+    let options = SyncOptions {
+        page_size: 10,
+        max_pages: Some(3),
+    };
+    assert_eq!(run(&app, options).await, 1);
+    app.emulator.inject_times(
+        Endpoint::Lists,
+        Fault::RateLimited { should_retry: None },
+        2,
+    );
+    // The stopped run's lease runs out; the next run resumes the job.
+    app.state.clock.advance(121);
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM sync_jobs WHERE connection_id = $1")
+            .bind(id)
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        status, "done",
+        "no failed run: the 429s were retried within the call"
+    );
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["status"], "idle", "{body}");
+    assert!(body["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["error"].is_null()));
+    assert_tables_match_stripe(&app, id).await;
+
+    // Stripe-Should-Retry: true is retried too (within the bound).
+    app.emulator.inject_times(
+        Endpoint::Lists,
+        Fault::RateLimited {
+            should_retry: Some(true),
+        },
+        3,
+    );
+    let uri = format!("/api/connections/{id}/sync");
+    assert_eq!(app.json("POST", &uri).await.0, StatusCode::ACCEPTED);
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let (_, body) = app.json("GET", &uri).await;
+    assert_eq!(
+        body["status"], "idle",
+        "retried in the call, not rescheduled: {body}"
+    );
+    let queued = count(
+        &app,
+        "SELECT COUNT(*) FROM sync_jobs WHERE connection_id = $1 AND status = 'queued'",
+        id,
+    )
+    .await;
+    assert_eq!(queued, 0);
+    assert_tables_match_stripe(&app, id).await;
+}
+
+#[tokio::test]
+async fn stripe_should_retry_false_is_not_retried_in_the_call_and_the_job_is_rescheduled() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    // One refusal only: a retry within the call would have succeeded.
+    app.emulator.inject_times(
+        Endpoint::Lists,
+        Fault::RateLimited {
+            should_retry: Some(false),
+        },
+        1,
+    );
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let (attempts, run_after, status): (i64, i64, String) = sqlx::query_as(
+        "SELECT attempts, run_after, status FROM sync_jobs WHERE connection_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!((attempts, status.as_str()), (1, "queued"));
+    assert!(run_after >= app.state.clock.now() + 25);
+    let (_, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(body["tables"][0]["error"]["code"], "rate_limited", "{body}");
+    assert!(body["tables"][0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("slow down"));
+    app.state.clock.advance(31);
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    assert_tables_match_stripe(&app, id).await;
+}
+
+#[tokio::test]
+async fn the_rate_limit_spaces_a_connections_list_reads() {
+    let mut app = spawn_apps_app().await;
+    app.state.settings = std::sync::Arc::new(backend::state::Settings {
+        sync_rate_limit: Some(10.0),
+        ..(*app.state.settings).clone()
+    });
+    app.connect_app().await;
+    let started = std::time::Instant::now();
+    // Six reads at 10/s: the first at once, five more 100 ms apart.
+    let options = SyncOptions {
+        page_size: 10,
+        max_pages: Some(6),
+    };
+    assert_eq!(run(&app, options).await, 1);
+    let took = started.elapsed();
+    assert!(took >= std::time::Duration::from_millis(480), "{took:?}");
+}
+
+#[tokio::test]
 async fn the_tables_route_pages_and_refuses_bad_requests() {
     let app = spawn_apps_app().await;
     let id = app.connect_app().await;

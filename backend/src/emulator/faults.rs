@@ -45,22 +45,66 @@ pub enum Fault {
     Malformed,
     /// Answer normally, but only after this long.
     Slow(std::time::Duration),
+    /// 429 with Stripe's `rate_limit` body, and `Stripe-Should-Retry` when given.
+    RateLimited {
+        /// The `Stripe-Should-Retry` header to send, if any.
+        should_retry: Option<bool>,
+    },
 }
 
 impl Emulator {
     /// Makes `endpoint` answer with `fault` (or normally again with `None`).
     pub fn inject(&self, endpoint: Endpoint, fault: Option<Fault>) {
         let mut state = self.lock();
+        state.fault_budget.remove(&endpoint);
         match fault {
             Some(f) => state.faults.insert(endpoint, f),
             None => state.faults.remove(&endpoint),
         };
     }
 
+    /// Makes `endpoint` answer with `fault` for its next `times` requests, then normally again.
+    pub fn inject_times(&self, endpoint: Endpoint, fault: Fault, times: u32) {
+        let mut state = self.lock();
+        if times == 0 {
+            state.faults.remove(&endpoint);
+            state.fault_budget.remove(&endpoint);
+        } else {
+            state.faults.insert(endpoint, fault);
+            state.fault_budget.insert(endpoint, times);
+        }
+    }
+
     /// Applies an injected fault: `Some(reply)` to send instead of the real answer.
     pub(super) async fn fault(&self, endpoint: Endpoint) -> Option<Reply> {
-        let fault = self.lock().faults.get(&endpoint).copied();
+        let fault = {
+            let mut state = self.lock();
+            let fault = state.faults.get(&endpoint).copied();
+            if let Some(left) = state.fault_budget.get_mut(&endpoint) {
+                *left = left.saturating_sub(1);
+                if *left == 0 {
+                    state.fault_budget.remove(&endpoint);
+                    state.faults.remove(&endpoint);
+                }
+            }
+            fault
+        };
         match fault? {
+            Fault::RateLimited { should_retry } => {
+                let body = Json(json!({ "error": {
+                    "type": "invalid_request_error",
+                    "code": "rate_limit",
+                    "message": "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.",
+                } }));
+                let mut reply = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
+                if let Some(retry) = should_retry {
+                    reply.headers_mut().insert(
+                        "stripe-should-retry",
+                        header::HeaderValue::from_static(if retry { "true" } else { "false" }),
+                    );
+                }
+                Some(reply)
+            }
             Fault::ServerError => Some(
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -84,7 +128,7 @@ impl Emulator {
 }
 
 /// `POST /faults` (`endpoint=token|account|deauthorize|lists`,
-/// `fault=server_error|malformed|slow|none`).
+/// `fault=server_error|malformed|slow|rate_limited|none`).
 pub(super) async fn set_fault(State(emu): State<Emulator>, body: Bytes) -> Reply {
     let form = form_body(&body).unwrap_or_default();
     let endpoint = form.get("endpoint").and_then(|e| Endpoint::parse(e));
@@ -92,6 +136,7 @@ pub(super) async fn set_fault(State(emu): State<Emulator>, body: Bytes) -> Reply
         Some("server_error") => Some(Some(Fault::ServerError)),
         Some("malformed") => Some(Some(Fault::Malformed)),
         Some("slow") => Some(Some(Fault::Slow(std::time::Duration::from_secs(30)))),
+        Some("rate_limited") => Some(Some(Fault::RateLimited { should_retry: None })),
         Some("none") => Some(None),
         _ => None,
     };
@@ -102,7 +147,7 @@ pub(super) async fn set_fault(State(emu): State<Emulator>, body: Bytes) -> Reply
         }
         _ => (
             StatusCode::BAD_REQUEST,
-            "endpoint=token|account|deauthorize|lists and fault=server_error|malformed|slow|none",
+            "endpoint=token|account|deauthorize|lists and fault=server_error|malformed|slow|rate_limited|none",
         )
             .into_response(),
     }

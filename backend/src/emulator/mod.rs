@@ -170,6 +170,8 @@ struct EmulatorState {
     token_requests: u64,
     refresh_requests: u64,
     faults: HashMap<Endpoint, Fault>,
+    /// Answers left before an injected fault clears itself (absent: until removed).
+    fault_budget: HashMap<Endpoint, u32>,
 }
 
 impl EmulatorState {

@@ -42,10 +42,13 @@ pub fn classify(error: &StripeError) -> (ConnectionStatus, Problem) {
         StripeError::Forbidden { .. } => {
             (ConnectionStatus::NeedsReauth, Problem::MissingPermission)
         }
-        StripeError::Unreachable(_) => (ConnectionStatus::Error, Problem::Unreachable),
-        StripeError::Malformed(_) | StripeError::Missing(_) | StripeError::Refused { .. } => {
-            (ConnectionStatus::Error, Problem::BadAnswer)
+        StripeError::Unreachable(_) | StripeError::RateLimited { .. } => {
+            (ConnectionStatus::Error, Problem::Unreachable)
         }
+        StripeError::ServerError { .. }
+        | StripeError::Malformed(_)
+        | StripeError::Missing(_)
+        | StripeError::Refused { .. } => (ConnectionStatus::Error, Problem::BadAnswer),
     }
 }
 

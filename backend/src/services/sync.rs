@@ -44,6 +44,7 @@ pub fn error_message(code: &str) -> &'static str {
         "needs_reauth" => "The authorization could not be renewed: re-authenticate the connection.",
         "forbidden" => "The credential may not read this table: grant its read permission.",
         "stripe_unavailable" => "Stripe could not be read; the sync will try again.",
+        "rate_limited" => "Stripe asked the sync to slow down; it will try again later.",
         "storage_failed" => "The data could not be stored; the sync will try again.",
         _ => "The sync failed.",
     }

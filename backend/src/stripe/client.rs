@@ -1,6 +1,8 @@
 //! The one Stripe REST client: the HTTP client, where the API lives, and a credential per call. The
 //! health checks, the restricted-key checks and the sync engine all read Stripe through it.
 
+use std::time::Duration;
+
 use oauth2::reqwest;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -19,6 +21,46 @@ pub const STRIPE_VERSION: &str = "2024-06-20";
 pub struct StripeClient {
     http: reqwest::Client,
     api_url: Url,
+    retry: RetryPolicy,
+}
+
+/// How the sync's list reads retry a rate limit, a 5xx or a timeout: exponential backoff with full
+/// jitter (a random wait in `0..=min(cap, base·2ⁿ)`), at most `max_retries` times; never when Stripe
+/// says `Stripe-Should-Retry: false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The first retry's ceiling.
+    pub base: Duration,
+    /// No wait is longer.
+    pub cap: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_millis(250),
+            cap: Duration::from_secs(8),
+            max_retries: 4,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The ceiling of the wait before retry number `retry` (0-based).
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        self.base
+            .saturating_mul(1u32 << retry.min(16))
+            .min(self.cap)
+    }
+
+    /// A random wait before retry number `retry` (full jitter).
+    fn delay(&self, retry: u32) -> Duration {
+        use rand::Rng;
+        let ceiling = self.ceiling(retry);
+        ceiling.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
+    }
 }
 
 #[derive(Deserialize)]
@@ -42,7 +84,13 @@ fn quoted_after<'a>(message: &'a str, before: &str) -> Option<&'a str> {
 }
 
 /// Turns a non-2xx answer into an error, reading Stripe's `{"error":{…}}` body.
+#[cfg(test)]
 fn api_error(status: u16, body: &[u8]) -> StripeError {
+    api_error_with(status, body, None)
+}
+
+/// [`api_error`] with Stripe's `Stripe-Should-Retry` header (`true`/`false`), when it sent one.
+fn api_error_with(status: u16, body: &[u8], should_retry: Option<bool>) -> StripeError {
     let detail = serde_json::from_slice::<ApiErrorBody>(body)
         .ok()
         .map(|b| b.error);
@@ -71,6 +119,16 @@ fn api_error(status: u16, body: &[u8]) -> StripeError {
         400 if detail.as_ref().and_then(|d| d.code.as_deref()) == Some("resource_missing") => {
             StripeError::Missing(message)
         }
+        // Stripe's rate limiter answers 429 (also `lock_timeout` on a contended object) and, for
+        // some endpoints, 400 `rate_limit`.
+        429 => StripeError::RateLimited { should_retry },
+        400 if detail.as_ref().and_then(|d| d.code.as_deref()) == Some("rate_limit") => {
+            StripeError::RateLimited { should_retry }
+        }
+        500..=599 => StripeError::ServerError {
+            status,
+            should_retry,
+        },
         _ => StripeError::Malformed(format!("Stripe answered {status}")),
     }
 }
@@ -78,7 +136,22 @@ fn api_error(status: u16, body: &[u8]) -> StripeError {
 impl StripeClient {
     /// A client for the API at `api_url`.
     pub fn new(http: reqwest::Client, api_url: Url) -> Self {
-        Self { http, api_url }
+        Self {
+            http,
+            api_url,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The same client retrying list reads by `policy` (tests shrink the waits).
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How list reads retry.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// The HTTP client (for the OAuth endpoints, which are not REST reads).
@@ -108,12 +181,22 @@ impl StripeClient {
             .send()
             .await?;
         let status = response.status();
+        let should_retry = match response
+            .headers()
+            .get("stripe-should-retry")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+        {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => None,
+        };
         let body = response.bytes().await?;
         if status.is_success() {
             return serde_json::from_slice::<T>(&body)
                 .map_err(|e| StripeError::Malformed(format!("{path}: {e}")));
         }
-        Err(api_error(status.as_u16(), &body))
+        Err(api_error_with(status.as_u16(), &body, should_retry))
     }
 
     /// The account the key belongs to.
@@ -146,8 +229,31 @@ impl StripeClient {
             .await
     }
 
-    /// One page of at most `limit` (1..=100) objects of `list` after `starting_after`.
+    /// One page of at most `limit` (1..=100) objects of `list` after `starting_after`, retried by
+    /// the client's [`RetryPolicy`] on a rate limit, a 5xx or a timeout.
     pub async fn list_page_sized(
+        &self,
+        list: StripeList,
+        starting_after: Option<&str>,
+        limit: usize,
+        key: &Secret,
+    ) -> Result<ListPage, StripeError> {
+        let mut retry = 0;
+        loop {
+            match self.list_page_once(list, starting_after, limit, key).await {
+                Err(e) if e.is_retryable() && retry < self.retry.max_retries => {
+                    let wait = self.retry.delay(retry);
+                    tracing::info!(table = list.name(), error = %e, retry = retry + 1, wait_ms = wait.as_millis() as u64, "Stripe list read retried");
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                }
+                answer => return answer,
+            }
+        }
+    }
+
+    /// One attempt at a page, no retry.
+    async fn list_page_once(
         &self,
         list: StripeList,
         starting_after: Option<&str>,
@@ -210,6 +316,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn retry_waits_grow_exponentially_up_to_the_cap_with_jitter_below_the_ceiling() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.ceiling(0), Duration::from_millis(250));
+        assert_eq!(policy.ceiling(1), Duration::from_millis(500));
+        assert_eq!(policy.ceiling(3), Duration::from_secs(2));
+        assert_eq!(policy.ceiling(10), Duration::from_secs(8));
+        for retry in 0..6 {
+            assert!(policy.delay(retry) <= policy.ceiling(retry));
+        }
+    }
+
+    #[test]
     fn errors_are_classified_and_a_forbidden_read_names_its_permission_and_account() {
         let e = api_error(
             401,
@@ -245,8 +363,25 @@ mod tests {
         ));
         assert!(matches!(
             api_error(500, b"<html>"),
-            StripeError::Malformed(_)
+            StripeError::ServerError { status: 500, .. }
         ));
+        assert!(api_error(503, b"").is_retryable());
+        let limited = br#"{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Request rate limit exceeded."}}"#;
+        assert!(matches!(
+            api_error(429, limited),
+            StripeError::RateLimited { should_retry: None }
+        ));
+        assert!(matches!(
+            api_error(400, limited),
+            StripeError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            api_error(429, br#"{"error":{"code":"lock_timeout","message":"x"}}"#),
+            StripeError::RateLimited { .. }
+        ));
+        assert!(!api_error_with(429, limited, Some(false)).is_retryable());
+        assert!(api_error_with(500, b"", Some(true)).is_retryable());
+        assert!(!api_error_with(500, b"", Some(false)).is_retryable());
         assert!(matches!(
             api_error(403, b"{}"),
             StripeError::Forbidden {

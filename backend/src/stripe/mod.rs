@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use oauth2::reqwest;
 
-pub use client::{ListPage, StripeClient, LIST_PAGE_LIMIT};
+pub use client::{ListPage, RetryPolicy, StripeClient, LIST_PAGE_LIMIT};
 
 /// Client timeouts: Stripe answers in well under a second; a stuck call must not hold a request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -65,6 +65,21 @@ pub enum StripeError {
     /// `starting_after` object was deleted meanwhile).
     #[error("Stripe has no such object: {0}")]
     Missing(String),
+    /// Too many requests: a 429 (`rate_limit`, `lock_timeout`, …) or a 400 `rate_limit`. Back off
+    /// and retry, unless Stripe said `Stripe-Should-Retry: false`.
+    #[error("Stripe is rate limiting this account")]
+    RateLimited {
+        /// Stripe's `Stripe-Should-Retry` header, when it sent one.
+        should_retry: Option<bool>,
+    },
+    /// Stripe failed on its side (5xx): transient.
+    #[error("Stripe answered {status}")]
+    ServerError {
+        /// The HTTP status.
+        status: u16,
+        /// Stripe's `Stripe-Should-Retry` header, when it sent one.
+        should_retry: Option<bool>,
+    },
     /// Stripe could not be reached or timed out.
     #[error("Stripe unreachable: {0}")]
     Unreachable(String),
@@ -77,6 +92,18 @@ impl StripeError {
     /// A 401 for an access token past its lifetime: refresh once and retry.
     pub fn is_expired_key(&self) -> bool {
         matches!(self, Self::Unauthorized { code: Some(code), .. } if code == "api_key_expired")
+    }
+
+    /// Whether retrying the same request soon may help: rate limits, 5xx and timeouts, unless
+    /// Stripe said `Stripe-Should-Retry: false`; anything Stripe says `true` to.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::RateLimited { should_retry } | Self::ServerError { should_retry, .. } => {
+                should_retry.unwrap_or(true)
+            }
+            Self::Unreachable(_) => true,
+            _ => false,
+        }
     }
 
     /// Stripe refused a grant for good (`invalid_grant`): used, expired, revoked, or rotated away.

@@ -2,6 +2,7 @@
 //! rows and the checkpoint commit together (the store does it in one transaction), so a crash
 //! anywhere resumes with no duplicates and no gaps.
 
+use super::ratelimit;
 use crate::services::credentials::{self, CredentialError};
 use crate::state::AppState;
 use crate::store::{self, ClaimedJob, Lease};
@@ -52,6 +53,7 @@ fn classify(e: &CredentialError) -> (&'static str, bool) {
         CredentialError::NeedsReauth => ("needs_reauth", false),
         CredentialError::Stripe(StripeError::Unauthorized { .. }) => ("unauthorized", false),
         CredentialError::Stripe(StripeError::Forbidden { .. }) => ("forbidden", false),
+        CredentialError::Stripe(StripeError::RateLimited { .. }) => ("rate_limited", true),
         CredentialError::Stripe(_) => ("stripe_unavailable", true),
         CredentialError::Store(_) | CredentialError::Gone => ("storage_failed", true),
     }
@@ -65,6 +67,12 @@ pub async fn backfill(
     options: SyncOptions,
 ) -> Outcome {
     let connection = job.connection_id;
+    let livemode = match store::find_connection(&app.pool, connection).await {
+        Ok(Some(c)) => c.livemode,
+        Ok(None) => return Outcome::Gone,
+        Err(_) => return Outcome::Transient(StripeList::ALL[0], "storage_failed"),
+    };
+    let rate = ratelimit::rate_for(livemode, app.settings.sync_rate_limit);
     let mut pages = 0usize;
     for list in StripeList::ALL {
         let state = match store::table_state(&app.pool, connection, list).await {
@@ -82,6 +90,8 @@ pub async fn backfill(
             if options.max_pages.is_some_and(|max| pages >= max) {
                 return Outcome::Stopped;
             }
+            // Manners: at most `rate` reads per second for this connection.
+            app.sync_limiter.acquire(connection, rate).await;
             let client = app.stripe.clone();
             let cursor = after.clone();
             let size = options.page_size;

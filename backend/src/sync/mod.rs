@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod jobs;
+pub mod ratelimit;
 
 pub use engine::SyncOptions;
 pub use jobs::{run_due_jobs, spawn_worker};

@@ -14,7 +14,7 @@ use backend::config::{join_path, StripeSettings};
 use backend::crypto::TokenCipher;
 use backend::emulator::{DemoAccount, Emulator, EmulatorConfig};
 use backend::state::{AppState, Settings};
-use backend::stripe::{http_client, StripeClient};
+use backend::stripe::{http_client, RetryPolicy, StripeClient};
 use base64::Engine;
 use http_body_util::BodyExt;
 use shared::AuthKind;
@@ -182,7 +182,12 @@ pub async fn build_app_for(
     let state = AppState {
         pool,
         cipher: Arc::new(TokenCipher::from_base64(&key).unwrap()),
-        stripe: StripeClient::new(http_client().unwrap(), api_url),
+        // Retries wait milliseconds here, not seconds.
+        stripe: StripeClient::new(http_client().unwrap(), api_url).with_retry(RetryPolicy {
+            base: std::time::Duration::from_millis(2),
+            cap: std::time::Duration::from_millis(20),
+            max_retries: 4,
+        }),
         flows: Arc::new(flows),
         clock: Clock::default(),
         settings: Arc::new(Settings {
@@ -190,11 +195,14 @@ pub async fn build_app_for(
             public_origin: PUBLIC_URL.into(),
             health_interval_secs: 3600,
             sync_interval_secs: 3600,
+            // The rate limit is lifted here; tests that want it set their own.
+            sync_rate_limit: Some(10_000.0),
             restricted_key_url: "https://dashboard.stripe.com/test/apikeys/create".into(),
             instance_id: backend::state::new_instance_id(),
         }),
         webhook_secrets: Arc::new(vec![Secret::new(WEBHOOK_SECRET)]),
         connections_answer: Arc::default(),
+        sync_limiter: Default::default(),
     };
     std::fs::write(
         dir.path().join("index.html"),
