@@ -9,10 +9,10 @@ use serde::Serialize;
 use shared::{
     ApiError, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail, CreateUserRequest,
     CreateUserResponse, DeleteOutcome, ErrorCode, RestrictedKeyRequest, ServerInfo, SignInRequest,
-    UpdateUserRequest, User,
+    SyncStatus, TablePage, UpdateUserRequest, User,
 };
 
-use crate::json::{self, FromJson};
+use crate::json::{self, FromJson, RowSummary};
 use crate::strings;
 
 thread_local! {
@@ -211,4 +211,20 @@ pub fn delete_connection(id: i64, force: bool) -> Req<Option<DeleteOutcome>> {
 /// `GET /api/connections/callback-notice`: details of a refused re-authentication, once.
 pub fn callback_notice() -> Req<Option<CallbackNotice>> {
     req(Request::get("/api/connections/callback-notice"), None)
+}
+
+/// `GET /api/connections/{id}/sync`: each synced table's state.
+pub fn sync_status(id: i64) -> Req<SyncStatus> {
+    req(Request::get(&format!("/api/connections/{id}/sync")), None)
+}
+
+/// `POST /api/connections/{id}/sync`: **Force an update** (202).
+pub fn force_sync(id: i64) -> Req<()> {
+    req(Request::post(&format!("/api/connections/{id}/sync")), None)
+}
+
+/// `GET /api/connections/{id}/tables/{table}?limit=N`: the table's first rows, summarized.
+pub fn table_preview(id: i64, table: &str, limit: u32) -> Req<TablePage<RowSummary>> {
+    let url = format!("/api/connections/{id}/tables/{table}?limit={limit}");
+    req(Request::get(&url), None)
 }

@@ -14,7 +14,8 @@ use js_sys::{Array, Reflect, JSON};
 use shared::{
     ApiError, AuditAction, AuditDetail, AuditEntry, AuthKind, AuthorizeResponse, CallbackNotice,
     Connection, ConnectionDetail, ConnectionStatus, CreateUserResponse, DeleteOutcome, ErrorCode,
-    IntegrationKind, MissingPermission, Problem, Removal, Role, ServerInfo, User,
+    IntegrationKind, MissingPermission, Problem, Removal, Role, ServerInfo, SyncError,
+    SyncProgress, SyncState, SyncStatus, TablePage, TableSync, User,
 };
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -259,6 +260,91 @@ impl FromJson for ApiError {
             error: field(v, "error")?,
             message: field(v, "message")?,
             missing: field_or_default(v, "missing")?,
+        })
+    }
+}
+
+impl FromJson for SyncState {
+    fn from_json(value: &JsValue) -> Option<Self> {
+        match value.as_string()?.as_str() {
+            "idle" => Some(Self::Idle),
+            "queued" => Some(Self::Queued),
+            "running" => Some(Self::Running),
+            "error" => Some(Self::Error),
+            _ => None,
+        }
+    }
+}
+
+impl FromJson for SyncProgress {
+    fn from_json(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            done: field(v, "done")?,
+            total: field(v, "total")?,
+        })
+    }
+}
+
+impl FromJson for SyncError {
+    fn from_json(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            code: field(v, "code")?,
+            message: field(v, "message")?,
+        })
+    }
+}
+
+impl FromJson for TableSync {
+    fn from_json(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            name: field(v, "name")?,
+            rows: field(v, "rows")?,
+            synced_at: field(v, "synced_at")?,
+            progress: field(v, "progress")?,
+            error: field(v, "error")?,
+        })
+    }
+}
+
+impl FromJson for SyncStatus {
+    fn from_json(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            status: field(v, "status")?,
+            tables: field(v, "tables")?,
+        })
+    }
+}
+
+/// What a preview shows of a synced row (a Stripe object): its id and, when it has one, `created`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowSummary {
+    /// The Stripe id.
+    pub id: String,
+    /// `created` (unix seconds), when the object has it.
+    pub created: Option<i64>,
+    /// Marked `"deleted": true`.
+    pub deleted: bool,
+}
+
+impl FromJson for RowSummary {
+    fn from_json(v: &JsValue) -> Option<Self> {
+        if !v.is_object() {
+            return None;
+        }
+        Some(Self {
+            id: field(v, "id")?,
+            // Lenient: a preview shows what it can.
+            created: field::<Option<i64>>(v, "created").flatten(),
+            deleted: get(v, "deleted").as_bool() == Some(true),
+        })
+    }
+}
+
+impl FromJson for TablePage<RowSummary> {
+    fn from_json(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            rows: field(v, "rows")?,
+            has_more: field(v, "has_more")?,
         })
     }
 }

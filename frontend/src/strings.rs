@@ -375,3 +375,57 @@ pub fn finish_in_stripe(kind: AuthKind) -> &'static str {
         _ => "Its authorization was removed here; to end access completely, uninstall the app in Stripe (Settings > Installed apps).",
     }
 }
+
+pub const DATA: &str = "Data";
+pub const FORCE_UPDATE: &str = "Force an update";
+pub const COL_TABLE: &str = "Table";
+pub const COL_ROWS: &str = "Rows";
+pub const COL_LAST_SYNCED: &str = "Last synced";
+pub const COL_PROGRESS: &str = "Progress";
+pub const PREVIEW: &str = "Preview";
+pub const COL_ID: &str = "ID";
+pub const COL_CREATED: &str = "Created";
+pub const DELETED: &str = "deleted";
+pub const NO_ROWS: &str = "No rows yet.";
+pub const MORE_ROWS: &str = "More rows follow.";
+pub const SYNC_LOAD_FAILED: &str = "The data's state could not be loaded.";
+
+/// Where the sync stands, as a sentence.
+pub fn sync_state(state: shared::SyncState) -> &'static str {
+    match state {
+        shared::SyncState::Idle => {
+            "Up to date. Updates run on their own; Force an update fetches the latest now."
+        }
+        shared::SyncState::Queued => "An update is waiting to start…",
+        shared::SyncState::Running => "Updating…",
+        shared::SyncState::Error => "The last update failed. See the tables below.",
+    }
+}
+
+/// A table's sync error in plain words: the UI's own sentence for known codes, else the server's.
+pub fn sync_error(e: &shared::SyncError) -> String {
+    match e.code.as_str() {
+        "unauthorized" | "forbidden" | "needs_reauth" => {
+            "Stripe refused access. Re-authenticate this connection, then force an update.".into()
+        }
+        "stripe_unavailable" => {
+            "Stripe could not be reached. The update will be tried again shortly.".into()
+        }
+        _ => e.message.clone(),
+    }
+}
+
+/// "Progress of customers".
+pub fn progress_of(table: &str) -> String {
+    format!("Progress of {table}")
+}
+
+/// "12 of 40".
+pub fn progress_text(done: i64, total: i64) -> String {
+    format!("{done} of {total}")
+}
+
+/// "First rows of customers".
+pub fn preview_title(table: &str) -> String {
+    format!("First rows of {table}")
+}

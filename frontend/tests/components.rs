@@ -438,3 +438,104 @@ async fn a_connection_needing_reauthentication_is_fixed_by_activating_its_name()
     tick().await;
     assert_eq!(chosen.get_untracked(), Some(("test".into(), 1)));
 }
+
+fn seven_tables(status: shared::SyncState) -> shared::SyncStatus {
+    let names = [
+        "customers",
+        "charges",
+        "coupons",
+        "invoices",
+        "plans",
+        "subscriptions",
+        "events",
+    ];
+    shared::SyncStatus {
+        status,
+        tables: names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| shared::TableSync {
+                name: (*name).into(),
+                rows: i as i64 * 10,
+                synced_at: (i != 1).then(|| (js_sys::Date::now() / 1000.0) as i64 - 7_200),
+                progress: (i == 0).then_some(shared::SyncProgress { done: 4, total: 10 }),
+                error: (i == 1).then(|| shared::SyncError {
+                    code: "storage_failed".into(),
+                    message: "The rows could not be stored.".into(),
+                }),
+            })
+            .collect(),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_data_section_lists_the_seven_tables_with_progress_and_errors() {
+    use frontend::components::data_section::SyncView;
+    let root = container();
+    let status = RwSignal::new(Some(Ok(seven_tables(shared::SyncState::Running))));
+    let forced = RwSignal::new(0);
+    let _mounted = mount_to(root.clone(), move || {
+        let force = Callback::new(move |()| forced.update(|n| *n += 1));
+        view! { <SyncView id=1 status force/> }
+    });
+    let section = one(&root, "section[aria-labelledby]");
+    let title = section.get_attribute("aria-labelledby").unwrap();
+    assert_eq!(text(&one(&root, &format!("h2#{title}"))), "Data");
+    let headers: Vec<String> = all(&root, ".sync-tables thead th[scope=col]")
+        .iter()
+        .map(text)
+        .collect();
+    assert!(headers.contains(&"Rows".to_owned()), "{headers:?}");
+    assert!(headers.contains(&"Last synced".to_owned()), "{headers:?}");
+    let rows = all(&root, ".sync-tables tbody tr");
+    assert_eq!(rows.len(), 7);
+    assert_eq!(text(&one(&root, "tbody tr[data-table=plans] th")), "plans");
+    assert_eq!(text(&one(&root, "tbody tr[data-table=plans] td")), "40");
+    assert_eq!(
+        text(&one(&root, "tbody tr[data-table=plans] time")),
+        "2 hours ago"
+    );
+    assert!(text(&one(&root, "tbody tr[data-table=charges]")).contains("Never"));
+    // A progress bar with a name while a table has progress; none elsewhere.
+    let progress = all(&root, "progress");
+    assert_eq!(progress.len(), 1);
+    assert_eq!(
+        progress[0].get_attribute("aria-label").as_deref(),
+        Some("Progress of customers")
+    );
+    assert_eq!(progress[0].get_attribute("value").as_deref(), Some("4"));
+    assert_eq!(progress[0].get_attribute("max").as_deref(), Some("10"));
+    // Errors in plain words.
+    assert!(text(&one(&root, "tbody tr[data-table=charges]")).contains("could not be stored"));
+    // The status in words, announced politely; Force an update is off while a sync runs.
+    let live = one(&root, "[aria-live=polite]");
+    assert_eq!(text(&live), strings::sync_state(shared::SyncState::Running));
+    let force: web_sys::HtmlButtonElement = all(&root, "button")
+        .into_iter()
+        .find(|b| text(b) == "Force an update")
+        .unwrap()
+        .unchecked_into();
+    assert!(force.disabled());
+    // Each table has a named Preview button.
+    one(&root, "button[aria-label='Preview customers']");
+    one(&root, "button[aria-label='Preview events']");
+    // Idle: the button works.
+    status.set(Some(Ok(seven_tables(shared::SyncState::Idle))));
+    tick().await;
+    assert!(!force.disabled());
+    assert_eq!(text(&live), strings::sync_state(shared::SyncState::Idle));
+    force.click();
+    tick().await;
+    assert_eq!(forced.get_untracked(), 1);
+}
+
+#[wasm_bindgen_test]
+fn known_sync_error_codes_are_worded_by_the_ui() {
+    let e = |code: &str| shared::SyncError {
+        code: code.into(),
+        message: "server words".into(),
+    };
+    assert!(strings::sync_error(&e("forbidden")).contains("Re-authenticate"));
+    assert!(strings::sync_error(&e("stripe_unavailable")).contains("tried again"));
+    assert_eq!(strings::sync_error(&e("other")), "server words");
+}

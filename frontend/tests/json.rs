@@ -239,3 +239,98 @@ fn missing_fields_wrong_types_and_bad_json_fail_like_serde() {
     assert_eq!(same_as_serde::<Vec<Connection>>(r#"{"0":1}"#), None);
     assert_eq!(same_as_serde::<ApiError>("<html>Bad gateway</html>"), None);
 }
+
+fn sync_status() -> SyncStatus {
+    SyncStatus {
+        status: SyncState::Running,
+        tables: vec![
+            TableSync {
+                name: "customers".into(),
+                rows: 12,
+                synced_at: Some(1_700_000_000),
+                progress: Some(SyncProgress { done: 3, total: 12 }),
+                error: None,
+            },
+            TableSync {
+                name: "charges".into(),
+                rows: 0,
+                synced_at: None,
+                progress: None,
+                error: Some(SyncError {
+                    code: "forbidden".into(),
+                    message: "Stripe refused \"charges\".".into(),
+                }),
+            },
+        ],
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_sync_status_reads_what_serde_writes() {
+    round_trip(sync_status());
+    for status in [
+        SyncState::Idle,
+        SyncState::Queued,
+        SyncState::Running,
+        SyncState::Error,
+    ] {
+        round_trip(SyncStatus {
+            status,
+            tables: Vec::new(),
+        });
+    }
+    // Unknown states, missing fields and wrong types fail like serde.
+    assert_eq!(
+        same_as_serde::<SyncStatus>(r#"{"status":"paused","tables":[]}"#),
+        None
+    );
+    assert_eq!(same_as_serde::<SyncStatus>(r#"{"status":"idle"}"#), None);
+    assert_eq!(
+        same_as_serde::<SyncStatus>(
+            r#"{"status":"idle","tables":[{"name":"plans","rows":1.5,"synced_at":null,"progress":null,"error":null}]}"#
+        ),
+        None
+    );
+    // Optional fields may be missing; unknown ones are ignored.
+    assert_eq!(
+        same_as_serde::<SyncStatus>(
+            r#"{"status":"idle","extra":1,"tables":[{"name":"plans","rows":1}]}"#
+        )
+        .map(|s| s.tables[0].synced_at),
+        Some(None)
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_table_page_reads_as_row_summaries() {
+    let page = TablePage {
+        rows: vec![
+            serde_json::json!({"id": "cus_1", "object": "customer", "created": 1_700_000_000, "email": null}),
+            serde_json::json!({"id": "cus_2", "object": "customer", "deleted": true}),
+        ],
+        has_more: true,
+    };
+    let text = serde_json::to_string(&page).unwrap();
+    let ours = json::parse::<TablePage<json::RowSummary>>(&text).unwrap();
+    assert!(ours.has_more);
+    assert_eq!(
+        ours.rows,
+        [
+            json::RowSummary {
+                id: "cus_1".into(),
+                created: Some(1_700_000_000),
+                deleted: false,
+            },
+            json::RowSummary {
+                id: "cus_2".into(),
+                created: None,
+                deleted: true,
+            },
+        ]
+    );
+    assert!(json::parse::<TablePage<json::RowSummary>>(
+        r#"{"rows":[{"object":"x"}],"has_more":false}"#
+    )
+    .is_none());
+    assert!(json::parse::<TablePage<json::RowSummary>>(r#"{"rows":[]}"#).is_none());
+}

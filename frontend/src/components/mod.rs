@@ -2,5 +2,6 @@
 
 pub mod admin_menu;
 pub mod banner;
+pub mod data_section;
 pub mod data_sources_table;
 pub mod stripe_mark;

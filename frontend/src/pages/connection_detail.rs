@@ -1,10 +1,11 @@
-//! One connection: its facts, a **Test connection** action, and its audit log (Admins only).
+//! One connection: its facts, a **Test connection** action, its **Data**, and its audit log (Admins only).
 
 use leptos::prelude::*;
 use shared::{ConnectionDetail, ConnectionStatus};
 
 use crate::api;
 use crate::components::banner::use_banner;
+use crate::components::data_section::DataSection;
 use crate::components::data_sources_table::TimeAgo;
 use crate::pages::connections::{reauthorize, test_now};
 use crate::remote::Remote;
@@ -37,6 +38,7 @@ fn detail_view(detail: ConnectionDetail, remote: Remote<ConnectionDetail>) -> im
                 </button>
             })}
         </p>
+        <DataSection id=c.id/>
         <h2 id="history-title">{strings::HISTORY}</h2>
         <table class="data-sources audit" aria-labelledby="history-title">
             <thead><tr>

@@ -1,0 +1,199 @@
+//! The **Data** section of a connection's page: each synced Stripe table with **Rows** and **Last
+//! synced**, a progress bar while a sync runs, errors in plain words, **Force an update**, and a
+//! preview of each table's first rows. The status is polled every 2 s while a sync is queued or
+//! running, and the polling stops with the page.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use shared::{SyncState, SyncStatus, TablePage, TableSync};
+
+use crate::api::{self, ApiFailure};
+use crate::components::data_sources_table::TimeAgo;
+use crate::json::RowSummary;
+use crate::remote::{run, Remote};
+use crate::strings;
+
+/// An answer from the API, `None` while on its way.
+type Loaded<T> = Option<Result<T, ApiFailure>>;
+
+/// The table being previewed and, once loaded, its first rows.
+type Preview = RwSignal<Option<(String, Loaded<TablePage<RowSummary>>)>>;
+
+/// Rows a preview shows.
+const PREVIEW_ROWS: u32 = 5;
+
+fn busy(status: &Loaded<SyncStatus>) -> bool {
+    matches!(status, Some(Ok(s)) if matches!(s.status, SyncState::Queued | SyncState::Running))
+}
+
+fn open_preview(id: i64, table: String, preview: Preview) {
+    preview.set(Some((table.clone(), None)));
+    api::table_preview(id, &table, PREVIEW_ROWS).send(move |answer| {
+        // Only if that table is still the one asked for (and the page is still there).
+        let _ = preview.try_update(|p| {
+            if p.as_ref().is_some_and(|(t, _)| *t == table) {
+                *p = Some((table, Some(answer)));
+            }
+        });
+    });
+}
+
+fn table_row(t: TableSync, id: i64, preview: Preview) -> impl IntoView {
+    let name = t.name;
+    let progress = t.progress.map(|p| {
+        view! {
+            <progress aria-label=strings::progress_of(&name) value=p.done max=p.total.max(1)></progress>
+            " "<small>{strings::progress_text(p.done, p.total)}</small>
+        }
+    });
+    let error = t
+        .error
+        .map(|e| view! { <span class="status status-error">{strings::sync_error(&e)}</span> });
+    let label = strings::action_for(strings::PREVIEW, &name);
+    let (for_preview, key) = (name.clone(), name.clone());
+    view! {
+        <tr data-table=key>
+            <th scope="row"><code>{name}</code></th>
+            <td class="number">{t.rows}</td>
+            <td>{match t.synced_at {
+                Some(at) => view! { <TimeAgo unix_seconds=at/> }.into_any(),
+                None => strings::NEVER.into_any(),
+            }}</td>
+            <td>{progress}{error}</td>
+            <td>
+                <button type="button" class="button button-small" aria-label=label
+                    on:click=move |_| open_preview(id, for_preview.clone(), preview)>{strings::PREVIEW}</button>
+            </td>
+        </tr>
+    }
+}
+
+fn preview_rows(page: TablePage<RowSummary>) -> impl IntoView {
+    if page.rows.is_empty() {
+        return view! { <p>{strings::NO_ROWS}</p> }.into_any();
+    }
+    view! {
+        <table class="data-sources preview-rows" aria-labelledby="preview-title">
+            <thead><tr>
+                <th scope="col">{strings::COL_ID}</th>
+                <th scope="col">{strings::COL_CREATED}</th>
+            </tr></thead>
+            <tbody>
+                {page.rows.into_iter().map(|r| view! {
+                    <tr>
+                        <th scope="row"><code>{r.id}</code>
+                            {r.deleted.then(|| view! { <span class="tag">{strings::DELETED}</span> })}</th>
+                        <td>{r.created.map(|at| view! { <TimeAgo unix_seconds=at/> })}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        {page.has_more.then(|| view! { <p><small>{strings::MORE_ROWS}</small></p> })}
+    }
+    .into_any()
+}
+
+fn preview_view(preview: Preview) -> impl IntoView {
+    move || {
+        preview.get().map(|(table, rows)| {
+            view! {
+                <div class="preview">
+                    <h3 id="preview-title">{strings::preview_title(&table)}</h3>
+                    {match rows {
+                        None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
+                        Some(Ok(page)) => preview_rows(page).into_any(),
+                        Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
+                    }}
+                </div>
+            }
+        })
+    }
+}
+
+/// The section for a sync status held in `status` (a plain view, so tests need no server).
+/// `force` runs **Force an update**; `pending` is true while it is on its way.
+#[component]
+pub fn SyncView(
+    id: i64,
+    status: RwSignal<Loaded<SyncStatus>>,
+    #[prop(optional)] force: Option<Callback<()>>,
+    #[prop(optional)] pending: Option<RwSignal<bool>>,
+    #[prop(optional)] force_error: Option<RwSignal<Option<String>>>,
+) -> impl IntoView {
+    let preview: Preview = RwSignal::new(None);
+    let disabled = move || pending.is_some_and(|p| p.get()) || status.with(busy);
+    let state_line = move || {
+        if let Some(e) = force_error.and_then(|e| e.get()) {
+            return e;
+        }
+        match status.get() {
+            None => strings::LOADING.to_owned(),
+            Some(Ok(s)) => strings::sync_state(s.status).to_owned(),
+            Some(Err(e)) => format!("{} {}", strings::SYNC_LOAD_FAILED, e.message()),
+        }
+    };
+    let tables = move || match status.get() {
+        Some(Ok(s)) => s
+            .tables
+            .into_iter()
+            .map(|t| table_row(t, id, preview))
+            .collect_view()
+            .into_any(),
+        _ => ().into_any(),
+    };
+    view! {
+        <section class="data-section" aria-labelledby="data-title">
+            <h2 id="data-title">{strings::DATA}</h2>
+            <p>
+                <button type="button" class="button" disabled=disabled
+                    on:click=move |_| if let Some(f) = force { f.run(()) }>{strings::FORCE_UPDATE}</button>
+            </p>
+            <p class="sync-state" aria-live="polite">{state_line}</p>
+            <table class="data-sources sync-tables">
+                <caption class="visually-hidden">{strings::DATA}</caption>
+                <thead><tr>
+                    <th scope="col">{strings::COL_TABLE}</th>
+                    <th scope="col">{strings::COL_ROWS}</th>
+                    <th scope="col">{strings::COL_LAST_SYNCED}</th>
+                    <th scope="col">{strings::COL_PROGRESS}</th>
+                    <th scope="col">{strings::PREVIEW}</th>
+                </tr></thead>
+                <tbody>{tables}</tbody>
+            </table>
+            {preview_view(preview)}
+        </section>
+    }
+}
+
+/// The **Data** section of connection `id`, loaded from the API and polled while a sync runs.
+#[component]
+pub fn DataSection(id: i64) -> impl IntoView {
+    let remote = Remote::new(move || api::sync_status(id));
+    let pending = RwSignal::new(false);
+    let force_error = RwSignal::new(None::<String>);
+    let handle = set_interval_with_handle(
+        move || {
+            if remote.value.try_with_untracked(busy).unwrap_or(false) {
+                remote.reload();
+            }
+        },
+        Duration::from_secs(2),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(h) = handle {
+            h.clear();
+        }
+    });
+    let force = Callback::new(move |()| {
+        force_error.set(None);
+        run(pending, api::force_sync(id), move |answer| {
+            if let Err(e) = answer {
+                let _ = force_error.try_set(Some(e.message()));
+            }
+            remote.reload();
+        });
+    });
+    view! { <SyncView id status=remote.value force pending force_error/> }
+}
