@@ -251,6 +251,17 @@ fn rotate(dir: &std::path::Path) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs `rotate-key` with this process's pool closed (its connections hold no snapshot the other
+/// process must wait for), then opens it again.
+async fn rotate_between(
+    dir: &std::path::Path,
+    pool: sqlx::SqlitePool,
+) -> (std::process::Output, sqlx::SqlitePool) {
+    pool.close().await;
+    let out = rotate(dir);
+    (out, open_db(dir).await)
+}
+
 fn key_ring(dir: &std::path::Path) -> TokenCipher {
     TokenCipher::load_or_create(None, dir).unwrap()
 }
@@ -276,9 +287,10 @@ async fn two_rotations_with_an_instance_left_running_leave_every_token_readable(
     store::announce_key(&pool, "still-running", original.key_id(), now)
         .await
         .unwrap();
-    assert!(rotate(dir.path()).status.success());
+    let (out, pool) = rotate_between(dir.path(), pool).await;
+    assert!(out.status.success());
     write_row(&pool, &original, "acct_1Late").await;
-    let out = rotate(dir.path());
+    let (out, pool) = rotate_between(dir.path(), pool).await;
     assert!(
         out.status.success(),
         "{}",
@@ -315,7 +327,8 @@ async fn a_rotation_retried_after_a_failure_leaves_every_token_readable() {
     .execute(&pool)
     .await
     .unwrap();
-    assert!(!rotate(dir.path()).status.success());
+    let (out, pool) = rotate_between(dir.path(), pool).await;
+    assert!(!out.status.success());
     sqlx::query("DELETE FROM connections WHERE stripe_user_id = 'acct_1Broken'")
         .execute(&pool)
         .await
@@ -326,7 +339,7 @@ async fn a_rotation_retried_after_a_failure_leaves_every_token_readable() {
             .unwrap(),
         1
     );
-    let out = rotate(dir.path());
+    let (out, pool) = rotate_between(dir.path(), pool).await;
     assert!(
         out.status.success(),
         "{}",
