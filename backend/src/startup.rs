@@ -275,13 +275,6 @@ impl Application {
             connections_answer: Arc::default(),
             sync_limiter: Default::default(),
         };
-        store::announce_key(
-            &state.pool,
-            &state.settings.instance_id,
-            state.cipher.key_id(),
-            state.clock.now(),
-        )
-        .await?;
         let first_admin =
             ensure_first_admin(&state, config.first_admin, emulator.is_some()).await?;
         if !config.static_dir.join("index.html").is_file() {

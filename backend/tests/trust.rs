@@ -557,20 +557,16 @@ async fn a_flood_of_signatures_is_refused_at_once_and_other_routes_stay_responsi
 async fn a_client_that_never_finishes_its_headers_is_cut_off_and_others_are_served() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let limits = backend::server::Limits {
-        header_read_timeout: Duration::from_millis(300),
-        max_connections: 8,
-        max_connections_per_client: 4,
-        shutdown_grace: Duration::from_secs(1),
-    };
-    tokio::spawn(backend::server::serve(
-        listener,
-        app.router.clone(),
-        limits,
-        std::future::pending(),
-    ));
+    let addr = serve_on_socket(
+        &app,
+        backend::server::Limits {
+            header_read_timeout: Duration::from_millis(300),
+            max_connections: 8,
+            max_connections_per_client: 4,
+            shutdown_grace: Duration::from_secs(1),
+        },
+    )
+    .await;
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
     slow.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -757,20 +753,16 @@ async fn the_data_sources_answer_follows_every_change_even_another_instances() {
 async fn one_client_cannot_take_every_connection_slot() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let limits = backend::server::Limits {
-        header_read_timeout: Duration::from_secs(30),
-        max_connections: 100,
-        max_connections_per_client: 3,
-        shutdown_grace: Duration::from_secs(1),
-    };
-    tokio::spawn(backend::server::serve(
-        listener,
-        app.router.clone(),
-        limits,
-        std::future::pending(),
-    ));
+    let addr = serve_on_socket(
+        &app,
+        backend::server::Limits {
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 100,
+            max_connections_per_client: 3,
+            shutdown_grace: Duration::from_secs(1),
+        },
+    )
+    .await;
     // Three idle connections are the client's share; a fourth is closed at once.
     let mut held = Vec::new();
     for _ in 0..3 {
@@ -802,4 +794,17 @@ async fn one_client_cannot_take_every_connection_slot() {
     tokio::time::timeout(Duration::from_secs(5), answered)
         .await
         .expect("served again once a slot was free");
+}
+
+/// The app served by the product's own accept loop on a free port, with `limits`.
+async fn serve_on_socket(app: &TestApp, limits: backend::server::Limits) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(backend::server::serve(
+        listener,
+        app.router.clone(),
+        limits,
+        std::future::pending(),
+    ));
+    addr
 }
