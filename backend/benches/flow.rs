@@ -125,9 +125,14 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let pool = backend::store::connect(&format!("sqlite://{}/bench.db", dir.path().display()))
-        .await
-        .expect("db");
+    let freshness = Arc::new(backend::freshness::Freshness::default());
+    let pool = backend::store::connect_watched(
+        &format!("sqlite://{}/bench.db", dir.path().display()),
+        Some(freshness.clone()),
+    )
+    .await
+    .expect("db");
+    tokio::spawn(freshness.clone().watch(pool.clone()));
     let hash = backend::users::hash_password("bench password 123").expect("hash");
     backend::users::create(&pool, "admin@bench.test", "", shared::Role::Admin, &hash, 1)
         .await
@@ -162,6 +167,7 @@ async fn main() {
         }),
         webhook_secrets: Arc::new(vec![Secret::new("whsec_bench")]),
         connections_answer: Arc::default(),
+        sessions: backend::session_cache::SessionCache::new(freshness),
         sync_limiter: Default::default(),
     };
     let router = app(state.clone(), dir.path(), None);

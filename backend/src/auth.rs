@@ -15,6 +15,7 @@ use sqlx::SqlitePool;
 use tower_sessions::Session;
 
 use crate::error::AppError;
+use crate::session_cache::SessionFacts;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::users;
@@ -85,32 +86,52 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<User,
     Ok(signed_in_snapshot(session, state).await?.user)
 }
 
-/// [`signed_in_user`], with the rest of the request's snapshot.
+/// The idle clock in a session is refreshed at most this often, not on every request.
+const SEEN_AT_EVERY_SECS: i64 = 60;
+
+fn expired(now: i64, facts: &SessionFacts) -> bool {
+    now - facts.signed_in_at >= ABSOLUTE_TIMEOUT_SECS || now - facts.seen_at >= IDLE_TIMEOUT_SECS
+}
+
+/// [`signed_in_user`], with the rest of the request's snapshot: reused from this instance's memory
+/// while nothing it depends on has changed, else read from the session and the database.
 async fn signed_in_snapshot(
     session: &Session,
     state: &AppState,
 ) -> Result<users::RequestSnapshot, AppError> {
+    let now = state.clock.now();
+    let id = session.id();
+    if let Some(id) = id {
+        if let Some((facts, snapshot)) = state.sessions.get(id, now, SEEN_AT_EVERY_SECS) {
+            if !expired(now, &facts) {
+                return Ok(snapshot);
+            }
+        }
+    }
+    // Read before the session and the database: a change during the reads files this snapshot
+    // under a generation already gone.
+    let generation = state.sessions.generation();
     let Some(user_id) = session.get::<i64>(USER_ID).await.map_err(session_error)? else {
         return Err(AppError::Unauthorized);
     };
-    let now = state.clock.now();
-    let signed_in_at = session
-        .get::<i64>(SIGNED_IN_AT)
-        .await
-        .map_err(session_error)?
-        .unwrap_or(0);
-    let seen_at = session
-        .get::<i64>(SEEN_AT)
-        .await
-        .map_err(session_error)?
-        .unwrap_or(0);
-    let expired = now - signed_in_at >= ABSOLUTE_TIMEOUT_SECS || now - seen_at >= IDLE_TIMEOUT_SECS;
+    let mut facts = SessionFacts {
+        signed_in_at: session
+            .get::<i64>(SIGNED_IN_AT)
+            .await
+            .map_err(session_error)?
+            .unwrap_or(0),
+        seen_at: session
+            .get::<i64>(SEEN_AT)
+            .await
+            .map_err(session_error)?
+            .unwrap_or(0),
+    };
     let epoch = session
         .get::<i64>(EPOCH)
         .await
         .map_err(session_error)?
         .unwrap_or(0);
-    let snapshot = if expired {
+    let snapshot = if expired(now, &facts) {
         None
     } else {
         users::request_snapshot(&state.pool, user_id)
@@ -118,12 +139,18 @@ async fn signed_in_snapshot(
             .filter(|s| s.session_epoch == epoch)
     };
     let Some(snapshot) = snapshot.filter(|s| !s.user.disabled) else {
+        if let Some(id) = id {
+            state.sessions.forget(id);
+        }
         session.flush().await.map_err(session_error)?;
         return Err(AppError::Unauthorized);
     };
-    // Refresh the idle clock at most once a minute, not on every request.
-    if now - seen_at >= 60 {
+    if now - facts.seen_at >= SEEN_AT_EVERY_SECS {
         session.insert(SEEN_AT, now).await.map_err(session_error)?;
+        facts.seen_at = now;
+    }
+    if let (Some(generation), Some(id)) = (generation, id) {
+        state.sessions.put(generation, id, facts, snapshot.clone());
     }
     Ok(snapshot)
 }

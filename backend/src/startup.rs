@@ -197,7 +197,8 @@ impl Application {
             StripeMode::Unconfigured => return Err(StartupError::NoStripe),
         };
         let cipher = TokenCipher::load_or_create(config.encryption_key.as_ref(), &config.data_dir)?;
-        let pool = store::connect(&config.database_url).await?;
+        let freshness = Arc::new(crate::freshness::Freshness::default());
+        let pool = store::connect_watched(&config.database_url, Some(freshness.clone())).await?;
         if let Some(stored) = store::claim_stripe_mode(&pool, mode).await? {
             return Err(StartupError::StripeModeMismatch { stored, now: mode });
         }
@@ -273,6 +274,7 @@ impl Application {
             }),
             webhook_secrets: Arc::new(webhook_secrets),
             connections_answer: Arc::default(),
+            sessions: crate::session_cache::SessionCache::new(freshness),
             sync_limiter: Default::default(),
         };
         let first_admin =
@@ -306,6 +308,14 @@ impl Application {
         );
         let _abort_on_exit = AbortOnDrop(checker);
         let _announcer = AbortOnDrop(crate::health::spawn_key_announcer(self.state.clone()));
+        // Reuse of what was read stops within moments if this watcher ever stops.
+        let _freshness = AbortOnDrop(tokio::spawn(
+            self.state
+                .sessions
+                .freshness()
+                .clone()
+                .watch(self.state.pool.clone()),
+        ));
         // Syncs run on their own task: a long backfill never delays connection tests.
         let _sync = AbortOnDrop(crate::sync::spawn_worker(
             self.state.clone(),

@@ -9,6 +9,7 @@ use sqlx::SqlitePool;
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::crypto::TokenCipher;
+use crate::session_cache::SessionCache;
 use crate::stripe::flows::Flows;
 use crate::stripe::StripeClient;
 use crate::sync::ratelimit::RateLimiter;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub webhook_secrets: Arc<Vec<Secret>>,
     /// The Data Sources answer last built, with the table version it was built at.
     pub connections_answer: Arc<std::sync::Mutex<Option<(i64, axum::body::Bytes)>>>,
+    /// Signed-in requests' snapshots this instance may reuse.
+    pub sessions: SessionCache,
     /// The sync's per-connection rate limit toward Stripe (this process only).
     pub sync_limiter: RateLimiter,
 }

@@ -89,6 +89,14 @@ fn make_private(path: &std::path::Path) -> std::io::Result<()> {
 
 /// Opens (creating if missing, owner-only) the SQLite database and runs the migrations.
 pub async fn connect(database_url: &str) -> Result<SqlitePool, StoreError> {
+    connect_watched(database_url, None).await
+}
+
+/// [`connect`], with every pooled connection reporting its writes to `freshness`.
+pub async fn connect_watched(
+    database_url: &str,
+    freshness: Option<std::sync::Arc<crate::freshness::Freshness>>,
+) -> Result<SqlitePool, StoreError> {
     if let Some(path) = database_file(database_url) {
         make_private(&path).map_err(|e| {
             StoreError::Database(sqlx::Error::Configuration(
@@ -109,15 +117,30 @@ pub async fn connect(database_url: &str) -> Result<SqlitePool, StoreError> {
     } else {
         4
     };
-    let pool = SqlitePoolOptions::new()
-        .max_connections(max)
-        .connect_with(options)
-        .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
+    let mut pool_options = SqlitePoolOptions::new().max_connections(max);
+    if let Some(freshness) = freshness {
+        pool_options = pool_options.after_connect(move |conn, _| {
+            let freshness = freshness.clone();
+            Box::pin(async move { freshness.watch_connection(conn).await })
+        });
+    }
+    let pool = pool_options.connect_with(options).await?;
+    // The sessions' table first: our migrations put triggers on it.
     tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
         .migrate()
         .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
     Ok(pool)
+}
+
+/// Every trigger-kept change counter, by name.
+pub async fn change_counters(
+    pool: &SqlitePool,
+) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, version FROM change_counters")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Forgets what has expired: sessions past their expiry (the store's own query) and sign-in

@@ -148,9 +148,15 @@ pub async fn build_app_for(
     dir: tempfile::TempDir,
     seed_users: bool,
 ) -> TestApp {
-    let pool = backend::store::connect(&format!("sqlite://{}/test.db", dir.path().display()))
-        .await
-        .unwrap();
+    // Reuse of snapshots is on, as in the product: every test also checks it serves nothing stale.
+    let freshness = Arc::new(backend::freshness::Freshness::default());
+    let pool = backend::store::connect_watched(
+        &format!("sqlite://{}/test.db", dir.path().display()),
+        Some(freshness.clone()),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(freshness.clone().watch(pool.clone()));
     if seed_users {
         let hash = backend::users::hash_password(USER_PASSWORD).unwrap();
         for (email, role) in [
@@ -202,6 +208,7 @@ pub async fn build_app_for(
         }),
         webhook_secrets: Arc::new(vec![Secret::new(WEBHOOK_SECRET)]),
         connections_answer: Arc::default(),
+        sessions: backend::session_cache::SessionCache::new(freshness),
         sync_limiter: Default::default(),
     };
     std::fs::write(
