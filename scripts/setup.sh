@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132.0.0
+LOCALSTRIPE_VERSION=1.15.10
 TOOLS_DIR="$PWD/.tools"
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
@@ -16,6 +17,12 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+# Python with venv (Debian splits ensurepip out into python3-venv) for localstripe, the fake Stripe
+# API the sync's comparison tests run against; only needed while localstripe is not installed yet.
+if [ ! -x "$TOOLS_DIR/localstripe/bin/localstripe" ]; then
+  command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   as_root apt-get update -qq
@@ -44,4 +51,13 @@ fi
 if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
   log "npm install binaryen@$BINARYEN_VERSION into .tools/"
   npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
+
+# localstripe (PyPI), in its own venv under .tools/: backend/tests/localstripe.rs starts it.
+if [ ! -x "$TOOLS_DIR/localstripe/bin/localstripe" ]; then
+  log "pip install localstripe==$LOCALSTRIPE_VERSION into .tools/localstripe"
+  rm -rf "$TOOLS_DIR/localstripe"
+  python3 -m venv "$TOOLS_DIR/localstripe"
+  "$TOOLS_DIR/localstripe/bin/pip" install --quiet --disable-pip-version-check \
+    "localstripe==$LOCALSTRIPE_VERSION"
 fi
