@@ -1,6 +1,8 @@
 //! Shared test fixtures: an emulator on a real socket, and the app wired to it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod localstripe;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -1,0 +1,242 @@
+//! The sync against localstripe, a fake Stripe API with state (installed by `scripts/setup.sh`): a
+//! backfill stores exactly what localstripe lists in each of the seven tables, and a forced update
+//! brings in what changed there since: new objects, changed fields, a newly canceled subscription,
+//! and deletions (the row stays, marked `"deleted": true`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::http::StatusCode;
+use backend::config::Secret;
+use backend::domain::Credential;
+use backend::emulator::Emulator;
+use backend::store::{self, NewConnection};
+use backend::sync::{run_due_jobs, SyncOptions};
+use serde_json::Value;
+use shared::AuthKind;
+use support::localstripe::{self, create_data_set, DataSet, LocalStripe, LISTS};
+use support::*;
+
+/// The app with its Stripe API at localstripe and a connection whose key localstripe accepts,
+/// inserted directly (the product's restricted-key flow refuses `sk_` keys), with its first sync
+/// queued as connecting queues it.
+async fn app_on(ls: &LocalStripe) -> (TestApp, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = build_app(
+        Emulator::new(emulator_config()),
+        ls.url.clone(),
+        ls.url.clone(),
+        SECRET_KEY,
+        dir,
+        true,
+    )
+    .await;
+    let now = app.state.clock.now();
+    let new = NewConnection {
+        stripe_user_id: "acct_1LocalStripe".into(),
+        livemode: false,
+        display_name: "localstripe".into(),
+        scope: "restricted_key".into(),
+        publishable_key: None,
+        credential: Credential {
+            kind: AuthKind::RestrictedKey,
+            secret: Secret::new(localstripe::KEY),
+            refresh_token: None,
+            expires_at: None,
+        },
+        key_last4: Some(localstripe::KEY[localstripe::KEY.len() - 4..].into()),
+        started_at: now,
+        duration_ms: 0,
+        next_check_at: now + 3600,
+    };
+    let id = store::upsert_connection(&app.state.pool, &app.state.cipher, &new, now)
+        .await
+        .unwrap();
+    backend::sync::jobs::enqueue(&app.state, id).await;
+    (app, id)
+}
+
+/// Runs every due sync job; checks the connection ends idle with no table in error.
+async fn sync(app: &TestApp, id: i64, options: SyncOptions) {
+    assert_eq!(run_due_jobs(&app.state, options).await.unwrap(), 1);
+    let (status, body) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "idle", "{body}");
+    for table in body["tables"].as_array().unwrap() {
+        assert_eq!(table["error"], Value::Null, "{table}");
+        assert!(table["synced_at"].is_i64(), "{table}");
+    }
+}
+
+/// Every stored row of a table, by id, through the API.
+async fn stored(app: &TestApp, id: i64, table: &str) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let mut uri = format!("/api/connections/{id}/tables/{table}?limit=1000");
+    loop {
+        let (status, body) = app.json("GET", &uri).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let rows = body["rows"].as_array().unwrap();
+        for row in rows {
+            out.insert(row["id"].as_str().unwrap().to_owned(), row.clone());
+        }
+        if !body["has_more"].as_bool().unwrap() {
+            return out;
+        }
+        let last = rows.last().unwrap()["id"].as_str().unwrap();
+        uri = format!("/api/connections/{id}/tables/{table}?limit=1000&after={last}");
+    }
+}
+
+/// localstripe with the data set, and the app with it backfilled.
+async fn backfilled(options: SyncOptions) -> (LocalStripe, DataSet, TestApp, i64) {
+    let ls = LocalStripe::start().await;
+    let data = create_data_set(&ls).await;
+    let (app, id) = app_on(&ls).await;
+    sync(&app, id, options).await;
+    (ls, data, app, id)
+}
+
+fn ids(rows: &BTreeMap<String, Value>) -> BTreeSet<String> {
+    rows.keys().cloned().collect()
+}
+
+#[tokio::test]
+async fn a_backfill_stores_exactly_what_localstripe_lists_in_each_of_the_seven_tables() {
+    // Pages of 3 make every list page through `starting_after` at localstripe.
+    let (ls, data, app, id) = backfilled(SyncOptions {
+        page_size: 3,
+        max_pages: None,
+    })
+    .await;
+    for table in LISTS {
+        let expected = ls.list_all(table).await;
+        let rows = stored(&app, id, table).await;
+        assert_eq!(ids(&rows), ids(&expected), "{table}: ids");
+        assert_eq!(rows, expected, "{table}: objects as localstripe sent them");
+    }
+    // The data set is all there: canceled subscriptions too, each invoice with its charge.
+    let customers = stored(&app, id, "customers").await;
+    assert_eq!(customers.len(), 6);
+    for c in &data.customers {
+        assert!(customers[c]["default_source"].is_string(), "{c} has a card");
+    }
+    let subscriptions = stored(&app, id, "subscriptions").await;
+    assert_eq!(subscriptions.len(), 4);
+    assert_eq!(subscriptions[&data.canceled]["status"], "canceled");
+    for s in &data.active {
+        assert_eq!(subscriptions[s]["status"], "active");
+    }
+    assert_eq!(stored(&app, id, "invoices").await.len(), 4);
+    let charges = stored(&app, id, "charges").await;
+    assert_eq!(charges.len(), 5);
+    assert!(charges.contains_key(&data.one_off_charge));
+    assert_eq!(
+        ids(&stored(&app, id, "plans").await),
+        data.plans.iter().cloned().collect()
+    );
+    assert_eq!(
+        ids(&stored(&app, id, "coupons").await),
+        data.coupons.iter().cloned().collect()
+    );
+    let events = stored(&app, id, "events").await;
+    assert!(events.len() > 25, "{}", events.len());
+    assert!(customers[&data.lead]["default_source"].is_null());
+}
+
+#[tokio::test]
+async fn a_forced_update_brings_in_new_and_changed_objects_and_a_newly_canceled_subscription() {
+    let (ls, data, app, id) = backfilled(SyncOptions::default()).await;
+
+    // Changes at "Stripe" after the backfill.
+    let renamed = &data.customers[0];
+    ls.post(
+        &format!("customers/{renamed}"),
+        &[("email", "ada.renamed@example.test")],
+    )
+    .await;
+    let coupon = ls
+        .post(
+            "coupons",
+            &[
+                ("id", "SPRING25"),
+                ("percent_off", "25"),
+                ("duration", "forever"),
+            ],
+        )
+        .await;
+    let newcomer = ls
+        .customer_with_card("Katherine Johnson", "katherine@example.test")
+        .await;
+    let new_subscription = ls.subscribe(&newcomer, &data.plans[1]).await;
+    let newly_canceled = &data.active[1];
+    ls.cancel(newly_canceled).await;
+
+    let uri = format!("/api/connections/{id}/sync");
+    assert_eq!(app.json("POST", &uri).await.0, StatusCode::ACCEPTED);
+    sync(&app, id, SyncOptions::default()).await;
+
+    for table in LISTS {
+        let expected = ls.list_ids(table).await;
+        assert_eq!(ids(&stored(&app, id, table).await), expected, "{table}");
+    }
+    let customers = stored(&app, id, "customers").await;
+    assert_eq!(customers[renamed]["email"], "ada.renamed@example.test");
+    assert_eq!(customers[&newcomer]["email"], "katherine@example.test");
+    let coupons = stored(&app, id, "coupons").await;
+    assert_eq!(coupons["SPRING25"], coupon);
+    let subscriptions = stored(&app, id, "subscriptions").await;
+    assert_eq!(subscriptions[newly_canceled]["status"], "canceled");
+    assert_eq!(
+        subscriptions[new_subscription["id"].as_str().unwrap()]["status"],
+        "active"
+    );
+    let invoice = new_subscription["latest_invoice"].as_str().unwrap();
+    assert!(stored(&app, id, "invoices").await.contains_key(invoice));
+}
+
+// On this branch a forced update is a plain full pass that only upserts: nothing marks the rows
+// that are gone at Stripe (the deleted customer stays `deleted: false`). The main line's
+// incremental sync (events) and its deletion marking on a forced full pass make this pass.
+#[tokio::test]
+#[ignore = "needs incremental sync (main)"]
+async fn a_forced_update_marks_deleted_customers_plans_and_coupons_deleted_and_keeps_them() {
+    let (ls, data, app, id) = backfilled(SyncOptions::default()).await;
+
+    // The lead (no subscription), the legacy plan (no subscriber) and a coupon go at "Stripe":
+    // localstripe forgets them (a retrieve answers 404); the rows must stay, marked deleted.
+    let gone_customer = &data.lead;
+    let gone_plan = &data.plans[2];
+    let gone_coupon = &data.coupons[1];
+    for path in [
+        format!("customers/{gone_customer}"),
+        format!("plans/{gone_plan}"),
+        format!("coupons/{gone_coupon}"),
+    ] {
+        assert_eq!(ls.delete(&path).await["deleted"], true);
+        assert_eq!(ls.get(&path, &[]).await.0, 404);
+    }
+
+    let uri = format!("/api/connections/{id}/sync");
+    assert_eq!(app.json("POST", &uri).await.0, StatusCode::ACCEPTED);
+    sync(&app, id, SyncOptions::default()).await;
+
+    for (table, gone) in [
+        ("customers", gone_customer),
+        ("plans", gone_plan),
+        ("coupons", gone_coupon),
+    ] {
+        let rows = stored(&app, id, table).await;
+        let mut expected = ls.list_ids(table).await;
+        assert!(!expected.contains(gone));
+        expected.insert(gone.clone());
+        assert_eq!(ids(&rows), expected, "{table}: the deleted row stays");
+        for (row_id, row) in &rows {
+            let deleted = row.get("deleted").and_then(Value::as_bool).unwrap_or(false);
+            assert_eq!(deleted, row_id == gone, "{table} {row_id}: {row}");
+        }
+    }
+}
