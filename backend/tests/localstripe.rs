@@ -198,11 +198,8 @@ async fn a_forced_update_brings_in_new_and_changed_objects_and_a_newly_canceled_
     assert!(stored(&app, id, "invoices").await.contains_key(invoice));
 }
 
-// On this branch a forced update is a plain full pass that only upserts: nothing marks the rows
-// that are gone at Stripe (the deleted customer stays `deleted: false`). The main line's
-// incremental sync (events) and its deletion marking on a forced full pass make this pass.
+// A forced update is a full pass: what Stripe no longer lists is marked deleted and kept.
 #[tokio::test]
-#[ignore = "needs incremental sync (main)"]
 async fn a_forced_update_marks_deleted_customers_plans_and_coupons_deleted_and_keeps_them() {
     let (ls, data, app, id) = backfilled(SyncOptions::default()).await;
 

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::fixtures::{objects, ListKind};
+use super::fixtures::ListKind;
 use super::wire::{api_error, header_key, mask, unique_pairs, ApiError};
 use super::{random_token, Emulator, Endpoint, Reply, RestrictedKey};
 
@@ -171,7 +171,7 @@ impl Emulator {
         let account = self
             .demo_account(&caller.account)
             .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "No such account"))?;
-        let all = objects(account, kind);
+        let all = self.current_objects(account, kind);
         let (data, has_more) = query.page(kind, &all)?;
         Ok(Json(json!({
             "object": "list",
@@ -180,6 +180,23 @@ impl Emulator {
             "data": data,
         }))
         .into_response())
+    }
+
+    fn retrieve(&self, kind: ListKind, id: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
+        let caller = self.authenticate_api(headers)?;
+        Self::require(&caller, kind.permission())?;
+        let account = self
+            .demo_account(&caller.account)
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "No such account"))?;
+        let object = self.current_object(account, kind, id).map_err(|()| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("No such {}: '{id}'", kind.object()),
+            )
+            .code("resource_missing")
+            .param("id")
+        })?;
+        Ok(Json(object).into_response())
     }
 }
 
@@ -356,5 +373,34 @@ pub(super) async fn list_handler(
         return reply;
     }
     emu.list(kind, &headers, &query.unwrap_or_default())
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /v1/{list}/{id}`: one object (a deleted customer: its stub).
+pub(super) async fn retrieve_handler(
+    State(emu): State<Emulator>,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    let Some(kind) = ListKind::parse(&name) else {
+        return api_error(
+            StatusCode::NOT_FOUND,
+            format!("Unrecognized request URL (GET: /v1/{name}/{id})."),
+        );
+    };
+    if let Some(reply) = emu.fault(Endpoint::Lists).await {
+        return reply;
+    }
+    if let Some(param) = query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .find(|p| !p.is_empty())
+    {
+        let name = param.split('=').next().unwrap_or_default();
+        return bad_param(name, format!("Received unknown parameter: {name}")).into_response();
+    }
+    emu.retrieve(kind, &id, &headers)
         .unwrap_or_else(IntoResponse::into_response)
 }

@@ -76,7 +76,7 @@ impl ListKind {
 /// 2025-01-01T00:00:00Z: the fixtures' epoch.
 const BASE: i64 = 1_735_689_600;
 const DAY: i64 = 86_400;
-const CUSTOMERS: usize = 5;
+const CUSTOMERS: usize = 60;
 
 const NAMES: [&str; 8] = [
     "Ada Lovelace",
@@ -96,7 +96,7 @@ const PLANS: [(&str, &str, i64); 3] = [
     ("Pro yearly", "year", 29000),
 ];
 
-/// Statuses of the subscriptions of customers 0..4 (customer 4 has none).
+/// Statuses of the subscriptions of customers, in turn (every fifth customer has none).
 const SUBSCRIPTIONS: [&str; 4] = ["active", "trialing", "past_due", "canceled"];
 
 /// Stable 64-bit FNV-1a, so an account's data never changes between runs.
@@ -192,7 +192,7 @@ impl Dataset {
             let customer = json!({
                 "id": customer_id, "object": "customer", "created": created, "livemode": false,
                 "email": email, "name": name, "description": null, "currency": "usd",
-                "balance": 0, "delinquent": SUBSCRIPTIONS.get(i) == Some(&"past_due"),
+                "balance": 0, "delinquent": SUBSCRIPTIONS.get(i % (SUBSCRIPTIONS.len() + 1)) == Some(&"past_due"),
                 "address": null, "phone": null, "metadata": {},
             });
             events.push(("customer.created", created, customer.clone()));
@@ -217,7 +217,7 @@ impl Dataset {
                 })
             };
 
-            let Some(status) = SUBSCRIPTIONS.get(i).copied() else {
+            let Some(status) = SUBSCRIPTIONS.get(i % (SUBSCRIPTIONS.len() + 1)).copied() else {
                 let id = format!("ch_{tag}{:04}", 90 + i);
                 let one_off = charge(id, created + DAY, 4900 + bump, None, true);
                 events.push(("charge.succeeded", created + DAY, one_off.clone()));

@@ -12,6 +12,7 @@
 mod api;
 mod apps;
 mod connect;
+mod data;
 mod faults;
 mod fixtures;
 mod pages;
@@ -32,6 +33,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::clock::Clock;
 
 pub use api::RESTRICTED_KEY_PERMISSIONS;
+pub use data::ChangeKind;
 pub use faults::{Endpoint, Fault};
 pub use wire::Refusal;
 
@@ -172,6 +174,8 @@ struct EmulatorState {
     faults: HashMap<Endpoint, Fault>,
     /// Answers left before an injected fault clears itself (absent: until removed).
     fault_budget: HashMap<Endpoint, u32>,
+    /// Accounts whose data changed, as they are now.
+    data: HashMap<String, data::AccountData>,
 }
 
 impl EmulatorState {
@@ -298,6 +302,7 @@ impl Emulator {
             .route("/v1/oauth/token", post(apps::token_handler))
             .route("/v1/account", get(api::account_handler))
             .route("/v1/{list}", get(api::list_handler))
+            .route("/v1/{list}/{id}", get(api::retrieve_handler))
             .route("/revoke", post(pages::revoke))
             .route("/restricted-keys", post(pages::create_restricted_key))
             .route("/faults", post(faults::set_fault))

@@ -90,7 +90,7 @@ pub async fn status(app: &AppState, id: i64) -> Result<SyncStatus, DataError> {
 /// `POST /api/connections/{id}/sync`: queues a sync unless one is queued or running.
 pub async fn force(app: &AppState, id: i64) -> Result<(), DataError> {
     require_connection(app, id).await?;
-    store::enqueue_sync(&app.pool, id, app.clock.now()).await?;
+    store::enqueue_sync(&app.pool, id, app.clock.now(), true).await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ mod connections;
 mod credentials;
 mod pending;
 mod states;
+mod sync_cursors;
 mod sync_data;
 mod sync_jobs;
 mod webhooks;
@@ -31,8 +32,10 @@ pub use credentials::{
 };
 pub use pending::{journal_account, journal_grant, settle_grant, unsettled_grants, PendingGrant};
 pub use states::{consume_state, save_state, ConsumedState, STATE_TTL_SECS};
+pub use sync_cursors::{advance_events, begin_full_pass, sync_cursor, SyncCursor};
 pub use sync_data::{
-    commit_page, finish_table, set_table_error, table_rows, table_state, Lease, TableState,
+    commit_page, finish_table, mark_deleted, set_table_error, store_objects, table_rows,
+    table_state, Lease, TableState,
 };
 pub use sync_jobs::{
     claim_sync_job, enqueue_due_syncs, enqueue_sync, finish_sync_job, latest_sync_job, ClaimedJob,

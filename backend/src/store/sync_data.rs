@@ -68,32 +68,68 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
-/// `INSERT … ON CONFLICT DO UPDATE … WHERE changed`: a re-run that brings the same object writes
-/// nothing (not even `synced_at`).
-fn upsert_sql(list: StripeList) -> String {
+/// Objects per multi-row `INSERT` (well under SQLite's 32,766 bound parameters).
+const BATCH: usize = 100;
+
+/// Upserts `objects` of `list` in multi-row statements. A re-run that brings the same object changes
+/// nothing of it (not even `synced_at`, the time its content last changed); `seen_job` (a full
+/// pass) marks each object listed by it.
+async fn upsert_objects(
+    tx: &mut Transaction<'_, Sqlite>,
+    connection_id: i64,
+    list: StripeList,
+    objects: &[Value],
+    now: i64,
+    seen_job: Option<i64>,
+) -> Result<(), StoreError> {
     let table = table(list);
     let cols = columns(list);
     let names: Vec<String> = cols.iter().map(|(c, _)| format!("\"{c}\"")).collect();
-    let params: Vec<String> = (0..cols.len()).map(|i| format!("${}", i + 7)).collect();
-    let updates: Vec<String> = names
+    let updates: String = names
         .iter()
-        .map(|c| format!("{c} = excluded.{c}"))
+        .map(|c| format!(", {c} = excluded.{c}"))
         .collect();
-    format!(
-        "INSERT INTO {table} (connection_id, id, created, deleted, object, synced_at, {}) \
-         VALUES ($1, $2, $3, $4, $5, $6, {}) \
-         ON CONFLICT (connection_id, id) DO UPDATE SET created = excluded.created, \
-             deleted = excluded.deleted, object = excluded.object, synced_at = excluded.synced_at, {} \
-         WHERE {table}.object <> excluded.object OR {table}.deleted <> excluded.deleted",
-        names.join(", "),
-        params.join(", "),
-        updates.join(", "),
-    )
+    for chunk in objects.chunks(BATCH) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO {table} (connection_id, id, created, deleted, object, synced_at, \
+             seen_job, {}) ",
+            names.join(", ")
+        ));
+        q.push_values(chunk, |mut row, object| {
+            row.push_bind(connection_id)
+                .push_bind(object["id"].as_str().unwrap_or_default().to_owned())
+                .push_bind(object["created"].as_i64())
+                .push_bind(object["deleted"].as_bool().unwrap_or(false))
+                .push_bind(object.to_string())
+                .push_bind(now)
+                .push_bind(seen_job);
+            for (name, col) in cols {
+                let v = &object[*name];
+                match col {
+                    Col::Text => row.push_bind(text(v)),
+                    Col::Int => row.push_bind(v.as_i64()),
+                    Col::Real => row.push_bind(v.as_f64()),
+                };
+            }
+        });
+        q.push(format!(
+            " ON CONFLICT (connection_id, id) DO UPDATE SET created = excluded.created, \
+                 deleted = excluded.deleted, object = excluded.object, \
+                 synced_at = CASE WHEN {table}.object <> excluded.object \
+                     OR {table}.deleted <> excluded.deleted THEN excluded.synced_at \
+                     ELSE {table}.synced_at END, \
+                 seen_job = COALESCE(excluded.seen_job, {table}.seen_job){updates} \
+             WHERE {table}.object <> excluded.object OR {table}.deleted <> excluded.deleted \
+                OR (excluded.seen_job IS NOT NULL AND {table}.seen_job IS NOT excluded.seen_job)"
+        ));
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Takes the lease check and heartbeat inside the transaction: a worker that lost its job to
 /// another never writes.
-async fn hold_lease(
+pub(super) async fn hold_lease(
     tx: &mut Transaction<'_, Sqlite>,
     job_id: i64,
     owner: &str,
@@ -127,8 +163,9 @@ pub struct Lease<'a> {
     pub until: i64,
 }
 
-/// Stores one page of `list` and moves the table's checkpoint to its last id, in one transaction.
-/// `first` starts the pass's progress count. `false` (nothing written) when the lease was lost.
+/// Stores one page of `list` listed by a full pass and moves the table's checkpoint to its last id,
+/// in one transaction. `first` starts the pass's progress count. `false` (nothing written) when the
+/// lease was lost.
 pub async fn commit_page(
     pool: &SqlitePool,
     lease: Lease<'_>,
@@ -141,26 +178,15 @@ pub async fn commit_page(
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(false);
     }
-    let sql = upsert_sql(list);
-    for object in objects {
-        let id = object["id"].as_str().unwrap_or_default();
-        let mut q = sqlx::query(&sql)
-            .bind(connection_id)
-            .bind(id)
-            .bind(object["created"].as_i64())
-            .bind(object["deleted"].as_bool().unwrap_or(false))
-            .bind(object.to_string())
-            .bind(lease.now);
-        for (name, col) in columns(list) {
-            let v = &object[*name];
-            q = match col {
-                Col::Text => q.bind(text(v)),
-                Col::Int => q.bind(v.as_i64()),
-                Col::Real => q.bind(v.as_f64()),
-            };
-        }
-        q.execute(&mut *tx).await?;
-    }
+    upsert_objects(
+        &mut tx,
+        connection_id,
+        list,
+        objects,
+        lease.now,
+        Some(lease.job_id),
+    )
+    .await?;
     let last = objects.last().and_then(|o| o["id"].as_str());
     sqlx::query(
         "INSERT INTO sync_tables (connection_id, table_name, checkpoint, progress_done) \
@@ -182,16 +208,101 @@ pub async fn commit_page(
     Ok(true)
 }
 
-/// Marks `list` synced by this job: row count and time set, checkpoint cleared.
+/// Stores objects read one by one (the events pass), outside any full pass.
+pub async fn store_objects(
+    pool: &SqlitePool,
+    lease: Lease<'_>,
+    connection_id: i64,
+    list: StripeList,
+    objects: &[Value],
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
+        return Ok(false);
+    }
+    upsert_objects(&mut tx, connection_id, list, objects, lease.now, None).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Marks objects deleted at Stripe: a stored one keeps its last state with `deleted` set; one
+/// never stored is kept as last seen (`last_seen`, from the event that told of it).
+pub async fn mark_deleted(
+    pool: &SqlitePool,
+    lease: Lease<'_>,
+    connection_id: i64,
+    list: StripeList,
+    last_seen: &[Value],
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
+        return Ok(false);
+    }
+    let table = table(list);
+    for object in last_seen {
+        let id = object["id"].as_str().unwrap_or_default();
+        let marked = sqlx::query(&format!(
+            "UPDATE {table} SET deleted = TRUE, synced_at = $3 \
+             WHERE connection_id = $1 AND id = $2 AND deleted = FALSE"
+        ))
+        .bind(connection_id)
+        .bind(id)
+        .bind(lease.now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if marked == 0 {
+            let mut stub = object.clone();
+            stub["deleted"] = Value::Bool(true);
+            // Inserted only when absent (an already-deleted row stays as it is).
+            let exists: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT 1 FROM {table} WHERE connection_id = $1 AND id = $2"
+            ))
+            .bind(connection_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if exists.is_none() {
+                upsert_objects(
+                    &mut tx,
+                    connection_id,
+                    list,
+                    std::slice::from_ref(&stub),
+                    lease.now,
+                    None,
+                )
+                .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Marks `list` synced by this job: row count and time set, checkpoint cleared. With `reconcile`
+/// (a full pass that listed the whole table), what the pass did not list is marked deleted.
 pub async fn finish_table(
     pool: &SqlitePool,
     lease: Lease<'_>,
     connection_id: i64,
     list: StripeList,
+    reconcile: bool,
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(false);
+    }
+    if reconcile {
+        sqlx::query(&format!(
+            "UPDATE {} SET deleted = TRUE, synced_at = $3 WHERE connection_id = $1 \
+             AND deleted = FALSE AND seen_job IS NOT $2",
+            table(list)
+        ))
+        .bind(connection_id)
+        .bind(lease.job_id)
+        .bind(lease.now)
+        .execute(&mut *tx)
+        .await?;
     }
     let rows: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM {} WHERE connection_id = $1",
@@ -319,16 +430,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn upserts_quote_their_columns_and_skip_unchanged_rows() {
-        let sql = upsert_sql(StripeList::Plans);
-        assert!(
-            sql.contains("\"interval\" = excluded.\"interval\""),
-            "{sql}"
-        );
-        assert!(sql.contains("$10"), "{sql}");
-        assert!(
-            sql.contains("WHERE stripe_plans.object <> excluded.object"),
-            "{sql}"
-        );
+    fn every_list_has_filter_columns_named_as_stripe_fields() {
+        for list in StripeList::ALL {
+            assert!(!columns(list).is_empty(), "{}", list.name());
+            assert!(table(list).starts_with("stripe_"));
+        }
     }
 }

@@ -14,6 +14,8 @@ pub struct ClaimedJob {
     pub connection_id: i64,
     /// Failed runs so far.
     pub attempts: i64,
+    /// A full pass was asked for (**Force an update**): list everything, reconcile deletions.
+    pub full_pass: bool,
 }
 
 /// The latest job of a connection, as the sync status shows it.
@@ -28,22 +30,35 @@ pub struct JobState {
 }
 
 /// Queues a sync of the connection unless one is already queued or running (the partial unique
-/// index makes this a no-op then). Returns whether a job was added.
+/// index makes this a no-op then). `full_pass` asks for a full pass; a queued job is upgraded to
+/// one (a running one is left alone). Returns whether a job was added.
 pub async fn enqueue_sync(
     pool: &SqlitePool,
     connection_id: i64,
     now: i64,
+    full_pass: bool,
 ) -> Result<bool, StoreError> {
     let added = sqlx::query(
-        "INSERT INTO sync_jobs (connection_id, status, run_after, created_at) \
-         SELECT id, 'queued', $2, $2 FROM connections WHERE id = $1 \
+        "INSERT INTO sync_jobs (connection_id, status, run_after, created_at, full_pass) \
+         SELECT id, 'queued', $2, $2, $3 FROM connections WHERE id = $1 \
          ON CONFLICT DO NOTHING",
     )
     .bind(connection_id)
     .bind(now)
+    .bind(full_pass)
     .execute(pool)
     .await?
     .rows_affected();
+    if added == 0 && full_pass {
+        sqlx::query(
+            "UPDATE sync_jobs SET full_pass = TRUE, run_after = CASE WHEN run_after > $2 THEN $2 ELSE run_after END \
+             WHERE connection_id = $1 AND status = 'queued'",
+        )
+        .bind(connection_id)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    }
     Ok(added == 1)
 }
 
@@ -77,7 +92,7 @@ pub async fn claim_sync_job(
     now: i64,
     lease_until: i64,
 ) -> Result<Option<ClaimedJob>, StoreError> {
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+    let row: Option<(i64, i64, i64, bool)> = sqlx::query_as(
         "UPDATE sync_jobs SET status = 'running', lease_owner = $1, lease_until = $3, \
              heartbeat_at = $2, started_at = COALESCE(started_at, $2) \
          WHERE id = (SELECT id FROM sync_jobs \
@@ -86,18 +101,21 @@ pub async fn claim_sync_job(
              ORDER BY run_after, id LIMIT 1) \
            AND ((status = 'queued' AND run_after <= $2) \
                 OR (status = 'running' AND lease_until < $2)) \
-         RETURNING id, connection_id, attempts",
+         RETURNING id, connection_id, attempts, full_pass",
     )
     .bind(owner)
     .bind(now)
     .bind(lease_until)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, connection_id, attempts)| ClaimedJob {
-        id,
-        connection_id,
-        attempts,
-    }))
+    Ok(
+        row.map(|(id, connection_id, attempts, full_pass)| ClaimedJob {
+            id,
+            connection_id,
+            attempts,
+            full_pass,
+        }),
+    )
 }
 
 /// How a leased job ends.

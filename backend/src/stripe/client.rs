@@ -119,6 +119,7 @@ fn api_error_with(status: u16, body: &[u8], should_retry: Option<bool>) -> Strip
         400 if detail.as_ref().and_then(|d| d.code.as_deref()) == Some("resource_missing") => {
             StripeError::Missing(message)
         }
+        404 => StripeError::Missing(message),
         // Stripe's rate limiter answers 429 (also `lock_timeout` on a contended object) and, for
         // some endpoints, 400 `rate_limit`.
         429 => StripeError::RateLimited { should_retry },
@@ -238,12 +239,71 @@ impl StripeClient {
         limit: usize,
         key: &Secret,
     ) -> Result<ListPage, StripeError> {
+        self.list_page_filtered(list, &[], starting_after, limit, key)
+            .await
+    }
+
+    /// [`Self::list_page_sized`] with more parameters (`created[gte]` on events, say).
+    pub async fn list_page_filtered(
+        &self,
+        list: StripeList,
+        filters: &[(&str, &str)],
+        starting_after: Option<&str>,
+        limit: usize,
+        key: &Secret,
+    ) -> Result<ListPage, StripeError> {
+        self.retrying(list, || {
+            self.list_page_once(list, filters, starting_after, limit, key)
+        })
+        .await
+    }
+
+    /// One object of `list` by id, retried like a page; `None` when Stripe no longer has it (or
+    /// answers with a deleted stub, `"deleted": true`).
+    pub async fn retrieve(
+        &self,
+        list: StripeList,
+        id: &str,
+        key: &Secret,
+    ) -> Result<Option<serde_json::Value>, StripeError> {
+        // Ids come from Stripe's answers: only Stripe's id alphabet goes into a path.
+        if id.is_empty()
+            || id.len() > 255
+            || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(StripeError::Malformed(format!(
+                "{}: an id that is not Stripe's",
+                list.name()
+            )));
+        }
+        let path = format!("{}/{id}", list.path());
+        let found = self
+            .retrying(list, || self.get::<serde_json::Value>(&path, &[], key))
+            .await;
+        match found {
+            Ok(object) if object["deleted"].as_bool() == Some(true) => Ok(None),
+            Ok(object) if object["id"].as_str() == Some(id) => Ok(Some(object)),
+            Ok(_) => Err(StripeError::Malformed(format!(
+                "{}: another object than asked for",
+                list.name()
+            ))),
+            Err(StripeError::Missing(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `call` again on a rate limit, a 5xx or a timeout, by the client's [`RetryPolicy`].
+    async fn retrying<T, F, Fut>(&self, list: StripeList, call: F) -> Result<T, StripeError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StripeError>>,
+    {
         let mut retry = 0;
         loop {
-            match self.list_page_once(list, starting_after, limit, key).await {
+            match call().await {
                 Err(e) if e.is_retryable() && retry < self.retry.max_retries => {
                     let wait = self.retry.delay(retry);
-                    tracing::info!(table = list.name(), error = %e, retry = retry + 1, wait_ms = wait.as_millis() as u64, "Stripe list read retried");
+                    tracing::info!(table = list.name(), error = %e, retry = retry + 1, wait_ms = wait.as_millis() as u64, "Stripe read retried");
                     tokio::time::sleep(wait).await;
                     retry += 1;
                 }
@@ -256,6 +316,7 @@ impl StripeClient {
     async fn list_page_once(
         &self,
         list: StripeList,
+        filters: &[(&str, &str)],
         starting_after: Option<&str>,
         limit: usize,
         key: &Secret,
@@ -263,6 +324,7 @@ impl StripeClient {
         let limit = limit.clamp(1, LIST_PAGE_LIMIT).to_string();
         let mut query = vec![("limit", limit.as_str())];
         query.extend_from_slice(list.base_query());
+        query.extend_from_slice(filters);
         if let Some(after) = starting_after {
             query.push(("starting_after", after));
         }

@@ -1,8 +1,11 @@
-//! The backfill: each of the seven lists page by page, resuming from its checkpoint. A page's
-//! rows and the checkpoint commit together (the store does it in one transaction), so a crash
-//! anywhere resumes with no duplicates and no gaps.
+//! One run of a sync job: a **full pass** (every list page by page, then what was not listed is
+//! marked deleted) when the job asks for one (**Force an update**), when the connection never
+//! completed one, or when its events cursor is older than Stripe keeps events; otherwise an
+//! **events pass** from the cursor. Every write holds the job's lease, so a worker that lost the
+//! job writes nothing, and a crash anywhere resumes with no duplicates and no gaps.
 
 use super::ratelimit;
+use crate::config::Secret;
 use crate::services::credentials::{self, CredentialError};
 use crate::state::AppState;
 use crate::store::{self, ClaimedJob, Lease};
@@ -11,6 +14,13 @@ use crate::stripe::{StripeError, LIST_PAGE_LIMIT};
 
 /// How long a worker's lease lasts without a heartbeat (one per page).
 pub const LEASE_SECS: i64 = 120;
+/// Stripe keeps events this long.
+pub const EVENTS_KEPT_SECS: i64 = 30 * 86_400;
+/// An events cursor older than this (a day short of Stripe's window) calls for a full pass.
+pub const EVENTS_USABLE_SECS: i64 = EVENTS_KEPT_SECS - 86_400;
+/// Events are read again from this long before the cursor: an event may show in the list a little
+/// after its `created` time, and a clock may be a little off. Applying one twice changes nothing.
+pub const CURSOR_OVERLAP_SECS: i64 = 300;
 
 /// Knobs of a run (tests shrink pages and stop early to play a crash).
 #[derive(Debug, Clone, Copy)]
@@ -59,108 +69,106 @@ fn classify(e: &CredentialError) -> (&'static str, bool) {
     }
 }
 
-/// Runs the backfill of `job` holding the lease as `owner`.
-pub async fn backfill(
-    app: &AppState,
-    job: &ClaimedJob,
-    owner: &str,
-    options: SyncOptions,
-) -> Outcome {
+/// The outcome of a failed read of `list`.
+pub(super) fn failed(connection: i64, list: StripeList, e: &CredentialError) -> Outcome {
+    if matches!(e, CredentialError::Gone) {
+        return Outcome::Gone;
+    }
+    tracing::warn!(connection_id = connection, table = list.name(), error = %e, "sync read failed");
+    let (code, retry) = classify(e);
+    if retry {
+        Outcome::Transient(list, code)
+    } else {
+        Outcome::Failed(list, code)
+    }
+}
+
+/// The outcome of a failed write for `list`.
+pub(super) fn not_stored(connection: i64, list: StripeList, e: &store::StoreError) -> Outcome {
+    tracing::warn!(connection_id = connection, table = list.name(), error = %e, "storing sync data failed");
+    Outcome::Transient(list, "storage_failed")
+}
+
+/// What one run works with.
+pub(super) struct Run<'a> {
+    pub app: &'a AppState,
+    pub job: &'a ClaimedJob,
+    pub owner: &'a str,
+    pub options: SyncOptions,
+    /// Requests per second toward Stripe for this connection.
+    pub rate: f64,
+    /// Pages read so far (for [`SyncOptions::max_pages`]).
+    pub pages: usize,
+}
+
+impl Run<'_> {
+    pub fn connection(&self) -> i64 {
+        self.job.connection_id
+    }
+
+    /// The lease, extended from now.
+    pub fn lease(&self) -> Lease<'_> {
+        let now = self.app.clock.now();
+        Lease {
+            job_id: self.job.id,
+            owner: self.owner,
+            now,
+            until: now + LEASE_SECS,
+        }
+    }
+
+    /// Whether the page budget is spent (a crash is played).
+    pub fn out_of_pages(&self) -> bool {
+        self.options.max_pages.is_some_and(|max| self.pages >= max)
+    }
+
+    /// One read of Stripe with the connection's credential (renewed when it expired), at the
+    /// connection's rate.
+    pub async fn read<T, F, Fut>(&mut self, call: F) -> Result<T, CredentialError>
+    where
+        F: Fn(crate::stripe::StripeClient, Secret) -> Fut,
+        Fut: std::future::Future<Output = Result<T, StripeError>>,
+    {
+        self.app
+            .sync_limiter
+            .acquire(self.connection(), self.rate)
+            .await;
+        self.pages += 1;
+        let client = &self.app.stripe;
+        credentials::call(self.app, self.connection(), |key| call(client.clone(), key))
+            .await
+            .and_then(|used| used.value.map_err(CredentialError::from))
+    }
+}
+
+/// Runs `job` holding the lease as `owner`.
+pub async fn run(app: &AppState, job: &ClaimedJob, owner: &str, options: SyncOptions) -> Outcome {
     let connection = job.connection_id;
     let livemode = match store::find_connection(&app.pool, connection).await {
         Ok(Some(c)) => c.livemode,
         Ok(None) => return Outcome::Gone,
-        Err(_) => return Outcome::Transient(StripeList::ALL[0], "storage_failed"),
+        Err(e) => return not_stored(connection, StripeList::ALL[0], &e),
     };
-    let rate = ratelimit::rate_for(livemode, app.settings.sync_rate_limit);
-    let mut pages = 0usize;
-    for list in StripeList::ALL {
-        let state = match store::table_state(&app.pool, connection, list).await {
-            Ok(state) => state,
-            Err(_) => return Outcome::Transient(list, "storage_failed"),
-        };
-        // A retried job keeps the tables its earlier runs completed.
-        if state.done_job_id == Some(job.id) {
-            continue;
-        }
-        let mut after = state.checkpoint;
-        let mut first = after.is_none();
-        let mut restarted = false;
-        loop {
-            if options.max_pages.is_some_and(|max| pages >= max) {
-                return Outcome::Stopped;
-            }
-            // Manners: at most `rate` reads per second for this connection.
-            app.sync_limiter.acquire(connection, rate).await;
-            let client = app.stripe.clone();
-            let cursor = after.clone();
-            let size = options.page_size;
-            let used = credentials::call(app, connection, move |key| {
-                let client = client.clone();
-                let cursor = cursor.clone();
-                async move {
-                    client
-                        .list_page_sized(list, cursor.as_deref(), size, &key)
-                        .await
-                }
-            })
-            .await;
-            let page = match used.and_then(|u| u.value.map_err(CredentialError::from)) {
-                Ok(page) => page,
-                Err(CredentialError::Gone) => return Outcome::Gone,
-                // The checkpoint's object was deleted at Stripe: the pass starts the table over
-                // (upserts make the repeated rows a no-op), once per run so it cannot loop.
-                Err(CredentialError::Stripe(StripeError::Missing(_)))
-                    if after.is_some() && !restarted =>
-                {
-                    tracing::info!(
-                        connection_id = connection,
-                        table = list.name(),
-                        "sync checkpoint gone at Stripe; restarting the table"
-                    );
-                    restarted = true;
-                    after = None;
-                    first = true;
-                    continue;
-                }
-                Err(e) => {
-                    tracing::warn!(connection_id = connection, table = list.name(), error = %e, "sync page failed");
-                    let (code, retry) = classify(&e);
-                    return if retry {
-                        Outcome::Transient(list, code)
-                    } else {
-                        Outcome::Failed(list, code)
-                    };
-                }
-            };
-            pages += 1;
-            let now = app.clock.now();
-            let lease = Lease {
-                job_id: job.id,
-                owner,
-                now,
-                until: now + LEASE_SECS,
-            };
-            match store::commit_page(&app.pool, lease, connection, list, &page.data, first).await {
-                Ok(true) => {}
-                Ok(false) => return Outcome::LeaseLost,
-                Err(e) => {
-                    tracing::warn!(connection_id = connection, table = list.name(), error = %e, "storing a sync page failed");
-                    return Outcome::Transient(list, "storage_failed");
-                }
-            }
-            first = false;
-            if let Some(last) = page.data.last().and_then(|o| o["id"].as_str()) {
-                after = Some(last.to_owned());
-            }
-            if !page.has_more || page.data.is_empty() {
-                match store::finish_table(&app.pool, lease, connection, list).await {
-                    Ok(true) => break,
-                    Ok(false) => return Outcome::LeaseLost,
-                    Err(_) => return Outcome::Transient(list, "storage_failed"),
-                }
-            }
-        }
+    let cursor = match store::sync_cursor(&app.pool, connection).await {
+        Ok(cursor) => cursor,
+        Err(e) => return not_stored(connection, StripeList::ALL[0], &e),
+    };
+    let mut run = Run {
+        app,
+        job,
+        owner,
+        options,
+        rate: ratelimit::rate_for(livemode, app.settings.sync_rate_limit),
+        pages: 0,
+    };
+    let now = app.clock.now();
+    let usable_events_from = cursor
+        .events_from
+        .filter(|from| *from >= now - EVENTS_USABLE_SECS);
+    // A full pass under way (a resumed job) is finished first.
+    let resuming = cursor.pass.is_some_and(|(pass_job, _)| pass_job == job.id);
+    match usable_events_from {
+        Some(from) if !job.full_pass && !resuming => super::events::pass(&mut run, from).await,
+        _ => super::full::pass(&mut run).await,
     }
-    Outcome::Done
 }

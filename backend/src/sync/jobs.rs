@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::engine::{backfill, Outcome, SyncOptions, LEASE_SECS};
+use super::engine::{run, Outcome, SyncOptions, LEASE_SECS};
 use crate::state::AppState;
 use crate::store::{self, JobEnd, StoreError};
 
@@ -25,7 +25,7 @@ pub fn backoff_secs(attempts: i64) -> i64 {
 /// Queues a sync of the connection unless one is queued or running; logs a failure (a sync not
 /// queued now is queued by the next interval).
 pub async fn enqueue(app: &AppState, connection_id: i64) {
-    if let Err(e) = store::enqueue_sync(&app.pool, connection_id, app.clock.now()).await {
+    if let Err(e) = store::enqueue_sync(&app.pool, connection_id, app.clock.now(), false).await {
         tracing::error!(connection_id, error = %e, "queueing a sync failed");
     }
 }
@@ -46,7 +46,7 @@ pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize,
             return Ok(runs);
         };
         runs += 1;
-        let outcome = backfill(app, &job, &owner, options).await;
+        let outcome = run(app, &job, &owner, options).await;
         let now = app.clock.now();
         let end = match &outcome {
             Outcome::Done => JobEnd::Done,

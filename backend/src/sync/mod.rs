@@ -1,7 +1,9 @@
-//! The Stripe data sync: a backfill of the seven lists into the product's database (`engine`),
-//! run by durable, leased, retried jobs (`jobs`).
+//! The Stripe data sync: full passes of the seven lists (`full`) and events passes (`events`) into
+//! the product's database, chosen per run (`engine`), run by durable, leased, retried jobs (`jobs`).
 
 pub mod engine;
+mod events;
+mod full;
 pub mod jobs;
 pub mod ratelimit;
 

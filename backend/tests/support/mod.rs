@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod localstripe;
+pub mod sync;
 
 use std::collections::HashMap;
 use std::sync::Arc;

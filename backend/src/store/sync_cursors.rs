@@ -1,0 +1,111 @@
+//! Where a connection's events pass starts, and the cursor a full pass under way will leave.
+
+use sqlx::SqlitePool;
+
+use super::sync_data::{hold_lease, Lease};
+use super::StoreError;
+
+/// A connection's cursors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncCursor {
+    /// The events pass reads events created at or after this time; `None` until a full pass
+    /// completed.
+    pub events_from: Option<i64>,
+    /// The full pass under way and the cursor it leaves when it completes.
+    pub pass: Option<(i64, i64)>,
+}
+
+/// The connection's cursors (defaults when it never synced).
+pub async fn sync_cursor(pool: &SqlitePool, connection_id: i64) -> Result<SyncCursor, StoreError> {
+    let row: Option<(Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT events_from, pass_job_id, pass_cursor FROM sync_cursors WHERE connection_id = $1",
+    )
+    .bind(connection_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row
+        .map(|(events_from, job, cursor)| SyncCursor {
+            events_from,
+            pass: job.zip(cursor),
+        })
+        .unwrap_or_default())
+}
+
+/// Starts the full pass of the lease's job (a resumed one keeps its cursor and checkpoints): the
+/// events pass will start from `cursor` once it completes. A pass of an earlier job left unfinished
+/// is abandoned: its checkpoints go, so every table is listed whole by this job. Returns the
+/// cursor in force, or `None` when the lease was lost.
+pub async fn begin_full_pass(
+    pool: &SqlitePool,
+    lease: Lease<'_>,
+    connection_id: i64,
+    cursor: i64,
+) -> Result<Option<i64>, StoreError> {
+    let mut tx = pool.begin().await?;
+    if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
+        return Ok(None);
+    }
+    let current: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT pass_job_id, pass_cursor FROM sync_cursors WHERE connection_id = $1",
+    )
+    .bind(connection_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((Some(job), Some(kept))) = current {
+        if job == lease.job_id {
+            tx.commit().await?;
+            return Ok(Some(kept));
+        }
+    }
+    sqlx::query(
+        "UPDATE sync_tables SET checkpoint = NULL, progress_done = 0 WHERE connection_id = $1 \
+         AND (done_job_id IS NULL OR done_job_id <> $2)",
+    )
+    .bind(connection_id)
+    .bind(lease.job_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO sync_cursors (connection_id, pass_job_id, pass_cursor) VALUES ($1, $2, $3) \
+         ON CONFLICT (connection_id) DO UPDATE SET pass_job_id = excluded.pass_job_id, \
+             pass_cursor = excluded.pass_cursor",
+    )
+    .bind(connection_id)
+    .bind(lease.job_id)
+    .bind(cursor)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(cursor))
+}
+
+/// Moves the events cursor: to `events_from`, or (a full pass completing) to the pass's cursor.
+pub async fn advance_events(
+    pool: &SqlitePool,
+    lease: Lease<'_>,
+    connection_id: i64,
+    events_from: Option<i64>,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO sync_cursors (connection_id, events_from) VALUES ($1, $2) \
+         ON CONFLICT (connection_id) DO UPDATE SET \
+             events_from = COALESCE(excluded.events_from, \
+                 CASE WHEN sync_cursors.pass_job_id = $3 THEN sync_cursors.pass_cursor \
+                      ELSE sync_cursors.events_from END), \
+             pass_job_id = CASE WHEN sync_cursors.pass_job_id = $3 THEN NULL \
+                 ELSE sync_cursors.pass_job_id END, \
+             pass_cursor = CASE WHEN sync_cursors.pass_job_id = $3 THEN NULL \
+                 ELSE sync_cursors.pass_cursor END",
+    )
+    .bind(connection_id)
+    .bind(events_from)
+    .bind(lease.job_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}

@@ -1,0 +1,208 @@
+//! The events pass: Stripe's events since the connection's cursor, stored in the `events` table and
+//! applied to the other six. Applying is order-free: for each object the newest event wins; its
+//! payload is used when rendered in our API version, else the object is read again by id; a
+//! deletion marks the object deleted (a subscription's `customer.subscription.deleted` is its end,
+//! not a deletion: it is stored canceled). Too many changes at once → a full pass instead.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::engine::{failed, not_stored, Outcome, Run, CURSOR_OVERLAP_SECS};
+use crate::store;
+use crate::stripe::client::STRIPE_VERSION;
+use crate::stripe::lists::StripeList;
+
+/// More changed objects than this in one pass are cheaper to list whole.
+pub const MAX_CHANGED: usize = 5_000;
+/// Objects written per transaction.
+const BATCH: usize = 100;
+
+/// The newest news of one object.
+#[derive(Debug, Clone)]
+struct Change {
+    created: i64,
+    object: Value,
+    deleted: bool,
+    /// The payload is the object as we would read it.
+    current: bool,
+}
+
+/// The list an event's object belongs to, if it is one of ours (events excepted).
+fn list_of(object: &Value) -> Option<StripeList> {
+    Some(match object["object"].as_str()? {
+        "customer" => StripeList::Customers,
+        "charge" => StripeList::Charges,
+        "coupon" => StripeList::Coupons,
+        "invoice" => StripeList::Invoices,
+        "plan" => StripeList::Plans,
+        "subscription" => StripeList::Subscriptions,
+        _ => return None,
+    })
+}
+
+/// Runs the events pass from `from` (inclusive).
+pub(super) async fn pass(run: &mut Run<'_>, from: i64) -> Outcome {
+    let (app, connection) = (run.app, run.connection());
+    let from_param = from.to_string();
+    let size = run.options.page_size;
+    let mut after: Option<String> = None;
+    let mut changes: BTreeMap<(&'static str, String), (StripeList, Change)> = BTreeMap::new();
+    let mut newest = from;
+    loop {
+        if run.out_of_pages() {
+            return Outcome::Stopped;
+        }
+        let cursor = after.clone();
+        let filter = [("created[gte]", from_param.as_str())];
+        let read = run
+            .read(|client, key| {
+                let cursor = cursor.clone();
+                async move {
+                    client
+                        .list_page_filtered(
+                            StripeList::Events,
+                            &filter,
+                            cursor.as_deref(),
+                            size,
+                            &key,
+                        )
+                        .await
+                }
+            })
+            .await;
+        let page = match read {
+            Ok(page) => page,
+            Err(e) => return failed(connection, StripeList::Events, &e),
+        };
+        match store::store_objects(
+            &app.pool,
+            run.lease(),
+            connection,
+            StripeList::Events,
+            &page.data,
+        )
+        .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Outcome::LeaseLost,
+            Err(e) => return not_stored(connection, StripeList::Events, &e),
+        }
+        for event in &page.data {
+            let created = event["created"].as_i64().unwrap_or(from);
+            newest = newest.max(created);
+            note(&mut changes, event, created);
+        }
+        if changes.len() > MAX_CHANGED {
+            tracing::info!(
+                connection_id = connection,
+                changed = changes.len(),
+                "many changes since the last sync: a full pass instead"
+            );
+            return super::full::pass(run).await;
+        }
+        after = page
+            .data
+            .last()
+            .and_then(|o| o["id"].as_str())
+            .map(str::to_owned);
+        if !page.has_more || after.is_none() {
+            break;
+        }
+    }
+    if let Some(outcome) = apply(run, changes).await {
+        return outcome;
+    }
+    for list in StripeList::ALL {
+        match store::finish_table(&app.pool, run.lease(), connection, list, false).await {
+            Ok(true) => {}
+            Ok(false) => return Outcome::LeaseLost,
+            Err(e) => return not_stored(connection, list, &e),
+        }
+    }
+    let next = (newest - CURSOR_OVERLAP_SECS).max(from);
+    match store::advance_events(&app.pool, run.lease(), connection, Some(next)).await {
+        Ok(true) => Outcome::Done,
+        Ok(false) => Outcome::LeaseLost,
+        Err(e) => not_stored(connection, StripeList::Events, &e),
+    }
+}
+
+/// Keeps the event's news of its object when it is the newest seen.
+fn note(
+    changes: &mut BTreeMap<(&'static str, String), (StripeList, Change)>,
+    event: &Value,
+    created: i64,
+) {
+    let object = &event["data"]["object"];
+    let (Some(list), Some(id)) = (list_of(object), object["id"].as_str()) else {
+        return;
+    };
+    let kind = event["type"].as_str().unwrap_or_default();
+    let change = Change {
+        created,
+        object: object.clone(),
+        deleted: kind.ends_with(".deleted") && list != StripeList::Subscriptions,
+        current: event["api_version"].as_str() == Some(STRIPE_VERSION),
+    };
+    let key = (list.name(), id.to_owned());
+    match changes.get(&key) {
+        // A deletion is final, whatever the order events are listed in.
+        Some((_, seen)) if seen.deleted || seen.created > created => {}
+        _ => {
+            changes.insert(key, (list, change));
+        }
+    }
+}
+
+/// Writes the changes: payloads as they are, others read again, deletions marked. `Some` when the
+/// run must end.
+async fn apply(
+    run: &mut Run<'_>,
+    changes: BTreeMap<(&'static str, String), (StripeList, Change)>,
+) -> Option<Outcome> {
+    let (app, connection) = (run.app, run.connection());
+    let mut by_list: BTreeMap<&'static str, (StripeList, Vec<Value>, Vec<Value>)> = BTreeMap::new();
+    for ((name, id), (list, change)) in changes {
+        let (_, upserts, deletions) = by_list
+            .entry(name)
+            .or_insert_with(|| (list, Vec::new(), Vec::new()));
+        if change.deleted {
+            deletions.push(change.object);
+        } else if change.current {
+            upserts.push(change.object);
+        } else {
+            if run.out_of_pages() {
+                return Some(Outcome::Stopped);
+            }
+            let read = run
+                .read(|client, key| {
+                    let id = id.clone();
+                    async move { client.retrieve(list, &id, &key).await }
+                })
+                .await;
+            match read {
+                Ok(Some(object)) => upserts.push(object),
+                Ok(None) => deletions.push(change.object),
+                Err(e) => return Some(failed(connection, list, &e)),
+            }
+        }
+    }
+    for (list, upserts, deletions) in by_list.into_values() {
+        for chunk in upserts.chunks(BATCH) {
+            match store::store_objects(&app.pool, run.lease(), connection, list, chunk).await {
+                Ok(true) => {}
+                Ok(false) => return Some(Outcome::LeaseLost),
+                Err(e) => return Some(not_stored(connection, list, &e)),
+            }
+        }
+        for chunk in deletions.chunks(BATCH) {
+            match store::mark_deleted(&app.pool, run.lease(), connection, list, chunk).await {
+                Ok(true) => {}
+                Ok(false) => return Some(Outcome::LeaseLost),
+                Err(e) => return Some(not_stored(connection, list, &e)),
+            }
+        }
+    }
+    None
+}
