@@ -237,3 +237,48 @@ async fn a_forced_update_marks_deleted_customers_plans_and_coupons_deleted_and_k
         }
     }
 }
+
+// A scheduled sync reads localstripe's events (oldest first, in another API version: each object
+// is read again by id) and applies what they tell: changed and new customers, a deleted one (kept,
+// marked deleted), a canceled subscription (not deleted).
+#[tokio::test]
+async fn a_scheduled_sync_applies_localstripes_events() {
+    let (ls, data, app, id) = backfilled(SyncOptions::default()).await;
+    let renamed = &data.customers[0];
+    ls.post(
+        &format!("customers/{renamed}"),
+        &[("email", "ada.events@example.test")],
+    )
+    .await;
+    let newcomer = ls
+        .customer_with_card("Dorothy Vaughan", "dorothy@example.test")
+        .await;
+    let gone = &data.lead;
+    assert_eq!(
+        ls.delete(&format!("customers/{gone}")).await["deleted"],
+        true
+    );
+    let newly_canceled = &data.active[0];
+    ls.cancel(newly_canceled).await;
+
+    app.state.clock.advance(600);
+    let now = app.state.clock.now();
+    assert!(store::enqueue_sync(&app.state.pool, id, now, false)
+        .await
+        .unwrap());
+    sync(&app, id, SyncOptions::default()).await;
+
+    let customers = stored(&app, id, "customers").await;
+    assert_eq!(customers[renamed]["email"], "ada.events@example.test");
+    assert_eq!(customers[&newcomer]["email"], "dorothy@example.test");
+    assert_eq!(customers[gone]["deleted"], true, "{}", customers[gone]);
+    assert_eq!(customers[renamed], ls.list_all("customers").await[renamed]);
+    let subscriptions = stored(&app, id, "subscriptions").await;
+    assert_eq!(subscriptions[newly_canceled]["status"], "canceled");
+    assert!(subscriptions[newly_canceled].get("deleted").is_none());
+    assert_eq!(
+        ids(&stored(&app, id, "events").await),
+        ls.list_ids("events").await,
+        "every event is stored"
+    );
+}
