@@ -1,15 +1,17 @@
 //! `/api/connections/{id}/sync` and `/api/connections/{id}/tables/{table}`: the synced Stripe
 //! data. Admin only.
 
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use shared::{SyncStatus, TablePage};
 
 use crate::auth::AdminUser;
 use crate::error::{ApiPath, ApiQuery, AppError};
-use crate::services::sync;
+use crate::services::{export, sync};
 use crate::state::AppState;
 
 /// `GET /api/connections/{id}/sync`: each table's rows, freshness, progress and error.
@@ -40,14 +42,27 @@ pub struct RowsQuery {
     after: Option<String>,
 }
 
-/// `GET /api/connections/{id}/tables/{table}`: a page of the table's Stripe objects in id order.
+/// `GET /api/connections/{id}/tables/{table}`: a page of the table's Stripe objects in id order;
+/// `…/{table}.csv`: the whole table as CSV.
 pub async fn table_rows(
     _admin: AdminUser,
     State(state): State<AppState>,
     ApiPath((id, table)): ApiPath<(i64, String)>,
     ApiQuery(query): ApiQuery<RowsQuery>,
-) -> Result<Json<TablePage<serde_json::Value>>, AppError> {
-    Ok(Json(
-        sync::rows(&state, id, &table, query.limit, query.after.as_deref()).await?,
-    ))
+) -> Result<Response, AppError> {
+    if let Some(name) = table.strip_suffix(".csv") {
+        let body = Body::from_stream(export::csv(&state, id, name).await?);
+        let disposition = format!("attachment; filename=\"stripe-{name}-{id}.csv\"");
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            body,
+        )
+            .into_response());
+    }
+    let page: TablePage<serde_json::Value> =
+        sync::rows(&state, id, &table, query.limit, query.after.as_deref()).await?;
+    Ok(Json(page).into_response())
 }

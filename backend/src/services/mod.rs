@@ -5,4 +5,5 @@ pub mod authorize;
 pub mod connection_test;
 pub mod connections;
 pub mod credentials;
+pub mod export;
 pub mod sync;

@@ -30,7 +30,7 @@ pub enum DataError {
     Store(#[from] StoreError),
 }
 
-async fn require_connection(app: &AppState, id: i64) -> Result<(), DataError> {
+pub(crate) async fn require_connection(app: &AppState, id: i64) -> Result<(), DataError> {
     store::find_connection(&app.pool, id)
         .await?
         .map(|_| ())
@@ -114,16 +114,25 @@ pub async fn rows(
     }
     require_connection(app, id).await?;
     let (stored, has_more) = store::table_rows(&app.pool, id, list, after, limit).await?;
-    let mut rows = Vec::with_capacity(stored.len());
-    for (object, deleted) in stored {
-        let mut value: Value = serde_json::from_str(&object)
-            .map_err(|e| StoreError::Corrupt(format!("{table} row: {e}")))?;
-        if deleted {
-            if let Some(map) = value.as_object_mut() {
-                map.insert("deleted".into(), Value::Bool(true));
-            }
-        }
-        rows.push(value);
-    }
+    let rows = stored
+        .into_iter()
+        .map(|(object, deleted)| stored_object(list, &object, deleted))
+        .collect::<Result<_, _>>()?;
     Ok(TablePage { rows, has_more })
+}
+
+/// A stored row as the API shows it: the Stripe object, with `"deleted": true` where deleted.
+pub(crate) fn stored_object(
+    list: StripeList,
+    object: &str,
+    deleted: bool,
+) -> Result<Value, StoreError> {
+    let mut value: Value = serde_json::from_str(object)
+        .map_err(|e| StoreError::Corrupt(format!("{} row: {e}", list.name())))?;
+    if deleted {
+        if let Some(map) = value.as_object_mut() {
+            map.insert("deleted".into(), Value::Bool(true));
+        }
+    }
+    Ok(value)
 }
