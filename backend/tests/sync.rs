@@ -626,3 +626,27 @@ async fn an_apps_token_expiring_mid_sync_is_renewed_and_the_sync_goes_on() {
     assert_eq!(body["status"], "idle", "{body}");
     assert_tables_match_stripe(&app, id).await;
 }
+
+#[tokio::test]
+async fn last_connection_started_and_duration_describe_the_last_sync_run() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    app.state.clock.advance(120);
+    let started = app.state.clock.now();
+    run(&app, SyncOptions::default()).await;
+    let row = &app.connection(id).await["connection"];
+    assert_eq!(row["last_started_at"], started, "{row}");
+    assert!(row["last_duration_ms"].as_i64().unwrap() >= 0, "{row}");
+    // A connection test afterwards keeps its times to itself.
+    app.state.clock.advance(60);
+    let (status, tested) = app
+        .json("POST", &format!("/api/connections/{id}/test"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tested}");
+    assert_eq!(
+        app.connection(id).await["connection"]["last_started_at"],
+        started
+    );
+    let (_, rows) = app.json("GET", "/api/connections").await;
+    assert_eq!(rows[0]["last_started_at"], started);
+}

@@ -142,9 +142,29 @@ impl TryFrom<ConnectionRow> for Connection {
     }
 }
 
-/// The columns a `Connection` is read from.
+/// The columns a `Connection` is read from. Last Connection Started / Duration: the last sync run,
+/// else the last connection test.
 const CONNECTION_SELECT: &str = "SELECT id, kind, stripe_user_id, livemode, display_name, status, \
-     last_started_at, last_duration_ms, created_at, last_error, auth_kind, key_last4 FROM connections";
+     COALESCE(sync_started_at, last_started_at) AS last_started_at, \
+     CASE WHEN sync_started_at IS NULL THEN last_duration_ms ELSE sync_duration_ms END \
+         AS last_duration_ms, \
+     created_at, last_error, auth_kind, key_last4 FROM connections";
+
+/// Records a sync run of the connection: when it started and how long it took.
+pub async fn record_sync_run(
+    pool: &SqlitePool,
+    id: i64,
+    started_at: i64,
+    duration_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE connections SET sync_started_at = $2, sync_duration_ms = $3 WHERE id = $1")
+        .bind(id)
+        .bind(started_at)
+        .bind(duration_ms)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
 
 /// Every connection, oldest first, as the Data Sources table shows them.
 pub async fn list_connections(pool: &SqlitePool) -> Result<Vec<Connection>, StoreError> {

@@ -23,8 +23,8 @@ use crate::crypto::{CryptoError, Sealed, TokenCipher};
 pub use audit::{audit, audit_log, AuditLine};
 pub use connections::{
     account_is_connected, adopt_grant, check_soon, claim_due, delete_connection, failure_count,
-    find_by_account, find_connection, list_connections, mark_testing, record_test, restore_status,
-    upsert_connection, NewConnection, TestResult,
+    find_by_account, find_connection, list_connections, mark_testing, record_sync_run, record_test,
+    restore_status, upsert_connection, NewConnection, TestResult,
 };
 pub use credentials::{
     claim_refresh_lease, credential, mark_refresh_refused, release_refresh_lease, store_refreshed,

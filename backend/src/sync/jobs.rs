@@ -46,8 +46,16 @@ pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize,
             return Ok(runs);
         };
         runs += 1;
+        let (started_at, timer) = (app.clock.now(), std::time::Instant::now());
         let outcome = run(app, &job, &owner, options).await;
         let now = app.clock.now();
+        if matches!(
+            outcome,
+            Outcome::Done | Outcome::Failed(..) | Outcome::Transient(..)
+        ) {
+            let ms = i64::try_from(timer.elapsed().as_millis()).unwrap_or(i64::MAX);
+            store::record_sync_run(&app.pool, job.connection_id, started_at, ms).await?;
+        }
         let end = match &outcome {
             Outcome::Done => JobEnd::Done,
             // A dead worker leaves its lease to expire; another run resumes the job.
