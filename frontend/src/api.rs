@@ -224,6 +224,11 @@ pub fn force_sync(id: i64) -> Req<()> {
 }
 
 /// `GET /api/connections/{id}/tables/{table}?limit=N`: the table's first rows, summarized.
+/// Where a synced table downloads as CSV (`GET /api/connections/{id}/tables/{table}.csv`).
+pub fn table_csv_url(id: i64, table: &str) -> String {
+    format!("/api/connections/{id}/tables/{table}.csv")
+}
+
 pub fn table_preview(id: i64, table: &str, limit: u32) -> Req<TablePage<RowSummary>> {
     let url = format!("/api/connections/{id}/tables/{table}?limit={limit}");
     req(Request::get(&url), None)

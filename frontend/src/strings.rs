@@ -383,6 +383,13 @@ pub const COL_ROWS: &str = "Rows";
 pub const COL_LAST_SYNCED: &str = "Last synced";
 pub const COL_PROGRESS: &str = "Progress";
 pub const PREVIEW: &str = "Preview";
+/// The link that downloads a table as CSV.
+pub const CSV: &str = "CSV";
+
+/// The accessible name of a table's CSV download.
+pub fn csv_of(name: &str) -> String {
+    format!("Download {name} as CSV")
+}
 pub const COL_ID: &str = "ID";
 pub const COL_CREATED: &str = "Created";
 pub const DELETED: &str = "deleted";

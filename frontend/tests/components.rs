@@ -519,6 +519,13 @@ async fn the_data_section_lists_the_seven_tables_with_progress_and_errors() {
     // Each table has a named Preview button.
     one(&root, "button[aria-label='Preview customers']");
     one(&root, "button[aria-label='Preview events']");
+    // And a named CSV download of the whole table.
+    let csv = one(&root, "a[aria-label='Download customers as CSV']");
+    assert!(csv.has_attribute("download"));
+    assert!(csv
+        .get_attribute("href")
+        .unwrap()
+        .ends_with("/tables/customers.csv"));
     // Idle: the button works.
     status.set(Some(Ok(seven_tables(shared::SyncState::Idle))));
     tick().await;

@@ -51,6 +51,8 @@ fn table_row(t: TableSync, id: i64, preview: Preview) -> impl IntoView {
         .error
         .map(|e| view! { <span class="status status-error">{strings::sync_error(&e)}</span> });
     let label = strings::action_for(strings::PREVIEW, &name);
+    let csv_label = strings::csv_of(&name);
+    let csv_url = api::table_csv_url(id, &name);
     let (for_preview, key) = (name.clone(), name.clone());
     view! {
         <tr data-table=key>
@@ -64,6 +66,8 @@ fn table_row(t: TableSync, id: i64, preview: Preview) -> impl IntoView {
             <td>
                 <button type="button" class="button button-small" aria-label=label
                     on:click=move |_| open_preview(id, for_preview.clone(), preview)>{strings::PREVIEW}</button>
+                " "
+                <a class="button button-small" href=csv_url download="" aria-label=csv_label>{strings::CSV}</a>
             </td>
         </tr>
     }
