@@ -5,6 +5,8 @@
 //! The list server runs in this process (it generates each object from its index as it is asked
 //! for; nothing is held), so the CPU and memory figures include it: its share is printed.
 //! `SYNC_BENCH_QUICK=1` runs the backfill alone (for `perf record`).
+//! Peak RSS is mostly glibc's: compare `MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576` (one
+//! arena per thread, and the Argon2 buffer of the sign-in kept in the heap, otherwise).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // `json!` of a whole Stripe charge nests deeper than the default limit.
 #![recursion_limit = "256"]
