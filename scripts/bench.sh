@@ -5,5 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cargo bench --locked -p backend --bench flow
 echo
+cargo bench --locked -p backend --bench sync
+echo
 [ -f dist/index.html ] || bash scripts/build-frontend.sh
 bash scripts/size.sh

@@ -2,23 +2,20 @@
 //! here (and in the closing notes), never in timed unit tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::Request;
 use backend::app::app;
-use backend::clock::Clock;
 use backend::config::Secret;
-use backend::config::StripeSettings;
-use backend::crypto::TokenCipher;
 use backend::emulator::{DemoAccount, Emulator, EmulatorConfig};
-use backend::state::{AppState, Settings};
-use backend::stripe::{http_client, StripeClient};
-use tower::ServiceExt;
+use backend::state::AppState;
+use backend::stripe::http_client;
+use common::{
+    bench_state, load, request, serve_product, session_cookie, Bench, PUBLIC, SIGN_IN_BODY,
+};
 use url::Url;
-
-const PUBLIC: &str = "http://bench.test";
 
 fn report(name: &str, mut samples: Vec<Duration>) {
     samples.sort();
@@ -32,31 +29,6 @@ fn report(name: &str, mut samples: Vec<Duration>) {
         pct(0.95),
         n as f64 / total.as_secs_f64()
     );
-}
-
-async fn request(
-    router: &axum::Router,
-    method: &str,
-    uri: &str,
-    cookie: &str,
-    body: Option<String>,
-) -> axum::http::Response<Body> {
-    let mut r = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("origin", PUBLIC)
-        .header("cookie", cookie);
-    if body.is_some() {
-        r = r.header("content-type", "application/json");
-    }
-    router
-        .clone()
-        .oneshot(
-            r.body(body.map(Body::from).unwrap_or_default())
-                .expect("request"),
-        )
-        .await
-        .expect("response")
 }
 
 /// One OAuth round trip per account (authorize, Stripe's approval by `approve`, callback); timings.
@@ -125,51 +97,12 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let freshness = Arc::new(backend::freshness::Freshness::default());
-    let pool = backend::store::connect_watched(
-        &format!("sqlite://{}/bench.db", dir.path().display()),
-        Some(freshness.clone()),
-    )
-    .await
-    .expect("db");
-    tokio::spawn(freshness.clone().watch(pool.clone()));
-    let hash = backend::users::hash_password("bench password 123").expect("hash");
-    backend::users::create(&pool, "admin@bench.test", "", shared::Role::Admin, &hash, 1)
-        .await
-        .expect("admin");
-    let cipher =
-        TokenCipher::from_base64(&Secret::new("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
-            .expect("key");
-    let settings = StripeSettings {
-        client_id: "ca_bench".into(),
-        secret_key: Secret::new("sk_test_bench"),
-        connect_url: stripe.clone(),
-        api_url: stripe.clone(),
-        authorize_url: stripe.join("oauth/v2/authorize").expect("url"),
-    };
-    let redirect = Url::parse(&format!("{PUBLIC}/oauth/stripe/callback")).expect("url");
-    let flows = backend::startup::flows(&settings, &stripe, shared::AuthKind::Connect, &redirect)
-        .expect("flows");
-    let state = AppState {
-        pool,
-        cipher: Arc::new(cipher.clone()),
-        stripe: StripeClient::new(http_client().expect("http"), stripe.clone()),
-        flows: Arc::new(flows),
-        clock: Clock::default(),
-        settings: Arc::new(Settings {
-            demo_mode: false,
-            public_origin: PUBLIC.into(),
-            health_interval_secs: 3600,
-            sync_interval_secs: 3600,
-            sync_rate_limit: None,
-            restricted_key_url: String::new(),
-            instance_id: "bench".into(),
-        }),
-        webhook_secrets: Arc::new(vec![Secret::new("whsec_bench")]),
-        connections_answer: Arc::default(),
-        sessions: backend::session_cache::SessionCache::new(freshness),
-        sync_limiter: Default::default(),
-    };
+    let Bench {
+        state,
+        stripe_settings: settings,
+        redirect,
+    } = bench_state(dir.path(), &stripe, None).await;
+    let cipher = state.cipher.clone();
     let router = app(state.clone(), dir.path(), None);
 
     println!("backend benchmarks (debug assertions off, one machine, loopback)\n");
@@ -184,17 +117,11 @@ async fn main() {
             "POST",
             "/api/auth/sign-in",
             "",
-            Some(r#"{"email":"admin@bench.test","password":"bench password 123"}"#.into()),
+            Some(SIGN_IN_BODY.into()),
         )
         .await;
         samples.push(t.elapsed());
-        cookie = response.headers()["set-cookie"]
-            .to_str()
-            .expect("cookie")
-            .split(';')
-            .next()
-            .expect("c")
-            .to_owned();
+        cookie = session_cookie(&response);
     }
     report("sign-in (Argon2id verify + new session)", samples);
 
@@ -328,20 +255,7 @@ async fn main() {
 
     // Under load, over real sockets: 64 connections for 5 s against `GET /api/connections`
     // (signed in, 100 rows) on the product's server, and against a bare axum route in the same run.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let product = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(backend::server::serve(
-        listener,
-        router.clone(),
-        // One load generator on one address: its share is the whole server here.
-        backend::server::Limits {
-            max_connections_per_client: 1024,
-            ..backend::server::Limits::default()
-        },
-        std::future::pending(),
-    ));
+    let product = serve_product(router.clone()).await;
     let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -372,7 +286,7 @@ async fn main() {
                         .post(&url)
                         .header("origin", PUBLIC)
                         .header("content-type", "application/json")
-                        .body(r#"{"email":"admin@bench.test","password":"bench password 123"}"#)
+                        .body(SIGN_IN_BODY)
                         .send()
                         .await;
                     n += 1;
@@ -390,41 +304,4 @@ async fn main() {
     println!(
         "under load with a burst of {sign_ins} sign-ins: GET /api/connections {rps:.0} req/s p99 {p99:.1?}"
     );
-}
-
-/// 64 clients in a loop for 5 s; requests per second and p99 latency.
-async fn load(url: &str, cookie: Option<&str>) -> (f64, Duration) {
-    const CLIENTS: usize = 64;
-    const RUN: Duration = Duration::from_secs(5);
-    let client = http_client().expect("client");
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            let (client, url) = (client.clone(), url.to_owned());
-            let cookie = cookie.map(str::to_owned);
-            tokio::spawn(async move {
-                let mut samples = Vec::new();
-                while started.elapsed() < RUN {
-                    let t = Instant::now();
-                    let mut request = client.get(&url);
-                    if let Some(cookie) = &cookie {
-                        request = request.header("cookie", cookie);
-                    }
-                    let response = request.send().await.expect("answer");
-                    assert!(response.status().is_success(), "{}", response.status());
-                    let _ = response.bytes().await.expect("body");
-                    samples.push(t.elapsed());
-                }
-                samples
-            })
-        })
-        .collect();
-    let mut samples = Vec::new();
-    for task in tasks {
-        samples.extend(task.await.expect("client task"));
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    samples.sort();
-    let p99 = samples[(samples.len() * 99 / 100).min(samples.len() - 1)];
-    (samples.len() as f64 / elapsed, p99)
 }
