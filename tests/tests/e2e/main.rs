@@ -6,3 +6,4 @@
 mod connect_ways;
 mod harness;
 mod seed_flow;
+mod sync_restart;
