@@ -24,8 +24,8 @@ use tower_sessions_sqlx_store::SqliteStore;
 use crate::auth;
 use crate::emulator::Emulator;
 use crate::routes::{
-    auth as auth_routes, connections, meta, oauth, sync as sync_routes, users as user_routes,
-    webhooks,
+    auth as auth_routes, connections, hosts as host_routes, meta, oauth, sync as sync_routes,
+    users as user_routes, webhooks,
 };
 use crate::state::AppState;
 
@@ -62,6 +62,29 @@ pub fn content_security_policy(index_html: &str) -> String {
     )
 }
 
+/// CORS for the widget: an origin a live host key lists may call the API with a bearer credential
+/// (never with cookies); every other origin gets no CORS headers, so browsers refuse it.
+fn widget_cors(state: &AppState) -> tower_http::cors::CorsLayer {
+    use axum::http::Method;
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let pool = state.pool.clone();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::async_predicate(move |origin, _| {
+            let pool = pool.clone();
+            async move {
+                match origin.to_str() {
+                    Ok(origin) => crate::store::origin_allowed(&pool, origin)
+                        .await
+                        .unwrap_or(false),
+                    Err(_) => false,
+                }
+            }
+        }))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
 /// The router: API, OAuth callback, optional emulator, and the SPA with fallback to `index.html`.
 pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> Router {
     let api = Router::new()
@@ -75,6 +98,15 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
             get(user_routes::list_users).post(user_routes::create_user),
         )
         .route("/users/{id}", patch(user_routes::update_user))
+        .route(
+            "/host-keys",
+            get(host_routes::list_host_keys).post(host_routes::create_host_key),
+        )
+        .route(
+            "/host-keys/{id}",
+            axum::routing::delete(host_routes::revoke_host_key),
+        )
+        .route("/connect-sessions", post(host_routes::open_connect_session))
         .route("/connections", get(connections::list_connections))
         .route(
             "/connections/stripe/authorize",
@@ -115,7 +147,8 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
-        ));
+        ))
+        .layer(widget_cors(&state));
     let sessions = SessionManagerLayer::new(SqliteStore::new(state.pool.clone()))
         .with_name(auth::SESSION_COOKIE)
         .with_http_only(true)

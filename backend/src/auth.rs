@@ -68,6 +68,10 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        // A request with a bearer credential acts with it alone, never as a cookie's user.
+        if crate::actor::bearer(&parts.headers).is_some() {
+            return Err(AppError::Unauthorized);
+        }
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| AppError::Internal(msg.into()))?;
@@ -320,12 +324,17 @@ pub async fn refund_attempt(pool: &SqlitePool, keys: &[(String, i64)]) -> Result
 
 /// CSRF guard for the API: a state-changing request must come from our own origin (`Origin`, or
 /// when a browser sends none, `Sec-Fetch-Site: same-origin`). The SameSite=Lax cookie is the
-/// second layer.
+/// second layer. A request with a bearer credential (a host's key, a widget's session token) is
+/// not ambient — a browser never adds one by itself — so it passes: it acts with its bearer
+/// credential alone (the signed-in user extractor refuses it; its own extractor checks origins).
 pub async fn same_origin_only(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    if crate::actor::bearer(request.headers()).is_some() {
+        return next.run(request).await;
+    }
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS

@@ -62,6 +62,9 @@ pub enum AppError {
     /// The credential belongs to another Stripe account than the connection's.
     #[error("another account's credential")]
     OtherAccount,
+    /// A host key or a widget's session token was refused.
+    #[error(transparent)]
+    Host(#[from] crate::services::hosts::HostError),
     /// Anything else on our side.
     #[error("internal: {0}")]
     Internal(String),
@@ -180,6 +183,38 @@ impl From<UserError> for AppError {
     }
 }
 
+fn host_refusal(e: &crate::services::hosts::HostError) -> (StatusCode, ErrorCode, String) {
+    use crate::services::hosts::HostError;
+    match e {
+        HostError::Invalid(msg) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest, msg.clone()),
+        HostError::BadKey => (
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidHostKey,
+            "The host key is unknown or revoked.".into(),
+        ),
+        HostError::BadSession => (
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidSession,
+            "The session token is unknown or not valid here.".into(),
+        ),
+        HostError::Expired => (
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::SessionExpired,
+            "The session token has expired: ask the host for a new one.".into(),
+        ),
+        HostError::NotFound => (
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "There is no such host key.".into(),
+        ),
+        HostError::Store(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "Something went wrong on our side. Please try again.".into(),
+        ),
+    }
+}
+
 impl AppError {
     fn parts(&self) -> (StatusCode, ErrorCode, String) {
         match self {
@@ -245,6 +280,7 @@ impl AppError {
                 "Stripe could not be reached. Please try again in a moment.".into(),
             ),
             Self::Key(e) => key_refusal(e),
+            Self::Host(e) => host_refusal(e),
             Self::OtherAccount => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::OtherAccount,

@@ -1,6 +1,7 @@
 //! The Connections backend: the only holder of the Stripe secret key. It does the OAuth code
 //! exchange, stores connections with their tokens encrypted, and serves the SPA and its JSON API.
 
+pub mod actor;
 pub mod app;
 pub mod auth;
 pub mod clock;

@@ -38,6 +38,15 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Create a key for a host product embedding the Connections widget; prints the key once.
+    CreateHostKey {
+        /// The host product's name.
+        #[arg(long)]
+        name: String,
+        /// An origin allowed to embed the widget (`https://host.example[:port]`); repeat for more.
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+    },
     /// Re-encrypt every stored credential under a new key (generated into the key file, or
     /// NEW_ENCRYPTION_KEY when ENCRYPTION_KEY is set).
     RotateKey,
@@ -68,6 +77,7 @@ async fn main() -> std::process::ExitCode {
             create_user(&email, role, &name).await.map(Some)
         }
         Command::ResetPassword { email } => reset_password(&email).await.map(Some),
+        Command::CreateHostKey { name, origins } => create_host_key(name, origins).await.map(Some),
         Command::RotateKey => rotate_key().await.map(Some),
         Command::StripeEmulator => serve_emulator().await.map(|()| None),
     };
@@ -198,6 +208,19 @@ async fn create_user(email: &str, role: shared::Role, name: &str) -> Result<Stri
     let hash = hash(password).await?;
     let user = users::create(&pool, email, name, role, &hash, Clock::default().now()).await?;
     Ok(format!("created {} ({})", user.email, user.role.as_str()))
+}
+
+/// `create-host-key`: the key is printed once (only its hash is stored).
+async fn create_host_key(name: String, origins: Vec<String>) -> Result<String, AnyError> {
+    let pool = open_database().await?;
+    let new = shared::NewHostKey { name, origins };
+    let created = backend::services::hosts::create_key(&pool, Clock::default().now(), &new).await?;
+    Ok(format!(
+        "host key for {} ({}):\n{}",
+        created.host_key.name,
+        created.host_key.origins.join(", "),
+        created.key
+    ))
 }
 
 /// `reset-password`: an operator command on the configured database.

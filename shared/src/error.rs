@@ -27,6 +27,12 @@ pub enum ErrorCode {
     MissingPermissions,
     /// The credential belongs to another Stripe account than the connection's.
     OtherAccount,
+    /// A host key (`hk_…`) that is unknown or revoked.
+    InvalidHostKey,
+    /// A connect session token that is unknown, revoked or from a foreign origin.
+    InvalidSession,
+    /// A connect session token past its 30 minutes.
+    SessionExpired,
     /// Anything else; details are in the server's log only.
     Internal,
 }
@@ -43,6 +49,9 @@ wire_names!(ErrorCode {
     InvalidKey => "invalid_key",
     MissingPermissions => "missing_permissions",
     OtherAccount => "other_account",
+    InvalidHostKey => "invalid_host_key",
+    InvalidSession => "invalid_session",
+    SessionExpired => "session_expired",
     Internal => "internal",
 });
 

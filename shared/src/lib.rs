@@ -10,12 +10,14 @@ mod wire;
 mod callback;
 mod connection;
 mod error;
+mod hosts;
 mod sync;
 mod users;
 
 pub use callback::*;
 pub use connection::*;
 pub use error::*;
+pub use hosts::*;
 pub use sync::*;
 pub use users::*;
 

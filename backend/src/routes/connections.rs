@@ -1,5 +1,5 @@
 //! `/api/connections…`: the Data Sources rows, one connection with its history, tests, restricted
-//! keys, deletion. Admin only.
+//! keys, deletion. An Admin sees every organization's; a widget's connect session its own only.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 use shared::{Connection, ConnectionDetail, DeleteOutcome, Removal, RestrictedKeyRequest};
 
+use crate::actor::Actor;
 use crate::auth::AdminUser;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
 use crate::services::connections;
@@ -16,10 +17,19 @@ use crate::store;
 
 /// `GET /api/connections`: the Data Sources rows.
 pub async fn list_connections(
-    AdminUser(admin): AdminUser,
+    actor: Actor,
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
-    let json = connections::list_json(&state, admin.connections_version).await?;
+    let json = match &actor {
+        Actor::Admin(admin) => connections::list_json(&state, admin.connections_version).await?,
+        Actor::Widget(session) => {
+            let rows =
+                store::list_organization_connections(&state.pool, session.organization_id).await?;
+            serde_json::to_vec(&rows)
+                .map_err(|e| AppError::Internal(e.to_string()))?
+                .into()
+        }
+    };
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -32,10 +42,11 @@ pub async fn list_connections(
 
 /// `GET /api/connections/{id}`: the row and its audit log.
 pub async fn get_connection(
-    _admin: AdminUser,
+    actor: Actor,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ConnectionDetail>, AppError> {
+    actor.may_use(&state, id).await?;
     let connection = store::find_connection(&state.pool, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -45,12 +56,13 @@ pub async fn get_connection(
 
 /// `POST /api/connections/{id}/test`: tests now and answers the updated row.
 pub async fn test_connection(
-    AdminUser(admin): AdminUser,
+    actor: Actor,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Connection>, AppError> {
+    actor.may_use(&state, id).await?;
     Ok(Json(
-        connections::test_now(&state, id, &admin.user.email).await?,
+        connections::test_now(&state, id, &actor.name()).await?,
     ))
 }
 
@@ -88,13 +100,13 @@ pub struct DeleteQuery {
 /// [`DeleteOutcome`] when the admin has something left to do in Stripe; 502 and the row kept when
 /// Stripe cannot be told, unless `force=true`.
 pub async fn delete_connection(
-    AdminUser(admin): AdminUser,
+    actor: Actor,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<Response, AppError> {
-    let (removal, auth_kind) =
-        connections::delete(&state, id, &admin.user.email, query.force).await?;
+    actor.may_use(&state, id).await?;
+    let (removal, auth_kind) = connections::delete(&state, id, &actor.name(), query.force).await?;
     Ok(match removal {
         Removal::CredentialDropped => Json(DeleteOutcome { removal, auth_kind }).into_response(),
         _ => StatusCode::NO_CONTENT.into_response(),

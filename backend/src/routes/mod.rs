@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod connections;
+pub mod hosts;
 pub mod meta;
 pub mod oauth;
 pub mod sync;

@@ -1,5 +1,6 @@
 //! `/api/connections/{id}/sync` and `/api/connections/{id}/tables/{table}`: the synced Stripe
-//! data. Admin only.
+//! data. The sync's status and **Force an update** also for a widget's connect session (its
+//! organization's connections); the rows themselves for Admins only.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -9,6 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use shared::{SyncStatus, TablePage};
 
+use crate::actor::Actor;
 use crate::auth::AdminUser;
 use crate::error::{ApiPath, ApiQuery, AppError};
 use crate::services::{export, sync};
@@ -16,19 +18,21 @@ use crate::state::AppState;
 
 /// `GET /api/connections/{id}/sync`: each table's rows, freshness, progress and error.
 pub async fn sync_status(
-    _admin: AdminUser,
+    actor: Actor,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<SyncStatus>, AppError> {
+    actor.may_use(&state, id).await?;
     Ok(Json(sync::status(&state, id).await?))
 }
 
 /// `POST /api/connections/{id}/sync`: **Force an update** (202; no second job while one runs).
 pub async fn force_sync(
-    _admin: AdminUser,
+    actor: Actor,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, AppError> {
+    actor.may_use(&state, id).await?;
     sync::force(&state, id).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -6,4 +6,5 @@ pub mod connection_test;
 pub mod connections;
 pub mod credentials;
 pub mod export;
+pub mod hosts;
 pub mod sync;

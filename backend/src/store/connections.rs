@@ -175,6 +175,20 @@ pub async fn list_connections(pool: &SqlitePool) -> Result<Vec<Connection>, Stor
     rows.into_iter().map(Connection::try_from).collect()
 }
 
+/// The connections of one organization, oldest first.
+pub async fn list_organization_connections(
+    pool: &SqlitePool,
+    organization_id: i64,
+) -> Result<Vec<Connection>, StoreError> {
+    let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
+        "{CONNECTION_SELECT} WHERE organization_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(organization_id)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(Connection::try_from).collect()
+}
+
 /// One connection.
 pub async fn find_connection(pool: &SqlitePool, id: i64) -> Result<Option<Connection>, StoreError> {
     let row: Option<ConnectionRow> = sqlx::query_as(&format!("{CONNECTION_SELECT} WHERE id = $1"))

@@ -6,6 +6,7 @@
 mod audit;
 mod connections;
 mod credentials;
+mod hosts;
 mod pending;
 mod states;
 mod sync_cursors;
@@ -23,12 +24,18 @@ use crate::crypto::{CryptoError, Sealed, TokenCipher};
 pub use audit::{audit, audit_log, AuditLine};
 pub use connections::{
     account_is_connected, adopt_grant, check_soon, claim_due, delete_connection, failure_count,
-    find_by_account, find_connection, list_connections, mark_testing, record_sync_run, record_test,
-    restore_status, upsert_connection, NewConnection, TestResult,
+    find_by_account, find_connection, list_connections, list_organization_connections,
+    mark_testing, record_sync_run, record_test, restore_status, upsert_connection, NewConnection,
+    TestResult,
 };
 pub use credentials::{
     claim_refresh_lease, credential, mark_refresh_refused, release_refresh_lease, store_refreshed,
     StoredCredential,
+};
+pub use hosts::{
+    active_host_key, connect_session, connection_organization, create_connect_session,
+    create_host_key, list_host_keys, origin_allowed, revoke_host_key, upsert_organization,
+    ConnectSession, DEFAULT_ORGANIZATION,
 };
 pub use pending::{journal_account, journal_grant, settle_grant, unsettled_grants, PendingGrant};
 pub use states::{consume_state, save_state, ConsumedState, STATE_TTL_SECS};

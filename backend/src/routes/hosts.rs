@@ -1,0 +1,53 @@
+//! Host products: their keys (Admin only) and the connect sessions their backends open with them.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use shared::{ConnectSessionRequest, ConnectSessionToken, CreatedHostKey, HostKey, NewHostKey};
+
+use crate::actor::HostKeyBearer;
+use crate::auth::AdminUser;
+use crate::error::{ApiJson, ApiPath, AppError};
+use crate::services::hosts;
+use crate::state::AppState;
+
+/// `GET /api/host-keys`: every host key (never the key itself).
+pub async fn list_host_keys(
+    _admin: AdminUser,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<HostKey>>, AppError> {
+    Ok(Json(hosts::list_keys(&state).await?))
+}
+
+/// `POST /api/host-keys`: a new key for a host product, shown this once (201).
+pub async fn create_host_key(
+    _admin: AdminUser,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewHostKey>,
+) -> Result<(StatusCode, Json<CreatedHostKey>), AppError> {
+    let created = hosts::create_key(&state.pool, state.clock.now(), &body).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `DELETE /api/host-keys/{id}`: revokes the key; its sessions end at once (204).
+pub async fn revoke_host_key(
+    _admin: AdminUser,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, AppError> {
+    hosts::revoke_key(&state, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/connect-sessions` with `Authorization: Bearer hk_…`: a token for the widget, valid
+/// 30 minutes, scoped to the organization and end user named (201).
+pub async fn open_connect_session(
+    HostKeyBearer(key): HostKeyBearer,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ConnectSessionRequest>,
+) -> Result<(StatusCode, Json<ConnectSessionToken>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(hosts::open_session(&state, &key, &body).await?),
+    ))
+}

@@ -1,0 +1,214 @@
+//! Host products: their keys (hashed), their organizations, and the connect sessions their
+//! backends open (tokens hashed, 30 minutes).
+
+use shared::HostKey;
+use sqlx::SqlitePool;
+
+use super::StoreError;
+
+/// The default organization: the app's own connections.
+pub const DEFAULT_ORGANIZATION: i64 = 1;
+
+type HostKeyRow = (i64, String, String, String, i64, Option<i64>);
+
+fn host_key(row: HostKeyRow) -> Result<HostKey, StoreError> {
+    let (id, name, origins, key_last4, created_at, revoked_at) = row;
+    Ok(HostKey {
+        id,
+        name,
+        origins: serde_json::from_str(&origins)
+            .map_err(|e| StoreError::Corrupt(format!("host key {id} origins: {e}")))?,
+        key_last4,
+        created_at,
+        revoked_at,
+    })
+}
+
+const HOST_KEY_COLUMNS: &str = "id, name, origins, key_last4, created_at, revoked_at";
+
+/// Stores a new host key (its hash) and returns it.
+pub async fn create_host_key(
+    pool: &SqlitePool,
+    name: &str,
+    origins: &[String],
+    key_hash: &str,
+    key_last4: &str,
+    now: i64,
+) -> Result<HostKey, StoreError> {
+    let origins = serde_json::to_string(origins).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let row: HostKeyRow = sqlx::query_as(&format!(
+        "INSERT INTO host_keys (name, origins, key_hash, key_last4, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING {HOST_KEY_COLUMNS}"
+    ))
+    .bind(name)
+    .bind(origins)
+    .bind(key_hash)
+    .bind(key_last4)
+    .bind(now)
+    .fetch_one(pool)
+    .await?;
+    host_key(row)
+}
+
+/// Every host key, newest first.
+pub async fn list_host_keys(pool: &SqlitePool) -> Result<Vec<HostKey>, StoreError> {
+    let rows: Vec<HostKeyRow> = sqlx::query_as(&format!(
+        "SELECT {HOST_KEY_COLUMNS} FROM host_keys ORDER BY id DESC"
+    ))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(host_key).collect()
+}
+
+/// Revokes a key and ends its connect sessions; `false` when there is no such key.
+pub async fn revoke_host_key(pool: &SqlitePool, id: i64, now: i64) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let found =
+        sqlx::query("UPDATE host_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    sqlx::query("DELETE FROM connect_sessions WHERE host_key_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(found == 1)
+}
+
+/// The live (not revoked) key with this hash.
+pub async fn active_host_key(
+    pool: &SqlitePool,
+    key_hash: &str,
+) -> Result<Option<HostKey>, StoreError> {
+    let row: Option<HostKeyRow> = sqlx::query_as(&format!(
+        "SELECT {HOST_KEY_COLUMNS} FROM host_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+    ))
+    .bind(key_hash)
+    .fetch_optional(pool)
+    .await?;
+    row.map(host_key).transpose()
+}
+
+/// Whether a live host key allows `origin`.
+pub async fn origin_allowed(pool: &SqlitePool, origin: &str) -> Result<bool, StoreError> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM host_keys, json_each(host_keys.origins) \
+         WHERE host_keys.revoked_at IS NULL AND json_each.value = $1 LIMIT 1",
+    )
+    .bind(origin)
+    .fetch_optional(pool)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// The host's organization `external_id`, created or renamed to `name`; its id.
+pub async fn upsert_organization(
+    pool: &SqlitePool,
+    host_key_id: i64,
+    external_id: &str,
+    name: &str,
+    now: i64,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO organizations (host_key_id, external_id, name, created_at) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (host_key_id, external_id) DO UPDATE SET name = excluded.name \
+         RETURNING id",
+    )
+    .bind(host_key_id)
+    .bind(external_id)
+    .bind(name)
+    .bind(now)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// A connect session as its token opens it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectSession {
+    /// The organization it is scoped to.
+    pub organization_id: i64,
+    /// The key that opened it.
+    pub host_key_id: i64,
+    /// Origins that key allows.
+    pub origins: Vec<String>,
+    /// The host's end user.
+    pub end_user_email: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A new connect session (its token's hash), forgetting expired ones.
+pub async fn create_connect_session(
+    pool: &SqlitePool,
+    token_hash: &str,
+    host_key_id: i64,
+    organization_id: i64,
+    end_user: &shared::EndUser,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM connect_sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "INSERT INTO connect_sessions (token_hash, host_key_id, organization_id, end_user_id, \
+         end_user_email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(token_hash)
+    .bind(host_key_id)
+    .bind(organization_id)
+    .bind(&end_user.id)
+    .bind(&end_user.email)
+    .bind(now)
+    .bind(expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The session of a token hash, if one exists (expired or not: the caller tells them apart) and
+/// its key is live.
+pub async fn connect_session(
+    pool: &SqlitePool,
+    token_hash: &str,
+) -> Result<Option<ConnectSession>, StoreError> {
+    let row: Option<(i64, i64, String, String, i64)> = sqlx::query_as(
+        "SELECT s.organization_id, s.host_key_id, k.origins, s.end_user_email, s.expires_at \
+         FROM connect_sessions s JOIN host_keys k ON k.id = s.host_key_id \
+         WHERE s.token_hash = $1 AND k.revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?;
+    row.map(
+        |(organization_id, host_key_id, origins, end_user_email, expires_at)| {
+            Ok(ConnectSession {
+                organization_id,
+                host_key_id,
+                origins: serde_json::from_str(&origins)
+                    .map_err(|e| StoreError::Corrupt(format!("host key origins: {e}")))?,
+                end_user_email,
+                expires_at,
+            })
+        },
+    )
+    .transpose()
+}
+
+/// The organization a connection belongs to (`None`: no such connection).
+pub async fn connection_organization(
+    pool: &SqlitePool,
+    connection_id: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT organization_id FROM connections WHERE id = $1")
+            .bind(connection_id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
