@@ -269,9 +269,10 @@ async fn a_session_token_sees_its_organizations_connections_only() {
     assert_eq!(status, StatusCode::OK);
     let (_, rows) = bearer(&app, "GET", "/api/connections", &other, Some(HOST), None).await;
     assert_eq!(rows, json!([]));
-    // The Admin still sees every organization's.
+    // The Admin still sees every organization's, with its organization's name.
     let (_, rows) = app.json("GET", "/api/connections").await;
     assert_eq!(rows[0]["id"], admins);
+    assert_eq!(rows[0]["organization"], "Org org_1");
     // The synced rows themselves stay the Admin's.
     let (status, _) = bearer(
         &app,

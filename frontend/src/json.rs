@@ -145,6 +145,7 @@ impl FromJson for Connection {
             last_error: field(v, "last_error")?,
             auth_kind: field_or_default(v, "auth_kind")?,
             key_last4: field(v, "key_last4")?,
+            organization: field_or_default(v, "organization")?,
         })
     }
 }

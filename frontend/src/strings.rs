@@ -28,6 +28,11 @@ pub const COL_STATUS: &str = "Status";
 pub const COL_LAST_STARTED: &str = "Last Connection Started";
 pub const COL_LAST_DURATION: &str = "Last Connection Duration";
 pub const COL_ACTION: &str = "Action";
+/// The column and filter naming a connection's organization (host products' connections).
+pub const COL_ORGANIZATION: &str = "Organization";
+pub const ALL_ORGANIZATIONS: &str = "All organizations";
+/// The organization of the app's own connections.
+pub const OWN_ORGANIZATION: &str = "This app";
 pub const NEVER: &str = "Never";
 pub const TEST_MODE: &str = "test mode";
 

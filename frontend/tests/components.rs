@@ -58,6 +58,7 @@ fn connection(id: i64, name: &str, status: ConnectionStatus) -> Connection {
         last_error: None,
         auth_kind: shared::AuthKind::Apps,
         key_last4: None,
+        organization: None,
     }
 }
 
@@ -101,6 +102,66 @@ fn the_table_has_the_six_columns_and_one_row_per_connection() {
     assert_eq!(cells[0], "Stripe");
     assert_eq!(cells[2], strings::NEVER);
     assert_eq!(cells[3], "a second");
+}
+
+#[wasm_bindgen_test]
+async fn host_organizations_add_a_column_and_a_filter() {
+    use frontend::components::organization_filter::{passes, OrganizationFilter};
+    let root = container();
+    let rows = vec![
+        connection(1, "Acme Corp", ConnectionStatus::Success),
+        Connection {
+            organization: Some("Globex Org".into()),
+            ..connection(2, "Globex", ConnectionStatus::Success)
+        },
+    ];
+    let chosen = RwSignal::new(String::new());
+    let (table_rows, filter_rows) = (rows.clone(), rows.clone());
+    let _mounted = mount_to(root.clone(), move || {
+        view! {
+            <OrganizationFilter rows=filter_rows chosen=chosen/>
+            <DataSourcesTable connections=table_rows/>
+        }
+    });
+    let headers: Vec<String> = all(&root, "thead th").iter().map(text).collect();
+    assert_eq!(headers[1], "Organization");
+    let cells: Vec<String> = all(&root, "tbody tr td:first-of-type")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(cells, ["This app", "Globex Org"]);
+    let label = one(&root, "label[for=organization-filter]");
+    assert_eq!(text(&label), "Organization");
+    let options: Vec<String> = all(&root, "#organization-filter option")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(options, ["All organizations", "This app", "Globex Org"]);
+    // Choosing one filters to it.
+    let select = one(&root, "#organization-filter").unchecked_into::<web_sys::HtmlSelectElement>();
+    select.set_selected_index(2);
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    tick().await;
+    assert_eq!(chosen.get_untracked(), "Globex Org");
+    let kept: Vec<i64> = rows
+        .iter()
+        .filter(|c| passes(&chosen.get_untracked(), c))
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(kept, [2]);
+    select.set_selected_index(1);
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    tick().await;
+    let kept: Vec<i64> = rows
+        .iter()
+        .filter(|c| passes(&chosen.get_untracked(), c))
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(kept, [1]);
 }
 
 #[wasm_bindgen_test]

@@ -41,6 +41,7 @@ fn acme() -> Connection {
         last_error: Some(Problem::MissingPermission),
         auth_kind: AuthKind::RestrictedKey,
         key_last4: Some("abcd".into()),
+        organization: Some("Globex \"Org\"".into()),
     }
 }
 
@@ -64,6 +65,7 @@ fn every_answer_type_reads_what_serde_writes() {
         last_duration_ms: None,
         last_error: None,
         key_last4: None,
+        organization: None,
         auth_kind: AuthKind::Connect,
         status: ConnectionStatus::Success,
         livemode: true,

@@ -153,6 +153,9 @@ pub struct Connection {
     /// For a restricted key: its last four characters, the only part ever shown again.
     #[serde(default)]
     pub key_last4: Option<String>,
+    /// The host product's organization it belongs to; `None`: the app's own.
+    #[serde(default)]
+    pub organization: Option<String>,
 }
 
 /// What happened to a connection, as an audit code.

@@ -85,6 +85,7 @@ mod tests {
             last_error: Some(Problem::Refused),
             auth_kind: AuthKind::RestrictedKey,
             key_last4: Some("abcd".into()),
+            organization: None,
         };
         let v: serde_json::Value = serde_json::to_value(&c).unwrap();
         assert_eq!(v["auth_kind"], "restricted_key");

@@ -113,6 +113,7 @@ struct ConnectionRow {
     last_error: Option<String>,
     auth_kind: String,
     key_last4: Option<String>,
+    organization: Option<String>,
 }
 
 impl TryFrom<ConnectionRow> for Connection {
@@ -138,6 +139,7 @@ impl TryFrom<ConnectionRow> for Connection {
                 StoreError::Corrupt(format!("unknown auth kind {}", row.auth_kind))
             })?,
             key_last4: row.key_last4,
+            organization: row.organization,
         })
     }
 }
@@ -148,7 +150,9 @@ const CONNECTION_SELECT: &str = "SELECT id, kind, stripe_user_id, livemode, disp
      COALESCE(sync_started_at, last_started_at) AS last_started_at, \
      CASE WHEN sync_started_at IS NULL THEN last_duration_ms ELSE sync_duration_ms END \
          AS last_duration_ms, \
-     created_at, last_error, auth_kind, key_last4 FROM connections";
+     created_at, last_error, auth_kind, key_last4, \
+     (SELECT o.name FROM organizations o WHERE o.id = connections.organization_id \
+         AND o.host_key_id IS NOT NULL) AS organization FROM connections";
 
 /// Records a sync run of the connection: when it started and how long it took.
 pub async fn record_sync_run(

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use shared::{Connection, ConnectionStatus, IntegrationKind};
 
+use crate::components::organization_filter::has_organizations;
 use crate::components::stripe_mark::StripeMark;
 use crate::router::Link;
 use crate::strings;
@@ -49,7 +50,7 @@ pub struct RowActions {
     pub delete: Callback<Connection>,
 }
 
-fn row(connection: Connection, actions: Option<RowActions>) -> impl IntoView {
+fn row(connection: Connection, actions: Option<RowActions>, organizations: bool) -> impl IntoView {
     let kind = match connection.kind {
         IntegrationKind::Stripe => strings::STRIPE,
     };
@@ -93,6 +94,9 @@ fn row(connection: Connection, actions: Option<RowActions>) -> impl IntoView {
                 {name_cell}
                 {(!connection.livemode).then(|| view! { <span class="tag">{strings::TEST_MODE}</span> })}
             </th>
+            {organizations.then(|| view! {
+                <td>{connection.organization.clone().unwrap_or_else(|| strings::OWN_ORGANIZATION.into())}</td>
+            })}
             <td class="connection-kind"><StripeMark size=20/>" "{kind}</td>
             <td>
                 <span class=status_class(connection.status)>{strings::status(connection.status)}</span>
@@ -115,12 +119,14 @@ pub fn DataSourcesTable(
     #[prop(optional)] actions: Option<RowActions>,
 ) -> impl IntoView {
     let empty = connections.is_empty();
+    let organizations = has_organizations(&connections);
     view! {
         <table class="data-sources">
             <caption class="visually-hidden">{strings::DATA_SOURCES}</caption>
             <thead>
                 <tr>
                     <th scope="col">{strings::COL_NAME}</th>
+                    {organizations.then(|| view! { <th scope="col">{strings::COL_ORGANIZATION}</th> })}
                     <th scope="col">{strings::COL_CONNECTION}</th>
                     <th scope="col">{strings::COL_STATUS}</th>
                     <th scope="col">{strings::COL_LAST_STARTED}</th>
@@ -131,13 +137,13 @@ pub fn DataSourcesTable(
             <tbody>
                 {empty.then(|| view! {
                     <tr class="empty-state">
-                        <td colspan="6">
+                        <td colspan=if organizations { "7" } else { "6" }>
                             <p><strong>{strings::EMPTY_TITLE}</strong></p>
                             <p>{strings::EMPTY_HINT}</p>
                         </td>
                     </tr>
                 })}
-                {connections.into_iter().map(|c| row(c, actions)).collect_view()}
+                {connections.into_iter().map(|c| row(c, actions, organizations)).collect_view()}
             </tbody>
         </table>
     }

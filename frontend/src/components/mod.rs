@@ -4,4 +4,5 @@ pub mod admin_menu;
 pub mod banner;
 pub mod data_section;
 pub mod data_sources_table;
+pub mod organization_filter;
 pub mod stripe_mark;

@@ -9,6 +9,7 @@ use shared::{AuthKind, CallbackError, Connection, ConnectionStatus, ErrorCode};
 use crate::api::{self, ApiFailure};
 use crate::components::banner::{use_banner, Banner};
 use crate::components::data_sources_table::{DataSourcesTable, RowActions};
+use crate::components::organization_filter::{has_organizations, passes, OrganizationFilter};
 use crate::remote::{run, Remote};
 use crate::router::use_nav;
 use crate::strings;
@@ -152,6 +153,8 @@ pub fn ConnectionsPage() -> impl IntoView {
             },
         );
     };
+    // "" shows every organization's connections.
+    let organization = RwSignal::new(String::new());
     let actions = RowActions {
         test: Callback::new(move |c: Connection| {
             connections.value.update(|rows| {
@@ -181,7 +184,13 @@ pub fn ConnectionsPage() -> impl IntoView {
             </div>
             {move || match connections.value.get() {
                 None => view! { <p class="loading" aria-busy="true">{strings::LOADING}</p> }.into_any(),
-                Some(Ok(rows)) => view! { <DataSourcesTable connections=rows actions=actions/> }.into_any(),
+                Some(Ok(rows)) => {
+                    let filter = has_organizations(&rows)
+                        .then(|| view! { <OrganizationFilter rows=rows.clone() chosen=organization/> });
+                    let chosen = organization.get();
+                    let shown: Vec<Connection> = rows.into_iter().filter(|c| passes(&chosen, c)).collect();
+                    view! { {filter}<DataSourcesTable connections=shown actions=actions/> }.into_any()
+                }
                 Some(Err(e)) => view! {
                     <div class="load-error" role="alert">
                         <p>{strings::LOAD_FAILED}" "{e.message()}</p>
