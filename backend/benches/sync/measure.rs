@@ -109,15 +109,16 @@ pub fn smaps_breakdown() -> Vec<String> {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    // (name, size kB, rss kB) of each mapping.
-    let mut maps: Vec<(String, u64, u64)> = Vec::new();
+    // (name, size kB, rss kB, readable) of each mapping.
+    let mut maps: Vec<(String, u64, u64, bool)> = Vec::new();
     for line in smaps.lines() {
         let mut fields = line.split_whitespace();
         let Some(first) = fields.next() else { continue };
         if first.contains('-') && !first.ends_with(':') {
             // A mapping's header: range perms offset dev inode [path].
-            let path = fields.nth(4).unwrap_or("").to_owned();
-            maps.push((path, 0, 0));
+            let readable = fields.next().is_some_and(|p| p.starts_with('r'));
+            let path = fields.nth(3).unwrap_or("").to_owned();
+            maps.push((path, 0, 0, readable));
         } else if let (Some(last), Some(kb)) = (
             maps.last_mut(),
             fields.next().and_then(|v| v.parse::<u64>().ok()),
@@ -142,9 +143,14 @@ pub fn smaps_breakdown() -> Vec<String> {
     let (_, stack) = sum(&|p| p == "[stack]");
     let (anon_n, anon) = sum(&|p| p.is_empty());
     let (_, other) = sum(&|p| p.starts_with('[') && p != "[heap]" && p != "[stack]");
+    // Unreadable anonymous mappings: what glibc reserved for its arenas and the guard pages.
+    let (reserved_n, reserved) = maps
+        .iter()
+        .filter(|m| m.0.is_empty() && !m.3)
+        .fold((0, 0), |(n, kb), m| (n + 1, kb + m.1));
     let mut anon_maps: Vec<(u64, u64)> = maps
         .iter()
-        .filter(|m| m.0.is_empty() && m.2 > 0)
+        .filter(|m| m.0.is_empty() && m.3)
         .map(|m| (m.2, m.1))
         .collect();
     anon_maps.sort_unstable_by(|a, b| b.cmp(a));
@@ -165,8 +171,9 @@ pub fn smaps_breakdown() -> Vec<String> {
             mib(other)
         ),
         format!(
-            "largest anonymous mappings, resident of reserved MiB (glibc's thread arenas are 64 MiB reservations; thread stacks 2–8 MiB): {}",
-            largest.join(", ")
+            "largest readable anonymous mappings, MiB resident of mapped (glibc's thread arenas, thread stacks, blocks mmapped alone): {}; and {reserved_n} unreadable ones, {:.1} MiB, none resident (the rest of the arenas' 64 MiB reservations, guard pages)",
+            largest.join(", "),
+            mib(reserved)
         ),
         format!(
             "{} threads; /proc/self/status: RssAnon {:.1} MiB, RssFile {:.1} MiB",
