@@ -34,7 +34,8 @@ pub struct ChildReport {
     /// Whether the peak was reset to the RSS before the sync.
     pub peak_reset: bool,
     pub cpu: String,
-    /// Where the RSS is after the sync.
+    /// Where the RSS is before the sync, and after it.
+    pub breakdown_before: Vec<String>,
     pub breakdown: Vec<String>,
 }
 
@@ -44,6 +45,7 @@ pub async fn run(stripe: &str, dir: &Path, rss_start: f64) {
     let stripe = Url::parse(stripe).expect("list server URL");
     let Bench { state, .. } = product_state(dir, &stripe, Some(1e9)).await;
     let connection = connect(&state, "acct_1SyncBenchChild").await;
+    let breakdown_before = smaps_breakdown();
     let rss_before = mem_mib("VmRSS");
     let peak_reset = reset_peak();
     let cpu = cpu_by_thread();
@@ -58,6 +60,7 @@ pub async fn run(stripe: &str, dir: &Path, rss_start: f64) {
         peak,
         peak_reset,
         cpu: cpu_line(&cpu, took, "runtime workers (HTTP client)"),
+        breakdown_before,
         breakdown: smaps_breakdown(),
     };
     println!(

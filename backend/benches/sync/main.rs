@@ -123,6 +123,9 @@ async fn main() {
         },
         alone.rss_after,
     );
+    for line in &alone.breakdown_before {
+        println!("  before the sync: {line}");
+    }
     for line in &alone.breakdown {
         println!("  after the sync: {line}");
     }
