@@ -36,6 +36,24 @@ pub struct Bench {
 /// Builds the state (an admin signed up, the freshness watcher running) with the sync's rate limit
 /// `sync_rate_limit` (`None`: the product's default).
 pub async fn bench_state(dir: &Path, stripe: &Url, sync_rate_limit: Option<f64>) -> Bench {
+    let bench = product_state(dir, stripe, sync_rate_limit).await;
+    let hash = backend::users::hash_password(ADMIN_PASSWORD).expect("hash");
+    backend::users::create(
+        &bench.state.pool,
+        ADMIN_EMAIL,
+        "",
+        shared::Role::Admin,
+        &hash,
+        1,
+    )
+    .await
+    .expect("admin");
+    bench
+}
+
+/// The state as `bench_state` builds it, without the admin: no password hashed (Argon2's buffer
+/// never allocated), as a process that only syncs would hold it.
+pub async fn product_state(dir: &Path, stripe: &Url, sync_rate_limit: Option<f64>) -> Bench {
     let freshness = Arc::new(backend::freshness::Freshness::default());
     let pool = backend::store::connect_watched(
         &format!("sqlite://{}/bench.db", dir.display()),
@@ -44,10 +62,6 @@ pub async fn bench_state(dir: &Path, stripe: &Url, sync_rate_limit: Option<f64>)
     .await
     .expect("db");
     tokio::spawn(freshness.clone().watch(pool.clone()));
-    let hash = backend::users::hash_password(ADMIN_PASSWORD).expect("hash");
-    backend::users::create(&pool, ADMIN_EMAIL, "", shared::Role::Admin, &hash, 1)
-        .await
-        .expect("admin");
     let cipher =
         TokenCipher::from_base64(&Secret::new("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
             .expect("key");

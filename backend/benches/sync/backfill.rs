@@ -1,0 +1,74 @@
+//! The backfill as the product runs it: a restricted-key connection stored as the product stores
+//! it, a sync queued and `run_due_jobs` run to the end, and the rows it stored.
+
+use std::time::{Duration, Instant};
+
+use backend::config::Secret;
+use backend::domain::Credential;
+use backend::state::AppState;
+use backend::store::{self, NewConnection};
+use backend::stripe::lists::StripeList;
+use backend::sync::{run_due_jobs, SyncOptions};
+
+use crate::spec::{total_objects, KEY};
+
+/// Connects a test-mode account by a restricted key, stored as the product stores it.
+pub async fn connect(state: &AppState, account: &str) -> i64 {
+    let now = state.clock.now();
+    let new = NewConnection {
+        stripe_user_id: account.to_owned(),
+        livemode: false,
+        display_name: format!("Sync bench {account}"),
+        scope: "restricted_key".into(),
+        publishable_key: None,
+        credential: Credential {
+            kind: shared::AuthKind::RestrictedKey,
+            secret: Secret::new(KEY),
+            refresh_token: None,
+            expires_at: None,
+        },
+        key_last4: Some(KEY[KEY.len() - 4..].to_owned()),
+        started_at: now,
+        duration_ms: 0,
+        next_check_at: now + 3600,
+    };
+    store::upsert_connection(&state.pool, &state.cipher, &new, now)
+        .await
+        .expect("connection")
+}
+
+/// Rows stored for a connection over the seven tables.
+pub async fn stored_rows(state: &AppState, connection: i64) -> i64 {
+    let mut n = 0;
+    for list in StripeList::ALL {
+        let rows: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM stripe_{} WHERE connection_id = $1",
+            list.name()
+        ))
+        .bind(connection)
+        .fetch_one(&state.pool)
+        .await
+        .expect("count");
+        n += rows;
+    }
+    n
+}
+
+/// Queues a sync of `connection` and runs due jobs to the end; the time it took.
+pub async fn sync(state: &AppState, connection: i64) -> Duration {
+    store::enqueue_sync(&state.pool, connection, state.clock.now(), true)
+        .await
+        .expect("enqueue");
+    let t = Instant::now();
+    let runs = run_due_jobs(state, SyncOptions::default())
+        .await
+        .expect("sync");
+    let took = t.elapsed();
+    assert_eq!(runs, 1, "one run");
+    assert_eq!(
+        stored_rows(state, connection).await,
+        total_objects() as i64,
+        "every object stored"
+    );
+    took
+}
