@@ -25,7 +25,7 @@ use crate::auth;
 use crate::emulator::Emulator;
 use crate::routes::{
     auth as auth_routes, connections, hosts as host_routes, meta, oauth, sync as sync_routes,
-    users as user_routes, webhooks,
+    users as user_routes, webhooks, widget,
 };
 use crate::state::AppState;
 
@@ -169,7 +169,9 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .route("/oauth/stripe/callback", get(oauth::stripe_callback))
         .route("/oauth/{*rest}", any(meta::not_found))
         .layer(sessions)
-        .merge(webhooks);
+        .merge(webhooks)
+        .route("/widget/authorize", get(widget::authorize_page))
+        .route("/widget/callback.js", get(widget::callback_script));
     if let Some(emulator) = emulator {
         router = router.nest_service(EMULATOR_PATH, emulator.router());
     }

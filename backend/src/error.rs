@@ -80,6 +80,9 @@ impl From<ConnectionError> for AppError {
                 "This Stripe account is already connected another way or in the other mode. Delete or re-authenticate that connection instead.".into(),
             ),
             ConnectionError::Kept(_) => Self::UpstreamKept,
+            ConnectionError::Store(StoreError::OtherOrganization) => Self::Conflict(
+                "This Stripe account is already connected for another organization. Nothing was changed.".into(),
+            ),
             ConnectionError::Store(e) => Self::Store(e),
             ConnectionError::Internal(e) => Self::Internal(e),
         }

@@ -44,6 +44,7 @@ async fn write_row_with(
             started_at: 1,
             duration_ms: 1,
             next_check_at: 0,
+            organization: None,
         },
         1,
     )

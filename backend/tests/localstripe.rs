@@ -50,6 +50,7 @@ async fn app_on(ls: &LocalStripe) -> (TestApp, i64) {
         started_at: now,
         duration_ms: 0,
         next_check_at: now + 3600,
+        organization: None,
     };
     let id = store::upsert_connection(&app.state.pool, &app.state.cipher, &new, now)
         .await

@@ -93,6 +93,9 @@ pub fn callback_error(error: Option<CallbackError>) -> &'static str {
         Some(CallbackError::AccountMismatch) => {
             "You signed in to a different Stripe account than the one connected, so nothing was changed."
         }
+        Some(CallbackError::AccountElsewhere) => {
+            "This Stripe account is already connected for another organization, so nothing was changed."
+        }
         None => "Something went wrong while connecting, so nothing was connected. Please try again.",
     }
 }

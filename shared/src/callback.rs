@@ -38,11 +38,13 @@ pub enum CallbackError {
     SessionMismatch,
     /// A re-authentication signed in to a different Stripe account than the connection's.
     AccountMismatch,
+    /// The Stripe account is already connected in another organization: nothing was changed.
+    AccountElsewhere,
 }
 
 impl CallbackError {
     /// Every code.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::AccessDenied,
         Self::InvalidState,
         Self::InvalidRequest,
@@ -52,6 +54,7 @@ impl CallbackError {
         Self::StorageFailed,
         Self::SessionMismatch,
         Self::AccountMismatch,
+        Self::AccountElsewhere,
     ];
 
     /// The code used in the query string.
@@ -66,6 +69,7 @@ impl CallbackError {
             Self::StorageFailed => "storage_failed",
             Self::SessionMismatch => "session_mismatch",
             Self::AccountMismatch => "account_mismatch",
+            Self::AccountElsewhere => "account_elsewhere",
         }
     }
 

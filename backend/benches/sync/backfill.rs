@@ -31,6 +31,7 @@ pub async fn connect(state: &AppState, account: &str) -> i64 {
         started_at: now,
         duration_ms: 0,
         next_check_at: now + 3600,
+        organization: None,
     };
     store::upsert_connection(&state.pool, &state.cipher, &new, now)
         .await

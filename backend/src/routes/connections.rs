@@ -9,7 +9,6 @@ use serde::Deserialize;
 use shared::{Connection, ConnectionDetail, DeleteOutcome, Removal, RestrictedKeyRequest};
 
 use crate::actor::Actor;
-use crate::auth::AdminUser;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
 use crate::services::connections;
 use crate::state::AppState;
@@ -68,23 +67,27 @@ pub async fn test_connection(
 
 /// `POST /api/connections/stripe/key`: connects the account of a restricted key (201).
 pub async fn connect_with_key(
-    AdminUser(admin): AdminUser,
+    actor: Actor,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RestrictedKeyRequest>,
 ) -> Result<(StatusCode, Json<Connection>), AppError> {
-    let connection = connections::connect_with_key(&state, &admin.user.email, &body, None).await?;
+    let connection =
+        connections::connect_with_key(&state, &actor.name(), &body, None, actor.organization())
+            .await?;
     Ok((StatusCode::CREATED, Json(connection)))
 }
 
 /// `POST /api/connections/{id}/key`: re-authenticates a connection with a new key for its account.
 pub async fn replace_key(
-    AdminUser(admin): AdminUser,
+    actor: Actor,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<RestrictedKeyRequest>,
 ) -> Result<Json<Connection>, AppError> {
+    actor.may_use(&state, id).await?;
     let connection =
-        connections::connect_with_key(&state, &admin.user.email, &body, Some(id)).await?;
+        connections::connect_with_key(&state, &actor.name(), &body, Some(id), actor.organization())
+            .await?;
     Ok(Json(connection))
 }
 

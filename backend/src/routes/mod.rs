@@ -8,3 +8,4 @@ pub mod oauth;
 pub mod sync;
 pub mod users;
 pub mod webhooks;
+pub mod widget;

@@ -3,36 +3,70 @@
 //! page with a code for the banner.
 
 use axum::extract::{RawQuery, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use shared::{callback_redirect, AuthorizeResponse, CallbackError, CallbackNotice};
 use tower_sessions::Session;
 
+use super::widget;
+use crate::actor::Actor;
 use crate::auth::{self, AdminUser};
 use crate::error::{ApiPath, AppError};
-use crate::services::authorize::{self, Failure};
+use crate::services::authorize::{self, CallbackBrowser, Completion, Failure};
 use crate::state::AppState;
 
-/// `POST /api/connections/stripe/authorize`: a single-use `state`, bound to this session, and the
-/// URL of Stripe's authorize page.
+/// `POST /api/connections/stripe/authorize`: for an Admin, a single-use `state` bound to this
+/// session and the URL of Stripe's authorize page; for a widget, the URL of our
+/// `/widget/authorize` page for its popup (the flow is bound to the popup's browser there).
 pub async fn start_stripe_authorize(
-    AdminUser(admin): AdminUser,
+    actor: Actor,
     State(state): State<AppState>,
+    headers: HeaderMap,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
-    let authorize_url = authorize::start(&state, &admin.session, None).await?;
+    let authorize_url = start(&state, &actor, &headers, None).await?;
     Ok(Json(AuthorizeResponse { authorize_url }))
 }
 
 /// `POST /api/connections/{id}/reauthorize`: the Stripe flow for *that* connection; on success the
 /// same row gets the new credential.
 pub async fn start_reauthorize(
-    AdminUser(admin): AdminUser,
+    actor: Actor,
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
-    let authorize_url = authorize::start(&state, &admin.session, Some(id)).await?;
+    actor.may_use(&state, id).await?;
+    let authorize_url = start(&state, &actor, &headers, Some(id)).await?;
     Ok(Json(AuthorizeResponse { authorize_url }))
+}
+
+async fn start(
+    state: &AppState,
+    actor: &Actor,
+    headers: &HeaderMap,
+    connection_id: Option<i64>,
+) -> Result<String, AppError> {
+    Ok(match actor {
+        Actor::Admin(admin) => authorize::start(state, &admin.session, connection_id).await?,
+        Actor::Widget(session) => {
+            // The host page the outcome goes back to (its key allows it: the extractor checked).
+            let origin = headers
+                .get(header::ORIGIN)
+                .and_then(|v| v.to_str().ok())
+                .filter(|o| session.origins.iter().any(|allowed| allowed == o))
+                .ok_or_else(|| {
+                    AppError::BadRequest("a widget starts a flow from its host page".into())
+                })?;
+            let flow = crate::store::WidgetFlow {
+                organization_id: session.organization_id,
+                origin: origin.to_owned(),
+                connection_id,
+                actor: actor.name(),
+            };
+            authorize::start_widget(state, flow).await?
+        }
+    })
 }
 
 /// `GET /api/connections/callback-notice`: the details of the last refused re-authentication in this
@@ -52,17 +86,30 @@ pub async fn take_callback_notice(
 pub async fn stripe_callback(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     // Finished in its own task: if the browser goes away mid-way, the exchange still completes
     // (or hands its grant back) instead of being dropped half-done.
     let notice_session = session.clone();
-    let outcome = tokio::spawn(async move {
-        authorize::complete(&state, &session, query.as_deref().unwrap_or_default()).await
+    let nonce = widget::cookie(&headers, authorize::WIDGET_COOKIE);
+    let task_state = state.clone();
+    let completion = tokio::spawn(async move {
+        let browser = CallbackBrowser {
+            session: &session,
+            widget_nonce: nonce.as_deref(),
+        };
+        authorize::complete(&task_state, browser, query.as_deref().unwrap_or_default()).await
     })
     .await
-    .unwrap_or_else(|_| Err(CallbackError::StorageFailed.into()));
-    let location = match outcome {
+    .unwrap_or_else(|_| Completion {
+        outcome: Err(CallbackError::StorageFailed.into()),
+        widget_origin: None,
+    });
+    if let Some(origin) = completion.widget_origin {
+        return widget::result_page(&state, &origin, completion.outcome).await;
+    }
+    let location = match completion.outcome {
         Ok(id) => callback_redirect(Ok(id)),
         Err(Failure { error, notice }) => {
             if let Some(notice) = notice {

@@ -43,19 +43,98 @@ pub async fn start(
         .await
         .map_err(|e| ConnectionError::Internal(e.to_string()))?;
     let oauth_state = new_state();
-    store::save_state(
-        &app.pool,
-        &oauth_state,
-        &binding,
+    let owner = store::StateOwner {
+        binding: &binding,
         connection_id,
-        app.clock.now(),
-    )
-    .await?;
+        organization_id: store::DEFAULT_ORGANIZATION,
+        widget: None,
+    };
+    store::save_state(&app.pool, &oauth_state, owner, app.clock.now()).await?;
     let url = app
         .flows
         .authorize_url(&oauth_state)
         .map_err(|e| ConnectionError::Internal(e.to_string()))?;
     Ok(url.into())
+}
+
+/// The sentence a widget's `error` event carries for a callback code (the host shows it or its own).
+pub fn widget_message(error: CallbackError) -> &'static str {
+    match error {
+        CallbackError::AccessDenied => "Access to Stripe was not granted.",
+        CallbackError::InvalidState => "This Stripe sign-in expired or was already used.",
+        CallbackError::SessionMismatch => "This Stripe sign-in was started in another browser.",
+        CallbackError::AccountMismatch => "A different Stripe account than the connection's.",
+        CallbackError::AccountElsewhere => "This Stripe account is connected elsewhere.",
+        CallbackError::ExchangeRefused | CallbackError::StripeError => {
+            "Stripe refused the authorization."
+        }
+        CallbackError::StripeUnavailable => "Stripe could not be reached.",
+        CallbackError::InvalidRequest | CallbackError::StorageFailed => {
+            "The connection could not be made."
+        }
+    }
+}
+
+/// How long a widget's flow waits for its popup.
+pub const WIDGET_FLOW_TTL_SECS: i64 = 10 * 60;
+/// The cookie that binds a widget's flow to the popup's browser (sent back only to the callback).
+pub const WIDGET_COOKIE: &str = "connections_widget_oauth";
+
+fn sha256_hex(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+/// Starts a widget's flow for its organization (and the connection being re-authenticated): the
+/// URL of our `/widget/authorize` page, which the widget opens in its popup. `origin` is the host
+/// page's, where the outcome is posted.
+pub async fn start_widget(
+    app: &AppState,
+    flow: store::WidgetFlow,
+) -> Result<String, ConnectionError> {
+    let id = new_state();
+    store::create_widget_flow(
+        &app.pool,
+        &sha256_hex(&id),
+        &flow,
+        app.clock.now(),
+        WIDGET_FLOW_TTL_SECS,
+    )
+    .await?;
+    Ok(format!(
+        "{}/widget/authorize?flow={id}",
+        app.settings.public_origin
+    ))
+}
+
+/// Opens a widget's flow in its popup, once: the nonce to keep in the popup's cookie and Stripe's
+/// authorize URL; `None` when the flow is unknown, used or expired.
+pub async fn open_widget_flow(
+    app: &AppState,
+    flow_id: &str,
+) -> Result<Option<(String, String)>, ConnectionError> {
+    if flow_id.is_empty() || flow_id.len() > MAX_STATE_LEN {
+        return Ok(None);
+    }
+    let now = app.clock.now();
+    let Some(flow) = store::consume_widget_flow(&app.pool, &sha256_hex(flow_id), now).await? else {
+        return Ok(None);
+    };
+    let nonce = new_state();
+    let binding = sha256_hex(&nonce);
+    let oauth_state = new_state();
+    let owner = store::StateOwner {
+        binding: &binding,
+        connection_id: flow.connection_id,
+        organization_id: flow.organization_id,
+        widget: Some((&flow.origin, &flow.actor)),
+    };
+    store::save_state(&app.pool, &oauth_state, owner, now).await?;
+    let url = app
+        .flows
+        .authorize_url(&oauth_state)
+        .map_err(|e| ConnectionError::Internal(e.to_string()))?;
+    Ok(Some((nonce, url.into())))
 }
 
 /// A failed callback: the banner code and, for a refused re-authentication, the names it shows.
@@ -86,8 +165,41 @@ fn parse_query(raw: &str) -> Option<HashMap<String, String>> {
     Some(out)
 }
 
-/// Completes the callback whose query string is `raw_query`; the connection's id on success.
-pub async fn complete(app: &AppState, session: &Session, raw_query: &str) -> Result<i64, Failure> {
+/// Who a callback finishes for: the Admin's session (the flow's start bound it), or a widget's popup
+/// (its cookie's nonce).
+#[derive(Debug, Clone, Copy)]
+pub struct CallbackBrowser<'a> {
+    /// The session cookie's session.
+    pub session: &'a Session,
+    /// The widget popup's nonce cookie, if sent.
+    pub widget_nonce: Option<&'a str>,
+}
+
+/// How a callback ended, and for a widget's flow the host page's origin to tell.
+#[derive(Debug)]
+pub struct Completion {
+    /// The connection's id, or why not.
+    pub outcome: Result<i64, Failure>,
+    /// A widget's flow: the origin its outcome is posted to.
+    pub widget_origin: Option<String>,
+}
+
+/// Completes the callback whose query string is `raw_query`.
+pub async fn complete(app: &AppState, browser: CallbackBrowser<'_>, raw_query: &str) -> Completion {
+    let mut widget_origin = None;
+    let outcome = finish(app, browser, raw_query, &mut widget_origin).await;
+    Completion {
+        outcome,
+        widget_origin,
+    }
+}
+
+async fn finish(
+    app: &AppState,
+    browser: CallbackBrowser<'_>,
+    raw_query: &str,
+    widget_origin: &mut Option<String>,
+) -> Result<i64, Failure> {
     let Some(params) = parse_query(raw_query) else {
         tracing::warn!("stripe callback refused: malformed query string");
         return Err(CallbackError::InvalidRequest.into());
@@ -109,17 +221,36 @@ pub async fn complete(app: &AppState, session: &Session, raw_query: &str) -> Res
         tracing::warn!("stripe callback refused: unknown, expired or already used state");
         return Err(CallbackError::InvalidState.into());
     };
-    // The flow must finish in the session that started it, by a user who is still an Admin.
-    let ours = auth::existing_oauth_binding(session).await.ok().flatten();
-    if ours.as_deref() != Some(consumed.session_binding.as_str()) {
-        tracing::warn!("stripe callback refused: started in another session");
-        return Err(CallbackError::SessionMismatch.into());
-    }
-    let user = match auth::signed_in_user(session, app).await {
-        Ok(user) if user.role == Role::Admin => user,
-        _ => {
-            tracing::warn!("stripe callback refused: not signed in as an Admin");
-            return Err(CallbackError::SessionMismatch.into());
+    // The flow must finish in the browser that started it: an Admin's (still an Admin) in the
+    // same session, or the widget's popup holding the flow's cookie.
+    let (actor, organization) = match &consumed.widget {
+        None => {
+            let ours = auth::existing_oauth_binding(browser.session)
+                .await
+                .ok()
+                .flatten();
+            if ours.as_deref() != Some(consumed.session_binding.as_str()) {
+                tracing::warn!("stripe callback refused: started in another session");
+                return Err(CallbackError::SessionMismatch.into());
+            }
+            match auth::signed_in_user(browser.session, app).await {
+                Ok(user) if user.role == Role::Admin => (user.email, None),
+                _ => {
+                    tracing::warn!("stripe callback refused: not signed in as an Admin");
+                    return Err(CallbackError::SessionMismatch.into());
+                }
+            }
+        }
+        Some((origin, actor)) => {
+            *widget_origin = Some(origin.clone());
+            let nonce = browser.widget_nonce.map(sha256_hex);
+            if nonce.as_deref() != Some(consumed.session_binding.as_str()) {
+                tracing::warn!(
+                    "stripe callback refused: a widget flow finished in another browser"
+                );
+                return Err(CallbackError::SessionMismatch.into());
+            }
+            (actor.clone(), Some(consumed.organization_id))
         }
     };
     if let Some(error) = params.get("error") {
@@ -190,10 +321,10 @@ pub async fn complete(app: &AppState, session: &Session, raw_query: &str) -> Res
         tracing::warn!(error = %e, "could not journal the granted account");
     }
 
-    let outcome = store_grant(app, &grant, expected.as_ref()).await;
+    let outcome = store_grant(app, &grant, expected.as_ref(), organization).await;
     let settled = match &outcome {
         Ok(_) => true,
-        Err(_) => hand_back(app, &grant, &user.email).await,
+        Err(_) => hand_back(app, &grant, &actor).await,
     };
     if settled {
         if let Err(e) = store::settle_grant(&app.pool, journal).await {
@@ -211,7 +342,7 @@ pub async fn complete(app: &AppState, session: &Session, raw_query: &str) -> Res
             let line = AuditLine {
                 connection_id: id,
                 account: grant.account.as_str(),
-                actor: &user.email,
+                actor: &actor,
                 action,
                 detail: AuditDetail {
                     auth_kind: Some(grant.credential.kind),
@@ -372,6 +503,7 @@ async fn store_grant(
     app: &AppState,
     grant: &Grant,
     expected: Option<&shared::Connection>,
+    organization: Option<i64>,
 ) -> Result<i64, Failure> {
     let started_at = app.clock.now();
     let timer = Instant::now();
@@ -417,12 +549,19 @@ async fn store_grant(
         duration_ms,
         next_check_at: now
             + check_interval(grant.credential.kind, app.settings.health_interval_secs),
+        organization,
     };
     let id = store::upsert_connection(&app.pool, &app.cipher, &new, now)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "storing the connection failed");
-            Failure::from(CallbackError::StorageFailed)
+        .map_err(|e| match e {
+            store::StoreError::OtherOrganization => {
+                tracing::warn!(account = %grant.account, "the account is connected in another organization");
+                Failure::from(CallbackError::AccountElsewhere)
+            }
+            e => {
+                tracing::error!(error = %e, "storing the connection failed");
+                Failure::from(CallbackError::StorageFailed)
+            }
         })?;
     // A Connect grant replaced by another kind would stay live at Stripe with nobody holding it.
     if let Some(old) = replaced.filter(|c| {

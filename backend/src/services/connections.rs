@@ -57,6 +57,7 @@ pub async fn connect_with_key(
     actor: &str,
     request: &RestrictedKeyRequest,
     existing: Option<i64>,
+    organization: Option<i64>,
 ) -> Result<Connection, ConnectionError> {
     let expected = match existing {
         Some(id) => Some(
@@ -121,6 +122,7 @@ pub async fn connect_with_key(
         duration_ms,
         next_check_at: now
             + check_interval(AuthKind::RestrictedKey, app.settings.health_interval_secs),
+        organization,
     };
     let id = store::upsert_connection(&app.pool, &app.cipher, &new, now).await?;
     let action = if expected.is_some() {

@@ -30,10 +30,15 @@ pub struct NewConnection {
     pub duration_ms: i64,
     /// When the background checker should test it next.
     pub next_check_at: i64,
+    /// The organization it is made for: a new connection goes there, and an existing one of the
+    /// account must already be there. `None`: the app's Admin (any organization; a new one is the
+    /// app's own).
+    pub organization: Option<i64>,
 }
 
 /// Inserts the connection, or updates the existing one for the same Stripe account (same id), in one
-/// transaction. Returns the connection's id.
+/// transaction. Returns the connection's id; [`StoreError::OtherOrganization`] (nothing written)
+/// when the account's connection belongs to another organization than `new.organization`.
 pub async fn upsert_connection(
     pool: &SqlitePool,
     cipher: &TokenCipher,
@@ -56,9 +61,9 @@ pub async fn upsert_connection(
         "INSERT INTO connections (kind, stripe_user_id, livemode, display_name, scope, \
              publishable_key, access_token_ct, refresh_token_ct, token_key_id, status, \
              last_started_at, last_duration_ms, created_at, updated_at, next_check_at, auth_kind, \
-             access_expires_at, key_last4, granted_at, credential_version) \
+             access_expires_at, key_last4, granted_at, credential_version, organization_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, \
-             $13, 1) \
+             $13, 1, COALESCE($18, 1)) \
          ON CONFLICT (stripe_user_id) DO UPDATE SET \
              livemode = excluded.livemode, display_name = excluded.display_name, \
              scope = excluded.scope, publishable_key = excluded.publishable_key, \
@@ -73,6 +78,7 @@ pub async fn upsert_connection(
              credential_version = connections.credential_version + 1, \
              refresh_lease_owner = NULL, \
              refresh_lease_until = NULL \
+         WHERE $18 IS NULL OR connections.organization_id = $18 \
          RETURNING id",
     )
     .bind("stripe")
@@ -92,8 +98,10 @@ pub async fn upsert_connection(
     .bind(new.credential.kind.as_str())
     .bind(new.credential.expires_at)
     .bind(&new.key_last4)
-    .fetch_one(&mut *tx)
-    .await?;
+    .bind(new.organization)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::OtherOrganization)?;
     tx.commit().await?;
     Ok(id)
 }

@@ -212,3 +212,69 @@ pub async fn connection_organization(
             .await?,
     )
 }
+
+/// A widget's OAuth flow waiting for its popup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WidgetFlow {
+    /// The organization a new connection goes to.
+    pub organization_id: i64,
+    /// The host page's origin.
+    pub origin: String,
+    /// The connection being re-authenticated, if any.
+    pub connection_id: Option<i64>,
+    /// Who started it (`widget:<email>`).
+    pub actor: String,
+}
+
+/// Remembers a widget's flow (its id's hash) for `ttl` seconds, forgetting expired ones.
+pub async fn create_widget_flow(
+    pool: &SqlitePool,
+    flow_hash: &str,
+    flow: &WidgetFlow,
+    now: i64,
+    ttl: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM widget_flows WHERE expires_at <= $1")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "INSERT INTO widget_flows (flow_hash, organization_id, origin, connection_id, actor, \
+         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(flow_hash)
+    .bind(flow.organization_id)
+    .bind(&flow.origin)
+    .bind(flow.connection_id)
+    .bind(&flow.actor)
+    .bind(now)
+    .bind(now + ttl)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Takes a widget's flow, once, if it has not expired.
+pub async fn consume_widget_flow(
+    pool: &SqlitePool,
+    flow_hash: &str,
+    now: i64,
+) -> Result<Option<WidgetFlow>, StoreError> {
+    let row: Option<(i64, String, Option<i64>, String, i64)> = sqlx::query_as(
+        "DELETE FROM widget_flows WHERE flow_hash = $1 \
+         RETURNING organization_id, origin, connection_id, actor, expires_at",
+    )
+    .bind(flow_hash)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(
+        |(organization_id, origin, connection_id, actor, expires_at)| {
+            (expires_at > now).then_some(WidgetFlow {
+                organization_id,
+                origin,
+                connection_id,
+                actor,
+            })
+        },
+    ))
+}

@@ -33,12 +33,12 @@ pub use credentials::{
     StoredCredential,
 };
 pub use hosts::{
-    active_host_key, connect_session, connection_organization, create_connect_session,
-    create_host_key, list_host_keys, origin_allowed, revoke_host_key, upsert_organization,
-    ConnectSession, DEFAULT_ORGANIZATION,
+    active_host_key, connect_session, connection_organization, consume_widget_flow,
+    create_connect_session, create_host_key, create_widget_flow, list_host_keys, origin_allowed,
+    revoke_host_key, upsert_organization, ConnectSession, WidgetFlow, DEFAULT_ORGANIZATION,
 };
 pub use pending::{journal_account, journal_grant, settle_grant, unsettled_grants, PendingGrant};
-pub use states::{consume_state, save_state, ConsumedState, STATE_TTL_SECS};
+pub use states::{consume_state, save_state, ConsumedState, StateOwner, STATE_TTL_SECS};
 pub use sync_cursors::{advance_events, begin_full_pass, sync_cursor, SyncCursor};
 pub use sync_data::{
     commit_page, finish_table, mark_deleted, set_table_error, store_objects, table_rows,
@@ -65,6 +65,9 @@ pub enum StoreError {
     /// Tokens could not be decrypted.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// The Stripe account is connected in another organization: nothing was changed.
+    #[error("the account is connected in another organization")]
+    OtherOrganization,
 }
 
 /// The file behind a `sqlite:` URL, unless the database lives in memory.
@@ -405,6 +408,7 @@ mod tests {
                 expires_at: Some(3_600),
             },
             key_last4: None,
+            organization: None,
             started_at: 50,
             duration_ms: 12,
             next_check_at: 0,

@@ -12,13 +12,25 @@ fn state_hash(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
 }
 
-/// Remembers a freshly issued `state`, bound to a session, until `now + STATE_TTL_SECS`, and
+/// Who a `state` is issued to.
+#[derive(Debug, Clone, Copy)]
+pub struct StateOwner<'a> {
+    /// Hash of the starting browser's nonce (the Admin's session, or the widget popup's cookie).
+    pub binding: &'a str,
+    /// The connection being re-authenticated, if any.
+    pub connection_id: Option<i64>,
+    /// The organization a new connection goes to.
+    pub organization_id: i64,
+    /// For a widget's flow: the host page's origin the outcome is posted to, and the actor.
+    pub widget: Option<(&'a str, &'a str)>,
+}
+
+/// Remembers a freshly issued `state`, bound to its owner, until `now + STATE_TTL_SECS`, and
 /// forgets expired ones.
 pub async fn save_state(
     pool: &SqlitePool,
     state: &str,
-    session_binding: &str,
-    connection_id: Option<i64>,
+    owner: StateOwner<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM oauth_states WHERE expires_at <= $1")
@@ -27,13 +39,17 @@ pub async fn save_state(
         .await?;
     sqlx::query(
         "INSERT INTO oauth_states (state_hash, session_binding, connection_id, created_at, \
-         expires_at) VALUES ($1, $2, $3, $4, $5)",
+         expires_at, organization_id, widget_origin, actor) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(state_hash(state))
-    .bind(session_binding)
-    .bind(connection_id)
+    .bind(owner.binding)
+    .bind(owner.connection_id)
     .bind(now)
     .bind(now + STATE_TTL_SECS)
+    .bind(owner.organization_id)
+    .bind(owner.widget.map(|(origin, _)| origin))
+    .bind(owner.widget.map(|(_, actor)| actor))
     .execute(pool)
     .await?;
     Ok(())
@@ -46,6 +62,10 @@ pub struct ConsumedState {
     pub session_binding: String,
     /// The connection being re-authenticated, if any.
     pub connection_id: Option<i64>,
+    /// The organization a new connection goes to.
+    pub organization_id: i64,
+    /// For a widget's flow: the host page's origin and the actor.
+    pub widget: Option<(String, String)>,
 }
 
 /// Consumes `state`: its session binding, exactly once, for a state issued less than
@@ -56,26 +76,46 @@ pub async fn consume_state(
     state: &str,
     now: i64,
 ) -> Result<Option<ConsumedState>, StoreError> {
-    let row: Option<(i64, String, Option<i64>)> = sqlx::query_as(
+    type Row = (
+        i64,
+        String,
+        Option<i64>,
+        i64,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<Row> = sqlx::query_as(
         "DELETE FROM oauth_states WHERE state_hash = $1 \
-         RETURNING expires_at, session_binding, connection_id",
+         RETURNING expires_at, session_binding, connection_id, organization_id, widget_origin, \
+             actor",
     )
     .bind(state_hash(state))
     .fetch_optional(pool)
     .await?;
-    Ok(
-        row.and_then(|(expires_at, session_binding, connection_id)| {
+    Ok(row.and_then(
+        |(expires_at, session_binding, connection_id, organization_id, origin, actor)| {
             (expires_at > now).then_some(ConsumedState {
                 session_binding,
                 connection_id,
+                organization_id,
+                widget: origin.zip(actor),
             })
-        }),
-    )
+        },
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn owner(binding: &str, connection_id: Option<i64>) -> StateOwner<'_> {
+        StateOwner {
+            binding,
+            connection_id,
+            organization_id: 1,
+            widget: None,
+        }
+    }
 
     async fn pool() -> SqlitePool {
         super::super::connect("sqlite::memory:").await.unwrap()
@@ -84,12 +124,16 @@ mod tests {
     #[tokio::test]
     async fn a_state_is_consumed_exactly_once() {
         let pool = pool().await;
-        save_state(&pool, "s1", "b1", Some(4), 1_000).await.unwrap();
+        save_state(&pool, "s1", owner("b1", Some(4)), 1_000)
+            .await
+            .unwrap();
         assert_eq!(
             consume_state(&pool, "s1", 1_001).await.unwrap(),
             Some(ConsumedState {
                 session_binding: "b1".into(),
-                connection_id: Some(4)
+                connection_id: Some(4),
+                organization_id: 1,
+                widget: None,
             })
         );
         assert_eq!(consume_state(&pool, "s1", 1_002).await.unwrap(), None);
@@ -102,14 +146,18 @@ mod tests {
     #[tokio::test]
     async fn an_expired_state_is_refused_and_removed() {
         let pool = pool().await;
-        save_state(&pool, "old", "b", None, 1_000).await.unwrap();
+        save_state(&pool, "old", owner("b", None), 1_000)
+            .await
+            .unwrap();
         assert_eq!(
             consume_state(&pool, "old", 1_000 + STATE_TTL_SECS)
                 .await
                 .unwrap(),
             None
         );
-        save_state(&pool, "fresh", "b", None, 1_000).await.unwrap();
+        save_state(&pool, "fresh", owner("b", None), 1_000)
+            .await
+            .unwrap();
         assert!(consume_state(&pool, "fresh", 1_000 + STATE_TTL_SECS - 1)
             .await
             .unwrap()
@@ -119,7 +167,7 @@ mod tests {
     #[tokio::test]
     async fn states_are_stored_hashed() {
         let pool = pool().await;
-        save_state(&pool, "plain-state-value", "b", None, 1)
+        save_state(&pool, "plain-state-value", owner("b", None), 1)
             .await
             .unwrap();
         let stored: String = sqlx::query_scalar("SELECT state_hash FROM oauth_states")

@@ -1,0 +1,169 @@
+//! The widget's popup on our origin: `/widget/authorize` binds a widget's flow to the popup's
+//! browser (a cookie only the callback gets back) and goes on to Stripe; after the callback, a small
+//! page posts the outcome to the widget's window — to the host page's origin only — and closes.
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use shared::CallbackError;
+
+use crate::services::authorize::{self, Failure, WIDGET_COOKIE, WIDGET_FLOW_TTL_SECS};
+use crate::state::AppState;
+use crate::store;
+
+/// The script of the result page (a file, so the page's policy allows no inline script).
+pub const CALLBACK_SCRIPT: &str = r#"(function () {
+  var me = document.currentScript;
+  var result = JSON.parse(me.getAttribute("data-result"));
+  var origin = me.getAttribute("data-origin");
+  if (window.opener && origin) {
+    window.opener.postMessage({ source: "stripe-connections", result: result }, origin);
+    window.close();
+  }
+})();
+"#;
+
+/// The pages' policy: our own script only, nothing framed, nothing else loaded.
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; \
+     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Query of `GET /widget/authorize`.
+#[derive(Debug, Deserialize)]
+pub struct FlowQuery {
+    flow: Option<String>,
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// `GET /widget/authorize?flow=…`: once per flow, binds it to this browser and redirects to Stripe.
+pub async fn authorize_page(
+    State(state): State<AppState>,
+    Query(query): Query<FlowQuery>,
+) -> Response {
+    let flow = query.flow.unwrap_or_default();
+    match authorize::open_widget_flow(&state, &flow).await {
+        Ok(Some((nonce, stripe_url))) => {
+            let secure = if state.settings.public_origin.starts_with("https://") {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!(
+                "{WIDGET_COOKIE}={nonce}; Path=/oauth/stripe/callback; Max-Age={WIDGET_FLOW_TTL_SECS}; HttpOnly; SameSite=Lax{secure}"
+            );
+            let mut response = Redirect::to(&stripe_url).into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Ok(None) => page(
+            StatusCode::BAD_REQUEST,
+            None,
+            &error_result(CallbackError::InvalidState),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "opening a widget flow failed");
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                &error_result(CallbackError::StorageFailed),
+            )
+        }
+    }
+}
+
+/// `GET /widget/callback.js`.
+pub async fn callback_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        CALLBACK_SCRIPT,
+    )
+        .into_response()
+}
+
+fn error_result(error: CallbackError) -> serde_json::Value {
+    serde_json::json!({
+        "type": "error",
+        "code": error.as_str(),
+        "message": crate::services::authorize::widget_message(error),
+    })
+}
+
+/// The page that ends a widget's flow: the outcome, posted to `origin` by the script.
+pub async fn result_page(
+    state: &AppState,
+    origin: &str,
+    outcome: Result<i64, Failure>,
+) -> Response {
+    let result = match outcome {
+        Ok(id) => match store::find_connection(&state.pool, id).await {
+            Ok(Some(c)) => serde_json::json!({
+                "type": "connect", "connection_id": id, "account_name": c.name,
+            }),
+            _ => {
+                serde_json::json!({ "type": "connect", "connection_id": id, "account_name": null })
+            }
+        },
+        Err(Failure { error, .. }) => error_result(error),
+    };
+    let mut response = page(StatusCode::OK, Some(origin), &result);
+    // The flow's cookie has done its job.
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "{WIDGET_COOKIE}=; Path=/oauth/stripe/callback; Max-Age=0; HttpOnly; SameSite=Lax"
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn page(status: StatusCode, origin: Option<&str>, result: &serde_json::Value) -> Response {
+    let message = match result["type"].as_str() {
+        Some("connect") => "Connection Successful! You can close this window.".to_owned(),
+        _ => result["message"].as_str().unwrap_or_default().to_owned(),
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Stripe</title></head><body><main><p role=\"status\">{}</p></main>\
+         <script src=\"/widget/callback.js\" data-origin=\"{}\" data-result=\"{}\"></script>\
+         </body></html>",
+        escape(&message),
+        escape(origin.unwrap_or_default()),
+        escape(&result.to_string()),
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, PAGE_POLICY),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}

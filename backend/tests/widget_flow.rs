@@ -1,0 +1,271 @@
+//! Connecting Stripe from a host's widget: the flow starts with the session token from the host
+//! page, our `/widget/authorize` page binds it to the popup's browser (once) and goes on to Stripe,
+//! and the callback answers with a page that posts the outcome to the host page's origin only. The
+//! connection lands in the session's organization; an account connected in another organization is
+//! never taken over.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{json, Value};
+use support::*;
+use tower::ServiceExt;
+
+const HOST: &str = "https://host.example";
+
+async fn call(
+    app: &TestApp,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> axum::http::Response<Body> {
+    let mut request = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let request = match body {
+        Some(json) => request
+            .header("content-type", "application/json")
+            .body(Body::from(json.to_string())),
+        None => request.body(Body::empty()),
+    };
+    app.router.clone().oneshot(request.unwrap()).await.unwrap()
+}
+
+/// A host key and a connect session for `org`: the token.
+async fn widget_token(app: &TestApp, org: &str) -> String {
+    let response = app
+        .send(
+            "POST",
+            "/api/host-keys",
+            Some(&app.admin),
+            Some(json!({"name": "Acme BI", "origins": [HOST]})),
+        )
+        .await;
+    let (_, created) = to_json(response).await;
+    let key = created["key"].as_str().unwrap();
+    let auth = format!("Bearer {key}");
+    let response = call(
+        app,
+        "POST",
+        "/api/connect-sessions",
+        &[("authorization", &auth)],
+        Some(json!({
+            "organization": {"id": org, "name": "Initech"},
+            "end_user": {"id": "u1", "email": "peter@initech.example"},
+        })),
+    )
+    .await;
+    let (status, body) = to_json(response).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// The widget starts a flow: the URL its popup opens.
+async fn start(app: &TestApp, token: &str) -> String {
+    let auth = format!("Bearer {token}");
+    let response = call(
+        app,
+        "POST",
+        "/api/connections/stripe/authorize",
+        &[("authorization", &auth), ("origin", HOST)],
+        None,
+    )
+    .await;
+    let (status, body) = to_json(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["authorize_url"].as_str().unwrap().to_owned()
+}
+
+/// The popup opens our page: the cookie it sets and Stripe's authorize query.
+async fn open_popup(app: &TestApp, url: &str) -> (String, String) {
+    let path = url.strip_prefix(PUBLIC_URL).expect("our own page");
+    assert!(path.starts_with("/widget/authorize?flow="), "{url}");
+    let response = call(app, "GET", path, &[], None).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/oauth/stripe/callback"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    (pair, location.query().unwrap().to_owned())
+}
+
+/// The result page's posted origin and outcome.
+async fn result_of(response: axum::http::Response<Body>) -> (String, Value) {
+    assert_eq!(response.status(), StatusCode::OK);
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"));
+    let html = body_string(response).await;
+    let attr = |name: &str| -> String {
+        let start = html.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let end = start + html[start..].find('"').unwrap();
+        html[start..end]
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    assert!(html.contains("<script src=\"/widget/callback.js\""));
+    (
+        attr("data-origin"),
+        serde_json::from_str(&attr("data-result")).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_widget_connects_stripe_into_its_organization_through_a_popup() {
+    let app = spawn_app().await;
+    let token = widget_token(&app, "org_9").await;
+    let url = start(&app, &token).await;
+    let (cookie, authorize_query) = open_popup(&app, &url).await;
+    // The page works once: a second opening (a forwarded link) gets nothing.
+    let again = call(
+        &app,
+        "GET",
+        url.strip_prefix(PUBLIC_URL).unwrap(),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(again.headers().get("set-cookie").is_none());
+
+    let callback = app.approve(&authorize_query).await;
+    let response = call(&app, "GET", &callback, &[("cookie", &cookie)], None).await;
+    let cleared = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let (origin, result) = result_of(response).await;
+    assert_eq!(origin, HOST, "posted to the host page only");
+    assert_eq!(result["type"], "connect", "{result}");
+    assert_eq!(result["account_name"], "Acme Test Ltd");
+    let id = result["connection_id"].as_i64().unwrap();
+
+    // The organization's connection: the widget sees it, the Admin sees whose it is.
+    let auth = format!("Bearer {token}");
+    let (_, rows) = to_json(
+        call(
+            &app,
+            "GET",
+            "/api/connections",
+            &[("authorization", &auth), ("origin", HOST)],
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(rows[0]["id"], id);
+    let (_, rows) = app.json("GET", "/api/connections").await;
+    assert_eq!(rows[0]["organization"], "Initech");
+    let (_, detail) = app.json("GET", &format!("/api/connections/{id}")).await;
+    assert_eq!(detail["audit"][0]["actor"], "widget:peter@initech.example");
+
+    let script = call(&app, "GET", "/widget/callback.js", &[], None).await;
+    assert!(script.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(body_string(script).await.contains("postMessage"));
+}
+
+#[tokio::test]
+async fn a_callback_in_another_browser_is_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let token = widget_token(&app, "org_9").await;
+    let url = start(&app, &token).await;
+    let (_cookie, authorize_query) = open_popup(&app, &url).await;
+    let callback = app.approve(&authorize_query).await;
+    // No cookie (the flow's link was opened elsewhere), or a forged one.
+    let response = call(
+        &app,
+        "GET",
+        &callback,
+        &[("cookie", "connections_widget_oauth=forged")],
+        None,
+    )
+    .await;
+    let (origin, result) = result_of(response).await;
+    assert_eq!(origin, HOST);
+    assert_eq!(result["type"], "error");
+    assert_eq!(result["code"], "session_mismatch");
+    assert_eq!(app.connection_count().await, 0);
+}
+
+#[tokio::test]
+async fn an_account_connected_in_another_organization_is_never_taken_over() {
+    let app = spawn_app().await;
+    let admins = app.connect().await;
+    let token = widget_token(&app, "org_9").await;
+    let url = start(&app, &token).await;
+    let (cookie, authorize_query) = open_popup(&app, &url).await;
+    let callback = app.approve(&authorize_query).await;
+    let response = call(&app, "GET", &callback, &[("cookie", &cookie)], None).await;
+    let (_, result) = result_of(response).await;
+    assert_eq!(result["code"], "account_elsewhere", "{result}");
+    let (_, rows) = app.json("GET", "/api/connections").await;
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["id"], admins);
+    assert_eq!(rows[0]["organization"], Value::Null, "still the app's own");
+    assert!(
+        app.emulator.is_connected("acct_1AcmeTest"),
+        "the app's connection keeps working"
+    );
+    assert_eq!(
+        app.connection(admins).await["connection"]["status"],
+        "success"
+    );
+}
+
+#[tokio::test]
+async fn a_widget_flow_needs_its_host_page_and_a_restricted_key_lands_in_the_organization() {
+    let app = spawn_app().await;
+    let token = widget_token(&app, "org_9").await;
+    let auth = format!("Bearer {token}");
+    // No Origin (not from the host page): refused.
+    let response = call(
+        &app,
+        "POST",
+        "/api/connections/stripe/authorize",
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // An unknown flow's page: an error page, no cookie.
+    let response = call(&app, "GET", "/widget/authorize?flow=nope", &[], None).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("set-cookie").is_none());
+
+    let key = app
+        .emulator
+        .create_restricted_key(
+            "acct_1GlobexTest",
+            &backend::emulator::RESTRICTED_KEY_PERMISSIONS,
+        )
+        .unwrap();
+    let response = call(
+        &app,
+        "POST",
+        "/api/connections/stripe/key",
+        &[("authorization", &auth), ("origin", HOST)],
+        Some(json!({"key": key})),
+    )
+    .await;
+    let (status, connection) = to_json(response).await;
+    assert_eq!(status, StatusCode::CREATED, "{connection}");
+    assert_eq!(connection["organization"], "Initech");
+}
