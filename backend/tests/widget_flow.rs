@@ -269,3 +269,56 @@ async fn a_widget_flow_needs_its_host_page_and_a_restricted_key_lands_in_the_org
     assert_eq!(status, StatusCode::CREATED, "{connection}");
     assert_eq!(connection["organization"], "Initech");
 }
+
+#[tokio::test]
+async fn a_blocked_popup_falls_back_to_a_full_page_flow_that_returns_to_the_host_page() {
+    let app = spawn_app().await;
+    let token = widget_token(&app, "org_9").await;
+    let auth = format!("Bearer {token}");
+    for foreign in [
+        "https://evil.example/steal",
+        "javascript:alert(1)",
+        "https://user@host.example/",
+        "/relative",
+    ] {
+        let (status, _) = to_json(
+            call(
+                &app,
+                "POST",
+                "/api/connections/stripe/authorize",
+                &[("authorization", &auth), ("origin", HOST)],
+                Some(json!({ "return_to": foreign })),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{foreign}");
+    }
+    let (status, body) = to_json(
+        call(
+            &app,
+            "POST",
+            "/api/connections/stripe/authorize",
+            &[("authorization", &auth), ("origin", HOST)],
+            Some(json!({ "return_to": "https://host.example/admin?tab=data" })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let url = body["authorize_url"].as_str().unwrap();
+    let (cookie, authorize_query) = open_popup(&app, url).await;
+    let callback = app.approve(&authorize_query).await;
+    let response = call(&app, "GET", &callback, &[("cookie", &cookie)], None).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let back = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(back.origin().ascii_serialization(), HOST);
+    assert_eq!(back.path(), "/admin");
+    let query: std::collections::HashMap<String, String> =
+        back.query_pairs().into_owned().collect();
+    assert_eq!(query["tab"], "data", "the host page's own query is kept");
+    assert_eq!(query["stripe_connections"], "connect");
+    assert_eq!(query["account_name"], "Acme Test Ltd");
+    assert_eq!(app.connection_count().await, 1);
+    assert!(query["connection_id"].parse::<i64>().unwrap() > 0);
+}

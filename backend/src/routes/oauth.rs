@@ -2,10 +2,12 @@
 //! and Stripe's redirect back (`GET /oauth/stripe/callback`), which always ends on the Connections
 //! page with a code for the banner.
 
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
+use serde::Deserialize;
 use shared::{callback_redirect, AuthorizeResponse, CallbackError, CallbackNotice};
 use tower_sessions::Session;
 
@@ -23,8 +25,9 @@ pub async fn start_stripe_authorize(
     actor: Actor,
     State(state): State<AppState>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
-    let authorize_url = start(&state, &actor, &headers, None).await?;
+    let authorize_url = start(&state, &actor, &headers, &body, None).await?;
     Ok(Json(AuthorizeResponse { authorize_url }))
 }
 
@@ -35,16 +38,26 @@ pub async fn start_reauthorize(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
+    body: Bytes,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
     actor.may_use(&state, id).await?;
-    let authorize_url = start(&state, &actor, &headers, Some(id)).await?;
+    let authorize_url = start(&state, &actor, &headers, &body, Some(id)).await?;
     Ok(Json(AuthorizeResponse { authorize_url }))
+}
+
+/// The optional body of a widget's start: `return_to`, the host page a full-page flow (popup
+/// blocked) comes back to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WidgetStart {
+    return_to: Option<String>,
 }
 
 async fn start(
     state: &AppState,
     actor: &Actor,
     headers: &HeaderMap,
+    body: &[u8],
     connection_id: Option<i64>,
 ) -> Result<String, AppError> {
     Ok(match actor {
@@ -58,11 +71,22 @@ async fn start(
                 .ok_or_else(|| {
                     AppError::BadRequest("a widget starts a flow from its host page".into())
                 })?;
+            let start: WidgetStart = if body.iter().all(u8::is_ascii_whitespace) {
+                WidgetStart::default()
+            } else {
+                serde_json::from_slice(body)
+                    .map_err(|e| AppError::BadRequest(format!("invalid body: {e}")))?
+            };
+            let return_to = start
+                .return_to
+                .map(|to| widget::return_address(&to, &session.origins))
+                .transpose()?;
             let flow = crate::store::WidgetFlow {
                 organization_id: session.organization_id,
                 origin: origin.to_owned(),
                 connection_id,
                 actor: actor.name(),
+                return_to,
             };
             authorize::start_widget(state, flow).await?
         }
@@ -104,10 +128,10 @@ pub async fn stripe_callback(
     .await
     .unwrap_or_else(|_| Completion {
         outcome: Err(CallbackError::StorageFailed.into()),
-        widget_origin: None,
+        widget: None,
     });
-    if let Some(origin) = completion.widget_origin {
-        return widget::result_page(&state, &origin, completion.outcome).await;
+    if let Some(target) = completion.widget {
+        return widget::result_page(&state, &target, completion.outcome).await;
     }
     let location = match completion.outcome {
         Ok(id) => callback_redirect(Ok(id)),

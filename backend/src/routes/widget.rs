@@ -107,12 +107,29 @@ fn error_result(error: CallbackError) -> serde_json::Value {
     })
 }
 
-/// The page that ends a widget's flow: the outcome, posted to `origin` by the script.
+/// The host page a full-page flow returns to: an absolute http(s) URL on one of the key's origins.
+pub fn return_address(to: &str, origins: &[String]) -> Result<String, crate::error::AppError> {
+    let bad = || crate::error::AppError::BadRequest("return_to must be a page of the host".into());
+    let url = url::Url::parse(to).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https")
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || !origins.contains(&url.origin().ascii_serialization())
+    {
+        return Err(bad());
+    }
+    Ok(url.to_string())
+}
+
+/// The end of a widget's flow: in a popup, a page whose script posts the outcome to the host page's
+/// origin; in a full-page flow, back to the host page with the outcome in its query
+/// (`stripe_connections=connect&connection_id=…&account_name=…`, or `=error&code=…`).
 pub async fn result_page(
     state: &AppState,
-    origin: &str,
+    target: &store::WidgetTarget,
     outcome: Result<i64, Failure>,
 ) -> Response {
+    let origin = target.origin.as_str();
     let result = match outcome {
         Ok(id) => match store::find_connection(&state.pool, id).await {
             Ok(Some(c)) => serde_json::json!({
@@ -124,7 +141,10 @@ pub async fn result_page(
         },
         Err(Failure { error, .. }) => error_result(error),
     };
-    let mut response = page(StatusCode::OK, Some(origin), &result);
+    let mut response = match &target.return_to {
+        Some(to) => back_to(to, &result),
+        None => page(StatusCode::OK, Some(origin), &result),
+    };
     // The flow's cookie has done its job.
     if let Ok(value) = HeaderValue::from_str(&format!(
         "{WIDGET_COOKIE}=; Path=/oauth/stripe/callback; Max-Age=0; HttpOnly; SameSite=Lax"
@@ -132,6 +152,36 @@ pub async fn result_page(
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+/// A redirect to the host page with the outcome in its query.
+fn back_to(to: &str, result: &serde_json::Value) -> Response {
+    let Ok(mut url) = url::Url::parse(to) else {
+        return page(StatusCode::OK, None, result);
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        query.append_pair(
+            "stripe_connections",
+            result["type"].as_str().unwrap_or("error"),
+        );
+        for key in ["connection_id", "account_name", "code"] {
+            match &result[key] {
+                serde_json::Value::String(s) => {
+                    query.append_pair(key, s);
+                }
+                serde_json::Value::Number(n) => {
+                    query.append_pair(key, &n.to_string());
+                }
+                _ => {}
+            }
+        }
+    }
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Redirect::to(url.as_str()),
+    )
+        .into_response()
 }
 
 fn escape(text: &str) -> String {

@@ -123,11 +123,16 @@ pub async fn open_widget_flow(
     let nonce = new_state();
     let binding = sha256_hex(&nonce);
     let oauth_state = new_state();
+    let target = store::WidgetTarget {
+        origin: flow.origin,
+        actor: flow.actor,
+        return_to: flow.return_to,
+    };
     let owner = store::StateOwner {
         binding: &binding,
         connection_id: flow.connection_id,
         organization_id: flow.organization_id,
-        widget: Some((&flow.origin, &flow.actor)),
+        widget: Some(&target),
     };
     store::save_state(&app.pool, &oauth_state, owner, now).await?;
     let url = app
@@ -180,25 +185,22 @@ pub struct CallbackBrowser<'a> {
 pub struct Completion {
     /// The connection's id, or why not.
     pub outcome: Result<i64, Failure>,
-    /// A widget's flow: the origin its outcome is posted to.
-    pub widget_origin: Option<String>,
+    /// A widget's flow: where its outcome goes.
+    pub widget: Option<store::WidgetTarget>,
 }
 
 /// Completes the callback whose query string is `raw_query`.
 pub async fn complete(app: &AppState, browser: CallbackBrowser<'_>, raw_query: &str) -> Completion {
-    let mut widget_origin = None;
-    let outcome = finish(app, browser, raw_query, &mut widget_origin).await;
-    Completion {
-        outcome,
-        widget_origin,
-    }
+    let mut widget = None;
+    let outcome = finish(app, browser, raw_query, &mut widget).await;
+    Completion { outcome, widget }
 }
 
 async fn finish(
     app: &AppState,
     browser: CallbackBrowser<'_>,
     raw_query: &str,
-    widget_origin: &mut Option<String>,
+    widget_origin: &mut Option<store::WidgetTarget>,
 ) -> Result<i64, Failure> {
     let Some(params) = parse_query(raw_query) else {
         tracing::warn!("stripe callback refused: malformed query string");
@@ -241,8 +243,8 @@ async fn finish(
                 }
             }
         }
-        Some((origin, actor)) => {
-            *widget_origin = Some(origin.clone());
+        Some(target) => {
+            *widget_origin = Some(target.clone());
             let nonce = browser.widget_nonce.map(sha256_hex);
             if nonce.as_deref() != Some(consumed.session_binding.as_str()) {
                 tracing::warn!(
@@ -250,7 +252,7 @@ async fn finish(
                 );
                 return Err(CallbackError::SessionMismatch.into());
             }
-            (actor.clone(), Some(consumed.organization_id))
+            (target.actor.clone(), Some(consumed.organization_id))
         }
     };
     if let Some(error) = params.get("error") {

@@ -224,6 +224,8 @@ pub struct WidgetFlow {
     pub connection_id: Option<i64>,
     /// Who started it (`widget:<email>`).
     pub actor: String,
+    /// A full-page flow: the host page the callback sends the browser back to.
+    pub return_to: Option<String>,
 }
 
 /// Remembers a widget's flow (its id's hash) for `ttl` seconds, forgetting expired ones.
@@ -240,7 +242,7 @@ pub async fn create_widget_flow(
         .await?;
     sqlx::query(
         "INSERT INTO widget_flows (flow_hash, organization_id, origin, connection_id, actor, \
-         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         created_at, expires_at, return_to) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(flow_hash)
     .bind(flow.organization_id)
@@ -249,6 +251,7 @@ pub async fn create_widget_flow(
     .bind(&flow.actor)
     .bind(now)
     .bind(now + ttl)
+    .bind(&flow.return_to)
     .execute(pool)
     .await?;
     Ok(())
@@ -260,20 +263,22 @@ pub async fn consume_widget_flow(
     flow_hash: &str,
     now: i64,
 ) -> Result<Option<WidgetFlow>, StoreError> {
-    let row: Option<(i64, String, Option<i64>, String, i64)> = sqlx::query_as(
+    type Row = (i64, String, Option<i64>, String, i64, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
         "DELETE FROM widget_flows WHERE flow_hash = $1 \
-         RETURNING organization_id, origin, connection_id, actor, expires_at",
+         RETURNING organization_id, origin, connection_id, actor, expires_at, return_to",
     )
     .bind(flow_hash)
     .fetch_optional(pool)
     .await?;
     Ok(row.and_then(
-        |(organization_id, origin, connection_id, actor, expires_at)| {
+        |(organization_id, origin, connection_id, actor, expires_at, return_to)| {
             (expires_at > now).then_some(WidgetFlow {
                 organization_id,
                 origin,
                 connection_id,
                 actor,
+                return_to,
             })
         },
     ))

@@ -38,7 +38,9 @@ pub use hosts::{
     revoke_host_key, upsert_organization, ConnectSession, WidgetFlow, DEFAULT_ORGANIZATION,
 };
 pub use pending::{journal_account, journal_grant, settle_grant, unsettled_grants, PendingGrant};
-pub use states::{consume_state, save_state, ConsumedState, StateOwner, STATE_TTL_SECS};
+pub use states::{
+    consume_state, save_state, ConsumedState, StateOwner, WidgetTarget, STATE_TTL_SECS,
+};
 pub use sync_cursors::{advance_events, begin_full_pass, sync_cursor, SyncCursor};
 pub use sync_data::{
     commit_page, finish_table, mark_deleted, set_table_error, store_objects, table_rows,

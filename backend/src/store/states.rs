@@ -12,6 +12,17 @@ fn state_hash(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
 }
 
+/// Where a widget's flow reports back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WidgetTarget {
+    /// The host page's origin (the popup posts the outcome there).
+    pub origin: String,
+    /// Who started the flow (`widget:<email>`).
+    pub actor: String,
+    /// A full-page flow (the popup was blocked): the host page to send the browser back to.
+    pub return_to: Option<String>,
+}
+
 /// Who a `state` is issued to.
 #[derive(Debug, Clone, Copy)]
 pub struct StateOwner<'a> {
@@ -21,8 +32,8 @@ pub struct StateOwner<'a> {
     pub connection_id: Option<i64>,
     /// The organization a new connection goes to.
     pub organization_id: i64,
-    /// For a widget's flow: the host page's origin the outcome is posted to, and the actor.
-    pub widget: Option<(&'a str, &'a str)>,
+    /// For a widget's flow: where it reports back.
+    pub widget: Option<&'a WidgetTarget>,
 }
 
 /// Remembers a freshly issued `state`, bound to its owner, until `now + STATE_TTL_SECS`, and
@@ -39,8 +50,8 @@ pub async fn save_state(
         .await?;
     sqlx::query(
         "INSERT INTO oauth_states (state_hash, session_binding, connection_id, created_at, \
-         expires_at, organization_id, widget_origin, actor) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         expires_at, organization_id, widget_origin, actor, return_to) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(state_hash(state))
     .bind(owner.binding)
@@ -48,8 +59,9 @@ pub async fn save_state(
     .bind(now)
     .bind(now + STATE_TTL_SECS)
     .bind(owner.organization_id)
-    .bind(owner.widget.map(|(origin, _)| origin))
-    .bind(owner.widget.map(|(_, actor)| actor))
+    .bind(owner.widget.map(|w| &w.origin))
+    .bind(owner.widget.map(|w| &w.actor))
+    .bind(owner.widget.and_then(|w| w.return_to.as_ref()))
     .execute(pool)
     .await?;
     Ok(())
@@ -64,8 +76,8 @@ pub struct ConsumedState {
     pub connection_id: Option<i64>,
     /// The organization a new connection goes to.
     pub organization_id: i64,
-    /// For a widget's flow: the host page's origin and the actor.
-    pub widget: Option<(String, String)>,
+    /// For a widget's flow: where it reports back.
+    pub widget: Option<WidgetTarget>,
 }
 
 /// Consumes `state`: its session binding, exactly once, for a state issued less than
@@ -83,22 +95,35 @@ pub async fn consume_state(
         i64,
         Option<String>,
         Option<String>,
+        Option<String>,
     );
     let row: Option<Row> = sqlx::query_as(
         "DELETE FROM oauth_states WHERE state_hash = $1 \
          RETURNING expires_at, session_binding, connection_id, organization_id, widget_origin, \
-             actor",
+             actor, return_to",
     )
     .bind(state_hash(state))
     .fetch_optional(pool)
     .await?;
     Ok(row.and_then(
-        |(expires_at, session_binding, connection_id, organization_id, origin, actor)| {
+        |(
+            expires_at,
+            session_binding,
+            connection_id,
+            organization_id,
+            origin,
+            actor,
+            return_to,
+        )| {
             (expires_at > now).then_some(ConsumedState {
                 session_binding,
                 connection_id,
                 organization_id,
-                widget: origin.zip(actor),
+                widget: origin.zip(actor).map(|(origin, actor)| WidgetTarget {
+                    origin,
+                    actor,
+                    return_to,
+                }),
             })
         },
     ))
