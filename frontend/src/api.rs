@@ -8,8 +8,9 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use shared::{
     ApiError, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail, CreateUserRequest,
-    CreateUserResponse, DeleteOutcome, ErrorCode, RestrictedKeyRequest, ServerInfo, SignInRequest,
-    SyncStatus, TablePage, UpdateUserRequest, User,
+    CreateUserResponse, CreatedHostKey, DeleteOutcome, ErrorCode, HostKey, NewHostKey,
+    RestrictedKeyRequest, ServerInfo, SignInRequest, SyncStatus, TablePage, UpdateUserRequest,
+    User,
 };
 
 use crate::json::{self, FromJson, RowSummary};
@@ -167,6 +168,21 @@ pub fn create_user(body: CreateUserRequest) -> Req<CreateUserResponse> {
 /// `PATCH /api/users/{id}`.
 pub fn update_user(id: i64, body: UpdateUserRequest) -> Req<User> {
     req(Request::patch(&format!("/api/users/{id}")), json(&body))
+}
+
+/// `GET /api/host-keys`.
+pub fn list_host_keys() -> Req<Vec<HostKey>> {
+    req(Request::get("/api/host-keys"), None)
+}
+
+/// `POST /api/host-keys`: the key is in this answer only.
+pub fn create_host_key(body: NewHostKey) -> Req<CreatedHostKey> {
+    req(Request::post("/api/host-keys"), json(&body))
+}
+
+/// `DELETE /api/host-keys/{id}`.
+pub fn revoke_host_key(id: i64) -> Req<()> {
+    req(Request::delete(&format!("/api/host-keys/{id}")), None)
 }
 
 /// `GET /api/connections/{id}`: the row and its audit log.

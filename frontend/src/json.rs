@@ -13,9 +13,9 @@
 use js_sys::{Array, Reflect, JSON};
 use shared::{
     ApiError, AuditAction, AuditDetail, AuditEntry, AuthKind, AuthorizeResponse, CallbackNotice,
-    Connection, ConnectionDetail, ConnectionStatus, CreateUserResponse, DeleteOutcome, ErrorCode,
-    IntegrationKind, MissingPermission, Problem, Removal, Role, ServerInfo, SyncError,
-    SyncProgress, SyncState, SyncStatus, TablePage, TableSync, User,
+    Connection, ConnectionDetail, ConnectionStatus, CreateUserResponse, CreatedHostKey,
+    DeleteOutcome, ErrorCode, HostKey, IntegrationKind, MissingPermission, Problem, Removal, Role,
+    ServerInfo, SyncError, SyncProgress, SyncState, SyncStatus, TablePage, TableSync, User,
 };
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -233,6 +233,28 @@ impl FromJson for User {
             disabled: field(v, "disabled")?,
             created_at: field(v, "created_at")?,
             last_sign_in_at: field(v, "last_sign_in_at")?,
+        })
+    }
+}
+
+impl FromJson for HostKey {
+    fn from_json(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            id: field(v, "id")?,
+            name: field(v, "name")?,
+            origins: field(v, "origins")?,
+            key_last4: field(v, "key_last4")?,
+            created_at: field(v, "created_at")?,
+            revoked_at: field_or_default(v, "revoked_at")?,
+        })
+    }
+}
+
+impl FromJson for CreatedHostKey {
+    fn from_json(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            key: field(v, "key")?,
+            host_key: field(v, "host_key")?,
         })
     }
 }

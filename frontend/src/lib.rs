@@ -18,6 +18,7 @@ use components::banner::{provide_banner, BannerRegion};
 use pages::add_source::AddSourcePage;
 use pages::connection_detail::ConnectionDetailPage;
 use pages::connections::ConnectionsPage;
+use pages::host_keys::HostKeysPage;
 use pages::not_found::NotFoundPage;
 use pages::requires_admin::{HomePage, RequiresAdminPage};
 use pages::sign_in::SignInPage;
@@ -32,6 +33,8 @@ pub const ADD_SOURCE_PATH: &str = "/admin/connections/new";
 pub const STRIPE_AUTHORIZE_PATH: &str = "/admin/connections/new/stripe";
 /// Route of Admin > Users.
 pub const USERS_PATH: &str = "/admin/users";
+/// Route of Admin > Host keys.
+pub const HOST_KEYS_PATH: &str = "/admin/host-keys";
 
 /// The whole app: shell, session and routes.
 #[component]
@@ -121,6 +124,7 @@ pub fn ConnectionRoutes() -> impl IntoView {
             ADD_SOURCE_PATH => AddSourcePage().into_any(),
             STRIPE_AUTHORIZE_PATH => StripeAuthorizePage().into_any(),
             USERS_PATH => UsersPage().into_any(),
+            HOST_KEYS_PATH => HostKeysPage().into_any(),
             p => match p
                 .strip_prefix(shared::CONNECTIONS_PAGE)
                 .and_then(|rest| rest.strip_prefix('/'))

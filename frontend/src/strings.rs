@@ -444,3 +444,22 @@ pub fn progress_text(done: i64, total: i64) -> String {
 pub fn preview_title(table: &str) -> String {
     format!("First rows of {table}")
 }
+
+// Admin > Host keys.
+pub const HOST_KEYS: &str = "Host keys";
+pub const HOST_KEYS_INTRO: &str = "Products that embed the Connections widget in their own admin console. Each has a key its backend keeps secret and the origins allowed to embed the widget.";
+pub const NO_HOST_KEYS: &str = "No host product embeds the widget yet.";
+pub const ADD_HOST_KEY: &str = "Add a host key";
+pub const HOST_PRODUCT: &str = "Host product";
+pub const ALLOWED_ORIGINS: &str = "Allowed origins";
+pub const ALLOWED_ORIGINS_HINT: &str = "One per line, like https://admin.example.com";
+pub const COL_ORIGINS: &str = "Origins";
+pub const COL_KEY: &str = "Key";
+pub const REVOKE: &str = "Revoke";
+pub const REVOKED: &str = "Revoked";
+pub const HOST_KEY_REVOKED: &str = "The host key was revoked: its widget sessions ended.";
+
+/// The banner after a host key was made: the key, shown this once.
+pub fn host_key_created(name: &str, key: &str) -> String {
+    format!("Host key for {name}: {key} — copy it now into the host's backend; it will not be shown again.")
+}

@@ -72,6 +72,25 @@ fn every_answer_type_reads_what_serde_writes() {
         ..acme()
     });
     round_trip(vec![acme(), acme()]);
+    let host_key = shared::HostKey {
+        id: 3,
+        name: "Acme BI".into(),
+        origins: vec!["https://a.example".into(), "http://127.0.0.1:8090".into()],
+        key_last4: "x9Z_".into(),
+        created_at: 9,
+        revoked_at: Some(10),
+    };
+    round_trip(vec![
+        host_key.clone(),
+        shared::HostKey {
+            revoked_at: None,
+            ..host_key.clone()
+        },
+    ]);
+    round_trip(shared::CreatedHostKey {
+        key: "hk_secret".into(),
+        host_key,
+    });
     round_trip(Vec::<Connection>::new());
     round_trip(ServerInfo {
         demo_mode: true,

@@ -31,6 +31,11 @@ pub fn AdminMenu() -> impl IntoView {
                         {strings::USERS}
                     </Link>
                 </li>
+                <li>
+                    <Link href=crate::HOST_KEYS_PATH on_follow=move |_| open.set(false)>
+                        {strings::HOST_KEYS}
+                    </Link>
+                </li>
             </ul>
         </nav>
     }
