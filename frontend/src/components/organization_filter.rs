@@ -27,9 +27,13 @@ pub fn passes(chosen: &str, c: &Connection) -> bool {
 /// The select, over the organizations of `rows`.
 #[component]
 pub fn OrganizationFilter(rows: Vec<Connection>, chosen: RwSignal<String>) -> impl IntoView {
-    let mut names: Vec<String> = rows.iter().filter_map(|c| c.organization.clone()).collect();
-    names.sort();
-    names.dedup();
+    // Kept in order as they come (binary search + insert: no sort routine in the wasm).
+    let mut names: Vec<String> = Vec::new();
+    for name in rows.iter().filter_map(|c| c.organization.as_ref()) {
+        if let Err(at) = names.binary_search(name) {
+            names.insert(at, name.clone());
+        }
+    }
     let own = rows.iter().any(|c| c.organization.is_none());
     view! {
         <p class="filter">
