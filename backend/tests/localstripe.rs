@@ -16,7 +16,7 @@ use backend::store::{self, NewConnection};
 use backend::sync::{run_due_jobs, SyncOptions};
 use serde_json::Value;
 use shared::AuthKind;
-use support::localstripe::{self, create_data_set, DataSet, LocalStripe, LISTS};
+use support::localstripe::{self, create_data_set, lists, DataSet, LocalStripe};
 use support::*;
 
 /// The app with its Stripe API at localstripe and a connection whose key localstripe accepts,
@@ -113,7 +113,7 @@ async fn a_backfill_stores_exactly_what_localstripe_lists_in_each_of_the_seven_t
         max_pages: None,
     })
     .await;
-    for table in LISTS {
+    for table in lists() {
         let expected = ls.list_all(table).await;
         let rows = stored(&app, id, table).await;
         assert_eq!(ids(&rows), ids(&expected), "{table}: ids");
@@ -180,7 +180,7 @@ async fn a_forced_update_brings_in_new_and_changed_objects_and_a_newly_canceled_
     assert_eq!(app.json("POST", &uri).await.0, StatusCode::ACCEPTED);
     sync(&app, id, SyncOptions::default()).await;
 
-    for table in LISTS {
+    for table in lists() {
         let expected = ls.list_ids(table).await;
         assert_eq!(ids(&stored(&app, id, table).await), expected, "{table}");
     }

@@ -61,6 +61,26 @@ fn change(app: &TestApp, list: &str, id: &str, kind: ChangeKind, fields: Value) 
         .unwrap();
 }
 
+/// Deletes at the emulator, without any event, the first object of `list` matching `pred`: a
+/// deletion Stripe tells no event of. Its id.
+async fn delete_quietly(
+    app: &TestApp,
+    id: i64,
+    list: StripeList,
+    pred: impl Fn(&Value) -> bool,
+) -> String {
+    let object = pick(app, id, list, pred).await;
+    let object_id = object["id"].as_str().unwrap().to_owned();
+    change(
+        app,
+        list.name(),
+        &object_id,
+        ChangeKind::DeleteSilently,
+        json!({}),
+    );
+    object_id
+}
+
 #[tokio::test]
 async fn a_scheduled_sync_applies_the_events_since_the_last_one() {
     let (app, id) = synced().await;
@@ -91,14 +111,8 @@ async fn a_scheduled_sync_applies_the_events_since_the_last_one() {
     change(&app, "subscriptions", sub_id, ChangeKind::Delete, json!({}));
     // A deletion Stripe sends no event of: an events pass cannot know it.
     let quiet = pick(&app, id, StripeList::Customers, |c| c["id"] != customer_id).await;
-    let quiet_id = quiet["id"].as_str().unwrap();
-    change(
-        &app,
-        "customers",
-        quiet_id,
-        ChangeKind::DeleteSilently,
-        json!({}),
-    );
+    let quiet_id =
+        &delete_quietly(&app, id, StripeList::Customers, |c| c["id"] == quiet["id"]).await;
 
     assert_eq!(scheduled(&app, id, SyncOptions::default()).await, 1);
     let stored = row(&app, id, "customers", customer_id).await.unwrap();
@@ -163,15 +177,7 @@ async fn a_scheduled_sync_applies_the_events_since_the_last_one() {
 #[tokio::test]
 async fn a_cursor_older_than_stripes_thirty_days_of_events_brings_a_full_pass() {
     let (mut app, id) = synced().await;
-    let quiet = pick(&app, id, StripeList::Customers, |_| true).await;
-    let quiet_id = quiet["id"].as_str().unwrap();
-    change(
-        &app,
-        "customers",
-        quiet_id,
-        ChangeKind::DeleteSilently,
-        json!({}),
-    );
+    let quiet_id = &delete_quietly(&app, id, StripeList::Customers, |_| true).await;
     // Within the window: an events pass, which cannot see it.
     assert_eq!(scheduled(&app, id, SyncOptions::default()).await, 1);
     assert!(row(&app, id, "customers", quiet_id)
@@ -235,15 +241,7 @@ async fn an_events_pass_killed_half_way_resumes_and_loses_nothing() {
 #[tokio::test]
 async fn forcing_while_a_scheduled_sync_waits_makes_it_a_full_pass() {
     let (app, id) = synced().await;
-    let quiet = pick(&app, id, StripeList::Coupons, |_| true).await;
-    let quiet_id = quiet["id"].as_str().unwrap();
-    change(
-        &app,
-        "coupons",
-        quiet_id,
-        ChangeKind::DeleteSilently,
-        json!({}),
-    );
+    let quiet_id = &delete_quietly(&app, id, StripeList::Coupons, |_| true).await;
     app.state.clock.advance(600);
     let now = app.state.clock.now();
     assert!(

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::fixtures::ListKind;
 use super::wire::{api_error, header_key, mask, unique_pairs, ApiError};
-use super::{random_token, Emulator, Endpoint, Reply, RestrictedKey};
+use super::{random_token, DemoAccount, Emulator, Endpoint, Reply, RestrictedKey};
 
 /// Every permission a restricted key can be given: read on the seven lists and on the account.
 pub const RESTRICTED_KEY_PERMISSIONS: [&str; 8] = [
@@ -163,14 +163,18 @@ impl Emulator {
         .into_response())
     }
 
-    fn list(&self, kind: ListKind, headers: &HeaderMap, query: &str) -> Result<Reply, ApiError> {
+    /// The demo account a read of `kind` acts on, once its key may read it.
+    fn reader(&self, kind: ListKind, headers: &HeaderMap) -> Result<&DemoAccount, ApiError> {
         let caller = self.authenticate_api(headers)?;
         Self::require(&caller, kind.permission())?;
+        self.demo_account(&caller.account)
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "No such account"))
+    }
+
+    fn list(&self, kind: ListKind, headers: &HeaderMap, query: &str) -> Result<Reply, ApiError> {
+        let account = self.reader(kind, headers)?;
         let params = unique_pairs(query).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
         let query = ListQuery::parse(kind, &params)?;
-        let account = self
-            .demo_account(&caller.account)
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "No such account"))?;
         let all = self.current_objects(account, kind);
         let (data, has_more) = query.page(kind, &all)?;
         Ok(Json(json!({
@@ -183,11 +187,7 @@ impl Emulator {
     }
 
     fn retrieve(&self, kind: ListKind, id: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
-        let caller = self.authenticate_api(headers)?;
-        Self::require(&caller, kind.permission())?;
-        let account = self
-            .demo_account(&caller.account)
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "No such account"))?;
+        let account = self.reader(kind, headers)?;
         let object = self.current_object(account, kind, id).map_err(|()| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -363,17 +363,26 @@ pub(super) async fn list_handler(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Reply {
-    let Some(kind) = ListKind::parse(&name) else {
-        return api_error(
-            StatusCode::NOT_FOUND,
-            format!("Unrecognized request URL (GET: /v1/{name})."),
-        );
+    let kind = match list_kind(&emu, &name, &format!("/v1/{name}")).await {
+        Ok(kind) => kind,
+        Err(reply) => return reply,
     };
-    if let Some(reply) = emu.fault(Endpoint::Lists).await {
-        return reply;
-    }
     emu.list(kind, &headers, &query.unwrap_or_default())
         .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The list named by a path segment (else Stripe's 404), unless a fault is injected on lists.
+async fn list_kind(emu: &Emulator, name: &str, path: &str) -> Result<ListKind, Reply> {
+    let Some(kind) = ListKind::parse(name) else {
+        return Err(api_error(
+            StatusCode::NOT_FOUND,
+            format!("Unrecognized request URL (GET: {path})."),
+        ));
+    };
+    match emu.fault(Endpoint::Lists).await {
+        Some(reply) => Err(reply),
+        None => Ok(kind),
+    }
 }
 
 /// `GET /v1/{list}/{id}`: one object (a deleted customer: its stub).
@@ -383,15 +392,10 @@ pub(super) async fn retrieve_handler(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Reply {
-    let Some(kind) = ListKind::parse(&name) else {
-        return api_error(
-            StatusCode::NOT_FOUND,
-            format!("Unrecognized request URL (GET: /v1/{name}/{id})."),
-        );
+    let kind = match list_kind(&emu, &name, &format!("/v1/{name}/{id}")).await {
+        Ok(kind) => kind,
+        Err(reply) => return reply,
     };
-    if let Some(reply) = emu.fault(Endpoint::Lists).await {
-        return reply;
-    }
     if let Some(param) = query
         .as_deref()
         .unwrap_or_default()

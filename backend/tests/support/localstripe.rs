@@ -19,15 +19,9 @@ use url::Url;
 pub const KEY: &str = "sk_test_localstripe0123456789";
 
 /// The seven lists, by path segment, in the product's order.
-pub const LISTS: [&str; 7] = [
-    "customers",
-    "charges",
-    "coupons",
-    "invoices",
-    "plans",
-    "subscriptions",
-    "events",
-];
+pub fn lists() -> [&'static str; 7] {
+    backend::stripe::lists::StripeList::ALL.map(backend::stripe::lists::StripeList::name)
+}
 
 /// Where `scripts/setup.sh` installs localstripe.
 pub fn binary() -> PathBuf {
