@@ -3,24 +3,15 @@
 //! origins its host key allows). A connection outside the actor's organization does not exist for it.
 
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
 
+pub use crate::auth::bearer;
 use crate::auth::{AdminUser, CurrentUser};
 use crate::error::AppError;
 use crate::services::hosts;
 use crate::state::AppState;
 use crate::store::{self, ConnectSession};
-
-/// The bearer credential of a request, if it has one.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
 
 /// A signed-in Admin or a widget's connect session.
 #[derive(Debug, Clone)]

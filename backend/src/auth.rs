@@ -53,6 +53,16 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
     AppError::Internal(format!("session: {e}"))
 }
 
+/// The bearer credential of a request (`Authorization: Bearer …`), if it has one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
 /// The signed-in user of this request.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
@@ -69,7 +79,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         // A request with a bearer credential acts with it alone, never as a cookie's user.
-        if crate::actor::bearer(&parts.headers).is_some() {
+        if bearer(&parts.headers).is_some() {
             return Err(AppError::Unauthorized);
         }
         let session = Session::from_request_parts(parts, state)
@@ -332,7 +342,7 @@ pub async fn same_origin_only(
     request: Request,
     next: Next,
 ) -> Response {
-    if crate::actor::bearer(request.headers()).is_some() {
+    if bearer(request.headers()).is_some() {
         return next.run(request).await;
     }
     if matches!(
@@ -420,9 +430,14 @@ mod tests {
         }
         crate::store::cap_throttle_rows(&pool, 3).await.unwrap();
         assert_eq!(count(pool.clone()).await, 3);
-        crate::store::purge_expired(&pool, later + FAILURE_WINDOW_SECS + 10, FAILURE_WINDOW_SECS)
-            .await
-            .unwrap();
+        crate::store::purge_expired(
+            &pool,
+            later + FAILURE_WINDOW_SECS + 10,
+            FAILURE_WINDOW_SECS,
+            MAX_THROTTLE_ROWS,
+        )
+        .await
+        .unwrap();
         assert_eq!(count(pool.clone()).await, 0, "old counters are forgotten");
     }
 }

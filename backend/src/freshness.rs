@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::sqlite::SqliteOperation;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqliteConnection;
 
 /// How often the counters are read.
 pub const TICK: Duration = Duration::from_millis(100);
@@ -107,8 +107,13 @@ impl Freshness {
         Ok(())
     }
 
-    /// Reads the counters every [`TICK`] until the task is dropped.
-    pub async fn watch(self: Arc<Self>, pool: SqlitePool) {
+    /// Reads the counters (with `read`) every [`TICK`] until the task is dropped.
+    pub async fn watch<F, Fut, E>(self: Arc<Self>, read: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<BTreeMap<String, i64>, E>>,
+        E: std::fmt::Display,
+    {
         let mut interval = tokio::time::interval(TICK);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut seen: Option<BTreeMap<String, i64>> = None;
@@ -118,7 +123,7 @@ impl Freshness {
             interval.tick().await;
             let opened = self.opened.load(Ordering::Acquire);
             let all_settled = self.settled.load(Ordering::Acquire) >= opened;
-            let counters = match crate::store::change_counters(&pool).await {
+            let counters = match read().await {
                 Ok(counters) => counters,
                 Err(e) => {
                     // No tick: reuse stops within three ticks.
@@ -144,6 +149,7 @@ impl Freshness {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::SqlitePool;
 
     async fn watched_pool(freshness: &Arc<Freshness>) -> (tempfile::TempDir, SqlitePool) {
         let dir = tempfile::tempdir().unwrap();
@@ -152,6 +158,15 @@ mod tests {
             .await
             .unwrap();
         (dir, pool)
+    }
+
+    fn watch(
+        freshness: &Arc<Freshness>,
+        pool: &sqlx::SqlitePool,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        freshness
+            .clone()
+            .watch(crate::store::change_counter_reader(pool.clone()))
     }
 
     async fn wait_ticks(n: u32) {
@@ -163,7 +178,7 @@ mod tests {
         let freshness = Arc::new(Freshness::default());
         let (_dir, pool) = watched_pool(&freshness).await;
         assert_eq!(freshness.generation(), None);
-        let watcher = tokio::spawn(freshness.clone().watch(pool));
+        let watcher = tokio::spawn(watch(&freshness, &pool));
         wait_ticks(2).await;
         assert!(freshness.generation().is_some());
         watcher.abort();
@@ -175,7 +190,7 @@ mod tests {
     async fn a_write_by_this_instance_closes_reuse_at_once_and_moves_the_generation() {
         let freshness = Arc::new(Freshness::default());
         let (_dir, pool) = watched_pool(&freshness).await;
-        let _watcher = tokio::spawn(freshness.clone().watch(pool.clone()));
+        let _watcher = tokio::spawn(watch(&freshness, &pool));
         wait_ticks(3).await;
         let before = freshness.generation().unwrap();
         // A trigger moves the counter inside the user's update.
@@ -215,7 +230,7 @@ mod tests {
     async fn a_rolled_back_write_reopens_reuse() {
         let freshness = Arc::new(Freshness::default());
         let (_dir, pool) = watched_pool(&freshness).await;
-        let _watcher = tokio::spawn(freshness.clone().watch(pool.clone()));
+        let _watcher = tokio::spawn(watch(&freshness, &pool));
         wait_ticks(2).await;
         let mut tx = pool.begin().await.unwrap();
         sqlx::query("UPDATE change_counters SET version = version + 1")
@@ -237,7 +252,7 @@ mod tests {
     async fn another_process_write_is_seen_within_a_tick() {
         let freshness = Arc::new(Freshness::default());
         let (dir, pool) = watched_pool(&freshness).await;
-        let _watcher = tokio::spawn(freshness.clone().watch(pool.clone()));
+        let _watcher = tokio::spawn(watch(&freshness, &pool));
         wait_ticks(2).await;
         let before = freshness.generation().unwrap();
         let other = crate::store::connect(&format!("sqlite://{}/f.db", dir.path().display()))

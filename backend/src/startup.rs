@@ -314,7 +314,7 @@ impl Application {
                 .sessions
                 .freshness()
                 .clone()
-                .watch(self.state.pool.clone()),
+                .watch(store::change_counter_reader(self.state.pool.clone())),
         ));
         // Syncs run on their own task: a long backfill never delays connection tests.
         let _sync = AbortOnDrop(crate::sync::spawn_worker(

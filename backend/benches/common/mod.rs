@@ -61,7 +61,11 @@ pub async fn product_state(dir: &Path, stripe: &Url, sync_rate_limit: Option<f64
     )
     .await
     .expect("db");
-    tokio::spawn(freshness.clone().watch(pool.clone()));
+    tokio::spawn(
+        freshness
+            .clone()
+            .watch(backend::store::change_counter_reader(pool.clone())),
+    );
     let cipher =
         TokenCipher::from_base64(&Secret::new("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
             .expect("key");

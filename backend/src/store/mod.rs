@@ -158,12 +158,28 @@ pub async fn change_counters(
     Ok(rows.into_iter().collect())
 }
 
+/// Reads `pool`'s change counters each time it is called (what the freshness watcher polls).
+pub fn change_counter_reader(
+    pool: SqlitePool,
+) -> impl Fn() -> futures_util::future::BoxFuture<
+    'static,
+    Result<std::collections::BTreeMap<String, i64>, StoreError>,
+> + Send
+       + Sync
+       + 'static {
+    move || {
+        let pool = pool.clone();
+        Box::pin(async move { change_counters(&pool).await })
+    }
+}
+
 /// Forgets what has expired: sessions past their expiry (the store's own query) and sign-in
 /// throttling counters whose window ended.
 pub async fn purge_expired(
     pool: &SqlitePool,
     now: i64,
     window_secs: i64,
+    max_throttle_rows: i64,
 ) -> Result<(), StoreError> {
     use tower_sessions::session_store::ExpiredDeletion;
     tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
@@ -174,7 +190,7 @@ pub async fn purge_expired(
         .bind(now - window_secs)
         .execute(pool)
         .await?;
-    cap_throttle_rows(pool, crate::auth::MAX_THROTTLE_ROWS).await
+    cap_throttle_rows(pool, max_throttle_rows).await
 }
 
 /// Keeps at most `max` sign-in counters, dropping the oldest windows first.

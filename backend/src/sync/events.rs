@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::engine::{failed, not_stored, Outcome, Run, CURSOR_OVERLAP_SECS};
+use super::run::{failed, not_stored, Outcome, Run, CURSOR_OVERLAP_SECS};
 use crate::store;
 use crate::stripe::client::STRIPE_VERSION;
 use crate::stripe::lists::StripeList;

@@ -4,7 +4,7 @@
 //! after 30 days, they are not deleted). When the pass completes, the events pass takes over from
 //! the moment it began.
 
-use super::engine::{failed, not_stored, Outcome, Run, CURSOR_OVERLAP_SECS};
+use super::run::{failed, not_stored, Outcome, Run, CURSOR_OVERLAP_SECS};
 use crate::services::credentials::CredentialError;
 use crate::store;
 use crate::stripe::lists::StripeList;

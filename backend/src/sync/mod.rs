@@ -4,6 +4,7 @@
 pub mod engine;
 mod events;
 mod full;
+mod run;
 pub mod jobs;
 pub mod ratelimit;
 

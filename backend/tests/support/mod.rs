@@ -159,7 +159,11 @@ pub async fn build_app_for(
     )
     .await
     .unwrap();
-    tokio::spawn(freshness.clone().watch(pool.clone()));
+    tokio::spawn(
+        freshness
+            .clone()
+            .watch(backend::store::change_counter_reader(pool.clone())),
+    );
     if seed_users {
         let hash = backend::users::hash_password(USER_PASSWORD).unwrap();
         for (email, role) in [
