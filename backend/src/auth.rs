@@ -9,11 +9,11 @@ use axum::http::request::Parts;
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 use shared::{Role, User};
 use sqlx::SqlitePool;
 use tower_sessions::Session;
 
+use crate::crypto::sha256_hex;
 use crate::error::AppError;
 use crate::session_cache::SessionFacts;
 use crate::state::AppState;
@@ -211,10 +211,6 @@ pub async fn start_session(
 /// Ends the session: its record is deleted from the store and the cookie cleared.
 pub async fn end_session(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(session_error)
-}
-
-fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
 }
 
 /// The binding of an OAuth flow to this session: a nonce kept in the session (created once), of

@@ -86,6 +86,12 @@ fn key_entry(key: &str) -> Result<KeyEntry, CryptoError> {
     })
 }
 
+/// The SHA-256 of `value`, in hex: how single-use secrets (OAuth `state`s, nonces, host keys,
+/// session tokens) are stored and compared.
+pub fn sha256_hex(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
 /// A fresh random key, base64.
 pub fn generate_key() -> Secret {
     let mut bytes = [0u8; 32];

@@ -16,6 +16,7 @@ use crate::actor::Actor;
 use crate::auth::{self, AdminUser};
 use crate::error::{ApiPath, AppError};
 use crate::services::authorize::{self, CallbackBrowser, Completion, Failure};
+use crate::services::widget_flows;
 use crate::state::AppState;
 
 /// `POST /api/connections/stripe/authorize`: for an Admin, a single-use `state` bound to this
@@ -88,7 +89,7 @@ async fn start(
                 actor: actor.name(),
                 return_to,
             };
-            authorize::start_widget(state, flow).await?
+            widget_flows::start_widget(state, flow).await?
         }
     })
 }
@@ -116,7 +117,7 @@ pub async fn stripe_callback(
     // Finished in its own task: if the browser goes away mid-way, the exchange still completes
     // (or hands its grant back) instead of being dropped half-done.
     let notice_session = session.clone();
-    let nonce = widget::cookie(&headers, authorize::WIDGET_COOKIE);
+    let nonce = widget::cookie(&headers, widget_flows::WIDGET_COOKIE);
     let task_state = state.clone();
     let completion = tokio::spawn(async move {
         let browser = CallbackBrowser {

@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shared::CallbackError;
 
-use crate::services::authorize::{self, Failure, WIDGET_COOKIE, WIDGET_FLOW_TTL_SECS};
+use crate::services::authorize::Failure;
+use crate::services::widget_flows::{self, WIDGET_COOKIE, WIDGET_FLOW_TTL_SECS};
 use crate::state::AppState;
 use crate::store;
 
@@ -52,7 +53,7 @@ pub async fn authorize_page(
     Query(query): Query<FlowQuery>,
 ) -> Response {
     let flow = query.flow.unwrap_or_default();
-    match authorize::open_widget_flow(&state, &flow).await {
+    match widget_flows::open_widget_flow(&state, &flow).await {
         Ok(Some((nonce, stripe_url))) => {
             let secure = if state.settings.public_origin.starts_with("https://") {
                 "; Secure"
@@ -103,7 +104,7 @@ fn error_result(error: CallbackError) -> serde_json::Value {
     serde_json::json!({
         "type": "error",
         "code": error.as_str(),
-        "message": crate::services::authorize::widget_message(error),
+        "message": widget_flows::widget_message(error),
     })
 }
 

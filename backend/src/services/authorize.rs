@@ -20,7 +20,7 @@ use crate::stripe::flows::{Grant, Revocation};
 use crate::stripe::StripeError;
 
 /// Longest `state` we look up; ours are 43 characters.
-const MAX_STATE_LEN: usize = 256;
+pub(super) const MAX_STATE_LEN: usize = 256;
 
 /// 256 random bits, URL-safe.
 pub fn new_state() -> String {
@@ -55,91 +55,6 @@ pub async fn start(
         .authorize_url(&oauth_state)
         .map_err(|e| ConnectionError::Internal(e.to_string()))?;
     Ok(url.into())
-}
-
-/// The sentence a widget's `error` event carries for a callback code (the host shows it or its own).
-pub fn widget_message(error: CallbackError) -> &'static str {
-    match error {
-        CallbackError::AccessDenied => "Access to Stripe was not granted.",
-        CallbackError::InvalidState => "This Stripe sign-in expired or was already used.",
-        CallbackError::SessionMismatch => "This Stripe sign-in was started in another browser.",
-        CallbackError::AccountMismatch => "A different Stripe account than the connection's.",
-        CallbackError::AccountElsewhere => "This Stripe account is connected elsewhere.",
-        CallbackError::ExchangeRefused | CallbackError::StripeError => {
-            "Stripe refused the authorization."
-        }
-        CallbackError::StripeUnavailable => "Stripe could not be reached.",
-        CallbackError::InvalidRequest | CallbackError::StorageFailed => {
-            "The connection could not be made."
-        }
-    }
-}
-
-/// How long a widget's flow waits for its popup.
-pub const WIDGET_FLOW_TTL_SECS: i64 = 10 * 60;
-/// The cookie that binds a widget's flow to the popup's browser (sent back only to the callback).
-pub const WIDGET_COOKIE: &str = "connections_widget_oauth";
-
-fn sha256_hex(value: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(value.as_bytes()))
-}
-
-/// Starts a widget's flow for its organization (and the connection being re-authenticated): the
-/// URL of our `/widget/authorize` page, which the widget opens in its popup. `origin` is the host
-/// page's, where the outcome is posted.
-pub async fn start_widget(
-    app: &AppState,
-    flow: store::WidgetFlow,
-) -> Result<String, ConnectionError> {
-    let id = new_state();
-    store::create_widget_flow(
-        &app.pool,
-        &sha256_hex(&id),
-        &flow,
-        app.clock.now(),
-        WIDGET_FLOW_TTL_SECS,
-    )
-    .await?;
-    Ok(format!(
-        "{}/widget/authorize?flow={id}",
-        app.settings.public_origin
-    ))
-}
-
-/// Opens a widget's flow in its popup, once: the nonce to keep in the popup's cookie and Stripe's
-/// authorize URL; `None` when the flow is unknown, used or expired.
-pub async fn open_widget_flow(
-    app: &AppState,
-    flow_id: &str,
-) -> Result<Option<(String, String)>, ConnectionError> {
-    if flow_id.is_empty() || flow_id.len() > MAX_STATE_LEN {
-        return Ok(None);
-    }
-    let now = app.clock.now();
-    let Some(flow) = store::consume_widget_flow(&app.pool, &sha256_hex(flow_id), now).await? else {
-        return Ok(None);
-    };
-    let nonce = new_state();
-    let binding = sha256_hex(&nonce);
-    let oauth_state = new_state();
-    let target = store::WidgetTarget {
-        origin: flow.origin,
-        actor: flow.actor,
-        return_to: flow.return_to,
-    };
-    let owner = store::StateOwner {
-        binding: &binding,
-        connection_id: flow.connection_id,
-        organization_id: flow.organization_id,
-        widget: Some(&target),
-    };
-    store::save_state(&app.pool, &oauth_state, owner, now).await?;
-    let url = app
-        .flows
-        .authorize_url(&oauth_state)
-        .map_err(|e| ConnectionError::Internal(e.to_string()))?;
-    Ok(Some((nonce, url.into())))
 }
 
 /// A failed callback: the banner code and, for a refused re-authentication, the names it shows.
@@ -245,7 +160,7 @@ async fn finish(
         }
         Some(target) => {
             *widget_origin = Some(target.clone());
-            let nonce = browser.widget_nonce.map(sha256_hex);
+            let nonce = browser.widget_nonce.map(crate::crypto::sha256_hex);
             if nonce.as_deref() != Some(consumed.session_binding.as_str()) {
                 tracing::warn!(
                     "stripe callback refused: a widget flow finished in another browser"

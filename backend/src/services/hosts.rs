@@ -3,9 +3,9 @@
 //! (256 bits), shown once, stored as SHA-256 hashes.
 
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use shared::{ConnectSessionRequest, ConnectSessionToken, CreatedHostKey, HostKey, NewHostKey};
 
+use crate::crypto::sha256_hex;
 use crate::state::AppState;
 use crate::store::{self, ConnectSession, StoreError};
 
@@ -35,10 +35,6 @@ pub enum HostError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
 }
 
 /// A new secret: `prefix` and 256 random bits, URL-safe.

@@ -8,3 +8,4 @@ pub mod credentials;
 pub mod export;
 pub mod hosts;
 pub mod sync;
+pub mod widget_flows;

@@ -7,19 +7,20 @@ mod audit;
 mod connections;
 mod credentials;
 mod hosts;
+mod keys;
 mod pending;
+mod pool;
 mod states;
 mod sync_cursors;
 mod sync_data;
 mod sync_jobs;
 mod webhooks;
 
-use std::str::FromStr;
-
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
-use crate::crypto::{CryptoError, Sealed, TokenCipher};
+use crate::crypto::CryptoError;
+
+use keys::token_context;
 
 pub use audit::{audit, audit_log, AuditLine};
 pub use connections::{
@@ -37,7 +38,11 @@ pub use hosts::{
     create_connect_session, create_host_key, create_widget_flow, list_host_keys, origin_allowed,
     revoke_host_key, upsert_organization, ConnectSession, WidgetFlow, DEFAULT_ORGANIZATION,
 };
+pub use keys::{
+    announce_key, check_key, key_ids_in_use, keys_of_live_instances, reencrypt_all, verify_all,
+};
 pub use pending::{journal_account, journal_grant, settle_grant, unsettled_grants, PendingGrant};
+pub use pool::{change_counter_reader, change_counters, connect, connect_watched, ping};
 pub use states::{
     consume_state, save_state, ConsumedState, StateOwner, WidgetTarget, STATE_TTL_SECS,
 };
@@ -70,107 +75,6 @@ pub enum StoreError {
     /// The Stripe account is connected in another organization: nothing was changed.
     #[error("the account is connected in another organization")]
     OtherOrganization,
-}
-
-/// The file behind a `sqlite:` URL, unless the database lives in memory.
-fn database_file(database_url: &str) -> Option<std::path::PathBuf> {
-    let rest = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))?;
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path.is_empty() || path.contains(":memory:") || query.contains("mode=memory") {
-        return None;
-    }
-    Some(std::path::PathBuf::from(path))
-}
-
-/// The database holds session ids and sealed credentials: readable by its owner only (0600).
-/// SQLite gives its `-wal` and `-shm` files the same mode as the database file.
-fn make_private(path: &std::path::Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
-
-/// Opens (creating if missing, owner-only) the SQLite database and runs the migrations.
-pub async fn connect(database_url: &str) -> Result<SqlitePool, StoreError> {
-    connect_watched(database_url, None).await
-}
-
-/// [`connect`], with every pooled connection reporting its writes to `freshness`.
-pub async fn connect_watched(
-    database_url: &str,
-    freshness: Option<std::sync::Arc<crate::freshness::Freshness>>,
-) -> Result<SqlitePool, StoreError> {
-    if let Some(path) = database_file(database_url) {
-        make_private(&path).map_err(|e| {
-            StoreError::Database(sqlx::Error::Configuration(
-                format!("database file {}: {e}", path.display()).into(),
-            ))
-        })?;
-    }
-    let options = SqliteConnectOptions::from_str(database_url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .foreign_keys(true)
-        .busy_timeout(std::time::Duration::from_secs(5));
-    // An in-memory database exists per connection: keep one (tests). SQLite runs one writer at a
-    // time and sqlx gives each connection a thread: a few connections serve more requests per
-    // second on a small machine than many (measured under load: 8 → 4 raised throughput ~35 %).
-    let max = if database_url.contains(":memory:") {
-        1
-    } else {
-        4
-    };
-    let mut pool_options = SqlitePoolOptions::new().max_connections(max);
-    if let Some(freshness) = freshness {
-        pool_options = pool_options.after_connect(move |conn, _| {
-            let freshness = freshness.clone();
-            Box::pin(async move { freshness.watch_connection(conn).await })
-        });
-    }
-    let pool = pool_options.connect_with(options).await?;
-    // The sessions' table first: our migrations put triggers on it.
-    tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
-        .migrate()
-        .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(pool)
-}
-
-/// Every trigger-kept change counter, by name.
-pub async fn change_counters(
-    pool: &SqlitePool,
-) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, version FROM change_counters")
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.into_iter().collect())
-}
-
-/// Reads `pool`'s change counters each time it is called (what the freshness watcher polls).
-pub fn change_counter_reader(
-    pool: SqlitePool,
-) -> impl Fn() -> futures_util::future::BoxFuture<
-    'static,
-    Result<std::collections::BTreeMap<String, i64>, StoreError>,
-> + Send
-       + Sync
-       + 'static {
-    move || {
-        let pool = pool.clone();
-        Box::pin(async move { change_counters(&pool).await })
-    }
 }
 
 /// Forgets what has expired: sessions past their expiry (the store's own query) and sign-in
@@ -252,151 +156,12 @@ pub async fn claim_stripe_mode(
     Ok(None)
 }
 
-/// Liveness: the database answers.
-pub async fn ping(pool: &SqlitePool) -> Result<(), StoreError> {
-    sqlx::query("SELECT 1").execute(pool).await?;
-    Ok(())
-}
-
-/// The associated data binding a sealed token to its account and field.
-fn token_context(stripe_user_id: &str, field: &str) -> String {
-    format!("connections/{stripe_user_id}/{field}")
-}
-
-/// Re-encrypts every token under the cipher's current key (any key of its ring may open them), in
-/// one transaction. Returns how many connections were re-encrypted.
-pub async fn reencrypt_all(pool: &SqlitePool, cipher: &TokenCipher) -> Result<usize, StoreError> {
-    let mut tx = pool.begin().await?;
-    let rows: Vec<(i64, String, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT id, stripe_user_id, access_token_ct, refresh_token_ct, token_key_id FROM connections",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    for (id, account, access, refresh, key_id) in &rows {
-        let reseal = |ciphertext: &String, field: &str| -> Result<Sealed, StoreError> {
-            let context = token_context(account, field);
-            let plain = cipher.open(
-                &Sealed {
-                    ciphertext: ciphertext.clone(),
-                    key_id: key_id.clone(),
-                },
-                &context,
-            )?;
-            Ok(cipher.seal(&plain, &context)?)
-        };
-        let access = reseal(access, "access_token")?;
-        let refresh = refresh
-            .as_ref()
-            .map(|r| reseal(r, "refresh_token"))
-            .transpose()?;
-        sqlx::query(
-            "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3 \
-             WHERE id = $4",
-        )
-        .bind(&access.ciphertext)
-        .bind(refresh.map(|r| r.ciphertext))
-        .bind(&access.key_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(rows.len())
-}
-
-/// Every stored credential opens with `cipher` (each row, not one per key id). Returns how many.
-pub async fn verify_all(pool: &SqlitePool, cipher: &TokenCipher) -> Result<usize, StoreError> {
-    let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT stripe_user_id, access_token_ct, refresh_token_ct, token_key_id FROM connections",
-    )
-    .fetch_all(pool)
-    .await?;
-    for (account, access, refresh, key_id) in &rows {
-        for (ciphertext, field) in [
-            (Some(access), "access_token"),
-            (refresh.as_ref(), "refresh_token"),
-        ] {
-            if let Some(ciphertext) = ciphertext {
-                cipher.open(
-                    &Sealed {
-                        ciphertext: ciphertext.clone(),
-                        key_id: key_id.clone(),
-                    },
-                    &token_context(account, field),
-                )?;
-            }
-        }
-    }
-    Ok(rows.len())
-}
-
-/// The key ids stored credentials are sealed under.
-pub async fn key_ids_in_use(pool: &SqlitePool) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT token_key_id FROM connections UNION SELECT key_id FROM pending_grants",
-    )
-    .fetch_all(pool)
-    .await?)
-}
-
-/// A running instance says which key it seals with (every minute).
-pub async fn announce_key(
-    pool: &SqlitePool,
-    instance_id: &str,
-    key_id: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO key_users (instance_id, key_id, seen_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (instance_id) DO UPDATE SET key_id = excluded.key_id, seen_at = excluded.seen_at",
-    )
-    .bind(instance_id)
-    .bind(key_id)
-    .bind(now)
-    .execute(pool)
-    .await?;
-    sqlx::query("DELETE FROM key_users WHERE seen_at < $1")
-        .bind(now - 24 * 60 * 60)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// The sealing keys of instances seen since `since`.
-pub async fn keys_of_live_instances(
-    pool: &SqlitePool,
-    since: i64,
-) -> Result<Vec<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT DISTINCT key_id FROM key_users WHERE seen_at >= $1")
-            .bind(since)
-            .fetch_all(pool)
-            .await?,
-    )
-}
-
-/// Checks at start-up that the configured key opens the stored tokens (one per key id in use), so a
-/// wrong key is a clear error, never garbage later.
-pub async fn check_key(pool: &SqlitePool, cipher: &TokenCipher) -> Result<(), StoreError> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT stripe_user_id, access_token_ct, token_key_id FROM connections \
-         WHERE id IN (SELECT MIN(id) FROM connections GROUP BY token_key_id)",
-    )
-    .fetch_all(pool)
-    .await?;
-    for (account, ciphertext, key_id) in rows {
-        cipher.open(
-            &Sealed { ciphertext, key_id },
-            &token_context(&account, "access_token"),
-        )?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::pool::database_file;
     use super::*;
     use crate::config::Secret;
+    use crate::crypto::TokenCipher;
     use crate::domain::Credential;
     use base64::Engine;
     use shared::{AuthKind, ConnectionStatus};

@@ -1,6 +1,5 @@
 //! OAuth `state` values waiting for their callback: stored hashed, bound to a session, consumed once.
 
-use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
 
 use super::StoreError;
@@ -9,7 +8,7 @@ use super::StoreError;
 pub const STATE_TTL_SECS: i64 = 10 * 60;
 
 fn state_hash(state: &str) -> String {
-    hex::encode(Sha256::digest(state.as_bytes()))
+    crate::crypto::sha256_hex(state)
 }
 
 /// Where a widget's flow reports back.

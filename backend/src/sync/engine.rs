@@ -5,10 +5,10 @@
 //! job writes nothing, and a crash anywhere resumes with no duplicates and no gaps.
 
 use super::ratelimit;
+use super::run::{not_stored, Run};
 pub use super::run::{
     Outcome, SyncOptions, CURSOR_OVERLAP_SECS, EVENTS_KEPT_SECS, EVENTS_USABLE_SECS, LEASE_SECS,
 };
-use super::run::{not_stored, Run};
 use crate::state::AppState;
 use crate::store::{self, ClaimedJob};
 use crate::stripe::lists::StripeList;

@@ -4,9 +4,9 @@
 pub mod engine;
 mod events;
 mod full;
-mod run;
 pub mod jobs;
 pub mod ratelimit;
+mod run;
 
 pub use engine::SyncOptions;
 pub use jobs::{run_due_jobs, spawn_worker};

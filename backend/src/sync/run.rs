@@ -136,4 +136,3 @@ impl Run<'_> {
             .and_then(|used| used.value.map_err(CredentialError::from))
     }
 }
-
