@@ -91,14 +91,14 @@ struct AppState {
 }
 
 /// The page's Content-Security-Policy: scripts from this origin and the widget's (plus compiling
-/// the widget's WebAssembly), requests to the same two, styles from this origin plus the inline
-/// styles a widget may put in its shadow root, nothing framed, no forms, no `<base>`.
+/// the widget's WebAssembly), requests to the same two, stylesheets from the same two (the widget
+/// links its own in its shadow root), images from this origin only; no inline script or style,
+/// nothing framed, no forms, no `<base>`. `examples/host/README.md` explains each part.
 fn policy(connections: &str) -> String {
     format!(
         "default-src 'none'; script-src 'self' {connections} 'wasm-unsafe-eval'; \
-         connect-src 'self' {connections}; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' {connections} data:; font-src 'self' {connections}; base-uri 'none'; \
-         form-action 'none'; frame-ancestors 'none'"
+         connect-src 'self' {connections}; style-src 'self' {connections}; img-src 'self'; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 }
 

@@ -364,11 +364,13 @@ async fn only_the_host_keys_origin_may_use_its_sessions() {
         "default-src 'none'",
         &format!("script-src 'self' {base} 'wasm-unsafe-eval'"),
         &format!("connect-src 'self' {base}"),
+        &format!("style-src 'self' {base}"),
         "frame-ancestors 'none'",
     ] {
         assert!(policy.contains(part), "{part} not in {policy}");
     }
-    assert!(!policy.contains("'unsafe-eval'") && !policy.contains("script-src *"));
+    assert!(!policy.contains("'unsafe-eval'") && !policy.contains("'unsafe-inline'"));
+    assert!(!policy.contains('*'), "{policy}");
     assert!(page.contains(&format!("<script src=\"{base}/widget.js\"")));
     assert!(page.contains("Acme BI — Admin") && page.contains("aria-live"));
 
@@ -602,5 +604,35 @@ async fn the_widget_reports_a_bad_session_and_a_foreign_origin_with_error_events
         "{error}"
     );
     assert!(!events(&browser).await.iter().any(|(n, _)| n == "ready"));
+    browser.close().await;
+}
+
+/// (e) A popup blocker (here: `window.open` answering `null`, as a blocked popup does) is told to
+/// the host: an `error` event with code `popup_blocked`, no window opened, the host page kept.
+#[tokio::test]
+async fn a_blocked_popup_is_reported_to_the_host() {
+    if !widget_bundle() {
+        return;
+    }
+    let setup = setup();
+    let browser = Browser::start().await;
+    let c = browser.c();
+    c.goto(&format!("{}/", setup.host_origin)).await.unwrap();
+    wait_event(&browser, "ready").await;
+    click_in_widget(&browser, "Add a Data Source").await;
+    click_in_widget(&browser, "Stripe").await;
+    widget_button(&browser, "Connect with Stripe").await;
+    c.execute("window.open = function () { return null; };", vec![])
+        .await
+        .unwrap();
+    click_in_widget(&browser, "Connect with Stripe").await;
+    let error = wait_event(&browser, "error").await;
+    assert_eq!(error["code"], "popup_blocked", "{error}");
+    assert_eq!(c.windows().await.unwrap().len(), 1);
+    assert_eq!(
+        c.current_url().await.unwrap().as_str(),
+        format!("{}/", setup.host_origin)
+    );
+    assert!(!events(&browser).await.iter().any(|(n, _)| n == "connect"));
     browser.close().await;
 }
