@@ -292,3 +292,62 @@ async fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn only_the_own_page_or_a_tool_may_open_a_session() {
+        assert!(from_own_page(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        assert!(!from_own_page(&headers(&[(
+            "sec-fetch-site",
+            "cross-site"
+        )])));
+        assert!(!from_own_page(&headers(&[("sec-fetch-site", "same-site")])));
+        assert!(from_own_page(&headers(&[
+            ("origin", "http://127.0.0.1:8090"),
+            ("host", "127.0.0.1:8090"),
+        ])));
+        assert!(!from_own_page(&headers(&[
+            ("origin", "http://evil.example"),
+            ("host", "127.0.0.1:8090"),
+        ])));
+        assert!(from_own_page(&headers(&[])));
+    }
+
+    #[test]
+    fn the_policy_allows_the_widgets_origin_and_nothing_inline() {
+        let policy = policy("https://connections.example");
+        assert!(
+            policy.contains("script-src 'self' https://connections.example 'wasm-unsafe-eval';")
+        );
+        assert!(policy.contains("connect-src 'self' https://connections.example;"));
+        assert!(policy.contains("style-src 'self' https://connections.example;"));
+        assert!(!policy.contains("unsafe-inline") && !policy.contains("'unsafe-eval'"));
+        assert!(policy.starts_with("default-src 'none';"));
+    }
+
+    #[test]
+    fn the_page_names_the_widget_and_has_no_inline_script() {
+        let page = PAGE.replace("{connections}", &escape("https://connections.example"));
+        assert!(page.contains("<script src=\"https://connections.example/widget.js\" defer>"));
+        assert!(!page.contains("{connections}"));
+        assert_eq!(
+            page.matches("<script").count(),
+            page.matches("<script src=").count()
+        );
+        assert!(page.contains("aria-live=\"polite\""));
+    }
+}

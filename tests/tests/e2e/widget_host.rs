@@ -505,7 +505,6 @@ async fn only_the_host_keys_origin_may_use_its_sessions() {
         "{answer}"
     );
     browser.close().await;
-    drop(setup.backend);
 }
 
 /// (a) `ready` and the organization's empty Data Sources table; (b) Add a Data Source > Stripe >
@@ -571,8 +570,9 @@ async fn the_widget_connects_stripe_for_its_organization_through_a_popup() {
         "{:?}",
         events(&browser).await
     );
+    // `WIDGET_SCREENSHOT=docs/widget-host.png` (relative to the workspace) keeps a picture.
     if let Some(path) = std::env::var_os("WIDGET_SCREENSHOT") {
-        std::fs::write(path, c.screenshot().await.unwrap()).unwrap();
+        std::fs::write(workspace().join(path), c.screenshot().await.unwrap()).unwrap();
     }
 
     // The app's Admin sees the connection, in the host's organization.
