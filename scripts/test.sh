@@ -12,8 +12,8 @@ step "build the SPA (dist/)"
 bash scripts/build-frontend.sh
 step "size budget"
 bash scripts/size.sh
-step "build the backend binary for the end-to-end tests"
-cargo build --locked -p backend
+step "build the backend and the example host for the end-to-end tests"
+cargo build --locked -p backend -p example-host
 step "front-end component tests (wasm, headless Chromium)"
 cargo test --locked -p frontend --target wasm32-unknown-unknown --tests
 step "native tests: shared, backend, end-to-end"

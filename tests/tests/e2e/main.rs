@@ -1,9 +1,10 @@
 //! End-to-end: the real backend binary (built beforehand by the test command, never here) serving
 //! the built SPA from `dist/`, driven in headless Chromium through the whole seed flow and the
-//! three ways to connect an account.
+//! three ways to connect an account; and the widget on a host product's page.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod connect_ways;
 mod harness;
 mod seed_flow;
 mod sync_restart;
+mod widget_host;
