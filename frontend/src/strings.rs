@@ -444,3 +444,12 @@ pub fn progress_text(done: i64, total: i64) -> String {
 pub fn preview_title(table: &str) -> String {
     format!("First rows of {table}")
 }
+
+// The embeddable widget (`<stripe-connections>`).
+pub const POPUP_BLOCKED: &str =
+    "Your browser blocked the Stripe window. Allow pop-ups for this page and try again, or continue in this window.";
+pub const POPUP_CLOSED: &str =
+    "The Stripe window was closed before the connection finished. Try again, or continue in this window.";
+pub const CONTINUE_IN_THIS_WINDOW: &str = "Continue in this window";
+pub const STRIPE_WINDOW_OPEN: &str = "Finish connecting in the Stripe window.";
+pub const CLOSE: &str = "Close";

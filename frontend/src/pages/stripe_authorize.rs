@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use crate::api;
 use crate::components::banner::{use_banner, Banner};
 use crate::components::stripe_mark::StripeMark;
+use crate::embed::use_embed;
 use crate::remote::{run, Remote};
 use crate::strings;
 
@@ -35,6 +36,9 @@ fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl 
             move |answer| match answer {
                 Ok(c) => {
                     key.set(String::new());
+                    if let Some(embed) = use_embed() {
+                        embed.connected.with_value(|f| f(&c));
+                    }
                     nav.navigate(&shared::callback_redirect(Ok(c.id)));
                 }
                 Err(e) => error.set(Some(e.message())),
@@ -85,7 +89,13 @@ pub fn StripeAuthorizePage() -> impl IntoView {
     let info = Remote::new(api::server_info);
     let pending = RwSignal::new(false);
     let redirecting = RwSignal::new(false);
+    let embed = use_embed();
     let connect = move || {
+        if let (Some(embed), None) = (embed, connection) {
+            // Embedded: a popup, opened synchronously on this click.
+            embed.connect.with_value(|f| f());
+            return;
+        }
         let call = match connection {
             Some(id) => api::reauthorize(id),
             None => api::start_stripe_authorize(),
@@ -98,7 +108,7 @@ pub fn StripeAuthorizePage() -> impl IntoView {
             Err(e) => banners.0.set(Some(Banner::error(e.message()))),
         })
     };
-    let busy = move || pending.get() || redirecting.get();
+    let busy = move || pending.get() || redirecting.get() || embed.is_some_and(|e| e.busy.get());
     let demo = move || {
         info.value
             .with(|i| matches!(i, Some(Ok(info)) if info.demo_mode))
