@@ -14,7 +14,6 @@ use std::rc::Rc;
 use frontend::components::banner::{provide_banner, Banner, BannerRegion, Banners};
 use frontend::embed::Embed;
 use frontend::pages::add_source::AddSourcePage;
-use frontend::pages::connection_detail::ConnectionDetailPage;
 use frontend::pages::connections::ConnectionsPage;
 use frontend::pages::stripe_authorize::StripeAuthorizePage;
 use frontend::router::{provide_memory_nav, Nav};
@@ -24,6 +23,9 @@ use shared::{ApiError, CallbackError, Connection};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 /// The `source` of the popup's messages.
 pub const MESSAGE_SOURCE: &str = "stripe-connections";
@@ -73,9 +75,7 @@ pub fn failure_code(failure: &api::ApiFailure) -> String {
 }
 
 fn code_of(e: &ApiError) -> String {
-    serde_json::to_string(&e.error)
-        .map(|s| s.trim_matches('"').to_owned())
-        .unwrap_or_default()
+    e.error.as_str().to_owned()
 }
 
 fn get(value: &JsValue, field: &str) -> JsValue {
@@ -104,6 +104,17 @@ struct Inner {
 }
 
 type Ctx = Rc<Inner>;
+
+thread_local! {
+    /// The mounted widget's state (one per page, like the API context).
+    static CURRENT: RefCell<Option<Ctx>> = const { RefCell::new(None) };
+}
+
+fn with_current(f: impl FnOnce(&Ctx)) {
+    if let Some(ctx) = CURRENT.with(|c| c.borrow().clone()) {
+        f(&ctx);
+    }
+}
 
 /// Ends the popup flow, if any: no more listening nor polling.
 fn finish(ctx: &Ctx) {
@@ -242,21 +253,15 @@ fn full_page(ctx: &Ctx) {
     });
 }
 
-/// The pages, routed in memory (the host page's address is never touched).
+/// The pages, routed in memory (the host page's address is never touched). A connection's own
+/// page (its Data section) stays in the app: the widget's size budget.
 fn pages(nav: Nav) -> impl IntoView {
     move || {
         let path = nav.path();
         match path.trim_end_matches('/') {
             frontend::ADD_SOURCE_PATH => AddSourcePage().into_any(),
             frontend::STRIPE_AUTHORIZE_PATH => StripeAuthorizePage().into_any(),
-            p => match p
-                .strip_prefix(shared::CONNECTIONS_PAGE)
-                .and_then(|rest| rest.strip_prefix('/'))
-                .and_then(|id| id.parse::<i64>().ok())
-            {
-                Some(id) => view! { <ConnectionDetailPage id=id/> }.into_any(),
-                None => ConnectionsPage().into_any(),
-            },
+            _ => ConnectionsPage().into_any(),
         }
     }
 }
@@ -294,7 +299,7 @@ fn shell(host: web_sys::HtmlElement, origin: String, closable: bool) -> (impl In
         emit_error(&host, &code, &message);
     });
     let notice = ctx.notice;
-    let for_fallback = StoredValue::new_local(ctx.clone());
+    CURRENT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
     let host = ctx.host.clone();
     let view = view! {
         <div class="stripe-connections">
@@ -311,7 +316,7 @@ fn shell(host: web_sys::HtmlElement, origin: String, closable: bool) -> (impl In
                     view! {
                         <div class="banner banner-error">
                             <p>{sentence}" "
-                                <button type="button" class="link-button" on:click=move |_| for_fallback.with_value(full_page)>
+                                <button type="button" class="link-button" on:click=move |_| with_current(full_page)>
                                     {strings::CONTINUE_IN_THIS_WINDOW}
                                 </button>
                             </p>
@@ -337,6 +342,12 @@ impl Drop for Widget {
     fn drop(&mut self) {
         if let Some(ctx) = self.ctx.take() {
             finish(&ctx);
+            CURRENT.with(|c| {
+                let mut c = c.borrow_mut();
+                if c.as_ref().is_some_and(|current| Rc::ptr_eq(current, &ctx)) {
+                    *c = None;
+                }
+            });
         }
     }
 }
@@ -388,3 +399,6 @@ pub fn mount(
         _view: Box::new(handle),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -37,7 +37,7 @@ fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl 
                 Ok(c) => {
                     key.set(String::new());
                     if let Some(embed) = use_embed() {
-                        embed.connected.with_value(|f| f(&c));
+                        embed.connected(&c);
                     }
                     nav.navigate(&shared::callback_redirect(Ok(c.id)));
                 }
@@ -93,7 +93,7 @@ pub fn StripeAuthorizePage() -> impl IntoView {
     let connect = move || {
         if let (Some(embed), None) = (embed, connection) {
             // Embedded: a popup, opened synchronously on this click.
-            embed.connect.with_value(|f| f());
+            embed.connect();
             return;
         }
         let call = match connection {
