@@ -15,7 +15,7 @@ wasm-bindgen --target web --no-typescript --out-dir "$OUT" --out-name stripe_con
 # The same features trunk enables for the SPA (frontend/index.html).
 wasm-opt -Oz --enable-bulk-memory --enable-bulk-memory-opt --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$OUT/stripe_connections_bg.wasm" -o "$OUT/stripe_connections_bg.wasm"
+  --strip-producers --strip-target-features "$OUT/stripe_connections_bg.wasm" -o "$OUT/stripe_connections_bg.wasm"
 # The glue and the loader, minified (terser from npm, scripts/setup.sh): ~3 KB gzip of the budget.
 terser "$OUT/stripe_connections.js" --module --compress --mangle -o "$OUT/stripe_connections.js"
 terser widget/widget.js --compress --mangle -o dist/widget.js

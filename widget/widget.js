@@ -9,6 +9,24 @@
   var assets = new URL("widget/", src).href;
   var origin = new URL(src).origin;
   var loading = null;
+  // The full-page fallback (popup blocked) comes back to the host page with
+  // ?stripe_connections=connect&connection_id=…&account_name=… (or =error&code=…): reported once,
+  // by the first element mounted, and removed from the address bar.
+  var returned = (function () {
+    var url = new URL(location.href);
+    var q = url.searchParams;
+    var outcome = q.get("stripe_connections");
+    if (!outcome) return null;
+    var event =
+      outcome === "connect"
+        ? { type: "connect", detail: { connection_id: Number(q.get("connection_id")), account_name: q.get("account_name") || "" } }
+        : { type: "error", detail: { code: q.get("code") || "unknown", message: "Connecting Stripe failed (" + (q.get("code") || "unknown") + ")." } };
+    ["stripe_connections", "connection_id", "account_name", "code"].forEach(function (k) {
+      q.delete(k);
+    });
+    history.replaceState(history.state, "", url.href);
+    return event;
+  })();
   function load() {
     if (!loading) {
       loading = import(assets + "stripe_connections.js").then(function (m) {
@@ -48,7 +66,12 @@
           el._drop();
           var base = (el.getAttribute("base-url") || origin).replace(/\/+$/, "");
           try {
-            el._widget = m.mount(el, base, el.getAttribute("session-token") || "", assets);
+            var baseOrigin = new URL(base).origin;
+            el._widget = m.mount(el, base, baseOrigin, el.getAttribute("session-token") || "", assets);
+            if (returned) {
+              el.dispatchEvent(new CustomEvent(returned.type, { detail: returned.detail }));
+              returned = null;
+            }
           } catch (e) {
             el.dispatchEvent(new CustomEvent("error", { detail: { code: "invalid_base_url", message: String(e) } }));
           }

@@ -234,10 +234,11 @@ fn on_message(ctx: &Ctx, ev: &web_sys::MessageEvent) {
 }
 
 /// The full-page fallback when the popup cannot be used: this window goes to Stripe and comes back
-/// to the host page.
-// TODO(return_to): the backend that takes `return_to` (the host page to come back to after a
-// full-page flow) is being added on the main checkout; until it lands on this branch, the body is
-// ignored and the flow ends on the callback's result page instead of the host page.
+/// to the host page with `?stripe_connections=connect&connection_id=…&account_name=…` (or
+/// `=error&code=…`), which the loader (`widget.js`) reports as `connect` / `error`.
+// TODO(return_to): the backend side of `return_to` (the host page a full-page flow comes back to)
+// is being added on the main checkout; until it lands on this branch, the body is ignored and the
+// flow ends on the callback's result page instead of the host page.
 fn full_page(ctx: &Ctx) {
     let here = web_sys::window()
         .and_then(|w| w.location().href().ok())
@@ -352,17 +353,14 @@ impl Drop for Widget {
     }
 }
 
-/// The origin of `url` (`base-url`), or `None` if it is not an absolute URL.
-pub fn origin_of(url: &str) -> Option<String> {
-    web_sys::Url::new(url).ok().map(|u| u.origin())
-}
-
 /// Mounts the widget in `host`'s open shadow root (attached on first use): the stylesheet
-/// `{assets}widget.css`, then the pages, talking to `base` with `token`. Emits `ready`.
+/// `{assets}widget.css`, then the pages, talking to `base` (whose origin, as `new URL(base).origin`
+/// gives it, is `origin`) with `token`. Emits `ready`.
 #[wasm_bindgen]
 pub fn mount(
     host: web_sys::HtmlElement,
     base: String,
+    origin: String,
     token: String,
     assets: String,
 ) -> Result<Widget, JsValue> {
@@ -381,7 +379,6 @@ pub fn mount(
     let container: web_sys::HtmlElement = document.create_element("div")?.unchecked_into();
     root.append_child(&container)?;
 
-    let origin = origin_of(&base).ok_or_else(|| JsValue::from_str("base-url is not a URL"))?;
     api::set_context(&base, Some(token).filter(|t| !t.is_empty()));
     let closable = host.has_attribute("closable");
     let slot = Rc::new(RefCell::new(None::<Ctx>));
