@@ -23,6 +23,8 @@ fn go_to(url: &str) {
 #[component]
 fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl IntoView {
     let nav = use_nav();
+    // Read now: the answer arrives outside any reactive owner.
+    let embed = use_embed();
     let key = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -36,7 +38,7 @@ fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl 
             move |answer| match answer {
                 Ok(c) => {
                     key.set(String::new());
-                    if let Some(embed) = use_embed() {
+                    if let Some(embed) = embed {
                         embed.connected(&c);
                     }
                     nav.navigate(&shared::callback_redirect(Ok(c.id)));
