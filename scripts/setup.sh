@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132.0.0
+TERSER_VERSION=5.51.4
 LOCALSTRIPE_VERSION=1.15.10
 TOOLS_DIR="$PWD/.tools"
 
@@ -51,6 +52,12 @@ fi
 if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
   log "npm install binaryen@$BINARYEN_VERSION into .tools/"
   npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
+
+# terser from npm: minifies the widget's JS (scripts/build-widget.sh; the widget's size budget).
+if [ ! -x "$TOOLS_DIR/node_modules/.bin/terser" ]; then
+  log "npm install terser@$TERSER_VERSION into .tools/"
+  npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" "terser@$TERSER_VERSION" >/dev/null
 fi
 
 # localstripe (PyPI), in its own venv under .tools/: backend/tests/localstripe.rs starts it.

@@ -8,7 +8,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "set-up"
 bash scripts/setup.sh
-step "build the SPA (dist/)"
+step "build the SPA and the widget (dist/)"
 bash scripts/build-frontend.sh
 step "size budget"
 bash scripts/size.sh
@@ -16,6 +16,8 @@ step "build the backend and the example host for the end-to-end tests"
 cargo build --locked -p backend -p example-host
 step "front-end component tests (wasm, headless Chromium)"
 cargo test --locked -p frontend --target wasm32-unknown-unknown --tests
+step "widget component tests (wasm, headless Chromium)"
+cargo test --locked -p widget --target wasm32-unknown-unknown --lib
 step "native tests: shared, backend, end-to-end"
 # default-members: the native crates. cargo-nextest ships with these machines; plain cargo test is
 # the fallback (its last line is then the last test binary's summary).

@@ -85,6 +85,36 @@ fn widget_cors(state: &AppState) -> tower_http::cors::CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
+/// Whether `path` is one of the widget's static files (`/widget.js`, `/widget/…` from `dist/`).
+pub fn is_widget_asset(path: &str) -> bool {
+    path == "/widget.js" || path.starts_with("/widget/")
+}
+
+/// The widget's static files are loaded by host pages of other origins (its glue as a module
+/// script, its wasm with `fetch`), so their answers may be read by any origin: they are public
+/// and no credentials go with them. Only those files: not the SPA, not the widget's routes
+/// (`/widget/authorize`, `/widget/callback.js` are routes, never reach this), not the `index.html`
+/// fallback for a missing file.
+async fn widget_assets_cors(
+    request: Request<Body>,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let widget = is_widget_asset(request.uri().path());
+    let mut response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if widget && response.status().is_success() && !html {
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
+    response
+}
+
 /// The router: API, OAuth callback, optional emulator, and the SPA with fallback to `index.html`.
 pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> Router {
     let api = Router::new()
@@ -161,6 +191,9 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .map(|html| content_security_policy(&html))
         .unwrap_or_else(|_| content_security_policy(""));
     let spa = ServeDir::new(static_dir).fallback(ServeFile::new(static_dir.join("index.html")));
+    let spa = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn(widget_assets_cors))
+        .service(spa);
     let webhooks = Router::new()
         .route("/webhooks/stripe", post(webhooks::stripe_webhook))
         .layer(DefaultBodyLimit::max(webhooks::MAX_BODY));

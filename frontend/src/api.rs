@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
-use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_net::http::{Method, RequestBuilder, Response};
 use serde::Serialize;
 use shared::{
     ApiError, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail, CreateUserRequest,
@@ -16,12 +16,40 @@ use shared::{
 use crate::json::{self, FromJson, RowSummary};
 use crate::strings;
 
+/// The 401 hook: gets the server's error body when it sent one.
+type SignedOut = Box<dyn Fn(Option<ApiError>)>;
+
 thread_local! {
-    static ON_SIGNED_OUT: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+    static ON_SIGNED_OUT: RefCell<Option<SignedOut>> = const { RefCell::new(None) };
+    static CONTEXT: RefCell<ApiContext> = const { RefCell::new(ApiContext { base: String::new(), token: None }) };
 }
 
-/// What to do when the server says the session is over (the app sends the user to sign in).
-pub fn on_signed_out(f: impl Fn() + 'static) {
+/// Where the API is and how to authenticate: set once at start. The SPA keeps the default (same
+/// origin, the session cookie); the widget sets its `base-url` and its connect session's token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiContext {
+    /// Prefix of every API path, e.g. `https://connections.example` (no trailing `/`); `""` for
+    /// the page's own origin.
+    pub base: String,
+    /// Sent as `Authorization: Bearer …` when present.
+    pub token: Option<String>,
+}
+
+/// Sets the API context for every later call.
+pub fn set_context(base: &str, token: Option<String>) {
+    let base = base.trim_end_matches('/').to_owned();
+    CONTEXT.with(|c| *c.borrow_mut() = ApiContext { base, token });
+}
+
+/// The API context in use.
+pub fn context() -> ApiContext {
+    CONTEXT.with(|c| c.borrow().clone())
+}
+
+/// What to do when the server answers 401 (the app sends the user to sign in; the widget reports
+/// the error's code, e.g. `invalid_session` or `session_expired`). Gets the server's error body
+/// when it sent one.
+pub fn on_signed_out(f: impl Fn(Option<ApiError>) + 'static) {
     ON_SIGNED_OUT.with(|cell| *cell.borrow_mut() = Some(Box::new(f)));
 }
 
@@ -56,8 +84,17 @@ impl ApiFailure {
 
 /// Sends a request; the status and body text. Not generic, so every call shares this code (the
 /// wasm size budget).
-async fn call(request: RequestBuilder, json: Option<String>) -> Result<(u16, String), ApiFailure> {
-    let request = request.header("Accept", "application/json");
+async fn call(
+    (method, path): (Method, String),
+    json: Option<String>,
+) -> Result<(u16, String), ApiFailure> {
+    let ApiContext { base, token } = context();
+    let mut request = RequestBuilder::new(&format!("{base}{path}"))
+        .method(method)
+        .header("Accept", "application/json");
+    if let Some(token) = token {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
     let request = match json {
         Some(body) => request
             .header("Content-Type", "application/json")
@@ -67,14 +104,14 @@ async fn call(request: RequestBuilder, json: Option<String>) -> Result<(u16, Str
     };
     let response: Response = request.send().await.map_err(|_| ApiFailure::Network)?;
     let status = response.status();
+    let text = response.text().await.map_err(|_| ApiFailure::Network)?;
     if status == 401 && !response.url().ends_with("/api/auth/sign-in") {
         ON_SIGNED_OUT.with(|cell| {
             if let Some(f) = cell.borrow().as_ref() {
-                f();
+                f(json::parse::<ApiError>(&text));
             }
         });
     }
-    let text = response.text().await.map_err(|_| ApiFailure::Network)?;
     Ok((status, text))
 }
 
@@ -90,14 +127,14 @@ fn decode<T: FromJson>((status, text): (u16, String)) -> Result<T, ApiFailure> {
 /// [`crate::remote::run`], [`crate::remote::Remote`]) through one non-generic future, so no call
 /// has its own copy of the async machinery (the wasm size budget).
 pub struct Req<T> {
-    request: RequestBuilder,
+    request: (Method, String),
     body: Option<String>,
     answer: PhantomData<fn() -> T>,
 }
 
-fn req<T>(request: RequestBuilder, body: Option<String>) -> Req<T> {
+fn req<T>(method: Method, path: &str, body: Option<String>) -> Req<T> {
     Req {
-        request,
+        request: (method, path.to_owned()),
         body,
         answer: PhantomData,
     }
@@ -116,7 +153,7 @@ impl<T: FromJson + 'static> Req<T> {
 
 type Answer = Result<(u16, String), ApiFailure>;
 
-fn send(request: RequestBuilder, body: Option<String>, done: Box<dyn FnOnce(Answer)>) {
+fn send(request: (Method, String), body: Option<String>, done: Box<dyn FnOnce(Answer)>) {
     leptos::task::spawn_local(async move { done(call(request, body).await) });
 }
 
@@ -126,79 +163,87 @@ fn json<B: Serialize>(body: &B) -> Option<String> {
 
 /// `GET /api/connections`.
 pub fn list_connections() -> Req<Vec<Connection>> {
-    req(Request::get("/api/connections"), None)
+    req(Method::GET, "/api/connections", None)
 }
 
 /// `GET /api/meta`.
 pub fn server_info() -> Req<ServerInfo> {
-    req(Request::get("/api/meta"), None)
+    req(Method::GET, "/api/meta", None)
 }
 
 /// `POST /api/connections/stripe/authorize`: where to send the browser to connect Stripe.
 pub fn start_stripe_authorize() -> Req<AuthorizeResponse> {
-    req(Request::post("/api/connections/stripe/authorize"), None)
+    req(Method::POST, "/api/connections/stripe/authorize", None)
+}
+
+/// `POST /api/connections/stripe/authorize` with `{"return_to": page}`: the full-page flow of an
+/// embedding whose popup was blocked; the callback comes back to `page` (a page of the host).
+pub fn start_stripe_authorize_returning(page: &str) -> Req<AuthorizeResponse> {
+    let body = json(&serde_json::json!({ "return_to": page }));
+    req(Method::POST, "/api/connections/stripe/authorize", body)
 }
 
 /// `GET /api/auth/me`: the signed-in user (401 → `Err`).
 pub fn me() -> Req<User> {
-    req(Request::get("/api/auth/me"), None)
+    req(Method::GET, "/api/auth/me", None)
 }
 
 /// `POST /api/auth/sign-in`.
 pub fn sign_in(email: String, password: String) -> Req<User> {
     let body = json(&SignInRequest { email, password });
-    req(Request::post("/api/auth/sign-in"), body)
+    req(Method::POST, "/api/auth/sign-in", body)
 }
 
 /// `POST /api/auth/sign-out`.
 pub fn sign_out() -> Req<()> {
-    req(Request::post("/api/auth/sign-out"), None)
+    req(Method::POST, "/api/auth/sign-out", None)
 }
 
 /// `GET /api/users`.
 pub fn list_users() -> Req<Vec<User>> {
-    req(Request::get("/api/users"), None)
+    req(Method::GET, "/api/users", None)
 }
 
 /// `POST /api/users`.
 pub fn create_user(body: CreateUserRequest) -> Req<CreateUserResponse> {
-    req(Request::post("/api/users"), json(&body))
+    req(Method::POST, "/api/users", json(&body))
 }
 
 /// `PATCH /api/users/{id}`.
 pub fn update_user(id: i64, body: UpdateUserRequest) -> Req<User> {
-    req(Request::patch(&format!("/api/users/{id}")), json(&body))
+    req(Method::PATCH, &format!("/api/users/{id}"), json(&body))
 }
 
 /// `GET /api/host-keys`.
 pub fn list_host_keys() -> Req<Vec<HostKey>> {
-    req(Request::get("/api/host-keys"), None)
+    req(Method::GET, "/api/host-keys", None)
 }
 
 /// `POST /api/host-keys`: the key is in this answer only.
 pub fn create_host_key(body: NewHostKey) -> Req<CreatedHostKey> {
-    req(Request::post("/api/host-keys"), json(&body))
+    req(Method::POST, "/api/host-keys", json(&body))
 }
 
 /// `DELETE /api/host-keys/{id}`.
 pub fn revoke_host_key(id: i64) -> Req<()> {
-    req(Request::delete(&format!("/api/host-keys/{id}")), None)
+    req(Method::DELETE, &format!("/api/host-keys/{id}"), None)
 }
 
 /// `GET /api/connections/{id}`: the row and its audit log.
 pub fn get_connection(id: i64) -> Req<ConnectionDetail> {
-    req(Request::get(&format!("/api/connections/{id}")), None)
+    req(Method::GET, &format!("/api/connections/{id}"), None)
 }
 
 /// `POST /api/connections/{id}/test`: tests now; the updated row.
 pub fn test_connection(id: i64) -> Req<Connection> {
-    req(Request::post(&format!("/api/connections/{id}/test")), None)
+    req(Method::POST, &format!("/api/connections/{id}/test"), None)
 }
 
 /// `POST /api/connections/{id}/reauthorize`: where to send the browser to re-authenticate.
 pub fn reauthorize(id: i64) -> Req<AuthorizeResponse> {
     req(
-        Request::post(&format!("/api/connections/{id}/reauthorize")),
+        Method::POST,
+        &format!("/api/connections/{id}/reauthorize"),
         None,
     )
 }
@@ -211,7 +256,7 @@ pub fn connect_with_key(key: String, name: String, connection: Option<i64>) -> R
     };
     let name = Some(name.trim().to_owned()).filter(|n| !n.is_empty());
     let body = json(&RestrictedKeyRequest { key, name });
-    req(Request::post(&url), body)
+    req(Method::POST, &url, body)
 }
 
 /// `DELETE /api/connections/{id}[?force=true]`: what the admin still has to do in Stripe, if
@@ -221,31 +266,32 @@ pub fn delete_connection(id: i64, force: bool) -> Req<Option<DeleteOutcome>> {
         "/api/connections/{id}{}",
         if force { "?force=true" } else { "" }
     );
-    req(Request::delete(&url), None)
+    req(Method::DELETE, &url, None)
 }
 
 /// `GET /api/connections/callback-notice`: details of a refused re-authentication, once.
 pub fn callback_notice() -> Req<Option<CallbackNotice>> {
-    req(Request::get("/api/connections/callback-notice"), None)
+    req(Method::GET, "/api/connections/callback-notice", None)
 }
 
 /// `GET /api/connections/{id}/sync`: each synced table's state.
 pub fn sync_status(id: i64) -> Req<SyncStatus> {
-    req(Request::get(&format!("/api/connections/{id}/sync")), None)
+    req(Method::GET, &format!("/api/connections/{id}/sync"), None)
 }
 
 /// `POST /api/connections/{id}/sync`: **Force an update** (202).
 pub fn force_sync(id: i64) -> Req<()> {
-    req(Request::post(&format!("/api/connections/{id}/sync")), None)
+    req(Method::POST, &format!("/api/connections/{id}/sync"), None)
 }
 
 /// `GET /api/connections/{id}/tables/{table}?limit=N`: the table's first rows, summarized.
 /// Where a synced table downloads as CSV (`GET /api/connections/{id}/tables/{table}.csv`).
 pub fn table_csv_url(id: i64, table: &str) -> String {
-    format!("/api/connections/{id}/tables/{table}.csv")
+    let base = CONTEXT.with(|c| c.borrow().base.clone());
+    format!("{base}/api/connections/{id}/tables/{table}.csv")
 }
 
 pub fn table_preview(id: i64, table: &str, limit: u32) -> Req<TablePage<RowSummary>> {
     let url = format!("/api/connections/{id}/tables/{table}?limit={limit}");
-    req(Request::get(&url), None)
+    req(Method::GET, &url, None)
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod components;
+pub mod embed;
 pub mod json;
 pub mod pages;
 pub mod remote;
@@ -43,7 +44,7 @@ pub fn App() -> impl IntoView {
     let nav = provide_nav();
     let auth = provide_auth();
     // Any 401 from the API means the session is over.
-    api::on_signed_out(move || auth.user.set(None));
+    api::on_signed_out(move |_| auth.user.set(None));
     api::me().send(move |answer| {
         auth.user.set(answer.ok());
         auth.checked.set(true);

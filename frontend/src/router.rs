@@ -11,6 +11,9 @@ use wasm_bindgen::JsCast;
 pub struct Nav {
     path: RwSignal<String>,
     search: RwSignal<String>,
+    /// Whether moves go through the address bar (the SPA) or stay in memory (an embedded widget,
+    /// which must not touch its host page's address).
+    history: bool,
 }
 
 fn current_location() -> (String, String) {
@@ -61,7 +64,10 @@ impl Nav {
     }
 
     fn go(&self, to: &str, replace: bool) {
-        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        if let Some(history) = web_sys::window()
+            .filter(|_| self.history)
+            .and_then(|w| w.history().ok())
+        {
             let state = wasm_bindgen::JsValue::NULL;
             let _ = if replace {
                 history.replace_state_with_url(&state, "", Some(to))
@@ -86,7 +92,7 @@ impl Nav {
     /// Goes to `to`, adding a history entry.
     pub fn navigate(&self, to: &str) {
         self.go(to, false);
-        if let Some(window) = web_sys::window() {
+        if let Some(window) = web_sys::window().filter(|_| self.history) {
             window.scroll_to_with_x_and_y(0.0, 0.0);
         }
     }
@@ -103,6 +109,7 @@ pub fn provide_nav() -> Nav {
     let nav = Nav {
         path: RwSignal::new(path),
         search: RwSignal::new(search),
+        history: true,
     };
     if let Some(window) = web_sys::window() {
         let on_pop = Closure::<dyn Fn()>::new(move || {
@@ -113,6 +120,19 @@ pub fn provide_nav() -> Nav {
         // The listener lives as long as the page.
         on_pop.forget();
     }
+    provide_context(nav);
+    nav
+}
+
+/// Router state kept in memory, starting at `start`: the address bar is never read nor written
+/// (for an embedding such as the widget).
+pub fn provide_memory_nav(start: &str) -> Nav {
+    let (path, search) = split(start);
+    let nav = Nav {
+        path: RwSignal::new(path),
+        search: RwSignal::new(search),
+        history: false,
+    };
     provide_context(nav);
     nav
 }

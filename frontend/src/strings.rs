@@ -463,3 +463,12 @@ pub const HOST_KEY_REVOKED: &str = "The host key was revoked: its widget session
 pub fn host_key_created(name: &str, key: &str) -> String {
     format!("Host key for {name}: {key} — copy it now into the host's backend; it will not be shown again.")
 }
+
+// The embeddable widget (`<stripe-connections>`).
+pub const POPUP_BLOCKED: &str =
+    "Your browser blocked the Stripe window. Allow pop-ups for this page and try again, or continue in this window.";
+pub const POPUP_CLOSED: &str =
+    "The Stripe window was closed before the connection finished. Try again, or continue in this window.";
+pub const CONTINUE_IN_THIS_WINDOW: &str = "Continue in this window";
+pub const STRIPE_WINDOW_OPEN: &str = "Finish connecting in the Stripe window.";
+pub const CLOSE: &str = "Close";

@@ -71,6 +71,8 @@ fn row(connection: Connection, actions: Option<RowActions>, organizations: bool)
             }
             .into_any()
         }
+        // Embedded (the widget): a connection has no page of its own there.
+        Some(_) if crate::embed::use_embed().is_some() => name.clone().into_any(),
         Some(_) => {
             let label = name.clone();
             view! { <Link href=format!("{}/{}", shared::CONNECTIONS_PAGE, connection.id)>{label}</Link> }.into_any()

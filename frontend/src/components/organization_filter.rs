@@ -9,9 +9,10 @@ use crate::strings;
 /// The filter's value for the app's own connections (not a name a host can give: it has a NUL).
 const OWN: &str = "\u{0}own";
 
-/// Whether any connection belongs to a host's organization (then the column and filter show).
+/// Whether any connection belongs to a host's organization (then the column and filter show) —
+/// never inside the widget, which shows one organization's only.
 pub fn has_organizations(rows: &[Connection]) -> bool {
-    rows.iter().any(|c| c.organization.is_some())
+    crate::embed::use_embed().is_none() && rows.iter().any(|c| c.organization.is_some())
 }
 
 /// Whether `c` passes the filter value `chosen` (empty: every organization).

@@ -27,6 +27,11 @@ pub fn banner_for_outcome(connected: Option<&str>, error: Option<&str>) -> Optio
 /// Sends the browser to Stripe to re-authenticate `connection` (or, for a restricted key, to the
 /// Stripe authorization page to paste a new key).
 pub fn reauthorize(connection: &Connection, banners: crate::components::banner::Banners) {
+    if crate::embed::use_embed().is_some() && connection.auth_kind != AuthKind::RestrictedKey {
+        // Embedded: never leave the host page; Stripe's popup starts from the authorization page.
+        use_nav().navigate(crate::STRIPE_AUTHORIZE_PATH);
+        return;
+    }
     if connection.auth_kind == AuthKind::RestrictedKey {
         use_nav().navigate(&format!(
             "{}?connection={}",

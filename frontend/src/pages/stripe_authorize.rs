@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use crate::api;
 use crate::components::banner::{use_banner, Banner};
 use crate::components::stripe_mark::StripeMark;
+use crate::embed::use_embed;
 use crate::remote::{run, Remote};
 use crate::strings;
 
@@ -22,6 +23,8 @@ fn go_to(url: &str) {
 #[component]
 fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl IntoView {
     let nav = use_nav();
+    // Read now: the answer arrives outside any reactive owner.
+    let embed = use_embed();
     let key = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -35,6 +38,9 @@ fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl 
             move |answer| match answer {
                 Ok(c) => {
                     key.set(String::new());
+                    if let Some(embed) = embed {
+                        embed.connected(&c);
+                    }
                     nav.navigate(&shared::callback_redirect(Ok(c.id)));
                 }
                 Err(e) => error.set(Some(e.message())),
@@ -85,7 +91,13 @@ pub fn StripeAuthorizePage() -> impl IntoView {
     let info = Remote::new(api::server_info);
     let pending = RwSignal::new(false);
     let redirecting = RwSignal::new(false);
+    let embed = use_embed();
     let connect = move || {
+        if let (Some(embed), None) = (embed, connection) {
+            // Embedded: a popup, opened synchronously on this click.
+            embed.connect();
+            return;
+        }
         let call = match connection {
             Some(id) => api::reauthorize(id),
             None => api::start_stripe_authorize(),
@@ -98,7 +110,7 @@ pub fn StripeAuthorizePage() -> impl IntoView {
             Err(e) => banners.0.set(Some(Banner::error(e.message()))),
         })
     };
-    let busy = move || pending.get() || redirecting.get();
+    let busy = move || pending.get() || redirecting.get() || embed.is_some_and(|e| e.busy.get());
     let demo = move || {
         info.value
             .with(|i| matches!(i, Some(Ok(info)) if info.demo_mode))
