@@ -322,3 +322,53 @@ async fn a_blocked_popup_falls_back_to_a_full_page_flow_that_returns_to_the_host
     assert_eq!(app.connection_count().await, 1);
     assert!(query["connection_id"].parse::<i64>().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn a_widget_replaces_the_key_of_its_own_connections_only() {
+    let app = spawn_app().await;
+    let token = widget_token(&app, "org_9").await;
+    let auth = format!("Bearer {token}");
+    let permissions = &backend::emulator::RESTRICTED_KEY_PERMISSIONS;
+    let key = || {
+        app.emulator
+            .create_restricted_key("acct_1GlobexTest", permissions)
+            .unwrap()
+    };
+    let (status, connection) = to_json(
+        call(
+            &app,
+            "POST",
+            "/api/connections/stripe/key",
+            &[("authorization", &auth), ("origin", HOST)],
+            Some(json!({ "key": key() })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{connection}");
+    let id = connection["id"].as_i64().unwrap();
+    let (status, replaced) = to_json(
+        call(
+            &app,
+            "POST",
+            &format!("/api/connections/{id}/key"),
+            &[("authorization", &auth), ("origin", HOST)],
+            Some(json!({ "key": key() })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{replaced}");
+    assert_eq!(replaced["id"], id);
+    // The app's own connection is not the widget's to touch.
+    let admins = app.connect().await;
+    let response = call(
+        &app,
+        "POST",
+        &format!("/api/connections/{admins}/key"),
+        &[("authorization", &auth), ("origin", HOST)],
+        Some(json!({ "key": key() })),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
