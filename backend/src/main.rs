@@ -47,6 +47,8 @@ enum Command {
         #[arg(long = "origin", required = true)]
         origins: Vec<String>,
     },
+    /// Run the database migrations alone (before starting a new version, say), then exit.
+    Migrate,
     /// Re-encrypt every stored credential under a new key (generated into the key file, or
     /// NEW_ENCRYPTION_KEY when ENCRYPTION_KEY is set).
     RotateKey,
@@ -79,6 +81,7 @@ async fn main() -> std::process::ExitCode {
         Command::ResetPassword { email } => reset_password(&email).await.map(Some),
         Command::CreateHostKey { name, origins } => create_host_key(name, origins).await.map(Some),
         Command::RotateKey => rotate_key().await.map(Some),
+        Command::Migrate => migrate().await.map(Some),
         Command::StripeEmulator => serve_emulator().await.map(|()| None),
     };
     match outcome {
@@ -221,6 +224,13 @@ async fn create_host_key(name: String, origins: Vec<String>) -> Result<String, A
         created.host_key.origins.join(", "),
         created.key
     ))
+}
+
+/// `migrate`: opening the database runs the migrations (or refuses a newer database).
+async fn migrate() -> Result<String, AnyError> {
+    let pool = open_database().await?;
+    let latest = backend::store::migrate(&pool).await?;
+    Ok(format!("the database is at migration {latest}"))
 }
 
 /// `reset-password`: an operator command on the configured database.

@@ -377,3 +377,47 @@ async fn two_rotations_never_run_at_once() {
     held.unlock().unwrap();
     assert!(rotate(dir.path()).status.success());
 }
+
+#[tokio::test]
+async fn migrate_runs_the_migrations_alone_and_a_newer_database_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = backend()
+        .arg("migrate")
+        .env("DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("the database is at migration"), "{said}");
+    // A newer version migrated the database further: this one refuses rather than guess.
+    let pool = store::connect(&format!("sqlite://{}/connections.db", dir.path().display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, \
+         execution_time) VALUES (9999, 'from the future', CURRENT_TIMESTAMP, TRUE, x'00', 1)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    for command in ["migrate", "serve"] {
+        let out = backend()
+            .arg(command)
+            .env("DATA_DIR", dir.path())
+            .env("DEMO", "1")
+            .env("BIND", "127.0.0.1:0")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{command}");
+        assert!(
+            said.contains("migration 9999") && said.contains("newer version"),
+            "{command}: {said}"
+        );
+    }
+}

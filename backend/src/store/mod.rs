@@ -42,7 +42,7 @@ pub use keys::{
     announce_key, check_key, key_ids_in_use, keys_of_live_instances, reencrypt_all, verify_all,
 };
 pub use pending::{journal_account, journal_grant, settle_grant, unsettled_grants, PendingGrant};
-pub use pool::{change_counter_reader, change_counters, connect, connect_watched, ping};
+pub use pool::{change_counter_reader, change_counters, connect, connect_watched, migrate, ping};
 pub use states::{
     consume_state, save_state, ConsumedState, StateOwner, WidgetTarget, STATE_TTL_SECS,
 };
@@ -72,6 +72,12 @@ pub enum StoreError {
     /// Tokens could not be decrypted.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// The database was migrated by a newer version of the product than this one.
+    #[error(
+        "the database has migration {0}, which this version does not know: it was upgraded by a \
+         newer version of the product — run that version (or restore a backup from before it)"
+    )]
+    NewerDatabase(i64),
     /// The Stripe account is connected in another organization: nothing was changed.
     #[error("the account is connected in another organization")]
     OtherOrganization,

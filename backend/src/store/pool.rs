@@ -80,8 +80,27 @@ pub async fn connect_watched(
     tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
         .migrate()
         .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
+    migrate(&pool).await?;
     Ok(pool)
+}
+
+/// Runs the migrations this version has that the database lacks; refuses a database that a newer
+/// version migrated further (its tables may not be what this version reads and writes). Returns
+/// the database's latest migration.
+pub async fn migrate(pool: &SqlitePool) -> Result<i64, StoreError> {
+    let migrator = sqlx::migrate!("./migrations");
+    let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+    // A new database has no migrations table yet: nothing applied.
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await
+            .unwrap_or_default();
+    if let Some(unknown) = applied.iter().find(|v| !known.contains(v)) {
+        return Err(StoreError::NewerDatabase(*unknown));
+    }
+    migrator.run(pool).await?;
+    Ok(known.iter().copied().max().unwrap_or(0))
 }
 
 /// Every trigger-kept change counter, by name.
