@@ -233,24 +233,25 @@ fn on_message(ctx: &Ctx, ev: &web_sys::MessageEvent) {
     }
 }
 
-/// The full-page fallback when the popup cannot be used: this window goes to Stripe and comes back
-/// to the host page with `?stripe_connections=connect&connection_id=…&account_name=…` (or
-/// `=error&code=…`), which the loader (`widget.js`) reports as `connect` / `error`.
-// TODO(return_to): the backend side of `return_to` (the host page a full-page flow comes back to)
-// is being added on the main checkout; until it lands on this branch, the body is ignored and the
-// flow ends on the callback's result page instead of the host page.
+/// The full-page fallback when the popup cannot be used: the start names this page as `return_to`,
+/// this window goes to Stripe and the callback brings it back here with
+/// `?stripe_connections=connect&connection_id=…&account_name=…` (or `=error&code=…`), which the
+/// loader (`widget.js`) reports as `connect` / `error` and removes from the address bar.
 fn full_page(ctx: &Ctx) {
-    let here = web_sys::window()
-        .and_then(|w| w.location().href().ok())
-        .unwrap_or_default();
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let here = window.location().href().unwrap_or_default();
     let c = ctx.clone();
     api::start_stripe_authorize_returning(&here).send(move |answer| match answer {
         Ok(r) => {
-            if let Some(w) = web_sys::window() {
-                let _ = w.location().assign(&r.authorize_url);
-            }
+            let _ = window.location().assign(&r.authorize_url);
         }
-        Err(e) => emit_error(&c.host, &failure_code(&e), &e.message()),
+        Err(e) => {
+            let message = e.message();
+            let _ = c.banners.0.try_set(Some(Banner::error(message.clone())));
+            emit_error(&c.host, &failure_code(&e), &message);
+        }
     });
 }
 

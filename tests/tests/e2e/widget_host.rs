@@ -571,8 +571,13 @@ async fn the_widget_connects_stripe_for_its_organization_through_a_popup() {
         events(&browser).await
     );
     // `WIDGET_SCREENSHOT=docs/widget-host.png` (relative to the workspace) keeps a picture.
+    // A small window keeps the picture small: a viewport of 1100×700 (the headless window has
+    // 143 px of its own).
     if let Some(path) = std::env::var_os("WIDGET_SCREENSHOT") {
+        c.set_window_size(1100, 843).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
         std::fs::write(workspace().join(path), c.screenshot().await.unwrap()).unwrap();
+        c.set_window_size(1280, 900).await.unwrap();
     }
 
     // The app's Admin sees the connection, in the host's organization.
@@ -677,4 +682,101 @@ async fn a_blocked_popup_is_reported_to_the_host() {
     );
     assert!(!events(&browser).await.iter().any(|(n, _)| n == "connect"));
     browser.close().await;
+}
+
+/// Waits until the page's address starts with `prefix`; the address.
+async fn wait_url(browser: &Browser, prefix: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let url = browser
+            .c()
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        if url.starts_with(prefix) {
+            return url;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the browser never came to {prefix}; it is at {url:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// (e) The full-page fallback: the popup is blocked, **Continue in this window** takes the host
+/// page's own window to Stripe (the emulator) and the callback brings it back to the host page,
+/// where the loader reports `connect` with the account and takes `stripe_connections=…` out of the
+/// address bar; the widget's table and the organization's API show the connection.
+#[tokio::test]
+async fn a_blocked_popup_falls_back_to_a_full_page_flow_back_to_the_host_page() {
+    if !widget_bundle() {
+        return;
+    }
+    let setup = setup();
+    let browser = Browser::start().await;
+    let c = browser.c();
+    let page = format!("{}/", setup.host_origin);
+    c.goto(&page).await.unwrap();
+    wait_event(&browser, "ready").await;
+    click_in_widget(&browser, "Add a Data Source").await;
+    click_in_widget(&browser, "Stripe").await;
+    widget_button(&browser, "Connect with Stripe").await;
+    c.execute("window.open = function () { return null; };", vec![])
+        .await
+        .unwrap();
+    click_in_widget(&browser, "Connect with Stripe").await;
+    let error = wait_event(&browser, "error").await;
+    assert_eq!(error["code"], "popup_blocked", "{error}");
+    click_in_widget(&browser, "Continue in this window").await;
+
+    // The same window goes to the emulator's page; no other window is opened.
+    browser
+        .wait_for("//*[contains(., 'Local Stripe emulator')]")
+        .await;
+    assert_eq!(c.windows().await.unwrap().len(), 1);
+    stripe_sign_in(&browser, STRIPE_EMAIL, "demo-password").await;
+
+    // Back on the host page (a fresh load: its event list starts again).
+    wait_url(&browser, &setup.host_origin).await;
+    let connected = wait_event(&browser, "connect").await;
+    assert_eq!(connected["account_name"], ACCOUNT, "{connected}");
+    let id = connected["connection_id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("connect without a connection_id: {connected}"));
+    assert!(id > 0, "{connected}");
+    let url = c.current_url().await.unwrap().to_string();
+    assert_eq!(
+        url, page,
+        "the address bar still carries the outcome (or is elsewhere)"
+    );
+    assert!(!url.contains("stripe_connections"), "{url}");
+    let seen = events(&browser).await;
+    assert!(
+        !seen.iter().any(|(n, _)| n == "error"),
+        "an error after the return: {seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|(n, _)| n == "connect").count(),
+        1,
+        "{seen:?}"
+    );
+
+    // The widget's table shows it, and so does the organization's API.
+    wait_widget_text(&browser, ACCOUNT).await;
+    let rows = widget_rows(&browser).await;
+    assert_eq!(rows, vec![id.to_string()], "the widget's table");
+    let token = session_token(&setup, None);
+    let answer = fetch_from_page(&browser, &setup.base, &token).await;
+    assert_eq!(answer["status"], 200, "{answer}");
+    let listed: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert!(
+        listed
+            .as_array()
+            .is_some_and(|l| l.iter().any(|c| c["id"] == id && c["name"] == ACCOUNT)),
+        "the organization's connections: {listed}"
+    );
+    browser.close().await;
+    assert!(setup.backend.output().contains("stripe account connected"));
 }
