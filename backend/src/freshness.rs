@@ -68,6 +68,13 @@ impl Freshness {
         (live && quiet).then(|| self.generation.load(Ordering::Acquire))
     }
 
+    /// Ends the reuse of everything read so far: called after a write that must show on the very
+    /// next request (sign-out, a role change, disabling), once it has committed — the commit hook
+    /// alone runs just before a commit is durable, which a slow disk can stretch past a tick.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
     fn now_ms(&self) -> u64 {
         u64::try_from(self.origin.elapsed().as_millis())
             .unwrap_or(u64::MAX)

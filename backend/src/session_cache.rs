@@ -99,6 +99,11 @@ impl SessionCache {
         entries.by_session.insert(id, Entry { facts, snapshot });
     }
 
+    /// Ends the reuse of every snapshot read so far (see [`Freshness::invalidate`]).
+    pub fn invalidate(&self) {
+        self.freshness.invalidate();
+    }
+
     /// Forgets session `id` (it ended here).
     pub fn forget(&self, id: Id) {
         if let Ok(mut entries) = self.entries.lock() {

@@ -372,3 +372,73 @@ async fn a_widget_replaces_the_key_of_its_own_connections_only() {
     .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn revoking_the_key_ends_its_flows_under_way_and_widgets_never_learn_who_else_acted() {
+    let app = spawn_app().await;
+    let token = widget_token(&app, "org_9").await;
+    let url = start(&app, &token).await;
+    let (status, keys) = app.json("GET", "/api/host-keys").await;
+    assert_eq!(status, StatusCode::OK);
+    let key_id = keys[0]["id"].as_i64().unwrap();
+    let response = app
+        .send(
+            "DELETE",
+            &format!("/api/host-keys/{key_id}"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = call(
+        &app,
+        "GET",
+        url.strip_prefix(PUBLIC_URL).unwrap(),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "the flow ended with its key"
+    );
+
+    // Another organization's widget connects; the Admin tests it; the widget sees its own name
+    // and `admin`, never the Admin's email.
+    let token = widget_token(&app, "org_10").await;
+    let url = start(&app, &token).await;
+    let (cookie, authorize_query) = open_popup(&app, &url).await;
+    let callback = app.approve(&authorize_query).await;
+    let (_, result) =
+        result_of(call(&app, "GET", &callback, &[("cookie", &cookie)], None).await).await;
+    let id = result["connection_id"].as_i64().unwrap();
+    let (status, _) = app
+        .json("POST", &format!("/api/connections/{id}/test"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let auth = format!("Bearer {token}");
+    let (_, detail) = to_json(
+        call(
+            &app,
+            "GET",
+            &format!("/api/connections/{id}"),
+            &[("authorization", &auth), ("origin", HOST)],
+            None,
+        )
+        .await,
+    )
+    .await;
+    let actors: Vec<&str> = detail["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["actor"].as_str().unwrap())
+        .collect();
+    assert!(
+        actors.contains(&"widget:peter@initech.example"),
+        "{actors:?}"
+    );
+    assert!(actors.contains(&"admin"), "{actors:?}");
+    assert!(!detail.to_string().contains(ADMIN_EMAIL), "{detail}");
+}

@@ -53,8 +53,12 @@ pub async fn sign_in(
 }
 
 /// `POST /api/auth/sign-out`: deletes the session record; the cookie stops working at once.
-pub async fn sign_out(session: Session) -> Result<StatusCode, AppError> {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<StatusCode, AppError> {
     auth::end_session(&session).await?;
+    state.sessions.invalidate();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -49,7 +49,21 @@ pub async fn get_connection(
     let connection = store::find_connection(&state.pool, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let audit = store::audit_log(&state.pool, id).await?;
+    let mut audit = store::audit_log(&state.pool, id).await?;
+    // A widget's user sees their own name and `system`/`Stripe`, never who else acted: the app's
+    // Admins become `admin`, the host's other users `host user`.
+    if let Actor::Widget(_) = &actor {
+        let me = actor.name();
+        for line in &mut audit {
+            if line.actor != me && line.actor != "system" && line.actor != "Stripe" {
+                line.actor = if line.actor.starts_with("widget:") {
+                    "host user".into()
+                } else {
+                    "admin".into()
+                };
+            }
+        }
+    }
     Ok(Json(ConnectionDetail { connection, audit }))
 }
 

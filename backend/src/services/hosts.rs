@@ -50,9 +50,15 @@ fn secret(prefix: &str) -> String {
 
 /// `scheme://host[:port]` exactly, http(s) only: what browsers send as `Origin`.
 fn origin(value: &str) -> Result<String, HostError> {
-    let bad = || HostError::Invalid(format!("not an origin (https://host[:port]): {value:?}"));
+    let bad = || {
+        HostError::Invalid(format!(
+            "not an https origin (https://host[:port]; http only for localhost): {value:?}"
+        ))
+    };
     let url = url::Url::parse(value.trim()).map_err(|_| bad())?;
-    if !matches!(url.scheme(), "http" | "https")
+    // Plain http only on this machine (development): a token must not cross a network in clear.
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if !(url.scheme() == "https" || (url.scheme() == "http" && local))
         || url.host_str().is_none()
         || url.path() != "/"
         || url.query().is_some()
@@ -217,7 +223,12 @@ mod tests {
             origin("https://host.example:443").unwrap(),
             "https://host.example"
         );
+        assert_eq!(
+            origin("http://localhost:8090").unwrap(),
+            "http://localhost:8090"
+        );
         for bad in [
+            "http://host.example",
             "host.example",
             "https://host.example/path",
             "https://host.example?x=1",

@@ -74,6 +74,16 @@ pub async fn revoke_host_key(pool: &SqlitePool, id: i64, now: i64) -> Result<boo
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    // Flows under way for its organizations end too (their popup or callback finds nothing).
+    for table in ["widget_flows", "oauth_states"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE organization_id IN \
+             (SELECT id FROM organizations WHERE host_key_id = $1)"
+        ))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(found == 1)
 }
@@ -112,18 +122,31 @@ pub async fn upsert_organization(
     name: &str,
     now: i64,
 ) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
+    // Renamed only when the name changed: an unchanged one writes nothing (no counter moves, so
+    // opening a session never ends other requests' reuse of what they read).
+    let written: Option<i64> = sqlx::query_scalar(
         "INSERT INTO organizations (host_key_id, external_id, name, created_at) \
          VALUES ($1, $2, $3, $4) \
          ON CONFLICT (host_key_id, external_id) DO UPDATE SET name = excluded.name \
+         WHERE organizations.name <> excluded.name \
          RETURNING id",
     )
     .bind(host_key_id)
     .bind(external_id)
     .bind(name)
     .bind(now)
-    .fetch_one(pool)
-    .await?)
+    .fetch_optional(pool)
+    .await?;
+    match written {
+        Some(id) => Ok(id),
+        None => Ok(sqlx::query_scalar(
+            "SELECT id FROM organizations WHERE host_key_id = $1 AND external_id = $2",
+        )
+        .bind(host_key_id)
+        .bind(external_id)
+        .fetch_one(pool)
+        .await?),
+    }
 }
 
 /// A connect session as its token opens it.
