@@ -25,7 +25,7 @@ use crate::auth;
 use crate::emulator::Emulator;
 use crate::routes::{
     auth as auth_routes, connections, hosts as host_routes, meta, oauth, sync as sync_routes,
-    users as user_routes, webhooks, widget,
+    users as user_routes, webhooks, widget, widget_authorize,
 };
 use crate::state::AppState;
 
@@ -203,7 +203,14 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .route("/oauth/{*rest}", any(meta::not_found))
         .layer(sessions)
         .merge(webhooks)
-        .route("/widget/authorize", get(widget::authorize_page))
+        .route(
+            "/widget/authorize",
+            get(widget_authorize::authorize_page).post(widget_authorize::authorize_go),
+        )
+        .route(
+            "/widget/authorize.js",
+            get(widget_authorize::authorize_script),
+        )
         .route("/widget/callback.js", get(widget::callback_script));
     if let Some(emulator) = emulator {
         router = router.nest_service(EMULATOR_PATH, emulator.router());

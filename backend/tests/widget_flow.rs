@@ -64,8 +64,8 @@ async fn widget_token(app: &TestApp, org: &str) -> String {
     body["token"].as_str().unwrap().to_owned()
 }
 
-/// The widget starts a flow: the URL its popup opens.
-async fn start(app: &TestApp, token: &str) -> String {
+/// The widget starts a flow: the URL its popup opens, and the proof the popup will ask for.
+async fn start(app: &TestApp, token: &str) -> (String, Option<String>) {
     let auth = format!("Bearer {token}");
     let response = call(
         app,
@@ -77,14 +77,45 @@ async fn start(app: &TestApp, token: &str) -> String {
     .await;
     let (status, body) = to_json(response).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    body["authorize_url"].as_str().unwrap().to_owned()
+    (
+        body["authorize_url"].as_str().unwrap().to_owned(),
+        body["flow_proof"].as_str().map(str::to_owned),
+    )
 }
 
-/// The popup opens our page: the cookie it sets and Stripe's authorize query.
-async fn open_popup(app: &TestApp, url: &str) -> (String, String) {
+/// `POST /widget/authorize` as our own page's form does it (from `origin`).
+async fn go(app: &TestApp, form: &str, origin: &str) -> axum::http::Response<Body> {
+    let request = Request::post("/widget/authorize")
+        .header("origin", origin)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .unwrap();
+    app.router.clone().oneshot(request).await.unwrap()
+}
+
+/// The popup (or, without a proof, the host page) opens our page and goes on — with the widget's
+/// proof, or by clicking the confirmation: the cookie it sets and Stripe's authorize query.
+async fn open_popup(app: &TestApp, url: &str, proof: Option<&str>) -> (String, String) {
     let path = url.strip_prefix(PUBLIC_URL).expect("our own page");
-    assert!(path.starts_with("/widget/authorize?flow="), "{url}");
-    let response = call(app, "GET", path, &[], None).await;
+    let flow = path
+        .strip_prefix("/widget/authorize?flow=")
+        .expect("a flow");
+    let page = call(app, "GET", path, &[], None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers().get("set-cookie").is_none(),
+        "opening the link binds nothing"
+    );
+    let html = body_string(page).await;
+    match proof {
+        Some(_) => assert!(html.contains("/widget/authorize.js"), "{html}"),
+        None => assert!(
+            html.contains("Initech") && html.contains("Acme BI"),
+            "{html}"
+        ),
+    }
+    let form = format!("flow={flow}&proof={}", proof.unwrap_or_default());
+    let response = go(app, &form, PUBLIC_URL).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let cookie = response.headers()["set-cookie"]
         .to_str()
@@ -128,8 +159,8 @@ async fn result_of(response: axum::http::Response<Body>) -> (String, Value) {
 async fn a_widget_connects_stripe_into_its_organization_through_a_popup() {
     let app = spawn_app().await;
     let token = widget_token(&app, "org_9").await;
-    let url = start(&app, &token).await;
-    let (cookie, authorize_query) = open_popup(&app, &url).await;
+    let (url, proof) = start(&app, &token).await;
+    let (cookie, authorize_query) = open_popup(&app, &url, proof.as_deref()).await;
     // The page works once: a second opening (a forwarded link) gets nothing.
     let again = call(
         &app,
@@ -186,8 +217,8 @@ async fn a_widget_connects_stripe_into_its_organization_through_a_popup() {
 async fn a_callback_in_another_browser_is_refused_and_nothing_is_stored() {
     let app = spawn_app().await;
     let token = widget_token(&app, "org_9").await;
-    let url = start(&app, &token).await;
-    let (_cookie, authorize_query) = open_popup(&app, &url).await;
+    let (url, proof) = start(&app, &token).await;
+    let (_cookie, authorize_query) = open_popup(&app, &url, proof.as_deref()).await;
     let callback = app.approve(&authorize_query).await;
     // No cookie (the flow's link was opened elsewhere), or a forged one.
     let response = call(
@@ -210,8 +241,8 @@ async fn an_account_connected_in_another_organization_is_never_taken_over() {
     let app = spawn_app().await;
     let admins = app.connect().await;
     let token = widget_token(&app, "org_9").await;
-    let url = start(&app, &token).await;
-    let (cookie, authorize_query) = open_popup(&app, &url).await;
+    let (url, proof) = start(&app, &token).await;
+    let (cookie, authorize_query) = open_popup(&app, &url, proof.as_deref()).await;
     let callback = app.approve(&authorize_query).await;
     let response = call(&app, "GET", &callback, &[("cookie", &cookie)], None).await;
     let (_, result) = result_of(response).await;
@@ -307,7 +338,11 @@ async fn a_blocked_popup_falls_back_to_a_full_page_flow_that_returns_to_the_host
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let url = body["authorize_url"].as_str().unwrap();
-    let (cookie, authorize_query) = open_popup(&app, url).await;
+    assert!(
+        body.get("flow_proof").is_none(),
+        "a full-page flow is confirmed, not proven"
+    );
+    let (cookie, authorize_query) = open_popup(&app, url, None).await;
     let callback = app.approve(&authorize_query).await;
     let response = call(&app, "GET", &callback, &[("cookie", &cookie)], None).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -377,7 +412,7 @@ async fn a_widget_replaces_the_key_of_its_own_connections_only() {
 async fn revoking_the_key_ends_its_flows_under_way_and_widgets_never_learn_who_else_acted() {
     let app = spawn_app().await;
     let token = widget_token(&app, "org_9").await;
-    let url = start(&app, &token).await;
+    let (url, _) = start(&app, &token).await;
     let (status, keys) = app.json("GET", "/api/host-keys").await;
     assert_eq!(status, StatusCode::OK);
     let key_id = keys[0]["id"].as_i64().unwrap();
@@ -407,8 +442,8 @@ async fn revoking_the_key_ends_its_flows_under_way_and_widgets_never_learn_who_e
     // Another organization's widget connects; the Admin tests it; the widget sees its own name
     // and `admin`, never the Admin's email.
     let token = widget_token(&app, "org_10").await;
-    let url = start(&app, &token).await;
-    let (cookie, authorize_query) = open_popup(&app, &url).await;
+    let (url, proof) = start(&app, &token).await;
+    let (cookie, authorize_query) = open_popup(&app, &url, proof.as_deref()).await;
     let callback = app.approve(&authorize_query).await;
     let (_, result) =
         result_of(call(&app, "GET", &callback, &[("cookie", &cookie)], None).await).await;
@@ -441,4 +476,67 @@ async fn revoking_the_key_ends_its_flows_under_way_and_widgets_never_learn_who_e
     );
     assert!(actors.contains(&"admin"), "{actors:?}");
     assert!(!detail.to_string().contains(ADMIN_EMAIL), "{detail}");
+}
+
+#[tokio::test]
+async fn a_forwarded_flow_link_connects_nothing_without_the_widgets_proof() {
+    let app = spawn_app().await;
+    let token = widget_token(&app, "org_9").await;
+    let (url, proof) = start(&app, &token).await;
+    let proof = proof.expect("a popup flow has a proof");
+    assert!(!url.contains(&proof), "the proof is never in the URL");
+    let flow = url.split("flow=").nth(1).unwrap();
+    // Someone the link was forwarded to: no proof, a wrong one, or a form from another site.
+    for form in [format!("flow={flow}"), format!("flow={flow}&proof=guess")] {
+        let response = go(&app, &form, PUBLIC_URL).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{form}");
+        assert!(response.headers().get("set-cookie").is_none());
+    }
+    let response = go(
+        &app,
+        &format!("flow={flow}&proof={proof}"),
+        "https://evil.example",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // The widget's own popup still goes on (the refused attempts did not use the flow up).
+    let (cookie, authorize_query) = open_popup(&app, &url, Some(&proof)).await;
+    let callback = app.approve(&authorize_query).await;
+    let (_, result) =
+        result_of(call(&app, "GET", &callback, &[("cookie", &cookie)], None).await).await;
+    assert_eq!(result["type"], "connect", "{result}");
+    let script = call(&app, "GET", "/widget/authorize.js", &[], None).await;
+    let script = body_string(script).await;
+    assert!(script.contains("window.opener") && script.contains("ev.origin !== origin"));
+}
+
+#[tokio::test]
+async fn a_browser_posting_with_origin_null_is_judged_by_sec_fetch_site() {
+    let app = spawn_app().await;
+    let token = widget_token(&app, "org_9").await;
+    let (url, proof) = start(&app, &token).await;
+    let flow = url.split("flow=").nth(1).unwrap();
+    let form = format!("flow={flow}&proof={}", proof.unwrap());
+    let post = |site: &'static str| {
+        Request::post("/widget/authorize")
+            .header("origin", "null")
+            .header("sec-fetch-site", site)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form.clone()))
+            .unwrap()
+    };
+    let response = app
+        .router
+        .clone()
+        .oneshot(post("cross-site"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = app
+        .router
+        .clone()
+        .oneshot(post("same-origin"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }

@@ -200,6 +200,7 @@ impl FromJson for AuthorizeResponse {
     fn from_json(v: &JsValue) -> Option<Self> {
         Some(Self {
             authorize_url: field(v, "authorize_url")?,
+            flow_proof: field_or_default(v, "flow_proof")?,
         })
     }
 }

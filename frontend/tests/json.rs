@@ -98,6 +98,11 @@ fn every_answer_type_reads_what_serde_writes() {
     });
     round_trip(AuthorizeResponse {
         authorize_url: "https://connect.stripe.com/oauth/authorize?a=b&c=d".into(),
+        flow_proof: None,
+    });
+    round_trip(AuthorizeResponse {
+        authorize_url: "https://connections.example/widget/authorize?flow=f".into(),
+        flow_proof: Some("p_roof".into()),
     });
     round_trip(ada());
     round_trip(vec![

@@ -281,6 +281,10 @@ pub struct ConnectionDetail {
 pub struct AuthorizeResponse {
     /// Where to send the browser: Stripe's (or the emulator's) authorize page.
     pub authorize_url: String,
+    /// A widget's popup flow: the proof its popup asks the widget for before going on to Stripe
+    /// (kept in the widget's memory, never put in a URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_proof: Option<String>,
 }
 
 /// Answer of `GET /api/meta`: facts about this server the UI shows.

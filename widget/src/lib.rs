@@ -101,6 +101,9 @@ struct Inner {
     /// A popup that was blocked or closed early: the sentence, shown with the full-page fallback.
     notice: RwSignal<Option<&'static str>>,
     flow: RefCell<Option<Flow>>,
+    /// The popup flow's proof (from the start's answer): handed to our popup when it asks, so a
+    /// forwarded link, opened anywhere else, goes nowhere.
+    proof: RefCell<Option<String>>,
 }
 
 type Ctx = Rc<Inner>;
@@ -184,6 +187,7 @@ fn start(ctx: &Ctx) {
     let c = ctx.clone();
     api::start_stripe_authorize().send(move |answer| match answer {
         Ok(r) => {
+            *c.proof.borrow_mut() = r.flow_proof;
             if popup.closed() == Ok(false) {
                 let _ = popup.location().set_href(&r.authorize_url);
             }
@@ -209,6 +213,20 @@ fn on_message(ctx: &Ctx, ev: &web_sys::MessageEvent) {
     });
     let data = ev.data();
     if !from_popup || get(&data, "source").as_string().as_deref() != Some(MESSAGE_SOURCE) {
+        return;
+    }
+    // Our popup's page asks for the flow's proof before it goes on to Stripe.
+    if get(&data, "type").as_string().as_deref() == Some("proof-request") {
+        let proof = ctx.proof.borrow().clone();
+        let popup = ctx.flow.borrow().as_ref().map(|f| f.popup.clone());
+        if let (Some(proof), Some(popup)) = (proof, popup) {
+            let answer = detail(&[
+                ("source", MESSAGE_SOURCE.into()),
+                ("type", "proof".into()),
+                ("proof", proof.into()),
+            ]);
+            let _ = popup.post_message(&answer, &ctx.origin);
+        }
         return;
     }
     let result = get(&data, "result");
@@ -280,6 +298,7 @@ fn shell(host: web_sys::HtmlElement, origin: String, closable: bool) -> (impl In
         busy: RwSignal::new(false),
         notice: RwSignal::new(None),
         flow: RefCell::new(None),
+        proof: RefCell::new(None),
     });
     let (for_connect, for_key) = (ctx.clone(), ctx.clone());
     let embed = Embed::provide(

@@ -9,3 +9,4 @@ pub mod sync;
 pub mod users;
 pub mod webhooks;
 pub mod widget;
+pub mod widget_authorize;

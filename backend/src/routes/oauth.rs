@@ -28,8 +28,11 @@ pub async fn start_stripe_authorize(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
-    let authorize_url = start(&state, &actor, &headers, &body, None).await?;
-    Ok(Json(AuthorizeResponse { authorize_url }))
+    let (authorize_url, flow_proof) = start(&state, &actor, &headers, &body, None).await?;
+    Ok(Json(AuthorizeResponse {
+        authorize_url,
+        flow_proof,
+    }))
 }
 
 /// `POST /api/connections/{id}/reauthorize`: the Stripe flow for *that* connection; on success the
@@ -42,8 +45,11 @@ pub async fn start_reauthorize(
     body: Bytes,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
     actor.may_use(&state, id).await?;
-    let authorize_url = start(&state, &actor, &headers, &body, Some(id)).await?;
-    Ok(Json(AuthorizeResponse { authorize_url }))
+    let (authorize_url, flow_proof) = start(&state, &actor, &headers, &body, Some(id)).await?;
+    Ok(Json(AuthorizeResponse {
+        authorize_url,
+        flow_proof,
+    }))
 }
 
 /// The optional body of a widget's start: `return_to`, the host page a full-page flow (popup
@@ -60,9 +66,12 @@ async fn start(
     headers: &HeaderMap,
     body: &[u8],
     connection_id: Option<i64>,
-) -> Result<String, AppError> {
+) -> Result<(String, Option<String>), AppError> {
     Ok(match actor {
-        Actor::Admin(admin) => authorize::start(state, &admin.session, connection_id).await?,
+        Actor::Admin(admin) => (
+            authorize::start(state, &admin.session, connection_id).await?,
+            None,
+        ),
         Actor::Widget(session) => {
             // The host page the outcome goes back to (its key allows it: the extractor checked).
             let origin = headers
@@ -88,6 +97,7 @@ async fn start(
                 connection_id,
                 actor: actor.name(),
                 return_to,
+                proof_hash: None,
             };
             widget_flows::start_widget(state, flow).await?
         }

@@ -2,14 +2,13 @@
 //! browser (a cookie only the callback gets back) and goes on to Stripe; after the callback, a small
 //! page posts the outcome to the widget's window — to the host page's origin only — and closes.
 
-use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+
 use shared::CallbackError;
 
 use crate::services::authorize::Failure;
-use crate::services::widget_flows::{self, WIDGET_COOKIE, WIDGET_FLOW_TTL_SECS};
+use crate::services::widget_flows::{self, WIDGET_COOKIE};
 use crate::state::AppState;
 use crate::store;
 
@@ -29,12 +28,6 @@ pub const CALLBACK_SCRIPT: &str = r#"(function () {
 const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// Query of `GET /widget/authorize`.
-#[derive(Debug, Deserialize)]
-pub struct FlowQuery {
-    flow: Option<String>,
-}
-
 /// A cookie's value from the request's `Cookie` headers.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -45,47 +38,6 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-}
-
-/// `GET /widget/authorize?flow=…`: once per flow, binds it to this browser and redirects to Stripe.
-pub async fn authorize_page(
-    State(state): State<AppState>,
-    Query(query): Query<FlowQuery>,
-) -> Response {
-    let flow = query.flow.unwrap_or_default();
-    match widget_flows::open_widget_flow(&state, &flow).await {
-        Ok(Some((nonce, stripe_url))) => {
-            let secure = if state.settings.public_origin.starts_with("https://") {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = format!(
-                "{WIDGET_COOKIE}={nonce}; Path=/oauth/stripe/callback; Max-Age={WIDGET_FLOW_TTL_SECS}; HttpOnly; SameSite=Lax{secure}"
-            );
-            let mut response = Redirect::to(&stripe_url).into_response();
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        Ok(None) => page(
-            StatusCode::BAD_REQUEST,
-            None,
-            &error_result(CallbackError::InvalidState),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "opening a widget flow failed");
-            page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                None,
-                &error_result(CallbackError::StorageFailed),
-            )
-        }
-    }
 }
 
 /// `GET /widget/callback.js`.
@@ -100,7 +52,7 @@ pub async fn callback_script() -> Response {
         .into_response()
 }
 
-fn error_result(error: CallbackError) -> serde_json::Value {
+pub(super) fn error_result(error: CallbackError) -> serde_json::Value {
     serde_json::json!({
         "type": "error",
         "code": error.as_str(),
@@ -185,7 +137,7 @@ fn back_to(to: &str, result: &serde_json::Value) -> Response {
         .into_response()
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
@@ -193,7 +145,11 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn page(status: StatusCode, origin: Option<&str>, result: &serde_json::Value) -> Response {
+pub(super) fn page(
+    status: StatusCode,
+    origin: Option<&str>,
+    result: &serde_json::Value,
+) -> Response {
     let message = match result["type"].as_str() {
         Some("connect") => "Connection Successful! You can close this window.".to_owned(),
         _ => result["message"].as_str().unwrap_or_default().to_owned(),

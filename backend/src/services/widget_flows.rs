@@ -33,13 +33,16 @@ pub const WIDGET_FLOW_TTL_SECS: i64 = 10 * 60;
 pub const WIDGET_COOKIE: &str = "connections_widget_oauth";
 
 /// Starts a widget's flow for its organization (and the connection being re-authenticated): the
-/// URL of our `/widget/authorize` page, which the widget opens in its popup. `origin` is the host
-/// page's, where the outcome is posted.
+/// URL of our `/widget/authorize` page, which the widget opens in its popup (or, with `return_to`,
+/// in the host page itself), and for a popup flow the proof the popup will ask the widget for —
+/// so a forwarded link, opened anywhere else, goes nowhere.
 pub async fn start_widget(
     app: &AppState,
-    flow: store::WidgetFlow,
-) -> Result<String, ConnectionError> {
+    mut flow: store::WidgetFlow,
+) -> Result<(String, Option<String>), ConnectionError> {
     let id = new_state();
+    let proof = flow.return_to.is_none().then(new_state);
+    flow.proof_hash = proof.as_deref().map(sha256_hex);
     store::create_widget_flow(
         &app.pool,
         &sha256_hex(&id),
@@ -48,23 +51,39 @@ pub async fn start_widget(
         WIDGET_FLOW_TTL_SECS,
     )
     .await?;
-    Ok(format!(
-        "{}/widget/authorize?flow={id}",
-        app.settings.public_origin
-    ))
+    let url = format!("{}/widget/authorize?flow={id}", app.settings.public_origin);
+    Ok((url, proof))
 }
 
-/// Opens a widget's flow in its popup, once: the nonce to keep in the popup's cookie and Stripe's
-/// authorize URL; `None` when the flow is unknown, used or expired.
+/// What the popup's page says before going on: the organization, the host product, the host page's
+/// origin, and whether the flow needs the widget's proof (a popup flow) rather than a click.
+pub async fn describe_widget_flow(
+    app: &AppState,
+    flow_id: &str,
+) -> Result<Option<(String, String, String, bool)>, ConnectionError> {
+    if flow_id.is_empty() || flow_id.len() > MAX_STATE_LEN {
+        return Ok(None);
+    }
+    Ok(store::peek_widget_flow(&app.pool, &sha256_hex(flow_id), app.clock.now()).await?)
+}
+
+/// Goes on with a widget's flow, once (a popup flow only with the widget's `proof`): the nonce to
+/// keep in the browser's cookie and Stripe's authorize URL; `None` when the flow is unknown, used,
+/// expired, or the proof is wrong.
 pub async fn open_widget_flow(
     app: &AppState,
     flow_id: &str,
+    proof: Option<&str>,
 ) -> Result<Option<(String, String)>, ConnectionError> {
     if flow_id.is_empty() || flow_id.len() > MAX_STATE_LEN {
         return Ok(None);
     }
     let now = app.clock.now();
-    let Some(flow) = store::consume_widget_flow(&app.pool, &sha256_hex(flow_id), now).await? else {
+    let proof_hash = proof.map(sha256_hex);
+    let Some(flow) =
+        store::consume_widget_flow(&app.pool, &sha256_hex(flow_id), proof_hash.as_deref(), now)
+            .await?
+    else {
         return Ok(None);
     };
     let nonce = new_state();

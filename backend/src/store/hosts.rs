@@ -249,6 +249,8 @@ pub struct WidgetFlow {
     pub actor: String,
     /// A full-page flow: the host page the callback sends the browser back to.
     pub return_to: Option<String>,
+    /// A popup flow: the hash of the proof its popup must get from the widget.
+    pub proof_hash: Option<String>,
 }
 
 /// Remembers a widget's flow (its id's hash) for `ttl` seconds, forgetting expired ones.
@@ -265,7 +267,8 @@ pub async fn create_widget_flow(
         .await?;
     sqlx::query(
         "INSERT INTO widget_flows (flow_hash, organization_id, origin, connection_id, actor, \
-         created_at, expires_at, return_to) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         created_at, expires_at, return_to, proof_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(flow_hash)
     .bind(flow.organization_id)
@@ -275,33 +278,66 @@ pub async fn create_widget_flow(
     .bind(now)
     .bind(now + ttl)
     .bind(&flow.return_to)
+    .bind(&flow.proof_hash)
     .execute(pool)
     .await?;
     Ok(())
 }
 
-/// Takes a widget's flow, once, if it has not expired.
-pub async fn consume_widget_flow(
+/// What the popup's page shows of a flow before it goes on: its organization's and host's names,
+/// the host page's origin, and whether it is a popup flow (one with a proof).
+pub async fn peek_widget_flow(
     pool: &SqlitePool,
     flow_hash: &str,
     now: i64,
-) -> Result<Option<WidgetFlow>, StoreError> {
-    type Row = (i64, String, Option<i64>, String, i64, Option<String>);
-    let row: Option<Row> = sqlx::query_as(
-        "DELETE FROM widget_flows WHERE flow_hash = $1 \
-         RETURNING organization_id, origin, connection_id, actor, expires_at, return_to",
+) -> Result<Option<(String, String, String, bool)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT o.name, k.name, f.origin, f.proof_hash IS NOT NULL FROM widget_flows f \
+         JOIN organizations o ON o.id = f.organization_id \
+         JOIN host_keys k ON k.id = o.host_key_id \
+         WHERE f.flow_hash = $1 AND f.expires_at > $2 AND k.revoked_at IS NULL",
     )
     .bind(flow_hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Takes a widget's flow, once, if it has not expired — a popup flow only with its proof's hash.
+pub async fn consume_widget_flow(
+    pool: &SqlitePool,
+    flow_hash: &str,
+    proof_hash: Option<&str>,
+    now: i64,
+) -> Result<Option<WidgetFlow>, StoreError> {
+    type Row = (
+        i64,
+        String,
+        Option<i64>,
+        String,
+        i64,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "DELETE FROM widget_flows WHERE flow_hash = $1 \
+             AND (proof_hash IS NULL OR proof_hash = $2) \
+         RETURNING organization_id, origin, connection_id, actor, expires_at, return_to, \
+             proof_hash",
+    )
+    .bind(flow_hash)
+    .bind(proof_hash)
     .fetch_optional(pool)
     .await?;
     Ok(row.and_then(
-        |(organization_id, origin, connection_id, actor, expires_at, return_to)| {
+        |(organization_id, origin, connection_id, actor, expires_at, return_to, proof_hash)| {
             (expires_at > now).then_some(WidgetFlow {
                 organization_id,
                 origin,
                 connection_id,
                 actor,
                 return_to,
+                proof_hash,
             })
         },
     ))

@@ -36,7 +36,8 @@ pub use credentials::{
 pub use hosts::{
     active_host_key, connect_session, connection_organization, consume_widget_flow,
     create_connect_session, create_host_key, create_widget_flow, list_host_keys, origin_allowed,
-    revoke_host_key, upsert_organization, ConnectSession, WidgetFlow, DEFAULT_ORGANIZATION,
+    peek_widget_flow, revoke_host_key, upsert_organization, ConnectSession, WidgetFlow,
+    DEFAULT_ORGANIZATION,
 };
 pub use keys::{
     announce_key, check_key, key_ids_in_use, keys_of_live_instances, reencrypt_all, verify_all,

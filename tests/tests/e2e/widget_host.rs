@@ -731,6 +731,12 @@ async fn a_blocked_popup_falls_back_to_a_full_page_flow_back_to_the_host_page() 
     assert_eq!(error["code"], "popup_blocked", "{error}");
     click_in_widget(&browser, "Continue in this window").await;
 
+    // Our page says which organization and host the account goes to; the user continues.
+    browser
+        .wait_for("//*[contains(., 'Connect a Stripe account to')]")
+        .await;
+    browser.click(&button("Continue to Stripe")).await;
+
     // The same window goes to the emulator's page; no other window is opened.
     browser
         .wait_for("//*[contains(., 'Local Stripe emulator')]")
