@@ -540,3 +540,29 @@ async fn a_browser_posting_with_origin_null_is_judged_by_sec_fetch_site() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn an_apps_install_from_another_organization_keeps_the_connection_alive_and_unnamed() {
+    let app = spawn_apps_app().await;
+    let admins = app.connect_app().await;
+    let token = widget_token(&app, "org_9").await;
+    let (url, proof) = start(&app, &token).await;
+    let (cookie, authorize_query) = open_popup(&app, &url, proof.as_deref()).await;
+    // The same account installs the app again, from the other organization's widget.
+    let callback = app.install(&authorize_query).await;
+    let (_, result) =
+        result_of(call(&app, "GET", &callback, &[("cookie", &cookie)], None).await).await;
+    assert_eq!(result["code"], "account_elsewhere", "{result}");
+    // Stripe replaced the old install's tokens: the app's connection took the new ones and works,
+    // and its log does not name the other organization's user.
+    let (status, tested) = app
+        .json("POST", &format!("/api/connections/{admins}/test"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tested["status"], "success", "{tested}");
+    let (_, detail) = app.json("GET", &format!("/api/connections/{admins}")).await;
+    assert!(
+        !detail.to_string().contains("peter@initech.example"),
+        "{detail}"
+    );
+}

@@ -241,7 +241,19 @@ async fn finish(
     let outcome = store_grant(app, &grant, expected.as_ref(), organization).await;
     let settled = match &outcome {
         Ok(_) => true,
-        Err(_) => hand_back(app, &grant, &actor).await,
+        // A widget's install that lands on another organization's connection is not named there.
+        Err(_) => {
+            hand_back(
+                app,
+                &grant,
+                if organization.is_some() {
+                    "system"
+                } else {
+                    &actor
+                },
+            )
+            .await
+        }
     };
     if settled {
         if let Err(e) = store::settle_grant(&app.pool, journal).await {
