@@ -169,13 +169,7 @@ async fn a_failing_stripe_is_retried_with_backoff_and_the_table_says_why() {
     app.emulator
         .inject(Endpoint::Lists, Some(Fault::ServerError));
     assert_eq!(run(&app, SyncOptions::default()).await, 1);
-    let (attempts, run_after, status): (i64, i64, String) = sqlx::query_as(
-        "SELECT attempts, run_after, status FROM sync_jobs WHERE connection_id = $1",
-    )
-    .bind(id)
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
+    let (attempts, run_after, status) = job_row(&app, id).await;
     assert_eq!((attempts, status.as_str()), (1, "queued"));
     assert!(run_after >= app.state.clock.now() + 25);
     let (_, body) = app
@@ -275,13 +269,7 @@ async fn stripe_should_retry_false_is_not_retried_in_the_call_and_the_job_is_res
         1,
     );
     assert_eq!(run(&app, SyncOptions::default()).await, 1);
-    let (attempts, run_after, status): (i64, i64, String) = sqlx::query_as(
-        "SELECT attempts, run_after, status FROM sync_jobs WHERE connection_id = $1",
-    )
-    .bind(id)
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
+    let (attempts, run_after, status) = job_row(&app, id).await;
     assert_eq!((attempts, status.as_str()), (1, "queued"));
     assert!(run_after >= app.state.clock.now() + 25);
     let (_, body) = app

@@ -83,6 +83,11 @@ async fn start(app: &TestApp, token: &str) -> (String, Option<String>) {
     )
 }
 
+/// The flow's link opened (again) by some browser.
+async fn reopen(app: &TestApp, url: &str) -> axum::http::Response<Body> {
+    call(app, "GET", url.strip_prefix(PUBLIC_URL).unwrap(), &[], None).await
+}
+
 /// `POST /widget/authorize` as our own page's form does it (from `origin`).
 async fn go(app: &TestApp, form: &str, origin: &str) -> axum::http::Response<Body> {
     let request = Request::post("/widget/authorize")
@@ -162,14 +167,7 @@ async fn a_widget_connects_stripe_into_its_organization_through_a_popup() {
     let (url, proof) = start(&app, &token).await;
     let (cookie, authorize_query) = open_popup(&app, &url, proof.as_deref()).await;
     // The page works once: a second opening (a forwarded link) gets nothing.
-    let again = call(
-        &app,
-        "GET",
-        url.strip_prefix(PUBLIC_URL).unwrap(),
-        &[],
-        None,
-    )
-    .await;
+    let again = reopen(&app, &url).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     assert!(again.headers().get("set-cookie").is_none());
 
@@ -425,14 +423,7 @@ async fn revoking_the_key_ends_its_flows_under_way_and_widgets_never_learn_who_e
         )
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let response = call(
-        &app,
-        "GET",
-        url.strip_prefix(PUBLIC_URL).unwrap(),
-        &[],
-        None,
-    )
-    .await;
+    let response = reopen(&app, &url).await;
     assert_eq!(
         response.status(),
         StatusCode::BAD_REQUEST,

@@ -42,17 +42,54 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// `GET /widget/callback.js`.
 pub async fn callback_script() -> Response {
+    script(CALLBACK_SCRIPT)
+}
+
+/// One of the widget pages' scripts.
+pub(super) fn script(body: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        CALLBACK_SCRIPT,
+        body,
     )
         .into_response()
 }
 
-pub(super) fn error_result(error: CallbackError) -> serde_json::Value {
+/// One of the widget's pages on our origin (never cached, under `policy`).
+pub(super) fn html_page(
+    status: StatusCode,
+    policy: &'static str,
+    title: &str,
+    body: &str,
+) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, policy),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>{title}</title></head><body><main>{body}</main></body></html>"
+        ),
+    )
+        .into_response()
+}
+
+/// A page saying why a flow cannot go on (`storage_failed`: our fault, 500).
+pub(super) fn refused(status: StatusCode, error: CallbackError) -> Response {
+    let status = if error == CallbackError::StorageFailed {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        status
+    };
+    page(status, None, &error_result(error))
+}
+
+fn error_result(error: CallbackError) -> serde_json::Value {
     serde_json::json!({
         "type": "error",
         "code": error.as_str(),
@@ -154,23 +191,12 @@ pub(super) fn page(
         Some("connect") => "Connection Successful! You can close this window.".to_owned(),
         _ => result["message"].as_str().unwrap_or_default().to_owned(),
     };
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Stripe</title></head><body><main><p role=\"status\">{}</p></main>\
-         <script src=\"/widget/callback.js\" data-origin=\"{}\" data-result=\"{}\"></script>\
-         </body></html>",
+    let body = format!(
+        "<p role=\"status\">{}</p>\
+         <script src=\"/widget/callback.js\" data-origin=\"{}\" data-result=\"{}\"></script>",
         escape(&message),
         escape(origin.unwrap_or_default()),
         escape(&result.to_string()),
     );
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, PAGE_POLICY),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        html,
-    )
-        .into_response()
+    html_page(status, PAGE_POLICY, "Stripe", &body)
 }

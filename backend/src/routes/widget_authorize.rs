@@ -12,7 +12,7 @@ use axum::Form;
 use serde::Deserialize;
 use shared::CallbackError;
 
-use super::widget::{error_result, escape, page};
+use super::widget::{escape, html_page, refused, script};
 use crate::services::widget_flows::{self, WIDGET_COOKIE, WIDGET_FLOW_TTL_SECS};
 use crate::state::AppState;
 
@@ -58,19 +58,7 @@ pub struct GoForm {
 }
 
 fn html(body: String) -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, PAGE_POLICY),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <title>Connect Stripe</title></head><body><main>{body}</main></body></html>"
-        ),
-    )
-        .into_response()
+    html_page(StatusCode::OK, PAGE_POLICY, "Connect Stripe", &body)
 }
 
 /// `GET /widget/authorize?flow=…`: the popup's page (which asks the widget for the proof) or, for a
@@ -82,20 +70,10 @@ pub async fn authorize_page(
     let flow = query.flow.unwrap_or_default();
     let described = match widget_flows::describe_widget_flow(&state, &flow).await {
         Ok(Some(described)) => described,
-        Ok(None) => {
-            return page(
-                StatusCode::BAD_REQUEST,
-                None,
-                &error_result(CallbackError::InvalidState),
-            )
-        }
+        Ok(None) => return refused(StatusCode::BAD_REQUEST, CallbackError::InvalidState),
         Err(e) => {
             tracing::error!(error = %e, "reading a widget flow failed");
-            return page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                None,
-                &error_result(CallbackError::StorageFailed),
-            );
+            return refused(StatusCode::BAD_REQUEST, CallbackError::StorageFailed);
         }
     };
     let (organization, host, origin, popup) = described;
@@ -145,11 +123,7 @@ pub async fn authorize_go(
             .is_some_and(|v| v.as_bytes() == b"same-origin"),
     };
     if !ours {
-        return page(
-            StatusCode::FORBIDDEN,
-            None,
-            &error_result(CallbackError::SessionMismatch),
-        );
+        return refused(StatusCode::FORBIDDEN, CallbackError::SessionMismatch);
     }
     let proof = form.proof.as_deref().filter(|p| !p.is_empty());
     match widget_flows::open_widget_flow(&state, &form.flow, proof).await {
@@ -171,30 +145,15 @@ pub async fn authorize_go(
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Ok(None) => page(
-            StatusCode::BAD_REQUEST,
-            None,
-            &error_result(CallbackError::InvalidState),
-        ),
+        Ok(None) => refused(StatusCode::BAD_REQUEST, CallbackError::InvalidState),
         Err(e) => {
             tracing::error!(error = %e, "opening a widget flow failed");
-            page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                None,
-                &error_result(CallbackError::StorageFailed),
-            )
+            refused(StatusCode::BAD_REQUEST, CallbackError::StorageFailed)
         }
     }
 }
 
 /// `GET /widget/authorize.js`.
 pub async fn authorize_script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        AUTHORIZE_SCRIPT,
-    )
-        .into_response()
+    script(AUTHORIZE_SCRIPT)
 }

@@ -115,7 +115,7 @@ async fn finish(
     app: &AppState,
     browser: CallbackBrowser<'_>,
     raw_query: &str,
-    widget_origin: &mut Option<store::WidgetTarget>,
+    widget: &mut Option<store::WidgetTarget>,
 ) -> Result<i64, Failure> {
     let Some(params) = parse_query(raw_query) else {
         tracing::warn!("stripe callback refused: malformed query string");
@@ -159,7 +159,7 @@ async fn finish(
             }
         }
         Some(target) => {
-            *widget_origin = Some(target.clone());
+            *widget = Some(target.clone());
             let nonce = browser.widget_nonce.map(crate::crypto::sha256_hex);
             if nonce.as_deref() != Some(consumed.session_binding.as_str()) {
                 tracing::warn!(

@@ -53,19 +53,14 @@ async fn columns(app: &AppState, id: i64, list: StripeList) -> Result<Vec<String
     let mut after: Option<String> = None;
     loop {
         let (rows, more) = store::table_rows(&app.pool, id, list, after.as_deref(), PAGE).await?;
+        after = None;
         for (object, _) in &rows {
             if let Value::Object(map) = serde_json::from_str(object).unwrap_or(Value::Null) {
+                after = map.get("id").and_then(Value::as_str).map(str::to_owned);
                 names.extend(map.into_iter().map(|(k, _)| k));
             }
         }
-        if !more {
-            break;
-        }
-        after = rows
-            .last()
-            .and_then(|(o, _)| stored_object(list, o, false).ok())
-            .and_then(|v| v["id"].as_str().map(str::to_owned));
-        if after.is_none() {
+        if !more || after.is_none() {
             break;
         }
     }

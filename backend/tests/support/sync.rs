@@ -108,3 +108,12 @@ pub async fn count(app: &TestApp, sql: &str, id: i64) -> i64 {
 pub async fn run(app: &TestApp, options: SyncOptions) -> usize {
     run_due_jobs(&app.state, options).await.unwrap()
 }
+
+/// The connection's sync job: attempts, when it runs next, status.
+pub async fn job_row(app: &TestApp, id: i64) -> (i64, i64, String) {
+    sqlx::query_as("SELECT attempts, run_after, status FROM sync_jobs WHERE connection_id = $1")
+        .bind(id)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
