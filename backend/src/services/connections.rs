@@ -178,13 +178,17 @@ pub async fn list_json(app: &AppState, version: i64) -> Result<axum::body::Bytes
 /// Tests a connection now (to completion even if the caller goes away) and returns the row.
 pub async fn test_now(app: &AppState, id: i64, actor: &str) -> Result<Connection, ConnectionError> {
     let (task_app, actor) = (app.clone(), actor.to_owned());
-    tokio::spawn(async move { connection_test::test_connection(&task_app, id, &actor).await })
-        .await
-        .map_err(|e| ConnectionError::Internal(e.to_string()))??
-        .ok_or(ConnectionError::NotFound)?;
-    store::find_connection(&app.pool, id)
+    let status =
+        tokio::spawn(async move { connection_test::test_connection(&task_app, id, &actor).await })
+            .await
+            .map_err(|e| ConnectionError::Internal(e.to_string()))??
+            .ok_or(ConnectionError::NotFound)?;
+    let mut connection = store::find_connection(&app.pool, id)
         .await?
-        .ok_or(ConnectionError::NotFound)
+        .ok_or(ConnectionError::NotFound)?;
+    // This test's outcome: another test started meanwhile may already show the row "Testing…".
+    connection.status = status;
+    Ok(connection)
 }
 
 /// Deletes a connection: revokes our access at Stripe where the flow allows it, then drops the
