@@ -174,10 +174,13 @@ async fn main() {
 
     // Renewing an expiring Apps token: lease, /v1/oauth/token, new pair stored with its audit line.
     let expire_all = || async {
-        sqlx::query("UPDATE connections SET access_expires_at = 0")
-            .execute(&apps_state.pool)
-            .await
-            .expect("expire");
+        backend::on!(apps_state.pool, |c| sqlx::query(
+            "UPDATE connections SET access_expires_at = 0"
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .expect("expire");
     };
     expire_all().await;
     let before = emulator.refresh_requests();

@@ -19,7 +19,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::auth;
 use crate::emulator::Emulator;
@@ -28,6 +27,7 @@ use crate::routes::{
     users as user_routes, webhooks, widget, widget_authorize,
 };
 use crate::state::AppState;
+use crate::store::SessionRecords;
 
 /// The longest a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -182,7 +182,7 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
             HeaderValue::from_static("no-store"),
         ))
         .layer(widget_cors(&state));
-    let sessions = SessionManagerLayer::new(SqliteStore::new(state.pool.clone()))
+    let sessions = SessionManagerLayer::new(SessionRecords::new(&state.pool))
         .with_name(auth::SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)

@@ -4,13 +4,13 @@
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
+use crate::store::{on, Db};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::{Role, User};
-use sqlx::SqlitePool;
 use tower_sessions::Session;
 
 use crate::crypto::sha256_hex;
@@ -281,12 +281,13 @@ pub fn throttle_keys(email: &str, client: &str) -> [(String, i64); 3] {
 /// first key over its limit and returns the seconds to wait (a new window starts when the old one
 /// is over): a refused address adds no counters, so it cannot flood the table.
 pub async fn charge_attempt(
-    pool: &SqlitePool,
+    pool: &Db,
     keys: &[(String, i64)],
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
     for (key, limit) in keys {
-        let (attempts, window_start): (i64, i64) = sqlx::query_as(
+        let (attempts, window_start): (i64, i64) = on!(pool, |c| {
+            sqlx::query_as(
             "INSERT INTO sign_in_failures (throttle_key, failures, window_start) VALUES ($1, 1, $2) \
              ON CONFLICT (throttle_key) DO UPDATE SET \
                failures = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN 1 \
@@ -298,8 +299,9 @@ pub async fn charge_attempt(
         .bind(key)
         .bind(now)
         .bind(FAILURE_WINDOW_SECS)
-        .fetch_one(pool)
-        .await?;
+        .fetch_one(c)
+        .await
+        })?;
         if attempts > *limit {
             return Ok(Some((window_start + FAILURE_WINDOW_SECS - now).max(1)));
         }
@@ -309,21 +311,25 @@ pub async fn charge_attempt(
 
 /// A successful sign-in: the account's counts are cleared and the attempt is given back to the
 /// client address (only failures count against it).
-pub async fn refund_attempt(pool: &SqlitePool, keys: &[(String, i64)]) -> Result<(), StoreError> {
+pub async fn refund_attempt(pool: &Db, keys: &[(String, i64)]) -> Result<(), StoreError> {
     for (account, _) in keys.iter().filter(|(k, _)| k.starts_with("account:")) {
-        sqlx::query("DELETE FROM sign_in_failures WHERE throttle_key = $1")
-            .bind(account)
-            .execute(pool)
-            .await?;
+        on!(pool, |c| sqlx::query(
+            "DELETE FROM sign_in_failures WHERE throttle_key = $1"
+        )
+        .bind(account)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     for (key, _) in keys.iter().filter(|(k, _)| k.starts_with("client:")) {
-        sqlx::query(
+        on!(pool, |c| sqlx::query(
             "UPDATE sign_in_failures SET failures = failures - 1 \
              WHERE throttle_key = $1 AND failures > 0",
         )
         .bind(key)
-        .execute(pool)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     Ok(())
 }
@@ -400,18 +406,21 @@ mod tests {
             "a new window"
         );
         refund_attempt(&pool, &keys).await.unwrap();
-        let left: Option<i64> =
-            sqlx::query_scalar("SELECT failures FROM sign_in_failures WHERE throttle_key = $1")
-                .bind(&keys[1].0)
-                .fetch_optional(&pool)
-                .await
-                .unwrap();
+        let left: Option<i64> = on!(pool, |c| sqlx::query_scalar(
+            "SELECT failures FROM sign_in_failures WHERE throttle_key = $1"
+        )
+        .bind(&keys[1].0)
+        .fetch_optional(c)
+        .await)
+        .unwrap();
         assert_eq!(left, None, "a success clears the account");
-        let count = |pool: sqlx::SqlitePool| async move {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sign_in_failures")
-                .fetch_one(&pool)
-                .await
-                .unwrap()
+        let count = |pool: Db| async move {
+            on!(pool, |c| sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM sign_in_failures"
+            )
+            .fetch_one(c)
+            .await)
+            .unwrap()
         };
         assert_eq!(count(pool.clone()).await, 1, "the client counter is left");
         // The table is bounded: past the cap the oldest counters go first.

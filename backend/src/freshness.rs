@@ -156,9 +156,9 @@ impl Freshness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::SqlitePool;
+    use crate::store::{on, on_tx, Db};
 
-    async fn watched_pool(freshness: &Arc<Freshness>) -> (tempfile::TempDir, SqlitePool) {
+    async fn watched_pool(freshness: &Arc<Freshness>) -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/f.db", dir.path().display());
         let pool = crate::store::connect_watched(&url, Some(freshness.clone()))
@@ -169,7 +169,7 @@ mod tests {
 
     fn watch(
         freshness: &Arc<Freshness>,
-        pool: &sqlx::SqlitePool,
+        pool: &Db,
     ) -> impl std::future::Future<Output = ()> + Send + 'static {
         freshness
             .clone()
@@ -201,22 +201,24 @@ mod tests {
         wait_ticks(3).await;
         let before = freshness.generation().unwrap();
         // A trigger moves the counter inside the user's update.
-        sqlx::query(
+        on!(pool, |c| sqlx::query(
             "INSERT INTO users (email, display_name, role, password_hash, created_at) \
              VALUES ('a@x', '', 'admin', 'h', 1)",
         )
-        .execute(&pool)
+        .execute(c)
         .await
+        .map(|r| r.rows_affected()))
         .unwrap();
         assert_eq!(
             freshness.generation(),
             Some(before),
             "inserting a user changes no session"
         );
-        sqlx::query("UPDATE users SET role = 'standard'")
-            .execute(&pool)
+        on!(pool, |c| sqlx::query("UPDATE users SET role = 'standard'")
+            .execute(c)
             .await
-            .unwrap();
+            .map(|r| r.rows_affected()))
+        .unwrap();
         assert_eq!(
             freshness.generation(),
             None,
@@ -226,10 +228,13 @@ mod tests {
         let after = freshness.generation().unwrap();
         assert!(after > before);
         // A change no snapshot shows (the last sign-in time) leaves reuse open.
-        sqlx::query("UPDATE users SET last_sign_in_at = 5")
-            .execute(&pool)
-            .await
-            .unwrap();
+        on!(pool, |c| sqlx::query(
+            "UPDATE users SET last_sign_in_at = 5"
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
         assert_eq!(freshness.generation(), Some(after));
     }
 
@@ -240,10 +245,13 @@ mod tests {
         let _watcher = tokio::spawn(watch(&freshness, &pool));
         wait_ticks(2).await;
         let mut tx = pool.begin().await.unwrap();
-        sqlx::query("UPDATE change_counters SET version = version + 1")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE change_counters SET version = version + 1"
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
         wait_ticks(2).await;
         assert_eq!(
             freshness.generation(),
@@ -265,10 +273,13 @@ mod tests {
         let other = crate::store::connect(&format!("sqlite://{}/f.db", dir.path().display()))
             .await
             .unwrap();
-        sqlx::query("UPDATE change_counters SET version = version + 1 WHERE name = 'connections'")
-            .execute(&other)
-            .await
-            .unwrap();
+        on!(other, |c| sqlx::query(
+            "UPDATE change_counters SET version = version + 1 WHERE name = 'connections'"
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
         assert_eq!(
             freshness.generation(),
             Some(before),

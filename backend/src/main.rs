@@ -194,7 +194,7 @@ fn password_from_stdin() -> Result<String, AnyError> {
     Ok(password)
 }
 
-async fn open_database() -> Result<sqlx::SqlitePool, AnyError> {
+async fn open_database() -> Result<backend::store::Db, AnyError> {
     let config = Config::from_env()?;
     backend::startup::create_private_dir(&config.data_dir)?;
     Ok(backend::store::connect(&config.database_url).await?)

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::store::Db;
 use axum::extract::FromRef;
-use sqlx::SqlitePool;
 
 use crate::clock::Clock;
 use crate::config::Secret;
@@ -38,7 +38,7 @@ pub struct Settings {
 #[derive(Debug, Clone, FromRef)]
 pub struct AppState {
     /// The database.
-    pub pool: SqlitePool,
+    pub pool: Db,
     /// Seals and opens credentials at rest.
     pub cipher: Arc<TokenCipher>,
     /// The one Stripe REST client (and its HTTP client).

@@ -1,12 +1,12 @@
 //! Users: storage, password hashing (Argon2id, per-user salt) and the rules around roles.
 
+use crate::store::{on, on_tx, Db};
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use shared::{Role, User};
-use sqlx::{Row, SqlitePool};
 
 use crate::store::StoreError;
 
@@ -118,17 +118,33 @@ pub struct Credentials {
     pub session_epoch: i64,
 }
 
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
-    let role: String = row.try_get("role")?;
+/// A users row as read by [`USER_COLUMNS`] (the epoch and connections version when asked for).
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    display_name: String,
+    role: String,
+    disabled: bool,
+    created_at: i64,
+    last_sign_in_at: Option<i64>,
+    password_hash: String,
+    #[sqlx(default)]
+    session_epoch: i64,
+    #[sqlx(default)]
+    connections_version: i64,
+}
+
+fn user_from_row(row: &UserRow) -> Result<User, StoreError> {
     Ok(User {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        display_name: row.try_get("display_name")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
-        disabled: row.try_get("disabled")?,
-        created_at: row.try_get("created_at")?,
-        last_sign_in_at: row.try_get("last_sign_in_at")?,
+        id: row.id,
+        email: row.email.clone(),
+        display_name: row.display_name.clone(),
+        role: Role::parse(&row.role)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {}", row.role)))?,
+        disabled: row.disabled,
+        created_at: row.created_at,
+        last_sign_in_at: row.last_sign_in_at,
     })
 }
 
@@ -136,15 +152,17 @@ const USER_COLUMNS: &str =
     "id, email, display_name, role, disabled, created_at, last_sign_in_at, password_hash";
 
 /// How many users exist.
-pub async fn count(pool: &SqlitePool) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(pool)
-        .await?)
+pub async fn count(pool: &Db) -> Result<i64, StoreError> {
+    Ok(on!(pool, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users"
+    )
+    .fetch_one(c)
+    .await)?)
 }
 
 /// Creates a user with an already computed hash.
 pub async fn create(
-    pool: &SqlitePool,
+    pool: &Db,
     email: &str,
     display_name: &str,
     role: Role,
@@ -162,7 +180,7 @@ pub async fn create(
             .take(100)
             .collect()
     };
-    let row = sqlx::query(&format!(
+    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
         "INSERT INTO users (email, display_name, role, password_hash, disabled, created_at) \
          VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
     ))
@@ -171,8 +189,8 @@ pub async fn create(
     .bind(role.as_str())
     .bind(password_hash)
     .bind(now)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     match row {
         Some(row) => Ok(user_from_row(&row)?),
         None => Err(UserError::DuplicateEmail),
@@ -180,32 +198,31 @@ pub async fn create(
 }
 
 /// The credentials for an email, if such a user exists.
-pub async fn credentials(
-    pool: &SqlitePool,
-    email: &str,
-) -> Result<Option<Credentials>, StoreError> {
-    let row = sqlx::query(&format!(
+pub async fn credentials(pool: &Db, email: &str) -> Result<Option<Credentials>, StoreError> {
+    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
         "SELECT {USER_COLUMNS}, session_epoch FROM users WHERE email = $1"
     ))
     .bind(email.trim().to_lowercase())
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     row.map(|row| {
         Ok(Credentials {
             user: user_from_row(&row)?,
-            password_hash: row.try_get("password_hash")?,
-            session_epoch: row.try_get("session_epoch")?,
+            password_hash: row.password_hash,
+            session_epoch: row.session_epoch,
         })
     })
     .transpose()
 }
 
 /// A user by id.
-pub async fn find(pool: &SqlitePool, id: i64) -> Result<Option<User>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+pub async fn find(pool: &Db, id: i64) -> Result<Option<User>, StoreError> {
+    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     row.as_ref().map(user_from_row).transpose()
 }
 
@@ -222,61 +239,63 @@ pub struct RequestSnapshot {
 }
 
 /// The [`RequestSnapshot`] of user `id`.
-pub async fn request_snapshot(
-    pool: &SqlitePool,
-    id: i64,
-) -> Result<Option<RequestSnapshot>, StoreError> {
-    let row = sqlx::query(&format!(
+pub async fn request_snapshot(pool: &Db, id: i64) -> Result<Option<RequestSnapshot>, StoreError> {
+    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
         "SELECT {USER_COLUMNS}, session_epoch, \
          (SELECT version FROM change_counters WHERE name = 'connections') AS connections_version \
          FROM users WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     row.as_ref()
         .map(|row| {
             Ok(RequestSnapshot {
                 user: user_from_row(row)?,
-                session_epoch: sqlx::Row::try_get(row, "session_epoch")?,
-                connections_version: sqlx::Row::try_get(row, "connections_version")?,
+                session_epoch: row.session_epoch,
+                connections_version: row.connections_version,
             })
         })
         .transpose()
 }
 
 /// Every user, by email.
-pub async fn list(pool: &SqlitePool) -> Result<Vec<User>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"))
-        .fetch_all(pool)
-        .await?;
+pub async fn list(pool: &Db) -> Result<Vec<User>, StoreError> {
+    let rows = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS} FROM users ORDER BY email"
+    ))
+    .fetch_all(c)
+    .await)?;
     rows.iter().map(user_from_row).collect()
 }
 
 /// Records a successful sign-in.
-pub async fn touch_sign_in(pool: &SqlitePool, id: i64, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(pool)
-        .await?;
+pub async fn touch_sign_in(pool: &Db, id: i64, now: i64) -> Result<(), StoreError> {
+    on!(pool, |c| sqlx::query(
+        "UPDATE users SET last_sign_in_at = $1 WHERE id = $2"
+    )
+    .bind(now)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Replaces a user's password hash.
-pub async fn set_password(
-    pool: &SqlitePool,
-    email: &str,
-    password_hash: &str,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+pub async fn set_password(pool: &Db, email: &str, password_hash: &str) -> Result<bool, StoreError> {
+    let done =
+        on!(pool, |c| {
+            sqlx::query(
         "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE email = $2",
     )
     .bind(password_hash)
     .bind(email.trim().to_lowercase())
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+        })?;
+    Ok(done == 1)
 }
 
 /// Argon2id is deliberately expensive: at most one hash or verification runs at a time, on a
@@ -321,33 +340,38 @@ pub async fn hash_password_queued(password: String) -> Result<String, UserError>
 /// Changes role and/or disabled flag, refusing to leave no enabled Admin. The check and the change
 /// happen in one transaction.
 pub async fn update(
-    pool: &SqlitePool,
+    pool: &Db,
     id: i64,
     role: Option<Role>,
     disabled: Option<bool>,
 ) -> Result<User, UserError> {
     let mut tx = pool.begin().await?;
-    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(UserError::NotFound)?;
+    let row = on_tx!(&mut tx, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
+    .ok_or(UserError::NotFound)?;
     let current = user_from_row(&row)?;
     let new_role = role.unwrap_or(current.role);
     let new_disabled = disabled.unwrap_or(current.disabled);
     let was_active_admin = current.role == Role::Admin && !current.disabled;
     let stays_active_admin = new_role == Role::Admin && !new_disabled;
     if was_active_admin && !stays_active_admin {
-        let admins: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if admins <= 1 {
+        // PostgreSQL: the enabled Admins' rows stay locked until the change commits, so two Admins
+        // demoting each other at once cannot both pass (the second sees the first's change).
+        let lock = pool.dialect().for_update();
+        let admins: Vec<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(&format!(
+            "SELECT id FROM users WHERE role = 'admin' AND disabled = FALSE{lock}"
+        ))
+        .fetch_all(c)
+        .await)?;
+        if admins.len() <= 1 {
             return Err(UserError::LastAdmin);
         }
     }
-    let row = sqlx::query(&format!(
+    let row = on_tx!(&mut tx, |c| sqlx::query_as::<_, UserRow>(&format!(
         "UPDATE users SET role = $1, disabled = $2, \
          session_epoch = session_epoch + CASE WHEN role <> $1 OR disabled <> $2 THEN 1 ELSE 0 END \
          WHERE id = $3 RETURNING {USER_COLUMNS}"
@@ -355,8 +379,8 @@ pub async fn update(
     .bind(new_role.as_str())
     .bind(new_disabled)
     .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     tx.commit().await?;
     Ok(user_from_row(&row)?)
 }

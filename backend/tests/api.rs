@@ -60,11 +60,12 @@ async fn a_successful_callback_stores_the_connection_and_says_so() {
     );
 
     // Tokens are ciphertext at rest.
-    let (access, refresh): (String, String) =
-        sqlx::query_as("SELECT access_token_ct, refresh_token_ct FROM connections")
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let (access, refresh): (String, String) = backend::on!(app.state.pool, |c| sqlx::query_as(
+        "SELECT access_token_ct, refresh_token_ct FROM connections"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
     assert!(!access.starts_with("sk_") && !refresh.starts_with("rt_"));
     assert_eq!(app.state_count().await, 0, "the state was consumed");
 }

@@ -22,12 +22,15 @@ async fn test_now(app: &TestApp, id: i64) -> serde_json::Value {
 /// An hour passes for the token (our record of its expiry and Stripe's clock) but not for the
 /// admin's session: `left` seconds of the token's life remain on our side.
 async fn age_token(app: &TestApp, id: i64, stripe_secs: i64, left: i64) {
-    sqlx::query("UPDATE connections SET access_expires_at = $1 WHERE id = $2")
-        .bind(app.state.clock.now() + left)
-        .bind(id)
-        .execute(&app.state.pool)
-        .await
-        .unwrap();
+    backend::on!(app.state.pool, |c| sqlx::query(
+        "UPDATE connections SET access_expires_at = $1 WHERE id = $2"
+    )
+    .bind(app.state.clock.now() + left)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     app.emulator.advance_clock(stripe_secs);
 }
 

@@ -18,14 +18,18 @@ async fn me_status(app: &TestApp, cookie: &str) -> StatusCode {
 
 /// Everything a refused call could have changed.
 async fn snapshot(app: &TestApp) -> (i64, i64, i64, String) {
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    let roles: String = sqlx::query_scalar("SELECT group_concat(role || disabled, ',') FROM users")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let users: i64 = backend::on!(app.state.pool, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
+    let roles: String = backend::on!(app.state.pool, |c| sqlx::query_scalar(
+        "SELECT group_concat(role || disabled, ',') FROM users"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
     (
         app.connection_count().await,
         app.state_count().await,

@@ -20,7 +20,7 @@ fn backend() -> Command {
 
 /// A Connect connection of `account` (its access token `sk_test_<account>`), sealed with `cipher`.
 async fn write_row_with(
-    pool: &sqlx::SqlitePool,
+    pool: &backend::store::Db,
     cipher: &TokenCipher,
     account: &str,
     refresh: Option<&str>,
@@ -256,8 +256,8 @@ fn rotate(dir: &std::path::Path) -> std::process::Output {
 /// process must wait for), then opens it again.
 async fn rotate_between(
     dir: &std::path::Path,
-    pool: sqlx::SqlitePool,
-) -> (std::process::Output, sqlx::SqlitePool) {
+    pool: backend::store::Db,
+) -> (std::process::Output, backend::store::Db) {
     pool.close().await;
     let out = rotate(dir);
     (out, open_db(dir).await)
@@ -267,14 +267,14 @@ fn key_ring(dir: &std::path::Path) -> TokenCipher {
     TokenCipher::load_or_create(None, dir).unwrap()
 }
 
-async fn open_db(dir: &std::path::Path) -> sqlx::SqlitePool {
+async fn open_db(dir: &std::path::Path) -> backend::store::Db {
     store::connect(&format!("sqlite://{}/connections.db", dir.display()))
         .await
         .unwrap()
 }
 
 /// A connection written by an instance sealing with `cipher`.
-async fn write_row(pool: &sqlx::SqlitePool, cipher: &TokenCipher, account: &str) {
+async fn write_row(pool: &backend::store::Db, cipher: &TokenCipher, account: &str) {
     write_row_with(pool, cipher, account, None).await;
 }
 
@@ -319,21 +319,25 @@ async fn a_rotation_retried_after_a_failure_leaves_every_token_readable() {
     seed(dir.path()).await;
     let pool = open_db(dir.path()).await;
     // A row no key opens makes the re-encryption fail half-way.
-    sqlx::query(
+    backend::on!(pool, |c| sqlx::query(
         "INSERT INTO connections (kind, stripe_user_id, livemode, display_name, scope, \
          access_token_ct, token_key_id, status, created_at, updated_at) \
          VALUES ('stripe', 'acct_1Broken', false, 'Broken', 'read_only', 'AAAA', 'ffffffffffff', \
          'success', 1, 1)",
     )
-    .execute(&pool)
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     let (out, pool) = rotate_between(dir.path(), pool).await;
     assert!(!out.status.success());
-    sqlx::query("DELETE FROM connections WHERE stripe_user_id = 'acct_1Broken'")
-        .execute(&pool)
-        .await
-        .unwrap();
+    backend::on!(pool, |c| sqlx::query(
+        "DELETE FROM connections WHERE stripe_user_id = 'acct_1Broken'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     assert_eq!(
         store::verify_all(&pool, &key_ring(dir.path()))
             .await
@@ -397,12 +401,13 @@ async fn migrate_runs_the_migrations_alone_and_a_newer_database_is_refused_clear
     let pool = store::connect(&format!("sqlite://{}/connections.db", dir.path().display()))
         .await
         .unwrap();
-    sqlx::query(
+    backend::on!(pool, |c| sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, \
          execution_time) VALUES (9999, 'from the future', CURRENT_TIMESTAMP, TRUE, x'00', 1)",
     )
-    .execute(&pool)
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     pool.close().await;
     for command in ["migrate", "serve"] {

@@ -32,10 +32,12 @@ async fn post_key(app: &TestApp, path: &str, key: &str) -> (StatusCode, serde_js
 
 async fn stored_text(app: &TestApp) -> String {
     let rows: Vec<(String, String, Option<String>)> =
-        sqlx::query_as("SELECT display_name, access_token_ct, refresh_token_ct FROM connections")
-            .fetch_all(&app.state.pool)
-            .await
-            .unwrap();
+        backend::on!(app.state.pool, |c| sqlx::query_as(
+            "SELECT display_name, access_token_ct, refresh_token_ct FROM connections"
+        )
+        .fetch_all(c)
+        .await)
+        .unwrap();
     format!("{rows:?}")
 }
 

@@ -42,7 +42,7 @@ async fn warm(app: &TestApp, cookie: &str) {
 }
 
 /// Another process on the same database file (not hooked here).
-async fn other_process(app: &TestApp) -> sqlx::SqlitePool {
+async fn other_process(app: &TestApp) -> backend::store::Db {
     backend::store::connect(&format!("sqlite://{}/test.db", app.dir.path().display()))
         .await
         .unwrap()
@@ -104,11 +104,14 @@ async fn another_process_ending_a_session_or_renaming_a_connection_is_seen_withi
     assert!(backend::users::set_password(&other, STANDARD_EMAIL, &hash)
         .await
         .unwrap());
-    sqlx::query("UPDATE connections SET display_name = 'Renamed Elsewhere' WHERE id = $1")
-        .bind(id)
-        .execute(&other)
-        .await
-        .unwrap();
+    backend::on!(other, |c| sqlx::query(
+        "UPDATE connections SET display_name = 'Renamed Elsewhere' WHERE id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     tokio::time::sleep(TICK * 2).await;
     assert_eq!(me(&app, &cookie).await.0, StatusCode::UNAUTHORIZED);
     let (status, rows) = app.json("GET", "/api/connections").await;

@@ -77,13 +77,16 @@ async fn a_backfill_stopped_mid_way_resumes_from_its_checkpoint_without_duplicat
         max_pages: Some(2),
     };
     assert_eq!(run(&app, small).await, 1);
-    let checkpoint: Option<String> = sqlx::query_scalar(
+    let checkpoint: Option<String> =
+        backend::on!(app.state.pool, |c| {
+            sqlx::query_scalar(
         "SELECT checkpoint FROM sync_tables WHERE connection_id = $1 AND table_name = 'customers'",
     )
     .bind(id)
-    .fetch_one(&app.state.pool)
+    .fetch_one(c)
     .await
-    .unwrap();
+        })
+        .unwrap();
     let stored = count(
         &app,
         "SELECT COUNT(*) FROM stripe_customers WHERE connection_id = $1",
@@ -209,12 +212,13 @@ async fn a_rate_limit_mid_sync_is_retried_within_the_call_and_the_sync_completes
     // The stopped run's lease runs out; the next run resumes the job.
     app.state.clock.advance(121);
     assert_eq!(run(&app, SyncOptions::default()).await, 1);
-    let status: String =
-        sqlx::query_scalar("SELECT status FROM sync_jobs WHERE connection_id = $1")
-            .bind(id)
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let status: String = backend::on!(app.state.pool, |c| sqlx::query_scalar(
+        "SELECT status FROM sync_jobs WHERE connection_id = $1"
+    )
+    .bind(id)
+    .fetch_one(c)
+    .await)
+    .unwrap();
     assert_eq!(
         status, "done",
         "no failed run: the 429s were retried within the call"
@@ -531,13 +535,14 @@ async fn a_checkpoint_deleted_at_stripe_restarts_its_table() {
     };
     assert_eq!(run(&app, one_page).await, 1);
     // As if the last customer stored had been deleted at Stripe since.
-    sqlx::query(
+    backend::on!(app.state.pool, |c| sqlx::query(
         "UPDATE sync_tables SET checkpoint = 'cus_DeletedMeanwhile' \
          WHERE connection_id = $1 AND table_name = 'customers'",
     )
     .bind(id)
-    .execute(&app.state.pool)
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     app.state
         .clock

@@ -42,13 +42,13 @@ pub async fn connect(state: &AppState, account: &str) -> i64 {
 pub async fn stored_rows(state: &AppState, connection: i64) -> i64 {
     let mut n = 0;
     for list in StripeList::ALL {
-        let rows: i64 = sqlx::query_scalar(&format!(
+        let rows: i64 = backend::on!(state.pool, |c| sqlx::query_scalar(&format!(
             "SELECT COUNT(*) FROM stripe_{} WHERE connection_id = $1",
             list.name()
         ))
         .bind(connection)
-        .fetch_one(&state.pool)
-        .await
+        .fetch_one(c)
+        .await)
         .expect("count");
         n += rows;
     }

@@ -96,7 +96,7 @@ pub fn validate(new: &NewHostKey) -> Result<(String, Vec<String>), HostError> {
 /// Creates a host key: the key itself is in the answer only (the app's Admin, or the
 /// `create-host-key` command on the database).
 pub async fn create_key(
-    pool: &sqlx::SqlitePool,
+    pool: &crate::store::Db,
     now: i64,
     new: &NewHostKey,
 ) -> Result<CreatedHostKey, HostError> {

@@ -1,9 +1,7 @@
 //! The audit log: who did what to which connection, as codes and facts (never sentences).
 
+use super::{on, on_conn, Conn, Db, StoreError};
 use shared::{AuditAction, AuditDetail, AuditEntry};
-use sqlx::{Executor, Sqlite, SqlitePool};
-
-use super::StoreError;
 
 /// One line to append.
 #[derive(Debug, Clone)]
@@ -21,13 +19,14 @@ pub struct AuditLine<'a> {
 }
 
 /// Appends to the audit log (on the pool or inside a caller's transaction).
-pub async fn audit<'e, E>(executor: E, line: &AuditLine<'_>, now: i64) -> Result<(), StoreError>
-where
-    E: Executor<'e, Database = Sqlite>,
-{
+pub async fn audit<'a>(
+    conn: impl Into<Conn<'a>>,
+    line: &AuditLine<'_>,
+    now: i64,
+) -> Result<(), StoreError> {
     let detail = serde_json::to_string(&line.detail)
         .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?;
-    sqlx::query(
+    on_conn!(conn.into(), |c| sqlx::query(
         "INSERT INTO audit_log (connection_id, stripe_user_id, actor, action, detail, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -37,23 +36,21 @@ where
     .bind(line.action.as_str())
     .bind(detail)
     .bind(now)
-    .execute(executor)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// A connection's audit log, newest first.
-pub async fn audit_log(
-    pool: &SqlitePool,
-    connection_id: i64,
-) -> Result<Vec<AuditEntry>, StoreError> {
-    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+pub async fn audit_log(pool: &Db, connection_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    let rows: Vec<(String, String, String, i64)> = on!(pool, |c| sqlx::query_as(
         "SELECT actor, action, detail, created_at FROM audit_log WHERE connection_id = $1 \
          ORDER BY created_at DESC, id DESC LIMIT 200",
     )
     .bind(connection_id)
-    .fetch_all(pool)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     Ok(rows
         .into_iter()
         .map(|(actor, action, detail, created_at)| AuditEntry {

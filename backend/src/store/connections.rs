@@ -1,7 +1,7 @@
 //! Connections: the Data Sources rows, their health, and the background checker's leases.
 
+use super::{on, on_tx, Db};
 use shared::{AuthKind, Connection, ConnectionStatus, IntegrationKind, Problem};
-use sqlx::SqlitePool;
 
 use super::{token_context, StoreError};
 use crate::crypto::TokenCipher;
@@ -40,7 +40,7 @@ pub struct NewConnection {
 /// transaction. Returns the connection's id; [`StoreError::OtherOrganization`] (nothing written)
 /// when the account's connection belongs to another organization than `new.organization`.
 pub async fn upsert_connection(
-    pool: &SqlitePool,
+    pool: &Db,
     cipher: &TokenCipher,
     new: &NewConnection,
     now: i64,
@@ -57,7 +57,7 @@ pub async fn upsert_connection(
         .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
         .transpose()?;
     let mut tx = pool.begin().await?;
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
         "INSERT INTO connections (kind, stripe_user_id, livemode, display_name, scope, \
              publishable_key, access_token_ct, refresh_token_ct, token_key_id, status, \
              last_started_at, last_duration_ms, created_at, updated_at, next_check_at, auth_kind, \
@@ -99,8 +99,8 @@ pub async fn upsert_connection(
     .bind(new.credential.expires_at)
     .bind(&new.key_last4)
     .bind(new.organization)
-    .fetch_optional(&mut *tx)
-    .await?
+    .fetch_optional(c)
+    .await)?
     .ok_or(StoreError::OtherOrganization)?;
     tx.commit().await?;
     Ok(id)
@@ -164,62 +164,66 @@ const CONNECTION_SELECT: &str = "SELECT id, kind, stripe_user_id, livemode, disp
 
 /// Records a sync run of the connection: when it started and how long it took.
 pub async fn record_sync_run(
-    pool: &SqlitePool,
+    pool: &Db,
     id: i64,
     started_at: i64,
     duration_ms: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE connections SET sync_started_at = $2, sync_duration_ms = $3 WHERE id = $1")
-        .bind(id)
-        .bind(started_at)
-        .bind(duration_ms)
-        .execute(pool)
-        .await?;
+    on!(pool, |c| sqlx::query(
+        "UPDATE connections SET sync_started_at = $2, sync_duration_ms = $3 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(started_at)
+    .bind(duration_ms)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Every connection, oldest first, as the Data Sources table shows them.
-pub async fn list_connections(pool: &SqlitePool) -> Result<Vec<Connection>, StoreError> {
-    let rows: Vec<ConnectionRow> =
-        sqlx::query_as(&format!("{CONNECTION_SELECT} ORDER BY created_at, id"))
-            .fetch_all(pool)
-            .await?;
+pub async fn list_connections(pool: &Db) -> Result<Vec<Connection>, StoreError> {
+    let rows: Vec<ConnectionRow> = on!(pool, |c| sqlx::query_as(&format!(
+        "{CONNECTION_SELECT} ORDER BY created_at, id"
+    ))
+    .fetch_all(c)
+    .await)?;
     rows.into_iter().map(Connection::try_from).collect()
 }
 
 /// The connections of one organization, oldest first.
 pub async fn list_organization_connections(
-    pool: &SqlitePool,
+    pool: &Db,
     organization_id: i64,
 ) -> Result<Vec<Connection>, StoreError> {
-    let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
+    let rows: Vec<ConnectionRow> = on!(pool, |c| sqlx::query_as(&format!(
         "{CONNECTION_SELECT} WHERE organization_id = $1 ORDER BY created_at, id"
     ))
     .bind(organization_id)
-    .fetch_all(pool)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     rows.into_iter().map(Connection::try_from).collect()
 }
 
 /// One connection.
-pub async fn find_connection(pool: &SqlitePool, id: i64) -> Result<Option<Connection>, StoreError> {
-    let row: Option<ConnectionRow> = sqlx::query_as(&format!("{CONNECTION_SELECT} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+pub async fn find_connection(pool: &Db, id: i64) -> Result<Option<Connection>, StoreError> {
+    let row: Option<ConnectionRow> = on!(pool, |c| sqlx::query_as(&format!(
+        "{CONNECTION_SELECT} WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     row.map(Connection::try_from).transpose()
 }
 
 /// The connection of a Stripe account, if any.
-pub async fn find_by_account(
-    pool: &SqlitePool,
-    account: &str,
-) -> Result<Option<Connection>, StoreError> {
-    let row: Option<ConnectionRow> =
-        sqlx::query_as(&format!("{CONNECTION_SELECT} WHERE stripe_user_id = $1"))
-            .bind(account)
-            .fetch_optional(pool)
-            .await?;
+pub async fn find_by_account(pool: &Db, account: &str) -> Result<Option<Connection>, StoreError> {
+    let row: Option<ConnectionRow> = on!(pool, |c| sqlx::query_as(&format!(
+        "{CONNECTION_SELECT} WHERE stripe_user_id = $1"
+    ))
+    .bind(account)
+    .fetch_optional(c)
+    .await)?;
     row.map(Connection::try_from).transpose()
 }
 
@@ -228,7 +232,7 @@ pub async fn find_by_account(
 /// grant the callback could not otherwise keep must not be thrown away. Returns the connection's
 /// id, or `None` when the account has no Apps connection in that mode.
 pub async fn adopt_grant(
-    pool: &SqlitePool,
+    pool: &Db,
     cipher: &TokenCipher,
     account: &str,
     livemode: bool,
@@ -244,7 +248,7 @@ pub async fn adopt_grant(
         .as_ref()
         .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
         .transpose()?;
-    Ok(sqlx::query_scalar(
+    Ok(on!(pool, |c| sqlx::query_scalar(
         "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3, \
          access_expires_at = $4, granted_at = $5, updated_at = $5, refresh_lease_owner = NULL, \
          refresh_lease_until = NULL, next_check_at = $5, \
@@ -258,8 +262,8 @@ pub async fn adopt_grant(
     .bind(now)
     .bind(account)
     .bind(livemode)
-    .fetch_optional(pool)
-    .await?)
+    .fetch_optional(c)
+    .await)?)
 }
 
 /// The outcome of a connection test, to store.
@@ -280,26 +284,32 @@ pub struct TestResult {
 }
 
 /// Marks a connection as being tested.
-pub async fn mark_testing(pool: &SqlitePool, id: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE connections SET status = $1 WHERE id = $2")
-        .bind(ConnectionStatus::Testing.as_str())
-        .bind(id)
-        .execute(pool)
-        .await?;
+pub async fn mark_testing(pool: &Db, id: i64) -> Result<(), StoreError> {
+    on!(pool, |c| sqlx::query(
+        "UPDATE connections SET status = $1 WHERE id = $2"
+    )
+    .bind(ConnectionStatus::Testing.as_str())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Puts a connection still marked as being tested back to `status` (a test that could not finish).
 pub async fn restore_status(
-    pool: &SqlitePool,
+    pool: &Db,
     id: i64,
     status: ConnectionStatus,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE connections SET status = $1 WHERE id = $2 AND status = 'testing'")
-        .bind(status.as_str())
-        .bind(id)
-        .execute(pool)
-        .await?;
+    on!(pool, |c| sqlx::query(
+        "UPDATE connections SET status = $1 WHERE id = $2 AND status = 'testing'"
+    )
+    .bind(status.as_str())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -308,13 +318,13 @@ pub async fn restore_status(
 /// re-authentication, a webhook or another test that landed meanwhile wins; returns whether the
 /// outcome was recorded.
 pub async fn record_test(
-    pool: &SqlitePool,
+    pool: &Db,
     id: i64,
     tested_versions: &[i64],
     result: &TestResult,
 ) -> Result<bool, StoreError> {
     for version in tested_versions {
-        let done = sqlx::query(
+        let done = on!(pool, |c| sqlx::query(
             "UPDATE connections SET status = $1, last_started_at = $2, last_duration_ms = $3, \
              last_error = $4, failure_count = $5, next_check_at = $6 \
              WHERE id = $7 AND credential_version = $8 AND status = 'testing'",
@@ -327,9 +337,10 @@ pub async fn record_test(
         .bind(result.next_check_at)
         .bind(id)
         .bind(version)
-        .execute(pool)
-        .await?;
-        if done.rows_affected() == 1 {
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if done == 1 {
             return Ok(true);
         }
     }
@@ -337,59 +348,67 @@ pub async fn record_test(
 }
 
 /// Consecutive failures so far.
-pub async fn failure_count(pool: &SqlitePool, id: i64) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT failure_count FROM connections WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-            .unwrap_or(0),
+pub async fn failure_count(pool: &Db, id: i64) -> Result<i64, StoreError> {
+    Ok(on!(pool, |c| sqlx::query_scalar(
+        "SELECT failure_count FROM connections WHERE id = $1"
     )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
+    .unwrap_or(0))
 }
 
 /// Claims the connections due for a background test: each is pushed to `lease_until` in the same
 /// statement, so two instances never test the same one at once. Those needing re-authentication
 /// wait for an admin.
-pub async fn claim_due(
-    pool: &SqlitePool,
-    now: i64,
-    lease_until: i64,
-) -> Result<Vec<i64>, StoreError> {
-    Ok(sqlx::query_scalar(
+pub async fn claim_due(pool: &Db, now: i64, lease_until: i64) -> Result<Vec<i64>, StoreError> {
+    // PostgreSQL: rows another instance is claiming right now are skipped, and the conditions are
+    // checked again on the row the update locks.
+    let skip_locked = pool.dialect().skip_locked();
+    Ok(on!(pool, |c| sqlx::query_scalar(&format!(
         "UPDATE connections SET next_check_at = $2 \
-         WHERE next_check_at <= $1 AND status <> 'needs_reauth' RETURNING id",
-    )
+         WHERE id IN (SELECT id FROM connections \
+                 WHERE next_check_at <= $1 AND status <> 'needs_reauth'{skip_locked}) \
+           AND next_check_at <= $1 AND status <> 'needs_reauth' RETURNING id",
+    ))
     .bind(now)
     .bind(lease_until)
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// Whether `account` is one of our connections.
-pub async fn account_is_connected(pool: &SqlitePool, account: &str) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections WHERE stripe_user_id = $1")
-        .bind(account)
-        .fetch_one(pool)
-        .await?;
+pub async fn account_is_connected(pool: &Db, account: &str) -> Result<bool, StoreError> {
+    let n: i64 = on!(pool, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM connections WHERE stripe_user_id = $1"
+    )
+    .bind(account)
+    .fetch_one(c)
+    .await)?;
     Ok(n > 0)
 }
 
 /// Deletes a connection and its credential.
-pub async fn delete_connection(pool: &SqlitePool, id: i64) -> Result<bool, StoreError> {
-    Ok(sqlx::query("DELETE FROM connections WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?
-        .rows_affected()
+pub async fn delete_connection(pool: &Db, id: i64) -> Result<bool, StoreError> {
+    Ok(on!(pool, |c| sqlx::query(
+        "DELETE FROM connections WHERE id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?
         == 1)
 }
 
 /// Makes the connection due for a background test now (a sync was refused: the test records
 /// whether it needs re-authentication).
-pub async fn check_soon(pool: &SqlitePool, id: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE connections SET next_check_at = 0 WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
+pub async fn check_soon(pool: &Db, id: i64) -> Result<(), StoreError> {
+    on!(pool, |c| sqlx::query(
+        "UPDATE connections SET next_check_at = 0 WHERE id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }

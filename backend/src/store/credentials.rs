@@ -2,8 +2,8 @@
 //! time across every instance, through a lease in the row (never a process-local lock), and the
 //! new pair written in one transaction before anyone uses it.
 
+use super::{on, on_tx, Db};
 use shared::{AuditAction, AuditDetail, AuthKind, ConnectionStatus, Problem};
-use sqlx::SqlitePool;
 
 use super::{audit, token_context, AuditLine, StoreError};
 use crate::config::Secret;
@@ -37,17 +37,17 @@ struct CredentialRow {
 
 /// The decrypted credential of a connection.
 pub async fn credential(
-    pool: &SqlitePool,
+    pool: &Db,
     cipher: &TokenCipher,
     id: i64,
 ) -> Result<Option<StoredCredential>, StoreError> {
-    let row: Option<CredentialRow> = sqlx::query_as(
+    let row: Option<CredentialRow> = on!(pool, |c| sqlx::query_as(
         "SELECT stripe_user_id, auth_kind, access_token_ct, refresh_token_ct, token_key_id, \
          access_expires_at, refresh_lease_until, credential_version FROM connections WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     let Some(row) = row else { return Ok(None) };
     let open = |ciphertext: &str, field: &str| {
         cipher
@@ -83,14 +83,14 @@ pub async fn credential(
 /// holds the grant `version` the caller saw, and it still has a refresh token. Exactly one caller
 /// across every process wins.
 pub async fn claim_refresh_lease(
-    pool: &SqlitePool,
+    pool: &Db,
     id: i64,
     owner: &str,
     version: i64,
     now: i64,
     until: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = on!(pool, |c| sqlx::query(
         "UPDATE connections SET refresh_lease_owner = $1, refresh_lease_until = $2 \
          WHERE id = $3 AND credential_version = $4 AND refresh_token_ct IS NOT NULL \
          AND (refresh_lease_until IS NULL OR refresh_lease_until <= $5)",
@@ -100,25 +100,23 @@ pub async fn claim_refresh_lease(
     .bind(id)
     .bind(version)
     .bind(now)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Gives a lease back without changing the credential (the refresh failed transiently).
-pub async fn release_refresh_lease(
-    pool: &SqlitePool,
-    id: i64,
-    owner: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn release_refresh_lease(pool: &Db, id: i64, owner: &str) -> Result<(), StoreError> {
+    on!(pool, |c| sqlx::query(
         "UPDATE connections SET refresh_lease_owner = NULL, refresh_lease_until = NULL \
          WHERE id = $1 AND refresh_lease_owner = $2",
     )
     .bind(id)
     .bind(owner)
-    .execute(pool)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -128,7 +126,7 @@ pub async fn release_refresh_lease(
 /// the grant meanwhile).
 #[allow(clippy::too_many_arguments)]
 pub async fn store_refreshed(
-    pool: &SqlitePool,
+    pool: &Db,
     cipher: &TokenCipher,
     id: i64,
     owner: &str,
@@ -147,7 +145,9 @@ pub async fn store_refreshed(
         .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
         .transpose()?;
     let mut tx = pool.begin().await?;
-    let renewed_version: Option<i64> = sqlx::query_scalar(
+    let renewed_version: Option<i64> =
+        on_tx!(&mut tx, |c| {
+            sqlx::query_scalar(
         "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3, \
          access_expires_at = $4, refresh_lease_owner = NULL, refresh_lease_until = NULL, \
          updated_at = $5, credential_version = credential_version + 1 \
@@ -162,8 +162,9 @@ pub async fn store_refreshed(
     .bind(id)
     .bind(owner)
     .bind(version)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(c)
+    .await
+        })?;
     let Some(renewed_version) = renewed_version else {
         return Ok(None);
     };
@@ -177,7 +178,7 @@ pub async fn store_refreshed(
             ..AuditDetail::default()
         },
     };
-    audit(&mut *tx, &line, now).await?;
+    audit(&mut tx, &line, now).await?;
     tx.commit().await?;
     Ok(Some(renewed_version))
 }
@@ -186,7 +187,7 @@ pub async fn store_refreshed(
 /// refresh token is dropped, so nobody tries it again. Releases the lease and audits, in one
 /// transaction, only while `owner` holds the lease on that grant `version`.
 pub async fn mark_refresh_refused(
-    pool: &SqlitePool,
+    pool: &Db,
     id: i64,
     owner: &str,
     version: i64,
@@ -194,7 +195,7 @@ pub async fn mark_refresh_refused(
     now: i64,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
-    let done = sqlx::query(
+    let done = on_tx!(&mut tx, |c| sqlx::query(
         "UPDATE connections SET status = $1, last_error = $2, refresh_token_ct = NULL, \
          refresh_lease_owner = NULL, refresh_lease_until = NULL \
          WHERE id = $3 AND refresh_lease_owner = $4 AND credential_version = $5",
@@ -204,9 +205,10 @@ pub async fn mark_refresh_refused(
     .bind(id)
     .bind(owner)
     .bind(version)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 1 {
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if done == 1 {
         let line = AuditLine {
             connection_id: id,
             account,
@@ -218,7 +220,7 @@ pub async fn mark_refresh_refused(
                 ..AuditDetail::default()
             },
         };
-        audit(&mut *tx, &line, now).await?;
+        audit(&mut tx, &line, now).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -1,8 +1,8 @@
 //! Host products: their keys (hashed), their organizations, and the connect sessions their
 //! backends open (tokens hashed, 30 minutes).
 
+use super::{on, on_tx, Db, Dialect};
 use shared::HostKey;
-use sqlx::SqlitePool;
 
 use super::StoreError;
 
@@ -28,7 +28,7 @@ const HOST_KEY_COLUMNS: &str = "id, name, origins, key_last4, created_at, revoke
 
 /// Stores a new host key (its hash) and returns it.
 pub async fn create_host_key(
-    pool: &SqlitePool,
+    pool: &Db,
     name: &str,
     origins: &[String],
     key_hash: &str,
@@ -36,7 +36,7 @@ pub async fn create_host_key(
     now: i64,
 ) -> Result<HostKey, StoreError> {
     let origins = serde_json::to_string(origins).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let row: HostKeyRow = sqlx::query_as(&format!(
+    let row: HostKeyRow = on!(pool, |c| sqlx::query_as(&format!(
         "INSERT INTO host_keys (name, origins, key_hash, key_last4, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING {HOST_KEY_COLUMNS}"
     ))
@@ -45,78 +45,88 @@ pub async fn create_host_key(
     .bind(key_hash)
     .bind(key_last4)
     .bind(now)
-    .fetch_one(pool)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     host_key(row)
 }
 
 /// Every host key, newest first.
-pub async fn list_host_keys(pool: &SqlitePool) -> Result<Vec<HostKey>, StoreError> {
-    let rows: Vec<HostKeyRow> = sqlx::query_as(&format!(
+pub async fn list_host_keys(pool: &Db) -> Result<Vec<HostKey>, StoreError> {
+    let rows: Vec<HostKeyRow> = on!(pool, |c| sqlx::query_as(&format!(
         "SELECT {HOST_KEY_COLUMNS} FROM host_keys ORDER BY id DESC"
     ))
-    .fetch_all(pool)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     rows.into_iter().map(host_key).collect()
 }
 
 /// Revokes a key and ends its connect sessions; `false` when there is no such key.
-pub async fn revoke_host_key(pool: &SqlitePool, id: i64, now: i64) -> Result<bool, StoreError> {
+pub async fn revoke_host_key(pool: &Db, id: i64, now: i64) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
-    let found =
-        sqlx::query("UPDATE host_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    sqlx::query("DELETE FROM connect_sessions WHERE host_key_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    let found = on_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE host_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "DELETE FROM connect_sessions WHERE host_key_id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     // Flows under way for its organizations end too (their popup or callback finds nothing).
     for table in ["widget_flows", "oauth_states"] {
-        sqlx::query(&format!(
+        on_tx!(&mut tx, |c| sqlx::query(&format!(
             "DELETE FROM {table} WHERE organization_id IN \
              (SELECT id FROM organizations WHERE host_key_id = $1)"
         ))
         .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     tx.commit().await?;
     Ok(found == 1)
 }
 
 /// The live (not revoked) key with this hash.
-pub async fn active_host_key(
-    pool: &SqlitePool,
-    key_hash: &str,
-) -> Result<Option<HostKey>, StoreError> {
-    let row: Option<HostKeyRow> = sqlx::query_as(&format!(
+pub async fn active_host_key(pool: &Db, key_hash: &str) -> Result<Option<HostKey>, StoreError> {
+    let row: Option<HostKeyRow> = on!(pool, |c| sqlx::query_as(&format!(
         "SELECT {HOST_KEY_COLUMNS} FROM host_keys WHERE key_hash = $1 AND revoked_at IS NULL"
     ))
     .bind(key_hash)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     row.map(host_key).transpose()
 }
 
 /// Whether a live host key allows `origin`.
-pub async fn origin_allowed(pool: &SqlitePool, origin: &str) -> Result<bool, StoreError> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM host_keys, json_each(host_keys.origins) \
-         WHERE host_keys.revoked_at IS NULL AND json_each.value = $1 LIMIT 1",
-    )
-    .bind(origin)
-    .fetch_optional(pool)
-    .await?;
+pub async fn origin_allowed(pool: &Db, origin: &str) -> Result<bool, StoreError> {
+    // `origins` is a JSON array of strings (TEXT in both databases).
+    let sql = match pool.dialect() {
+        Dialect::Sqlite => {
+            "SELECT CAST(1 AS BIGINT) FROM host_keys, json_each(host_keys.origins) \
+             WHERE host_keys.revoked_at IS NULL AND json_each.value = $1 LIMIT 1"
+        }
+        Dialect::Postgres => {
+            "SELECT CAST(1 AS BIGINT) FROM host_keys WHERE host_keys.revoked_at IS NULL \
+             AND jsonb_exists(CAST(host_keys.origins AS JSONB), $1) LIMIT 1"
+        }
+    };
+    let found: Option<i64> = on!(pool, |c| sqlx::query_scalar(sql)
+        .bind(origin)
+        .fetch_optional(c)
+        .await)?;
     Ok(found.is_some())
 }
 
 /// The host's organization `external_id`, created or renamed to `name`; its id.
 pub async fn upsert_organization(
-    pool: &SqlitePool,
+    pool: &Db,
     host_key_id: i64,
     external_id: &str,
     name: &str,
@@ -124,7 +134,7 @@ pub async fn upsert_organization(
 ) -> Result<i64, StoreError> {
     // Renamed only when the name changed: an unchanged one writes nothing (no counter moves, so
     // opening a session never ends other requests' reuse of what they read).
-    let written: Option<i64> = sqlx::query_scalar(
+    let written: Option<i64> = on!(pool, |c| sqlx::query_scalar(
         "INSERT INTO organizations (host_key_id, external_id, name, created_at) \
          VALUES ($1, $2, $3, $4) \
          ON CONFLICT (host_key_id, external_id) DO UPDATE SET name = excluded.name \
@@ -135,17 +145,17 @@ pub async fn upsert_organization(
     .bind(external_id)
     .bind(name)
     .bind(now)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     match written {
         Some(id) => Ok(id),
-        None => Ok(sqlx::query_scalar(
+        None => Ok(on!(pool, |c| sqlx::query_scalar(
             "SELECT id FROM organizations WHERE host_key_id = $1 AND external_id = $2",
         )
         .bind(host_key_id)
         .bind(external_id)
-        .fetch_one(pool)
-        .await?),
+        .fetch_one(c)
+        .await)?),
     }
 }
 
@@ -166,7 +176,7 @@ pub struct ConnectSession {
 
 /// A new connect session (its token's hash), forgetting expired ones.
 pub async fn create_connect_session(
-    pool: &SqlitePool,
+    pool: &Db,
     token_hash: &str,
     host_key_id: i64,
     organization_id: i64,
@@ -174,11 +184,14 @@ pub async fn create_connect_session(
     now: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM connect_sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(pool)
-        .await?;
-    sqlx::query(
+    on!(pool, |c| sqlx::query(
+        "DELETE FROM connect_sessions WHERE expires_at <= $1"
+    )
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on!(pool, |c| sqlx::query(
         "INSERT INTO connect_sessions (token_hash, host_key_id, organization_id, end_user_id, \
          end_user_email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -189,25 +202,26 @@ pub async fn create_connect_session(
     .bind(&end_user.email)
     .bind(now)
     .bind(expires_at)
-    .execute(pool)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// The session of a token hash, if one exists (expired or not: the caller tells them apart) and
 /// its key is live.
 pub async fn connect_session(
-    pool: &SqlitePool,
+    pool: &Db,
     token_hash: &str,
 ) -> Result<Option<ConnectSession>, StoreError> {
-    let row: Option<(i64, i64, String, String, i64)> = sqlx::query_as(
+    let row: Option<(i64, i64, String, String, i64)> = on!(pool, |c| sqlx::query_as(
         "SELECT s.organization_id, s.host_key_id, k.origins, s.end_user_email, s.expires_at \
          FROM connect_sessions s JOIN host_keys k ON k.id = s.host_key_id \
          WHERE s.token_hash = $1 AND k.revoked_at IS NULL",
     )
     .bind(token_hash)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     row.map(
         |(organization_id, host_key_id, origins, end_user_email, expires_at)| {
             Ok(ConnectSession {
@@ -225,15 +239,15 @@ pub async fn connect_session(
 
 /// The organization a connection belongs to (`None`: no such connection).
 pub async fn connection_organization(
-    pool: &SqlitePool,
+    pool: &Db,
     connection_id: i64,
 ) -> Result<Option<i64>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT organization_id FROM connections WHERE id = $1")
-            .bind(connection_id)
-            .fetch_optional(pool)
-            .await?,
+    Ok(on!(pool, |c| sqlx::query_scalar(
+        "SELECT organization_id FROM connections WHERE id = $1"
     )
+    .bind(connection_id)
+    .fetch_optional(c)
+    .await)?)
 }
 
 /// A widget's OAuth flow waiting for its popup.
@@ -255,17 +269,20 @@ pub struct WidgetFlow {
 
 /// Remembers a widget's flow (its id's hash) for `ttl` seconds, forgetting expired ones.
 pub async fn create_widget_flow(
-    pool: &SqlitePool,
+    pool: &Db,
     flow_hash: &str,
     flow: &WidgetFlow,
     now: i64,
     ttl: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM widget_flows WHERE expires_at <= $1")
-        .bind(now)
-        .execute(pool)
-        .await?;
-    sqlx::query(
+    on!(pool, |c| sqlx::query(
+        "DELETE FROM widget_flows WHERE expires_at <= $1"
+    )
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on!(pool, |c| sqlx::query(
         "INSERT INTO widget_flows (flow_hash, organization_id, origin, connection_id, actor, \
          created_at, expires_at, return_to, proof_hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -279,19 +296,20 @@ pub async fn create_widget_flow(
     .bind(now + ttl)
     .bind(&flow.return_to)
     .bind(&flow.proof_hash)
-    .execute(pool)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// What the popup's page shows of a flow before it goes on: its organization's and host's names,
 /// the host page's origin, and whether it is a popup flow (one with a proof).
 pub async fn peek_widget_flow(
-    pool: &SqlitePool,
+    pool: &Db,
     flow_hash: &str,
     now: i64,
 ) -> Result<Option<(String, String, String, bool)>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(on!(pool, |c| sqlx::query_as(
         "SELECT o.name, k.name, f.origin, f.proof_hash IS NOT NULL FROM widget_flows f \
          JOIN organizations o ON o.id = f.organization_id \
          JOIN host_keys k ON k.id = o.host_key_id \
@@ -299,13 +317,13 @@ pub async fn peek_widget_flow(
     )
     .bind(flow_hash)
     .bind(now)
-    .fetch_optional(pool)
-    .await?)
+    .fetch_optional(c)
+    .await)?)
 }
 
 /// Takes a widget's flow, once, if it has not expired — a popup flow only with its proof's hash.
 pub async fn consume_widget_flow(
-    pool: &SqlitePool,
+    pool: &Db,
     flow_hash: &str,
     proof_hash: Option<&str>,
     now: i64,
@@ -319,7 +337,7 @@ pub async fn consume_widget_flow(
         Option<String>,
         Option<String>,
     );
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = on!(pool, |c| sqlx::query_as(
         "DELETE FROM widget_flows WHERE flow_hash = $1 \
              AND (proof_hash IS NULL OR proof_hash = $2) \
          RETURNING organization_id, origin, connection_id, actor, expires_at, return_to, \
@@ -327,8 +345,8 @@ pub async fn consume_widget_flow(
     )
     .bind(flow_hash)
     .bind(proof_hash)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(row.and_then(
         |(organization_id, origin, connection_id, actor, expires_at, return_to, proof_hash)| {
             (expires_at > now).then_some(WidgetFlow {

@@ -16,7 +16,12 @@ mod sync_data;
 mod sync_jobs;
 mod webhooks;
 
-use sqlx::SqlitePool;
+mod db;
+mod sessions;
+
+pub use db::{on, on_conn, on_tx};
+pub use db::{Conn, Db, Dialect, Tx};
+pub use sessions::SessionRecords;
 
 use crate::crypto::CryptoError;
 
@@ -87,62 +92,69 @@ pub enum StoreError {
 /// Forgets what has expired: sessions past their expiry (the store's own query) and sign-in
 /// throttling counters whose window ended.
 pub async fn purge_expired(
-    pool: &SqlitePool,
+    pool: &Db,
     now: i64,
     window_secs: i64,
     max_throttle_rows: i64,
 ) -> Result<(), StoreError> {
     use tower_sessions::session_store::ExpiredDeletion;
-    tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
+    SessionRecords::new(pool)
         .delete_expired()
         .await
         .map_err(|e| StoreError::Corrupt(format!("expired sessions: {e}")))?;
-    sqlx::query("DELETE FROM sign_in_failures WHERE window_start <= $1")
-        .bind(now - window_secs)
-        .execute(pool)
-        .await?;
+    on!(pool, |c| sqlx::query(
+        "DELETE FROM sign_in_failures WHERE window_start <= $1"
+    )
+    .bind(now - window_secs)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     cap_throttle_rows(pool, max_throttle_rows).await
 }
 
 /// Keeps at most `max` sign-in counters, dropping the oldest windows first.
-pub async fn cap_throttle_rows(pool: &SqlitePool, max: i64) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn cap_throttle_rows(pool: &Db, max: i64) -> Result<(), StoreError> {
+    // SQLite needs a LIMIT before an OFFSET (-1: none); PostgreSQL refuses a negative one.
+    let all = match pool.dialect() {
+        Dialect::Sqlite => "LIMIT -1 ",
+        Dialect::Postgres => "",
+    };
+    on!(pool, |c| sqlx::query(&format!(
         "DELETE FROM sign_in_failures WHERE throttle_key IN (SELECT throttle_key FROM \
-         sign_in_failures ORDER BY window_start DESC LIMIT -1 OFFSET $1)",
-    )
+         sign_in_failures ORDER BY window_start DESC {all}OFFSET $1)",
+    ))
     .bind(max)
-    .execute(pool)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Records that this database is used with `mode` Stripe (`demo` or `live`). Returns the other
 /// mode when the database already holds connections made with it (the start must refuse); a
 /// database without connections takes the new mode.
-pub async fn claim_stripe_mode(
-    pool: &SqlitePool,
-    mode: &str,
-) -> Result<Option<String>, StoreError> {
+pub async fn claim_stripe_mode(pool: &Db, mode: &str) -> Result<Option<String>, StoreError> {
     let mut tx = pool.begin().await?;
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT value FROM instance_facts WHERE name = 'stripe'")
-            .fetch_optional(&mut *tx)
-            .await?;
+    let stored: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+        "SELECT value FROM instance_facts WHERE name = 'stripe'"
+    )
+    .fetch_optional(c)
+    .await)?;
     // Exchanges still in the journal belong to that Stripe too.
-    let connections: i64 = sqlx::query_scalar(
+    let connections: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM connections) + (SELECT COUNT(*) FROM pending_grants)",
     )
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     // Databases from before this fact: demo connections carry the emulator's account ids.
     let stored = match stored {
         Some(s) => Some(s),
         None if connections > 0 => {
-            let demo: i64 = sqlx::query_scalar(
+            let demo: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
                 "SELECT COUNT(*) FROM connections WHERE stripe_user_id LIKE 'acct_1Demo%'",
             )
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_one(c)
+            .await)?;
             Some(if demo == connections { "demo" } else { "live" }.to_owned())
         }
         None => None,
@@ -152,13 +164,14 @@ pub async fn claim_stripe_mode(
             return Ok(Some(stored));
         }
     }
-    sqlx::query(
+    on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO instance_facts (name, value) VALUES ('stripe', $1) \
          ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     )
     .bind(mode)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(None)
 }
@@ -173,7 +186,7 @@ mod tests {
     use base64::Engine;
     use shared::{AuthKind, ConnectionStatus};
 
-    async fn pool() -> SqlitePool {
+    async fn pool() -> Db {
         connect("sqlite::memory:").await.unwrap()
     }
 
@@ -205,7 +218,7 @@ mod tests {
         }
     }
 
-    async fn token_of(pool: &SqlitePool, cipher: &TokenCipher, id: i64) -> String {
+    async fn token_of(pool: &Db, cipher: &TokenCipher, id: i64) -> String {
         credential(pool, cipher, id)
             .await
             .unwrap()
@@ -340,11 +353,12 @@ mod tests {
         assert_eq!(stored.credential.secret.expose(), "sk_b");
         assert_eq!(stored.credential.refresh_token.unwrap().expose(), "rt_sk_b");
         assert_eq!(stored.credential.expires_at, Some(3_600));
-        let raw: String =
-            sqlx::query_scalar("SELECT access_token_ct || refresh_token_ct FROM connections")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+        let raw: String = on!(pool, |c| sqlx::query_scalar(
+            "SELECT access_token_ct || refresh_token_ct FROM connections"
+        )
+        .fetch_one(c)
+        .await)
+        .unwrap();
         assert!(!raw.contains("sk_b"));
     }
 

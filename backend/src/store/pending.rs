@@ -1,7 +1,7 @@
 //! The journal of OAuth exchanges in flight (see migration 0009).
 
+use super::{on, on_tx, Db};
 use shared::AuthKind;
-use sqlx::SqlitePool;
 
 use super::StoreError;
 use crate::config::Secret;
@@ -28,71 +28,81 @@ fn code_context(id: i64) -> String {
 
 /// Journals an exchange about to start; its id.
 pub async fn journal_grant(
-    pool: &SqlitePool,
+    pool: &Db,
     cipher: &TokenCipher,
     kind: AuthKind,
     code: &str,
     now: i64,
 ) -> Result<i64, StoreError> {
     let mut tx = pool.begin().await?;
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
         "INSERT INTO pending_grants (auth_kind, code_ct, key_id, created_at) \
          VALUES ($1, '', '', $2) RETURNING id",
     )
     .bind(kind.as_str())
     .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     // Sealed under its row id, so a ciphertext cannot be moved to another row.
     let sealed = cipher.seal(code, &code_context(id))?;
-    sqlx::query("UPDATE pending_grants SET code_ct = $1, key_id = $2 WHERE id = $3")
-        .bind(&sealed.ciphertext)
-        .bind(&sealed.key_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE pending_grants SET code_ct = $1, key_id = $2 WHERE id = $3"
+    )
+    .bind(&sealed.ciphertext)
+    .bind(&sealed.key_id)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(id)
 }
 
 /// Stripe answered: the journalled exchange granted `account`.
 pub async fn journal_account(
-    pool: &SqlitePool,
+    pool: &Db,
     id: i64,
     account: &str,
     livemode: bool,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE pending_grants SET account = $1, livemode = $2 WHERE id = $3")
-        .bind(account)
-        .bind(livemode)
-        .bind(id)
-        .execute(pool)
-        .await?;
+    on!(pool, |c| sqlx::query(
+        "UPDATE pending_grants SET account = $1, livemode = $2 WHERE id = $3"
+    )
+    .bind(account)
+    .bind(livemode)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// The exchange is settled (stored, handed back, or never granted).
-pub async fn settle_grant(pool: &SqlitePool, id: i64) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM pending_grants WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
+pub async fn settle_grant(pool: &Db, id: i64) -> Result<(), StoreError> {
+    on!(pool, |c| sqlx::query(
+        "DELETE FROM pending_grants WHERE id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Exchanges journalled before `before` and never settled (their process died or failed).
 pub async fn unsettled_grants(
-    pool: &SqlitePool,
+    pool: &Db,
     cipher: &TokenCipher,
     before: i64,
 ) -> Result<Vec<PendingGrant>, StoreError> {
-    let rows: Vec<(i64, String, String, String, Option<String>, i64)> = sqlx::query_as(
-        "SELECT id, auth_kind, code_ct, key_id, account, created_at FROM pending_grants \
+    let rows: Vec<(i64, String, String, String, Option<String>, i64)> =
+        on!(pool, |c| sqlx::query_as(
+            "SELECT id, auth_kind, code_ct, key_id, account, created_at FROM pending_grants \
          WHERE created_at < $1 ORDER BY id",
-    )
-    .bind(before)
-    .fetch_all(pool)
-    .await?;
+        )
+        .bind(before)
+        .fetch_all(c)
+        .await)?;
     // A row this key cannot open (or of an unknown kind) is left aside with its code unknown, never
     // stopping the others.
     Ok(rows

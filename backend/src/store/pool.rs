@@ -1,12 +1,13 @@
-//! The database: opening it (owner-only file, WAL, migrations, optional write hooks) and the
-//! trigger-kept change counters.
+//! The database: opening it (SQLite: owner-only file, WAL, optional write hooks; PostgreSQL: a
+//! pool), its migrations per dialect, and the trigger-kept change counters.
 
 use std::str::FromStr;
 
+use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
-use super::StoreError;
+use super::{on, Db, SessionRecords, StoreError};
 
 /// The file behind a `sqlite:` URL, unless the database lives in memory.
 pub(super) fn database_file(database_url: &str) -> Option<std::path::PathBuf> {
@@ -38,13 +39,33 @@ fn make_private(path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Opens (creating if missing, owner-only) the SQLite database and runs the migrations.
-pub async fn connect(database_url: &str) -> Result<SqlitePool, StoreError> {
+/// Opens the database `database_url` names (`sqlite:` — created if missing, owner-only — or
+/// `postgres:`) and runs the migrations.
+pub async fn connect(database_url: &str) -> Result<Db, StoreError> {
     connect_watched(database_url, None).await
 }
 
-/// [`connect`], with every pooled connection reporting its writes to `freshness`.
+/// [`connect`], with every pooled SQLite connection reporting its writes to `freshness`
+/// (PostgreSQL has no such hooks: there `freshness` is never told, and its watcher is not run).
 pub async fn connect_watched(
+    database_url: &str,
+    freshness: Option<std::sync::Arc<crate::freshness::Freshness>>,
+) -> Result<Db, StoreError> {
+    let db = if is_postgres(database_url) {
+        connect_postgres(database_url).await?
+    } else {
+        Db::Sqlite(connect_sqlite(database_url, freshness).await?)
+    };
+    migrate(&db).await?;
+    Ok(db)
+}
+
+/// Whether `database_url` names a PostgreSQL database.
+pub fn is_postgres(database_url: &str) -> bool {
+    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+}
+
+async fn connect_sqlite(
     database_url: &str,
     freshness: Option<std::sync::Arc<crate::freshness::Freshness>>,
 ) -> Result<SqlitePool, StoreError> {
@@ -75,47 +96,105 @@ pub async fn connect_watched(
             Box::pin(async move { freshness.watch_connection(conn).await })
         });
     }
-    let pool = pool_options.connect_with(options).await?;
-    // The sessions' table first: our migrations put triggers on it.
-    tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
-        .migrate()
+    Ok(pool_options.connect_with(options).await?)
+}
+
+/// Connections per instance to PostgreSQL (`DATABASE_MAX_CONNECTIONS`, default 10): the server's
+/// `max_connections` must cover every instance's pool.
+fn postgres_pool_size() -> u32 {
+    std::env::var("DATABASE_MAX_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(10)
+}
+
+async fn connect_postgres(database_url: &str) -> Result<Db, StoreError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(postgres_pool_size())
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect(database_url)
         .await?;
-    migrate(&pool).await?;
-    Ok(pool)
+    Ok(Db::Postgres(pool))
 }
 
 /// Runs the migrations this version has that the database lacks; refuses a database that a newer
 /// version migrated further (its tables may not be what this version reads and writes). Returns
-/// the database's latest migration.
-pub async fn migrate(pool: &SqlitePool) -> Result<i64, StoreError> {
-    let migrator = sqlx::migrate!("./migrations");
-    let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
-    // A new database has no migrations table yet: nothing applied.
-    let applied: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-            .fetch_all(pool)
-            .await
-            .unwrap_or_default();
-    if let Some(unknown) = applied.iter().find(|v| !known.contains(v)) {
-        return Err(StoreError::NewerDatabase(*unknown));
+/// the database's latest migration. Instances starting together on one PostgreSQL database take
+/// turns (an advisory lock).
+pub async fn migrate(db: &Db) -> Result<i64, StoreError> {
+    match db {
+        Db::Sqlite(pool) => {
+            let migrator = sqlx::migrate!("./migrations/sqlite");
+            refuse_newer(db, &migrator).await?;
+            // The sessions' table first: our migrations put triggers on it.
+            SessionRecords::new(db).migrate().await?;
+            migrator.run(pool).await?;
+            Ok(latest(&migrator))
+        }
+        Db::Postgres(pool) => {
+            let migrator = sqlx::migrate!("./migrations/postgres");
+            let mut lock = pool.acquire().await?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *lock)
+                .await?;
+            let result = async {
+                refuse_newer(db, &migrator).await?;
+                SessionRecords::new(db).migrate().await?;
+                migrator.run(pool).await?;
+                Ok(latest(&migrator))
+            }
+            .await;
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *lock)
+                .await?;
+            result
+        }
     }
-    migrator.run(pool).await?;
-    Ok(known.iter().copied().max().unwrap_or(0))
+}
+
+/// The advisory lock instances take turns on while migrating (any fixed number).
+const MIGRATION_LOCK: i64 = 0x5354_5249_5045;
+
+fn latest(migrator: &sqlx::migrate::Migrator) -> i64 {
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// [`StoreError::NewerDatabase`] when the database has a migration `migrator` does not know.
+async fn refuse_newer(db: &Db, migrator: &sqlx::migrate::Migrator) -> Result<(), StoreError> {
+    // A new database has no migrations table yet: nothing applied.
+    let applied: Vec<i64> = on!(db, |c| sqlx::query_scalar(
+        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version"
+    )
+    .fetch_all(c)
+    .await)
+    .unwrap_or_default();
+    match applied
+        .into_iter()
+        .find(|v| !migrator.iter().any(|m| m.version == *v))
+    {
+        Some(unknown) => Err(StoreError::NewerDatabase(unknown)),
+        None => Ok(()),
+    }
 }
 
 /// Every trigger-kept change counter, by name.
 pub async fn change_counters(
-    pool: &SqlitePool,
+    db: &Db,
 ) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, version FROM change_counters")
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<(String, i64)> = on!(db, |c| sqlx::query_as(
+        "SELECT name, version FROM change_counters"
+    )
+    .fetch_all(c)
+    .await)?;
     Ok(rows.into_iter().collect())
 }
 
 /// Reads `pool`'s change counters each time it is called (what the freshness watcher polls).
 pub fn change_counter_reader(
-    pool: SqlitePool,
+    pool: Db,
 ) -> impl Fn() -> futures_util::future::BoxFuture<
     'static,
     Result<std::collections::BTreeMap<String, i64>, StoreError>,
@@ -129,7 +208,10 @@ pub fn change_counter_reader(
 }
 
 /// Liveness: the database answers.
-pub async fn ping(pool: &SqlitePool) -> Result<(), StoreError> {
-    sqlx::query("SELECT 1").execute(pool).await?;
+pub async fn ping(db: &Db) -> Result<(), StoreError> {
+    on!(db, |c| sqlx::query("SELECT 1")
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }

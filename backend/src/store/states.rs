@@ -1,6 +1,6 @@
 //! OAuth `state` values waiting for their callback: stored hashed, bound to a session, consumed once.
 
-use sqlx::SqlitePool;
+use super::{on, Db};
 
 use super::StoreError;
 
@@ -38,16 +38,19 @@ pub struct StateOwner<'a> {
 /// Remembers a freshly issued `state`, bound to its owner, until `now + STATE_TTL_SECS`, and
 /// forgets expired ones.
 pub async fn save_state(
-    pool: &SqlitePool,
+    pool: &Db,
     state: &str,
     owner: StateOwner<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM oauth_states WHERE expires_at <= $1")
-        .bind(now)
-        .execute(pool)
-        .await?;
-    sqlx::query(
+    on!(pool, |c| sqlx::query(
+        "DELETE FROM oauth_states WHERE expires_at <= $1"
+    )
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on!(pool, |c| sqlx::query(
         "INSERT INTO oauth_states (state_hash, session_binding, connection_id, created_at, \
          expires_at, organization_id, widget_origin, actor, return_to) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -61,8 +64,9 @@ pub async fn save_state(
     .bind(owner.widget.map(|w| &w.origin))
     .bind(owner.widget.map(|w| &w.actor))
     .bind(owner.widget.and_then(|w| w.return_to.as_ref()))
-    .execute(pool)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -83,7 +87,7 @@ pub struct ConsumedState {
 /// `STATE_TTL_SECS` ago. The row is deleted in the same statement that finds it, so two concurrent
 /// callbacks cannot both succeed.
 pub async fn consume_state(
-    pool: &SqlitePool,
+    pool: &Db,
     state: &str,
     now: i64,
 ) -> Result<Option<ConsumedState>, StoreError> {
@@ -96,14 +100,14 @@ pub async fn consume_state(
         Option<String>,
         Option<String>,
     );
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = on!(pool, |c| sqlx::query_as(
         "DELETE FROM oauth_states WHERE state_hash = $1 \
          RETURNING expires_at, session_binding, connection_id, organization_id, widget_origin, \
              actor, return_to",
     )
     .bind(state_hash(state))
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(row.and_then(
         |(
             expires_at,
@@ -141,7 +145,7 @@ mod tests {
         }
     }
 
-    async fn pool() -> SqlitePool {
+    async fn pool() -> Db {
         super::super::connect("sqlite::memory:").await.unwrap()
     }
 
@@ -194,10 +198,12 @@ mod tests {
         save_state(&pool, "plain-state-value", owner("b", None), 1)
             .await
             .unwrap();
-        let stored: String = sqlx::query_scalar("SELECT state_hash FROM oauth_states")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let stored: String = on!(pool, |c| sqlx::query_scalar(
+            "SELECT state_hash FROM oauth_states"
+        )
+        .fetch_one(c)
+        .await)
+        .unwrap();
         assert_ne!(stored, "plain-state-value");
         assert_eq!(stored.len(), 64);
     }

@@ -1,6 +1,6 @@
 //! Where a connection's events pass starts, and the cursor a full pass under way will leave.
 
-use sqlx::SqlitePool;
+use super::{on, on_tx, Db};
 
 use super::sync_data::{hold_lease, Lease};
 use super::StoreError;
@@ -16,13 +16,16 @@ pub struct SyncCursor {
 }
 
 /// The connection's cursors (defaults when it never synced).
-pub async fn sync_cursor(pool: &SqlitePool, connection_id: i64) -> Result<SyncCursor, StoreError> {
-    let row: Option<(Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+pub async fn sync_cursor(pool: &Db, connection_id: i64) -> Result<SyncCursor, StoreError> {
+    let row: Option<(Option<i64>, Option<i64>, Option<i64>)> =
+        on!(pool, |c| {
+            sqlx::query_as(
         "SELECT events_from, pass_job_id, pass_cursor FROM sync_cursors WHERE connection_id = $1",
     )
     .bind(connection_id)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await
+        })?;
     Ok(row
         .map(|(events_from, job, cursor)| SyncCursor {
             events_from,
@@ -36,7 +39,7 @@ pub async fn sync_cursor(pool: &SqlitePool, connection_id: i64) -> Result<SyncCu
 /// is abandoned: its checkpoints go, so every table is listed whole by this job. Returns the
 /// cursor in force, or `None` when the lease was lost.
 pub async fn begin_full_pass(
-    pool: &SqlitePool,
+    pool: &Db,
     lease: Lease<'_>,
     connection_id: i64,
     cursor: i64,
@@ -45,27 +48,28 @@ pub async fn begin_full_pass(
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(None);
     }
-    let current: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+    let current: Option<(Option<i64>, Option<i64>)> = on_tx!(&mut tx, |c| sqlx::query_as(
         "SELECT pass_job_id, pass_cursor FROM sync_cursors WHERE connection_id = $1",
     )
     .bind(connection_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     if let Some((Some(job), Some(kept))) = current {
         if job == lease.job_id {
             tx.commit().await?;
             return Ok(Some(kept));
         }
     }
-    sqlx::query(
+    on_tx!(&mut tx, |c| sqlx::query(
         "UPDATE sync_tables SET checkpoint = NULL, progress_done = 0 WHERE connection_id = $1 \
          AND (done_job_id IS NULL OR done_job_id <> $2)",
     )
     .bind(connection_id)
     .bind(lease.job_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO sync_cursors (connection_id, pass_job_id, pass_cursor) VALUES ($1, $2, $3) \
          ON CONFLICT (connection_id) DO UPDATE SET pass_job_id = excluded.pass_job_id, \
              pass_cursor = excluded.pass_cursor",
@@ -73,15 +77,16 @@ pub async fn begin_full_pass(
     .bind(connection_id)
     .bind(lease.job_id)
     .bind(cursor)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(Some(cursor))
 }
 
 /// Moves the events cursor: to `events_from`, or (a full pass completing) to the pass's cursor.
 pub async fn advance_events(
-    pool: &SqlitePool,
+    pool: &Db,
     lease: Lease<'_>,
     connection_id: i64,
     events_from: Option<i64>,
@@ -90,7 +95,7 @@ pub async fn advance_events(
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(false);
     }
-    sqlx::query(
+    on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO sync_cursors (connection_id, events_from) VALUES ($1, $2) \
          ON CONFLICT (connection_id) DO UPDATE SET \
              events_from = COALESCE(excluded.events_from, \
@@ -104,8 +109,9 @@ pub async fn advance_events(
     .bind(connection_id)
     .bind(events_from)
     .bind(lease.job_id)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(true)
 }

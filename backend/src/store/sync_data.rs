@@ -2,11 +2,9 @@
 //! user filters on plus the whole object, and each table's progress (`sync_tables`). A page's
 //! upserts and its checkpoint commit together, so a crash resumes with no duplicates and no gaps.
 
-use serde_json::Value;
-use sqlx::{Sqlite, SqlitePool, Transaction};
-
-use super::StoreError;
+use super::{on, on_tx, Db, StoreError, Tx};
 use crate::stripe::lists::StripeList;
+use serde_json::Value;
 
 /// How a filter column is read from the Stripe object.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +73,7 @@ const BATCH: usize = 100;
 /// nothing of it (not even `synced_at`, the time its content last changed); `seen_job` (a full
 /// pass) marks each object listed by it.
 async fn upsert_objects(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     connection_id: i64,
     list: StripeList,
     objects: &[Value],
@@ -89,40 +87,44 @@ async fn upsert_objects(
         .iter()
         .map(|c| format!(", {c} = excluded.{c}"))
         .collect();
+    let head = format!(
+        "INSERT INTO {table} (connection_id, id, created, deleted, object, synced_at, seen_job, {}) ",
+        names.join(", ")
+    );
+    let tail = format!(
+        " ON CONFLICT (connection_id, id) DO UPDATE SET created = excluded.created, \
+             deleted = excluded.deleted, object = excluded.object, \
+             synced_at = CASE WHEN {table}.object <> excluded.object \
+                 OR {table}.deleted <> excluded.deleted THEN excluded.synced_at \
+                 ELSE {table}.synced_at END, \
+             seen_job = COALESCE(excluded.seen_job, {table}.seen_job){updates} \
+         WHERE {table}.object <> excluded.object OR {table}.deleted <> excluded.deleted \
+            OR (excluded.seen_job IS NOT NULL \
+                AND {table}.seen_job IS DISTINCT FROM excluded.seen_job)"
+    );
     for chunk in objects.chunks(BATCH) {
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(format!(
-            "INSERT INTO {table} (connection_id, id, created, deleted, object, synced_at, \
-             seen_job, {}) ",
-            names.join(", ")
-        ));
-        q.push_values(chunk, |mut row, object| {
-            row.push_bind(connection_id)
-                .push_bind(object["id"].as_str().unwrap_or_default().to_owned())
-                .push_bind(object["created"].as_i64())
-                .push_bind(object["deleted"].as_bool().unwrap_or(false))
-                .push_bind(object.to_string())
-                .push_bind(now)
-                .push_bind(seen_job);
-            for (name, col) in cols {
-                let v = &object[*name];
-                match col {
-                    Col::Text => row.push_bind(text(v)),
-                    Col::Int => row.push_bind(v.as_i64()),
-                    Col::Real => row.push_bind(v.as_f64()),
-                };
-            }
-        });
-        q.push(format!(
-            " ON CONFLICT (connection_id, id) DO UPDATE SET created = excluded.created, \
-                 deleted = excluded.deleted, object = excluded.object, \
-                 synced_at = CASE WHEN {table}.object <> excluded.object \
-                     OR {table}.deleted <> excluded.deleted THEN excluded.synced_at \
-                     ELSE {table}.synced_at END, \
-                 seen_job = COALESCE(excluded.seen_job, {table}.seen_job){updates} \
-             WHERE {table}.object <> excluded.object OR {table}.deleted <> excluded.deleted \
-                OR (excluded.seen_job IS NOT NULL AND {table}.seen_job IS NOT excluded.seen_job)"
-        ));
-        q.build().execute(&mut **tx).await?;
+        on_tx!(&mut *tx, |c| {
+            let mut q = sqlx::QueryBuilder::new(head.as_str());
+            q.push_values(chunk, |mut row, object| {
+                row.push_bind(connection_id)
+                    .push_bind(object["id"].as_str().unwrap_or_default().to_owned())
+                    .push_bind(object["created"].as_i64())
+                    .push_bind(object["deleted"].as_bool().unwrap_or(false))
+                    .push_bind(object.to_string())
+                    .push_bind(now)
+                    .push_bind(seen_job);
+                for (name, col) in cols {
+                    let v = &object[*name];
+                    match col {
+                        Col::Text => row.push_bind(text(v)),
+                        Col::Int => row.push_bind(v.as_i64()),
+                        Col::Real => row.push_bind(v.as_f64()),
+                    };
+                }
+            });
+            q.push(tail.as_str());
+            q.build().execute(c).await.map(|_| ())
+        })?;
     }
     Ok(())
 }
@@ -130,13 +132,13 @@ async fn upsert_objects(
 /// Takes the lease check and heartbeat inside the transaction: a worker that lost its job to
 /// another never writes.
 pub(super) async fn hold_lease(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     job_id: i64,
     owner: &str,
     now: i64,
     lease_until: i64,
 ) -> Result<bool, StoreError> {
-    let n = sqlx::query(
+    let n = on_tx!(tx, |c| sqlx::query(
         "UPDATE sync_jobs SET heartbeat_at = $3, lease_until = $4 \
          WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
     )
@@ -144,9 +146,9 @@ pub(super) async fn hold_lease(
     .bind(owner)
     .bind(now)
     .bind(lease_until)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
@@ -167,7 +169,7 @@ pub struct Lease<'a> {
 /// in one transaction. `first` starts the pass's progress count. `false` (nothing written) when the
 /// lease was lost.
 pub async fn commit_page(
-    pool: &SqlitePool,
+    pool: &Db,
     lease: Lease<'_>,
     connection_id: i64,
     list: StripeList,
@@ -188,7 +190,7 @@ pub async fn commit_page(
     )
     .await?;
     let last = objects.last().and_then(|o| o["id"].as_str());
-    sqlx::query(
+    on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO sync_tables (connection_id, table_name, checkpoint, progress_done) \
          VALUES ($1, $2, $3, $4) \
          ON CONFLICT (connection_id, table_name) DO UPDATE SET \
@@ -202,15 +204,16 @@ pub async fn commit_page(
     .bind(last)
     .bind(i64::try_from(objects.len()).unwrap_or(i64::MAX))
     .bind(first)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(true)
 }
 
 /// Stores objects read one by one (the events pass), outside any full pass.
 pub async fn store_objects(
-    pool: &SqlitePool,
+    pool: &Db,
     lease: Lease<'_>,
     connection_id: i64,
     list: StripeList,
@@ -228,7 +231,7 @@ pub async fn store_objects(
 /// Marks objects deleted at Stripe: a stored one keeps its last state with `deleted` set; one
 /// never stored is kept as last seen (`last_seen`, from the event that told of it).
 pub async fn mark_deleted(
-    pool: &SqlitePool,
+    pool: &Db,
     lease: Lease<'_>,
     connection_id: i64,
     list: StripeList,
@@ -241,27 +244,27 @@ pub async fn mark_deleted(
     let table = table(list);
     for object in last_seen {
         let id = object["id"].as_str().unwrap_or_default();
-        let marked = sqlx::query(&format!(
+        let marked = on_tx!(&mut tx, |c| sqlx::query(&format!(
             "UPDATE {table} SET deleted = TRUE, synced_at = $3 \
              WHERE connection_id = $1 AND id = $2 AND deleted = FALSE"
         ))
         .bind(connection_id)
         .bind(id)
         .bind(lease.now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         if marked == 0 {
             let mut stub = object.clone();
             stub["deleted"] = Value::Bool(true);
             // Inserted only when absent (an already-deleted row stays as it is).
-            let exists: Option<i64> = sqlx::query_scalar(&format!(
-                "SELECT 1 FROM {table} WHERE connection_id = $1 AND id = $2"
+            let exists: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(&format!(
+                "SELECT CAST(1 AS BIGINT) FROM {table} WHERE connection_id = $1 AND id = $2"
             ))
             .bind(connection_id)
             .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_optional(c)
+            .await)?;
             if exists.is_none() {
                 upsert_objects(
                     &mut tx,
@@ -282,7 +285,7 @@ pub async fn mark_deleted(
 /// Marks `list` synced by this job: row count and time set, checkpoint cleared. With `reconcile`
 /// (a full pass that listed the whole table), what the pass did not list is marked deleted.
 pub async fn finish_table(
-    pool: &SqlitePool,
+    pool: &Db,
     lease: Lease<'_>,
     connection_id: i64,
     list: StripeList,
@@ -293,25 +296,26 @@ pub async fn finish_table(
         return Ok(false);
     }
     if reconcile {
-        sqlx::query(&format!(
+        on_tx!(&mut tx, |c| sqlx::query(&format!(
             "UPDATE {} SET deleted = TRUE, synced_at = $3 WHERE connection_id = $1 \
-             AND deleted = FALSE AND seen_job IS NOT $2",
+             AND deleted = FALSE AND seen_job IS DISTINCT FROM $2",
             table(list)
         ))
         .bind(connection_id)
         .bind(lease.job_id)
         .bind(lease.now)
-        .execute(&mut *tx)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
-    let rows: i64 = sqlx::query_scalar(&format!(
+    let rows: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM {} WHERE connection_id = $1",
         table(list)
     ))
     .bind(connection_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query(
+    .fetch_one(c)
+    .await)?;
+    on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO sync_tables (connection_id, table_name, rows, synced_at, done_job_id) \
          VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (connection_id, table_name) DO UPDATE SET rows = excluded.rows, \
@@ -323,28 +327,30 @@ pub async fn finish_table(
     .bind(rows)
     .bind(lease.now)
     .bind(lease.job_id)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(true)
 }
 
 /// Records why `list` could not be synced.
 pub async fn set_table_error(
-    pool: &SqlitePool,
+    pool: &Db,
     connection_id: i64,
     list: StripeList,
     code: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    on!(pool, |c| sqlx::query(
         "INSERT INTO sync_tables (connection_id, table_name, error_code) VALUES ($1, $2, $3) \
          ON CONFLICT (connection_id, table_name) DO UPDATE SET error_code = excluded.error_code",
     )
     .bind(connection_id)
     .bind(list.name())
     .bind(code)
-    .execute(pool)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -367,7 +373,7 @@ pub struct TableState {
 
 /// The sync state of `list` for a connection (defaults when never synced).
 pub async fn table_state(
-    pool: &SqlitePool,
+    pool: &Db,
     connection_id: i64,
     list: StripeList,
 ) -> Result<TableState, StoreError> {
@@ -379,14 +385,14 @@ pub async fn table_state(
         Option<String>,
         Option<i64>,
     );
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = on!(pool, |c| sqlx::query_as(
         "SELECT rows, synced_at, checkpoint, progress_done, error_code, done_job_id \
          FROM sync_tables WHERE connection_id = $1 AND table_name = $2",
     )
     .bind(connection_id)
     .bind(list.name())
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(row
         .map(
             |(rows, synced_at, checkpoint, progress_done, error_code, done_job_id)| TableState {
@@ -404,13 +410,13 @@ pub async fn table_state(
 /// Up to `limit` stored objects of `list` after the id `after`, in id order, each with its
 /// deleted flag; and whether more follow.
 pub async fn table_rows(
-    pool: &SqlitePool,
+    pool: &Db,
     connection_id: i64,
     list: StripeList,
     after: Option<&str>,
     limit: i64,
 ) -> Result<(Vec<(String, bool)>, bool), StoreError> {
-    let mut rows: Vec<(String, bool)> = sqlx::query_as(&format!(
+    let mut rows: Vec<(String, bool)> = on!(pool, |c| sqlx::query_as(&format!(
         "SELECT object, deleted FROM {} WHERE connection_id = $1 AND id > $2 \
          ORDER BY id LIMIT $3",
         table(list)
@@ -418,8 +424,8 @@ pub async fn table_rows(
     .bind(connection_id)
     .bind(after.unwrap_or(""))
     .bind(limit + 1)
-    .fetch_all(pool)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     let has_more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     Ok((rows, has_more))

@@ -1,7 +1,7 @@
 //! Sync jobs: queued, leased by one worker at a time (the lease is taken in one UPDATE…RETURNING,
 //! so several processes on one database never run a job twice), retried with backoff.
 
-use sqlx::SqlitePool;
+use super::{on, Db};
 
 use super::StoreError;
 
@@ -33,12 +33,12 @@ pub struct JobState {
 /// index makes this a no-op then). `full_pass` asks for a full pass; a queued job is upgraded to
 /// one (a running one is left alone). Returns whether a job was added.
 pub async fn enqueue_sync(
-    pool: &SqlitePool,
+    pool: &Db,
     connection_id: i64,
     now: i64,
     full_pass: bool,
 ) -> Result<bool, StoreError> {
-    let added = sqlx::query(
+    let added = on!(pool, |c| sqlx::query(
         "INSERT INTO sync_jobs (connection_id, status, run_after, created_at, full_pass) \
          SELECT id, 'queued', $2, $2, $3 FROM connections WHERE id = $1 \
          ON CONFLICT DO NOTHING",
@@ -46,30 +46,29 @@ pub async fn enqueue_sync(
     .bind(connection_id)
     .bind(now)
     .bind(full_pass)
-    .execute(pool)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if added == 0 && full_pass {
-        sqlx::query(
+        on!(pool, |c| {
+            sqlx::query(
             "UPDATE sync_jobs SET full_pass = TRUE, run_after = CASE WHEN run_after > $2 THEN $2 ELSE run_after END \
              WHERE connection_id = $1 AND status = 'queued'",
         )
         .bind(connection_id)
         .bind(now)
-        .execute(pool)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
     }
     Ok(added == 1)
 }
 
 /// Queues a sync of every connection whose last job was created `interval` seconds ago or more
 /// (or that never had one); those needing re-authentication wait for an admin.
-pub async fn enqueue_due_syncs(
-    pool: &SqlitePool,
-    now: i64,
-    interval: i64,
-) -> Result<u64, StoreError> {
-    Ok(sqlx::query(
+pub async fn enqueue_due_syncs(pool: &Db, now: i64, interval: i64) -> Result<u64, StoreError> {
+    Ok(on!(pool, |c| sqlx::query(
         "INSERT INTO sync_jobs (connection_id, status, run_after, created_at) \
          SELECT c.id, 'queued', $1, $1 FROM connections c \
          WHERE c.status <> 'needs_reauth' AND NOT EXISTS (SELECT 1 FROM sync_jobs j \
@@ -78,36 +77,38 @@ pub async fn enqueue_due_syncs(
     )
     .bind(now)
     .bind(interval)
-    .execute(pool)
-    .await?
-    .rows_affected())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?)
 }
 
 /// Claims one due job: a queued one whose time has come, or a running one whose lease expired
 /// (its worker died; it resumes from the checkpoints). The conditions are repeated outside the
 /// sub-select so a concurrent claim on PostgreSQL re-checks them.
 pub async fn claim_sync_job(
-    pool: &SqlitePool,
+    pool: &Db,
     owner: &str,
     now: i64,
     lease_until: i64,
 ) -> Result<Option<ClaimedJob>, StoreError> {
-    let row: Option<(i64, i64, i64, bool)> = sqlx::query_as(
+    // PostgreSQL: a job another instance is claiming right now is skipped, not waited for.
+    let skip_locked = pool.dialect().skip_locked();
+    let row: Option<(i64, i64, i64, bool)> = on!(pool, |c| sqlx::query_as(&format!(
         "UPDATE sync_jobs SET status = 'running', lease_owner = $1, lease_until = $3, \
              heartbeat_at = $2, started_at = COALESCE(started_at, $2) \
          WHERE id = (SELECT id FROM sync_jobs \
              WHERE (status = 'queued' AND run_after <= $2) \
                 OR (status = 'running' AND lease_until < $2) \
-             ORDER BY run_after, id LIMIT 1) \
+             ORDER BY run_after, id LIMIT 1{skip_locked}) \
            AND ((status = 'queued' AND run_after <= $2) \
                 OR (status = 'running' AND lease_until < $2)) \
          RETURNING id, connection_id, attempts, full_pass",
-    )
+    ))
     .bind(owner)
     .bind(now)
     .bind(lease_until)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(
         row.map(|(id, connection_id, attempts, full_pass)| ClaimedJob {
             id,
@@ -131,7 +132,7 @@ pub enum JobEnd<'a> {
 
 /// Ends a job the worker holds; `false` when the lease was lost meanwhile.
 pub async fn finish_sync_job(
-    pool: &SqlitePool,
+    pool: &Db,
     id: i64,
     owner: &str,
     end: JobEnd<'_>,
@@ -142,7 +143,9 @@ pub async fn finish_sync_job(
         JobEnd::Failed(code) => ("error", Some(code), None, 1),
         JobEnd::Retry(code, at) => ("queued", Some(code), Some(at), 1),
     };
-    let n = sqlx::query(
+    let n =
+        on!(pool, |c| {
+            sqlx::query(
         "UPDATE sync_jobs SET status = $3, error_code = $4, run_after = COALESCE($5, run_after), \
              attempts = attempts + $6, lease_owner = NULL, lease_until = NULL, \
              finished_at = CASE WHEN $3 = 'queued' THEN NULL ELSE $7 END \
@@ -155,24 +158,25 @@ pub async fn finish_sync_job(
     .bind(run_after)
     .bind(attempts)
     .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+        })?;
     Ok(n == 1)
 }
 
 /// The connection's latest job, if it ever had one.
 pub async fn latest_sync_job(
-    pool: &SqlitePool,
+    pool: &Db,
     connection_id: i64,
 ) -> Result<Option<JobState>, StoreError> {
-    let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
+    let row: Option<(i64, String, Option<String>)> = on!(pool, |c| sqlx::query_as(
         "SELECT id, status, error_code FROM sync_jobs WHERE connection_id = $1 \
          ORDER BY id DESC LIMIT 1",
     )
     .bind(connection_id)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(row.map(|(id, status, error_code)| JobState {
         id,
         status,

@@ -1,7 +1,7 @@
 //! Stripe webhook events already processed, and their effects.
 
+use super::{on, on_tx, Db};
 use shared::{AuditAction, AuditDetail, ConnectionStatus, Problem};
-use sqlx::SqlitePool;
 
 use super::{audit, AuditLine, StoreError};
 
@@ -11,7 +11,7 @@ use super::{audit, AuditLine, StoreError};
 /// delivery about an earlier authorization) changes nothing. Returns the affected connection ids,
 /// or `None` for a redelivery.
 pub async fn apply_deauthorization(
-    pool: &SqlitePool,
+    pool: &Db,
     event_id: &str,
     account: &str,
     livemode: bool,
@@ -19,22 +19,22 @@ pub async fn apply_deauthorization(
     now: i64,
 ) -> Result<Option<Vec<i64>>, StoreError> {
     let mut tx = pool.begin().await?;
-    let first = sqlx::query(
+    let first = on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO webhook_events (event_id, event_type, account, received_at) \
          VALUES ($1, 'account.application.deauthorized', $2, $3) ON CONFLICT (event_id) DO NOTHING",
     )
     .bind(event_id)
     .bind(account)
     .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?
         == 1;
     if !first {
         return Ok(None);
     }
     // A restricted key is not an application grant: uninstalling an app leaves it working.
-    let ids: Vec<i64> = sqlx::query_scalar(
+    let ids: Vec<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
         "UPDATE connections SET status = $1, last_error = $2 \
          WHERE stripe_user_id = $3 AND livemode = $4 AND auth_kind <> 'restricted_key' \
          AND granted_at <= $5 RETURNING id",
@@ -44,8 +44,8 @@ pub async fn apply_deauthorization(
     .bind(account)
     .bind(livemode)
     .bind(created.unwrap_or(i64::MAX))
-    .fetch_all(&mut *tx)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     for id in &ids {
         let line = AuditLine {
             connection_id: *id,
@@ -58,7 +58,7 @@ pub async fn apply_deauthorization(
                 ..AuditDetail::default()
             },
         };
-        audit(&mut *tx, &line, now).await?;
+        audit(&mut tx, &line, now).await?;
     }
     tx.commit().await?;
     Ok(Some(ids))
@@ -66,13 +66,13 @@ pub async fn apply_deauthorization(
 
 /// Remembers a webhook event id; false if it was already seen.
 pub async fn first_delivery(
-    pool: &SqlitePool,
+    pool: &Db,
     event_id: &str,
     event_type: &str,
     account: Option<&str>,
     now: i64,
 ) -> Result<bool, StoreError> {
-    Ok(sqlx::query(
+    Ok(on!(pool, |c| sqlx::query(
         "INSERT INTO webhook_events (event_id, event_type, account, received_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
     )
@@ -80,8 +80,8 @@ pub async fn first_delivery(
     .bind(event_type)
     .bind(account)
     .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected()
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?
         == 1)
 }

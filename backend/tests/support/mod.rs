@@ -374,17 +374,21 @@ impl TestApp {
     }
 
     pub async fn connection_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM connections")
-            .fetch_one(&self.state.pool)
-            .await
-            .unwrap()
+        backend::on!(self.state.pool, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM connections"
+        )
+        .fetch_one(c)
+        .await)
+        .unwrap()
     }
 
     pub async fn state_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM oauth_states")
-            .fetch_one(&self.state.pool)
-            .await
-            .unwrap()
+        backend::on!(self.state.pool, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM oauth_states"
+        )
+        .fetch_one(c)
+        .await)
+        .unwrap()
     }
 }
 

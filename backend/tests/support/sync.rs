@@ -81,14 +81,15 @@ pub async fn assert_tables_match_stripe(app: &TestApp, id: i64) {
 pub async fn snapshot(app: &TestApp, id: i64) -> Vec<(String, String, String, i64)> {
     let mut all = Vec::new();
     for list in StripeList::ALL {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
-            "SELECT id, object, synced_at FROM stripe_{} WHERE connection_id = $1 ORDER BY id",
-            list.name()
-        ))
-        .bind(id)
-        .fetch_all(&app.state.pool)
-        .await
-        .unwrap();
+        let rows: Vec<(String, String, i64)> =
+            backend::on!(app.state.pool, |c| sqlx::query_as(&format!(
+                "SELECT id, object, synced_at FROM stripe_{} WHERE connection_id = $1 ORDER BY id",
+                list.name()
+            ))
+            .bind(id)
+            .fetch_all(c)
+            .await)
+            .unwrap();
         all.extend(
             rows.into_iter()
                 .map(|(i, o, s)| (list.name().to_owned(), i, o, s)),
@@ -98,11 +99,11 @@ pub async fn snapshot(app: &TestApp, id: i64) -> Vec<(String, String, String, i6
 }
 
 pub async fn count(app: &TestApp, sql: &str, id: i64) -> i64 {
-    sqlx::query_scalar(sql)
+    backend::on!(app.state.pool, |c| sqlx::query_scalar(sql)
         .bind(id)
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap()
+        .fetch_one(c)
+        .await)
+    .unwrap()
 }
 
 pub async fn run(app: &TestApp, options: SyncOptions) -> usize {
@@ -111,9 +112,11 @@ pub async fn run(app: &TestApp, options: SyncOptions) -> usize {
 
 /// The connection's sync job: attempts, when it runs next, status.
 pub async fn job_row(app: &TestApp, id: i64) -> (i64, i64, String) {
-    sqlx::query_as("SELECT attempts, run_after, status FROM sync_jobs WHERE connection_id = $1")
-        .bind(id)
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap()
+    backend::on!(app.state.pool, |c| sqlx::query_as(
+        "SELECT attempts, run_after, status FROM sync_jobs WHERE connection_id = $1"
+    )
+    .bind(id)
+    .fetch_one(c)
+    .await)
+    .unwrap()
 }

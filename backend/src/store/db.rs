@@ -1,0 +1,166 @@
+//! The database the product runs on, chosen once at start-up from `DATABASE_URL`: SQLite (the
+//! default, one machine) or PostgreSQL (several instances sharing it). Each aggregate's module
+//! writes its SQL once where the dialects agree — `$1` placeholders, `ON CONFLICT`, `RETURNING`,
+//! BIGINT and BOOLEAN columns read as `i64` and `bool` — and [`on!`]/[`on_tx!`] run that text on
+//! whichever pool this is; where they differ a module asks [`Db::dialect`].
+
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+/// The two dialects the store speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite 3.35+ (embedded, the default).
+    Sqlite,
+    /// PostgreSQL 13+.
+    Postgres,
+}
+
+impl Dialect {
+    /// A claim's row lock: PostgreSQL skips rows another instance is claiming at this moment
+    /// (`FOR UPDATE SKIP LOCKED`); SQLite has one writer at a time and needs none.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// A read that a change depends on: PostgreSQL locks the rows read until the transaction ends
+    /// (`FOR UPDATE`); SQLite's one writer at a time already serialises such changes.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+/// A pool of either database. Cloning shares the pool.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// SQLite.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// An open transaction on either database; dropped without [`Tx::commit`] it rolls back.
+#[derive(Debug)]
+pub enum Tx {
+    /// SQLite.
+    Sqlite(Transaction<'static, Sqlite>),
+    /// PostgreSQL.
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$c` bound to the pool of whichever database `$db` (a `Db` or `&Db`) is.
+#[macro_export]
+macro_rules! on {
+    ($db:expr, |$c:ident| $body:expr) => {
+        match &$db {
+            $crate::store::Db::Sqlite($c) => $body,
+            $crate::store::Db::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$c` bound to the connection of the transaction `$tx` (a `&mut Tx`).
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::store::Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$c` bound to the pool or the transaction's connection `$conn` (a [`Conn`])
+/// holds.
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::Conn::Pool(db) => $crate::store::on!(db, |$c| $body),
+            $crate::store::Conn::Tx(tx) => $crate::store::on_tx!(tx, |$c| $body),
+        }
+    };
+}
+
+pub use crate::{on, on_conn, on_tx};
+
+/// Where a statement runs: on the pool, or inside a caller's transaction.
+#[derive(Debug)]
+pub enum Conn<'a> {
+    /// Any pooled connection.
+    Pool(&'a Db),
+    /// The caller's transaction.
+    Tx(&'a mut Tx),
+}
+
+impl<'a> From<&'a Db> for Conn<'a> {
+    fn from(db: &'a Db) -> Self {
+        Self::Pool(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Conn<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        Self::Tx(tx)
+    }
+}
+
+impl Db {
+    /// Which database this is.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Self::Sqlite(_) => Dialect::Sqlite,
+            Self::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Opens a transaction.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Self::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Self::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Closes every pooled connection (waits for those in use).
+    pub async fn close(&self) {
+        on!(self, |p| p.close().await)
+    }
+
+    /// The SQLite pool, when this is SQLite (tests and SQLite-only tools).
+    pub fn as_sqlite(&self) -> Option<&SqlitePool> {
+        match self {
+            Self::Sqlite(p) => Some(p),
+            Self::Postgres(_) => None,
+        }
+    }
+}
+
+impl Tx {
+    /// Makes the transaction's writes durable and visible.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(t) => t.commit().await,
+            Self::Postgres(t) => t.commit().await,
+        }
+    }
+
+    /// Undoes the transaction's writes.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(t) => t.rollback().await,
+            Self::Postgres(t) => t.rollback().await,
+        }
+    }
+}
