@@ -308,14 +308,18 @@ impl Application {
         );
         let _abort_on_exit = AbortOnDrop(checker);
         let _announcer = AbortOnDrop(crate::health::spawn_key_announcer(self.state.clone()));
-        // Reuse of what was read stops within moments if this watcher ever stops.
-        let _freshness = AbortOnDrop(tokio::spawn(
-            self.state
-                .sessions
-                .freshness()
-                .clone()
-                .watch(store::change_counter_reader(self.state.pool.clone())),
-        ));
+        // Reuse of what was read stops within moments if this watcher ever stops. On PostgreSQL
+        // it never starts: without SQLite's write hooks this instance would not see its own writes
+        // before the next tick, so every request reads its snapshot from the shared database.
+        let _freshness = (self.state.pool.dialect() == store::Dialect::Sqlite).then(|| {
+            AbortOnDrop(tokio::spawn(
+                self.state
+                    .sessions
+                    .freshness()
+                    .clone()
+                    .watch(store::change_counter_reader(self.state.pool.clone())),
+            ))
+        });
         // Syncs run on their own task: a long backfill never delays connection tests.
         let _sync = AbortOnDrop(crate::sync::spawn_worker(
             self.state.clone(),

@@ -141,7 +141,7 @@ async fn two_tests_racing_on_an_expired_token_cause_exactly_one_refresh() {
 
 /// A second backend instance on the same database file: its own pool and lease owner.
 async fn second_instance(app: &TestApp) -> AppState {
-    let pool = backend::store::connect(&format!("sqlite://{}/test.db", app.dir.path().display()))
+    let pool = backend::store::connect(&test_database_url(app.dir.path()).await)
         .await
         .unwrap();
     let mut other = app.state.clone();

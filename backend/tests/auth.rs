@@ -24,12 +24,17 @@ async fn snapshot(app: &TestApp) -> (i64, i64, i64, String) {
     .fetch_one(c)
     .await)
     .unwrap();
-    let roles: String = backend::on!(app.state.pool, |c| sqlx::query_scalar(
-        "SELECT group_concat(role || disabled, ',') FROM users"
+    let roles: Vec<(String, bool)> = backend::on!(app.state.pool, |c| sqlx::query_as(
+        "SELECT role, disabled FROM users ORDER BY id"
     )
-    .fetch_one(c)
+    .fetch_all(c)
     .await)
     .unwrap();
+    let roles = roles
+        .iter()
+        .map(|(role, disabled)| format!("{role}{}", u8::from(*disabled)))
+        .collect::<Vec<_>>()
+        .join(",");
     (
         app.connection_count().await,
         app.state_count().await,

@@ -22,8 +22,21 @@ fn session_id(cookie: &str) -> Id {
     Id::from_str(value.split(';').next().unwrap()).unwrap()
 }
 
-/// Waits for the watcher, then makes `cookie`'s snapshot a reused one.
+/// Waits for the watcher, then makes `cookie`'s snapshot a reused one. On PostgreSQL (several
+/// instances, no watcher) nothing is ever reused: every request reads the shared database.
 async fn warm(app: &TestApp, cookie: &str) {
+    if app.state.pool.dialect() == backend::store::Dialect::Postgres {
+        assert_eq!(me(app, cookie).await.0, StatusCode::OK);
+        let now = app.state.clock.now();
+        assert!(
+            app.state
+                .sessions
+                .get(session_id(cookie), now, 60)
+                .is_none(),
+            "nothing is kept in memory on PostgreSQL"
+        );
+        return;
+    }
     for _ in 0..50 {
         if app.state.sessions.generation().is_some() {
             break;
@@ -43,7 +56,7 @@ async fn warm(app: &TestApp, cookie: &str) {
 
 /// Another process on the same database file (not hooked here).
 async fn other_process(app: &TestApp) -> backend::store::Db {
-    backend::store::connect(&format!("sqlite://{}/test.db", app.dir.path().display()))
+    backend::store::connect(&test_database_url(app.dir.path()).await)
         .await
         .unwrap()
 }

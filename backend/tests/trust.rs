@@ -742,7 +742,7 @@ async fn the_data_sources_answer_follows_every_change_even_another_instances_wit
     let (_, rows) = app.json("GET", "/api/connections").await;
     assert_eq!(rows[0]["name"], "Acme Test Ltd");
     // Another instance, with its own pool on the same database, renames it.
-    let other = backend::store::connect(&format!("sqlite://{}/test.db", app.dir.path().display()))
+    let other = backend::store::connect(&test_database_url(app.dir.path()).await)
         .await
         .unwrap();
     backend::on!(other, |c| sqlx::query(

@@ -87,6 +87,38 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
+/// The database of a test app whose files live in `dir`: SQLite in `dir`, or — when
+/// `BACKEND_TEST_DATABASE=postgres` and `TEST_POSTGRES_URL` names a server (`scripts/test.sh` runs
+/// the suite once more that way) — a PostgreSQL database of its own, named after `dir` (so a
+/// restart over the same `dir` finds the same database).
+pub async fn test_database_url(dir: &std::path::Path) -> String {
+    if std::env::var("BACKEND_TEST_DATABASE").as_deref() != Ok("postgres") {
+        return format!("sqlite://{}/test.db", dir.display());
+    }
+    let server = std::env::var("TEST_POSTGRES_URL")
+        .expect("BACKEND_TEST_DATABASE=postgres needs TEST_POSTGRES_URL (scripts/postgres.sh)");
+    let name = format!(
+        "t{}",
+        hex::encode(dir.file_name().unwrap().as_encoded_bytes())
+    );
+    let admin = sqlx::PgPool::connect(&server).await.unwrap();
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&admin)
+        .await
+        .unwrap();
+    if exists.is_none() {
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    admin.close().await;
+    let mut url = Url::parse(&server).unwrap();
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
 /// The app with Stripe Apps OAuth (the default flow), against an emulator on a real socket.
 pub async fn spawn_apps_app() -> TestApp {
     let (emulator, stripe_url) = spawn_emulator().await;
@@ -152,18 +184,21 @@ pub async fn build_app_for(
     seed_users: bool,
 ) -> TestApp {
     // Reuse of snapshots is on, as in the product: every test also checks it serves nothing stale.
+    // (On PostgreSQL the product reads every snapshot: no watcher, as in `startup`.)
     let freshness = Arc::new(backend::freshness::Freshness::default());
     let pool = backend::store::connect_watched(
-        &format!("sqlite://{}/test.db", dir.path().display()),
+        &test_database_url(dir.path()).await,
         Some(freshness.clone()),
     )
     .await
     .unwrap();
-    tokio::spawn(
-        freshness
-            .clone()
-            .watch(backend::store::change_counter_reader(pool.clone())),
-    );
+    if pool.dialect() == backend::store::Dialect::Sqlite {
+        tokio::spawn(
+            freshness
+                .clone()
+                .watch(backend::store::change_counter_reader(pool.clone())),
+        );
+    }
     if seed_users {
         let hash = backend::users::hash_password(USER_PASSWORD).unwrap();
         for (email, role) in [
