@@ -91,9 +91,15 @@ pub struct Config {
     pub sync_interval_secs: i64,
     /// Requests per second a sync makes per connection (`SYNC_RATE_LIMIT`); `None` → by mode.
     pub sync_rate_limit: Option<f64>,
+    /// Seconds a sync job stays leased to an instance that stopped heart-beating (`SYNC_LEASE`,
+    /// default `2m`): after that another instance takes it over from its checkpoints.
+    pub sync_lease_secs: i64,
     /// `whsec_…` secrets accepted on `POST /webhooks/stripe` (several during a roll); empty → refused.
     pub webhook_secrets: Vec<Secret>,
 }
+
+/// A sync job's lease without `SYNC_LEASE`: two minutes without a heartbeat (one per page).
+pub const DEFAULT_SYNC_LEASE_SECS: i64 = 120;
 
 /// Parses a duration of at least `min` seconds: plain seconds (`3600`) or a humantime duration
 /// (`90s`, `15m`, `1h`, `1d`, `1h 30m`).
@@ -269,6 +275,10 @@ impl Config {
             Some(raw) => parse_duration_secs("SYNC_INTERVAL", &raw, 60)?,
             None => 3600,
         };
+        let sync_lease_secs = match var("SYNC_LEASE") {
+            Some(raw) => parse_duration_secs("SYNC_LEASE", &raw, 5)?,
+            None => DEFAULT_SYNC_LEASE_SECS,
+        };
         let sync_rate_limit = match var("SYNC_RATE_LIMIT") {
             Some(raw) => Some(
                 raw.trim()
@@ -325,6 +335,7 @@ impl Config {
             emulator_token_ttl_secs,
             health_interval_secs,
             sync_interval_secs,
+            sync_lease_secs,
             sync_rate_limit,
             webhook_secrets,
             first_admin,

@@ -268,6 +268,7 @@ impl Application {
                 public_origin: public_url.origin().ascii_serialization(),
                 health_interval_secs: config.health_interval_secs,
                 sync_interval_secs: config.sync_interval_secs,
+                sync_lease_secs: config.sync_lease_secs,
                 sync_rate_limit: config.sync_rate_limit,
                 restricted_key_url,
                 instance_id: new_instance_id(),
@@ -277,6 +278,11 @@ impl Application {
             sessions: crate::session_cache::SessionCache::new(freshness),
             sync_limiter: Default::default(),
         };
+        tracing::info!(
+            instance = %state.settings.instance_id,
+            database = ?state.pool.dialect(),
+            "instance started"
+        );
         let first_admin =
             ensure_first_admin(&state, config.first_admin, emulator.is_some()).await?;
         if !config.static_dir.join("index.html").is_file() {

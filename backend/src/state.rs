@@ -25,6 +25,8 @@ pub struct Settings {
     pub health_interval_secs: i64,
     /// Seconds between scheduled syncs of each connection.
     pub sync_interval_secs: i64,
+    /// Seconds a sync job's lease lasts without a heartbeat (`SYNC_LEASE`).
+    pub sync_lease_secs: i64,
     /// Requests per second a sync makes per connection (`SYNC_RATE_LIMIT`); `None` → 20 in test
     /// mode, 80 in live mode.
     pub sync_rate_limit: Option<f64>,

@@ -95,6 +95,7 @@ pub async fn product_state(dir: &Path, stripe: &Url, sync_rate_limit: Option<f64
             public_origin: PUBLIC.into(),
             health_interval_secs: 3600,
             sync_interval_secs: 3600,
+            sync_lease_secs: backend::sync::engine::LEASE_SECS,
             sync_rate_limit,
             restricted_key_url: String::new(),
             instance_id: "bench".into(),

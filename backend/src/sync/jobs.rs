@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::engine::{run, Outcome, SyncOptions, LEASE_SECS};
+use super::engine::{run, Outcome, SyncOptions};
 use crate::state::AppState;
 use crate::store::{self, JobEnd, StoreError};
 
@@ -41,11 +41,19 @@ pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize,
     let mut runs = 0;
     loop {
         let now = app.clock.now();
-        let Some(job) = store::claim_sync_job(&app.pool, &owner, now, now + LEASE_SECS).await?
+        let Some(job) = store::claim_sync_job(&app.pool, &owner, now, now + app.settings.sync_lease_secs)
+                .await?
         else {
             return Ok(runs);
         };
         runs += 1;
+        tracing::info!(
+            connection_id = job.connection_id,
+            job = job.id,
+            instance = %app.settings.instance_id,
+            full_pass = job.full_pass,
+            "sync run started"
+        );
         let (started_at, timer) = (app.clock.now(), std::time::Instant::now());
         let outcome = run(app, &job, &owner, options).await;
         let now = app.clock.now();

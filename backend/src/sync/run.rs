@@ -8,8 +8,8 @@ use crate::store::{self, ClaimedJob, Lease};
 use crate::stripe::lists::StripeList;
 use crate::stripe::{StripeError, LIST_PAGE_LIMIT};
 
-/// How long a worker's lease lasts without a heartbeat (one per page).
-pub const LEASE_SECS: i64 = 120;
+/// How long a worker's lease lasts without a heartbeat (one per page), unless `SYNC_LEASE` says.
+pub const LEASE_SECS: i64 = crate::config::DEFAULT_SYNC_LEASE_SECS;
 /// Stripe keeps events this long.
 pub const EVENTS_KEPT_SECS: i64 = 30 * 86_400;
 /// An events cursor older than this (a day short of Stripe's window) calls for a full pass.
@@ -109,7 +109,7 @@ impl Run<'_> {
             job_id: self.job.id,
             owner: self.owner,
             now,
-            until: now + LEASE_SECS,
+            until: now + self.app.settings.sync_lease_secs,
         }
     }
 

@@ -243,6 +243,7 @@ pub async fn build_app_for(
             public_origin: PUBLIC_URL.into(),
             health_interval_secs: 3600,
             sync_interval_secs: 3600,
+            sync_lease_secs: backend::sync::engine::LEASE_SECS,
             // The rate limit is lifted here; tests that want it set their own.
             sync_rate_limit: Some(10_000.0),
             restricted_key_url: "https://dashboard.stripe.com/test/apikeys/create".into(),
