@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
-use crate::store::{on, Db};
+use crate::store::{self, Db};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
@@ -276,62 +276,20 @@ pub fn throttle_keys(email: &str, client: &str) -> [(String, i64); 3] {
     ]
 }
 
-/// Counts this attempt against the keys in order *before* the password is checked, in one
-/// statement per key, so a burst of parallel guesses cannot all slip under the limit. Stops at the
-/// first key over its limit and returns the seconds to wait (a new window starts when the old one
-/// is over): a refused address adds no counters, so it cannot flood the table.
+/// Counts this attempt against the keys in order *before* the password is checked (see
+/// [`store::charge_sign_in`]); the seconds to wait when a key is over its limit.
 pub async fn charge_attempt(
     pool: &Db,
     keys: &[(String, i64)],
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
-    for (key, limit) in keys {
-        let (attempts, window_start): (i64, i64) = on!(pool, |c| {
-            sqlx::query_as(
-            "INSERT INTO sign_in_failures (throttle_key, failures, window_start) VALUES ($1, 1, $2) \
-             ON CONFLICT (throttle_key) DO UPDATE SET \
-               failures = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN 1 \
-                               ELSE sign_in_failures.failures + 1 END, \
-               window_start = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN $2 \
-                                   ELSE sign_in_failures.window_start END \
-             RETURNING failures, window_start",
-        )
-        .bind(key)
-        .bind(now)
-        .bind(FAILURE_WINDOW_SECS)
-        .fetch_one(c)
-        .await
-        })?;
-        if attempts > *limit {
-            return Ok(Some((window_start + FAILURE_WINDOW_SECS - now).max(1)));
-        }
-    }
-    Ok(None)
+    store::charge_sign_in(pool, keys, now, FAILURE_WINDOW_SECS).await
 }
 
 /// A successful sign-in: the account's counts are cleared and the attempt is given back to the
 /// client address (only failures count against it).
 pub async fn refund_attempt(pool: &Db, keys: &[(String, i64)]) -> Result<(), StoreError> {
-    for (account, _) in keys.iter().filter(|(k, _)| k.starts_with("account:")) {
-        on!(pool, |c| sqlx::query(
-            "DELETE FROM sign_in_failures WHERE throttle_key = $1"
-        )
-        .bind(account)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    }
-    for (key, _) in keys.iter().filter(|(k, _)| k.starts_with("client:")) {
-        on!(pool, |c| sqlx::query(
-            "UPDATE sign_in_failures SET failures = failures - 1 \
-             WHERE throttle_key = $1 AND failures > 0",
-        )
-        .bind(key)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    }
-    Ok(())
+    store::refund_sign_in(pool, keys).await
 }
 
 /// CSRF guard for the API: a state-changing request must come from our own origin (`Origin`, or
@@ -371,6 +329,7 @@ pub async fn same_origin_only(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::on;
 
     #[test]
     fn an_ipv6_client_counts_as_its_64_block() {

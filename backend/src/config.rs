@@ -193,10 +193,13 @@ impl Config {
         let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url = var("DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}/connections.db", data_dir.display()));
-        if !database_url.starts_with("sqlite:") {
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
             return Err(invalid(
                 "DATABASE_URL",
-                "only sqlite:// URLs are supported by this build",
+                "must be a sqlite:// or postgres:// URL",
             ));
         }
         let static_dir = PathBuf::from(var("STATIC_DIR").unwrap_or_else(|| "dist".into()));

@@ -111,7 +111,7 @@ async fn ensure_first_admin(
         .await
         .map_err(|e| StartupError::Http(e.to_string()))?
         .map_err(StartupError::FirstAdmin)?;
-    users::create(
+    match users::create(
         &state.pool,
         &email,
         "Administrator",
@@ -120,7 +120,12 @@ async fn ensure_first_admin(
         state.clock.now(),
     )
     .await
-    .map_err(StartupError::FirstAdmin)?;
+    {
+        Ok(_) => {}
+        // Another instance starting on the same database made it a moment ago.
+        Err(users::UserError::DuplicateEmail) => return Ok(None),
+        Err(e) => return Err(StartupError::FirstAdmin(e)),
+    }
     tracing::info!(email = %email, "created the first Admin");
     Ok(Some((email, generated.then_some(password))))
 }

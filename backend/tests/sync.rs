@@ -77,16 +77,15 @@ async fn a_backfill_stopped_mid_way_resumes_from_its_checkpoint_without_duplicat
         max_pages: Some(2),
     };
     assert_eq!(run(&app, small).await, 1);
-    let checkpoint: Option<String> =
-        backend::on!(app.state.pool, |c| {
-            sqlx::query_scalar(
+    let checkpoint: Option<String> = backend::on!(app.state.pool, |c| {
+        sqlx::query_scalar(
         "SELECT checkpoint FROM sync_tables WHERE connection_id = $1 AND table_name = 'customers'",
     )
     .bind(id)
     .fetch_one(c)
     .await
-        })
-        .unwrap();
+    })
+    .unwrap();
     let stored = count(
         &app,
         "SELECT COUNT(*) FROM stripe_customers WHERE connection_id = $1",

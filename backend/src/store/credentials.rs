@@ -145,9 +145,8 @@ pub async fn store_refreshed(
         .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
         .transpose()?;
     let mut tx = pool.begin().await?;
-    let renewed_version: Option<i64> =
-        on_tx!(&mut tx, |c| {
-            sqlx::query_scalar(
+    let renewed_version: Option<i64> = on_tx!(&mut tx, |c| {
+        sqlx::query_scalar(
         "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3, \
          access_expires_at = $4, refresh_lease_owner = NULL, refresh_lease_until = NULL, \
          updated_at = $5, credential_version = credential_version + 1 \
@@ -164,7 +163,7 @@ pub async fn store_refreshed(
     .bind(version)
     .fetch_optional(c)
     .await
-        })?;
+    })?;
     let Some(renewed_version) = renewed_version else {
         return Ok(None);
     };

@@ -59,14 +59,13 @@ pub async fn reencrypt_all(pool: &Db, cipher: &TokenCipher) -> Result<usize, Sto
 
 /// Every stored credential opens with `cipher` (each row, not one per key id). Returns how many.
 pub async fn verify_all(pool: &Db, cipher: &TokenCipher) -> Result<usize, StoreError> {
-    let rows: Vec<(String, String, Option<String>, String)> =
-        on!(pool, |c| {
-            sqlx::query_as(
+    let rows: Vec<(String, String, Option<String>, String)> = on!(pool, |c| {
+        sqlx::query_as(
         "SELECT stripe_user_id, access_token_ct, refresh_token_ct, token_key_id FROM connections",
     )
     .fetch_all(c)
     .await
-        })?;
+    })?;
     for (account, access, refresh, key_id) in &rows {
         for (ciphertext, field) in [
             (Some(access), "access_token"),

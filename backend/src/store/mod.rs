@@ -1,7 +1,11 @@
-//! Persistence: the SQLite pool and migrations, and one module per aggregate (OAuth states,
-//! connections and their credentials, the audit log, webhook events). SQL lives here and nowhere
-//! else in the connection code; it is kept portable (`RETURNING` and `ON CONFLICT` are shared by
-//! PostgreSQL).
+//! Persistence, and the only place SQL lives. The database (`db`: SQLite or PostgreSQL, chosen
+//! once at start-up from `DATABASE_URL`) and one module per aggregate — its repository: users and
+//! their sign-in throttling, sessions, connections and their credentials, OAuth states, pending
+//! grants, the audit log, webhook events, sync jobs, cursors and tables, host keys and
+//! organizations, encryption keys. Each writes its SQL once in the dialects' common ground
+//! (`$1` placeholders, `ON CONFLICT`, `RETURNING`, BIGINT/BOOLEAN columns) and asks the dialect
+//! only where they differ (row locks, JSON arrays, an unbounded `OFFSET`). The rest of the code
+//! calls these functions with a [`Db`] and never learns which database it runs on.
 
 mod audit;
 mod connections;
@@ -14,6 +18,8 @@ mod states;
 mod sync_cursors;
 mod sync_data;
 mod sync_jobs;
+mod throttle;
+mod users;
 mod webhooks;
 
 mod db;
@@ -60,6 +66,11 @@ pub use sync_data::{
 pub use sync_jobs::{
     claim_sync_job, enqueue_due_syncs, enqueue_sync, finish_sync_job, latest_sync_job, ClaimedJob,
     JobEnd, JobState,
+};
+pub use throttle::{cap_throttle_rows, charge_sign_in, refund_sign_in};
+pub use users::{
+    count_users, find_user, insert_user, list_users, request_snapshot, set_password, touch_sign_in,
+    update_user, user_credentials, Credentials, RequestSnapshot, UserUpdate,
 };
 pub use webhooks::{apply_deauthorization, first_delivery};
 
@@ -110,24 +121,6 @@ pub async fn purge_expired(
     .await
     .map(|r| r.rows_affected()))?;
     cap_throttle_rows(pool, max_throttle_rows).await
-}
-
-/// Keeps at most `max` sign-in counters, dropping the oldest windows first.
-pub async fn cap_throttle_rows(pool: &Db, max: i64) -> Result<(), StoreError> {
-    // SQLite needs a LIMIT before an OFFSET (-1: none); PostgreSQL refuses a negative one.
-    let all = match pool.dialect() {
-        Dialect::Sqlite => "LIMIT -1 ",
-        Dialect::Postgres => "",
-    };
-    on!(pool, |c| sqlx::query(&format!(
-        "DELETE FROM sign_in_failures WHERE throttle_key IN (SELECT throttle_key FROM \
-         sign_in_failures ORDER BY window_start DESC {all}OFFSET $1)",
-    ))
-    .bind(max)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
 }
 
 /// Records that this database is used with `mode` Stripe (`demo` or `live`). Returns the other

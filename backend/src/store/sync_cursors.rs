@@ -17,15 +17,14 @@ pub struct SyncCursor {
 
 /// The connection's cursors (defaults when it never synced).
 pub async fn sync_cursor(pool: &Db, connection_id: i64) -> Result<SyncCursor, StoreError> {
-    let row: Option<(Option<i64>, Option<i64>, Option<i64>)> =
-        on!(pool, |c| {
-            sqlx::query_as(
+    let row: Option<(Option<i64>, Option<i64>, Option<i64>)> = on!(pool, |c| {
+        sqlx::query_as(
         "SELECT events_from, pass_job_id, pass_cursor FROM sync_cursors WHERE connection_id = $1",
     )
     .bind(connection_id)
     .fetch_optional(c)
     .await
-        })?;
+    })?;
     Ok(row
         .map(|(events_from, job, cursor)| SyncCursor {
             events_from,

@@ -143,9 +143,8 @@ pub async fn finish_sync_job(
         JobEnd::Failed(code) => ("error", Some(code), None, 1),
         JobEnd::Retry(code, at) => ("queued", Some(code), Some(at), 1),
     };
-    let n =
-        on!(pool, |c| {
-            sqlx::query(
+    let n = on!(pool, |c| {
+        sqlx::query(
         "UPDATE sync_jobs SET status = $3, error_code = $4, run_after = COALESCE($5, run_after), \
              attempts = attempts + $6, lease_owner = NULL, lease_until = NULL, \
              finished_at = CASE WHEN $3 = 'queued' THEN NULL ELSE $7 END \
@@ -161,7 +160,7 @@ pub async fn finish_sync_job(
     .execute(c)
     .await
     .map(|r| r.rows_affected())
-        })?;
+    })?;
     Ok(n == 1)
 }
 

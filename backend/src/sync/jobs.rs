@@ -41,7 +41,8 @@ pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize,
     let mut runs = 0;
     loop {
         let now = app.clock.now();
-        let Some(job) = store::claim_sync_job(&app.pool, &owner, now, now + app.settings.sync_lease_secs)
+        let Some(job) =
+            store::claim_sync_job(&app.pool, &owner, now, now + app.settings.sync_lease_secs)
                 .await?
         else {
             return Ok(runs);

@@ -1,0 +1,245 @@
+//! Users and their sign-in facts: the `users` rows (the session epoch a password reset or a role
+//! change moves) and the snapshot every signed-in request reads. Rules (emails, passwords, hashes)
+//! live in `crate::users`.
+
+use shared::{Role, User};
+
+use super::{on, on_tx, Db, StoreError};
+
+/// A user row with its hash, for sign-in.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The user.
+    pub user: User,
+    /// PHC hash.
+    pub password_hash: String,
+    /// The session epoch read with the hash: a session started from this check belongs to the
+    /// password it checked, so a reset meanwhile ends it.
+    pub session_epoch: i64,
+}
+
+/// A users row as read by [`USER_COLUMNS`] (the epoch and connections version when asked for).
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    display_name: String,
+    role: String,
+    disabled: bool,
+    created_at: i64,
+    last_sign_in_at: Option<i64>,
+    password_hash: String,
+    #[sqlx(default)]
+    session_epoch: i64,
+    #[sqlx(default)]
+    connections_version: i64,
+}
+
+fn user_from_row(row: &UserRow) -> Result<User, StoreError> {
+    Ok(User {
+        id: row.id,
+        email: row.email.clone(),
+        display_name: row.display_name.clone(),
+        role: Role::parse(&row.role)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {}", row.role)))?,
+        disabled: row.disabled,
+        created_at: row.created_at,
+        last_sign_in_at: row.last_sign_in_at,
+    })
+}
+
+const USER_COLUMNS: &str =
+    "id, email, display_name, role, disabled, created_at, last_sign_in_at, password_hash";
+
+/// How many users exist.
+pub async fn count_users(pool: &Db) -> Result<i64, StoreError> {
+    Ok(on!(pool, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users"
+    )
+    .fetch_one(c)
+    .await)?)
+}
+
+/// Inserts a user (email and name already checked); `None` when the email is taken.
+pub async fn insert_user(
+    pool: &Db,
+    email: &str,
+    display_name: &str,
+    role: Role,
+    password_hash: &str,
+    now: i64,
+) -> Result<Option<User>, StoreError> {
+    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "INSERT INTO users (email, display_name, role, password_hash, disabled, created_at) \
+         VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
+    ))
+    .bind(email)
+    .bind(display_name)
+    .bind(role.as_str())
+    .bind(password_hash)
+    .bind(now)
+    .fetch_optional(c)
+    .await)?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// The credentials for an email, if such a user exists.
+pub async fn user_credentials(pool: &Db, email: &str) -> Result<Option<Credentials>, StoreError> {
+    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS}, session_epoch FROM users WHERE email = $1"
+    ))
+    .bind(email.trim().to_lowercase())
+    .fetch_optional(c)
+    .await)?;
+    row.map(|row| {
+        Ok(Credentials {
+            user: user_from_row(&row)?,
+            password_hash: row.password_hash,
+            session_epoch: row.session_epoch,
+        })
+    })
+    .transpose()
+}
+
+/// A user by id.
+pub async fn find_user(pool: &Db, id: i64) -> Result<Option<User>, StoreError> {
+    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// What every signed-in request reads, in one query: the user, their session epoch, and the
+/// connections table's version (so the Data Sources answer needs no query of its own).
+#[derive(Debug, Clone)]
+pub struct RequestSnapshot {
+    /// The user.
+    pub user: User,
+    /// Sessions started under another epoch are over.
+    pub session_epoch: i64,
+    /// `change_counters` version of the connections table at this moment.
+    pub connections_version: i64,
+}
+
+/// The [`RequestSnapshot`] of user `id`.
+pub async fn request_snapshot(pool: &Db, id: i64) -> Result<Option<RequestSnapshot>, StoreError> {
+    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS}, session_epoch, \
+         (SELECT version FROM change_counters WHERE name = 'connections') AS connections_version \
+         FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    row.as_ref()
+        .map(|row| {
+            Ok(RequestSnapshot {
+                user: user_from_row(row)?,
+                session_epoch: row.session_epoch,
+                connections_version: row.connections_version,
+            })
+        })
+        .transpose()
+}
+
+/// Every user, by email.
+pub async fn list_users(pool: &Db) -> Result<Vec<User>, StoreError> {
+    let rows = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS} FROM users ORDER BY email"
+    ))
+    .fetch_all(c)
+    .await)?;
+    rows.iter().map(user_from_row).collect()
+}
+
+/// Records a successful sign-in.
+pub async fn touch_sign_in(pool: &Db, id: i64, now: i64) -> Result<(), StoreError> {
+    on!(pool, |c| sqlx::query(
+        "UPDATE users SET last_sign_in_at = $1 WHERE id = $2"
+    )
+    .bind(now)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Replaces a user's password hash.
+pub async fn set_password(pool: &Db, email: &str, password_hash: &str) -> Result<bool, StoreError> {
+    let done = on!(pool, |c| {
+        sqlx::query(
+        "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE email = $2",
+    )
+    .bind(password_hash)
+    .bind(email.trim().to_lowercase())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(done == 1)
+}
+
+/// What [`update_user`] did.
+#[derive(Debug)]
+pub enum UserUpdate {
+    /// Changed (or already so): the user as it now is.
+    Updated(User),
+    /// No such user.
+    NotFound,
+    /// Refused: it would leave no enabled Admin.
+    LastAdmin,
+}
+
+/// Changes role and/or disabled flag, refusing to leave no enabled Admin. The check and the change
+/// happen in one transaction.
+pub async fn update_user(
+    pool: &Db,
+    id: i64,
+    role: Option<Role>,
+    disabled: Option<bool>,
+) -> Result<UserUpdate, StoreError> {
+    let mut tx = pool.begin().await?;
+    let row = on_tx!(&mut tx, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    let Some(row) = row else {
+        return Ok(UserUpdate::NotFound);
+    };
+    let current = user_from_row(&row)?;
+    let new_role = role.unwrap_or(current.role);
+    let new_disabled = disabled.unwrap_or(current.disabled);
+    let was_active_admin = current.role == Role::Admin && !current.disabled;
+    let stays_active_admin = new_role == Role::Admin && !new_disabled;
+    if was_active_admin && !stays_active_admin {
+        // PostgreSQL: the enabled Admins' rows stay locked until the change commits, so two Admins
+        // demoting each other at once cannot both pass (the second sees the first's change).
+        let lock = pool.dialect().for_update();
+        let admins: Vec<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(&format!(
+            "SELECT id FROM users WHERE role = 'admin' AND disabled = FALSE{lock}"
+        ))
+        .fetch_all(c)
+        .await)?;
+        if admins.len() <= 1 {
+            return Ok(UserUpdate::LastAdmin);
+        }
+    }
+    let row = on_tx!(&mut tx, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "UPDATE users SET role = $1, disabled = $2, \
+         session_epoch = session_epoch + CASE WHEN role <> $1 OR disabled <> $2 THEN 1 ELSE 0 END \
+         WHERE id = $3 RETURNING {USER_COLUMNS}"
+    ))
+    .bind(new_role.as_str())
+    .bind(new_disabled)
+    .bind(id)
+    .fetch_one(c)
+    .await)?;
+    tx.commit().await?;
+    Ok(UserUpdate::Updated(user_from_row(&row)?))
+}
