@@ -18,6 +18,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+# The server binaries live in /usr/lib/postgresql/<version>/bin, not on PATH (scripts/postgres.sh).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 \
+  || need_apt+=(postgresql)
 # Python with venv (Debian splits ensurepip out into python3-venv) for localstripe, the fake Stripe
 # API the sync's comparison tests run against; only needed while localstripe is not installed yet.
 if [ ! -x "$TOOLS_DIR/localstripe/bin/localstripe" ]; then

@@ -8,6 +8,10 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "set-up"
 bash scripts/setup.sh
+step "PostgreSQL for the tests"
+# A throw-away server for the rest of this script: exports TEST_POSTGRES_URL (unless already set),
+# and stops the server and removes its files when this script exits.
+source scripts/postgres.sh
 step "build the SPA and the widget (dist/)"
 bash scripts/build-frontend.sh
 step "size budget"
