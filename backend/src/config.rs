@@ -68,7 +68,7 @@ pub struct Config {
     pub public_url: Option<Url>,
     /// Local state directory (`DATA_DIR`).
     pub data_dir: PathBuf,
-    /// `sqlite://…` database URL (`DATABASE_URL`).
+    /// `sqlite://…` or `postgres://…` database URL (`DATABASE_URL`).
     pub database_url: String,
     /// The built SPA (`STATIC_DIR`).
     pub static_dir: PathBuf,
@@ -504,6 +504,9 @@ mod tests {
             config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
             "DATABASE_URL"
         );
+        // PostgreSQL (SPEC.md §5.4) is accepted as it is.
+        let pg = "postgres://u:p@db.internal/connections";
+        assert_eq!(config(&[("DATABASE_URL", pg)]).unwrap().database_url, pg);
     }
 
     #[test]
