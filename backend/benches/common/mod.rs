@@ -51,21 +51,58 @@ pub async fn bench_state(dir: &Path, stripe: &Url, sync_rate_limit: Option<f64>)
     bench
 }
 
+/// Where a benchmark's data goes: SQLite in `dir`, or with `BENCH_POSTGRES_URL` (a server URL whose
+/// user may create databases) a fresh PostgreSQL database named after `dir`.
+pub async fn database_url(dir: &Path) -> String {
+    let Ok(server) = std::env::var("BENCH_POSTGRES_URL") else {
+        return format!("sqlite://{}/bench.db", dir.display());
+    };
+    use sha2::Digest;
+    let name = format!(
+        "bench_{}",
+        &hex::encode(sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes()))[..16]
+    );
+    let admin = sqlx::PgPool::connect(&server)
+        .await
+        .expect("BENCH_POSTGRES_URL");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&admin)
+        .await
+        .expect("drop");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("create");
+    admin.close().await;
+    let mut url = Url::parse(&server).expect("BENCH_POSTGRES_URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// Which database the benchmarks write to, as their lines say it.
+pub fn database_label() -> &'static str {
+    if std::env::var_os("BENCH_POSTGRES_URL").is_some() {
+        "PostgreSQL (BENCH_POSTGRES_URL)"
+    } else {
+        "SQLite (WAL)"
+    }
+}
+
 /// The state as `bench_state` builds it, without the admin: no password hashed (Argon2's buffer
 /// never allocated), as a process that only syncs would hold it.
 pub async fn product_state(dir: &Path, stripe: &Url, sync_rate_limit: Option<f64>) -> Bench {
     let freshness = Arc::new(backend::freshness::Freshness::default());
-    let pool = backend::store::connect_watched(
-        &format!("sqlite://{}/bench.db", dir.display()),
-        Some(freshness.clone()),
-    )
-    .await
-    .expect("db");
-    tokio::spawn(
-        freshness
-            .clone()
-            .watch(backend::store::change_counter_reader(pool.clone())),
-    );
+    let pool = backend::store::connect_watched(&database_url(dir).await, Some(freshness.clone()))
+        .await
+        .expect("db");
+    // As the product does: snapshots are reused on SQLite only.
+    if pool.dialect() == backend::store::Dialect::Sqlite {
+        tokio::spawn(
+            freshness
+                .clone()
+                .watch(backend::store::change_counter_reader(pool.clone())),
+        );
+    }
     let cipher =
         TokenCipher::from_base64(&Secret::new("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
             .expect("key");

@@ -94,7 +94,8 @@ async fn main() {
     check_list_server(&state).await;
     let total = total_objects();
     println!(
-        "sync benchmark: {total} objects over the seven lists from a local list server, rate limit lifted, into SQLite (WAL) on {}; {} cores, load average {}\n",
+        "sync benchmark: {total} objects over the seven lists from a local list server, rate limit lifted, into {} ({}); {} cores, load average {}\n",
+        common::database_label(),
         dir.path().display(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         loadavg(),

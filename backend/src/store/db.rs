@@ -156,6 +156,20 @@ impl Tx {
         }
     }
 
+    /// Lets the commit return before it is flushed to disk (PostgreSQL's `synchronous_commit =
+    /// off` for this transaction alone; SQLite in WAL mode syncs at checkpoints anyway). For
+    /// writes a crash may lose *whole*: a sync page and its checkpoint go together, so a lost one
+    /// is fetched again after the restart. Never half-applied: only the last moments' commits can
+    /// be lost, each entirely.
+    pub async fn relax_durability(&mut self) -> Result<(), sqlx::Error> {
+        if let Self::Postgres(t) = self {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Undoes the transaction's writes.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self {

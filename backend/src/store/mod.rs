@@ -18,6 +18,7 @@ mod states;
 mod sync_cursors;
 mod sync_data;
 mod sync_jobs;
+mod sync_rows;
 mod throttle;
 mod users;
 mod webhooks;

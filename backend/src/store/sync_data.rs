@@ -2,132 +2,10 @@
 //! user filters on plus the whole object, and each table's progress (`sync_tables`). A page's
 //! upserts and its checkpoint commit together, so a crash resumes with no duplicates and no gaps.
 
+use super::sync_rows::{table, upsert_objects};
 use super::{on, on_tx, Db, StoreError, Tx};
 use crate::stripe::lists::StripeList;
 use serde_json::Value;
-
-/// How a filter column is read from the Stripe object.
-#[derive(Debug, Clone, Copy)]
-enum Col {
-    Text,
-    Int,
-    Real,
-}
-
-/// The filter columns of each list's table (the object's top-level fields of the same name).
-fn columns(list: StripeList) -> &'static [(&'static str, Col)] {
-    use Col::{Int, Real, Text};
-    match list {
-        StripeList::Customers => &[("email", Text), ("name", Text), ("currency", Text)],
-        StripeList::Charges => &[
-            ("amount", Int),
-            ("currency", Text),
-            ("status", Text),
-            ("customer", Text),
-        ],
-        StripeList::Coupons => &[
-            ("percent_off", Real),
-            ("amount_off", Int),
-            ("duration", Text),
-        ],
-        StripeList::Invoices => &[
-            ("amount_due", Int),
-            ("currency", Text),
-            ("status", Text),
-            ("customer", Text),
-            ("subscription", Text),
-        ],
-        StripeList::Plans => &[
-            ("amount", Int),
-            ("currency", Text),
-            ("interval", Text),
-            ("product", Text),
-        ],
-        StripeList::Subscriptions => &[
-            ("status", Text),
-            ("customer", Text),
-            ("current_period_end", Int),
-        ],
-        StripeList::Events => &[("type", Text), ("account", Text)],
-    }
-}
-
-/// The table holding `list`'s objects.
-fn table(list: StripeList) -> String {
-    format!("stripe_{}", list.name())
-}
-
-/// A text column: a string, or the id of an expanded object.
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
-        _ => None,
-    }
-}
-
-/// Objects per multi-row `INSERT` (well under SQLite's 32,766 bound parameters).
-const BATCH: usize = 100;
-
-/// Upserts `objects` of `list` in multi-row statements. A re-run that brings the same object changes
-/// nothing of it (not even `synced_at`, the time its content last changed); `seen_job` (a full
-/// pass) marks each object listed by it.
-async fn upsert_objects(
-    tx: &mut Tx,
-    connection_id: i64,
-    list: StripeList,
-    objects: &[Value],
-    now: i64,
-    seen_job: Option<i64>,
-) -> Result<(), StoreError> {
-    let table = table(list);
-    let cols = columns(list);
-    let names: Vec<String> = cols.iter().map(|(c, _)| format!("\"{c}\"")).collect();
-    let updates: String = names
-        .iter()
-        .map(|c| format!(", {c} = excluded.{c}"))
-        .collect();
-    let head = format!(
-        "INSERT INTO {table} (connection_id, id, created, deleted, object, synced_at, seen_job, {}) ",
-        names.join(", ")
-    );
-    let tail = format!(
-        " ON CONFLICT (connection_id, id) DO UPDATE SET created = excluded.created, \
-             deleted = excluded.deleted, object = excluded.object, \
-             synced_at = CASE WHEN {table}.object <> excluded.object \
-                 OR {table}.deleted <> excluded.deleted THEN excluded.synced_at \
-                 ELSE {table}.synced_at END, \
-             seen_job = COALESCE(excluded.seen_job, {table}.seen_job){updates} \
-         WHERE {table}.object <> excluded.object OR {table}.deleted <> excluded.deleted \
-            OR (excluded.seen_job IS NOT NULL \
-                AND {table}.seen_job IS DISTINCT FROM excluded.seen_job)"
-    );
-    for chunk in objects.chunks(BATCH) {
-        on_tx!(&mut *tx, |c| {
-            let mut q = sqlx::QueryBuilder::new(head.as_str());
-            q.push_values(chunk, |mut row, object| {
-                row.push_bind(connection_id)
-                    .push_bind(object["id"].as_str().unwrap_or_default().to_owned())
-                    .push_bind(object["created"].as_i64())
-                    .push_bind(object["deleted"].as_bool().unwrap_or(false))
-                    .push_bind(object.to_string())
-                    .push_bind(now)
-                    .push_bind(seen_job);
-                for (name, col) in cols {
-                    let v = &object[*name];
-                    match col {
-                        Col::Text => row.push_bind(text(v)),
-                        Col::Int => row.push_bind(v.as_i64()),
-                        Col::Real => row.push_bind(v.as_f64()),
-                    };
-                }
-            });
-            q.push(tail.as_str());
-            q.build().execute(c).await.map(|_| ())
-        })?;
-    }
-    Ok(())
-}
 
 /// Takes the lease check and heartbeat inside the transaction: a worker that lost its job to
 /// another never writes.
@@ -177,6 +55,7 @@ pub async fn commit_page(
     first: bool,
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
+    tx.relax_durability().await?;
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(false);
     }
@@ -429,17 +308,4 @@ pub async fn table_rows(
     let has_more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     Ok((rows, has_more))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_list_has_filter_columns_named_as_stripe_fields() {
-        for list in StripeList::ALL {
-            assert!(!columns(list).is_empty(), "{}", list.name());
-            assert!(table(list).starts_with("stripe_"));
-        }
-    }
 }
