@@ -2,6 +2,8 @@
 //! wrong key.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::process::Command;
 
 use backend::config::Secret;
@@ -384,10 +386,13 @@ async fn two_rotations_never_run_at_once() {
 
 #[tokio::test]
 async fn migrate_runs_the_migrations_alone_and_a_newer_database_is_refused_clearly() {
+    // SQLite in the data directory, or PostgreSQL when the suite runs there.
     let dir = tempfile::tempdir().unwrap();
+    let url = support::test_database_url(dir.path()).await;
     let out = backend()
         .arg("migrate")
         .env("DATA_DIR", dir.path())
+        .env("DATABASE_URL", &url)
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
@@ -398,13 +403,12 @@ async fn migrate_runs_the_migrations_alone_and_a_newer_database_is_refused_clear
     );
     assert!(said.contains("the database is at migration"), "{said}");
     // A newer version migrated the database further: this one refuses rather than guess.
-    let pool = store::connect(&format!("sqlite://{}/connections.db", dir.path().display()))
-        .await
-        .unwrap();
+    let pool = store::connect(&url).await.unwrap();
     backend::on!(pool, |c| sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, \
-         execution_time) VALUES (9999, 'from the future', CURRENT_TIMESTAMP, TRUE, x'00', 1)",
+         execution_time) VALUES (9999, 'from the future', CURRENT_TIMESTAMP, TRUE, $1, 1)",
     )
+    .bind(vec![0u8])
     .execute(c)
     .await
     .map(|r| r.rows_affected()))
@@ -414,6 +418,7 @@ async fn migrate_runs_the_migrations_alone_and_a_newer_database_is_refused_clear
         let out = backend()
             .arg(command)
             .env("DATA_DIR", dir.path())
+            .env("DATABASE_URL", &url)
             .env("DEMO", "1")
             .env("BIND", "127.0.0.1:0")
             .output()
