@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Request};
 use axum::middleware;
-use axum::routing::{any, get, patch, post};
+use axum::routing::{any, get, patch, post, put};
 use axum::Router;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -126,6 +126,7 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .route("/auth/sign-in", post(auth_routes::sign_in))
         .route("/auth/sign-out", post(auth_routes::sign_out))
         .route("/auth/me", get(auth_routes::me))
+        .route("/auth/me/locale", put(auth_routes::set_locale))
         .route(
             "/users",
             get(user_routes::list_users).post(user_routes::create_user),

@@ -630,3 +630,76 @@ async fn a_sign_in_on_a_used_browser_keeps_nothing_of_the_previous_user() {
     );
     assert_eq!(app.emulator.token_requests(), 0);
 }
+
+#[tokio::test]
+async fn each_user_keeps_the_language_they_pick_and_bad_choices_change_nothing() {
+    let app = spawn_app().await;
+    let reader = app.sign_in(READ_ONLY_EMAIL, USER_PASSWORD).await;
+    let me = |cookie: String| {
+        let app = &app;
+        async move { to_json(app.send("GET", "/api/auth/me", Some(&cookie), None).await).await }
+    };
+    assert_eq!(
+        me(reader.clone()).await.1["locale"],
+        serde_json::Value::Null
+    );
+    // Any role picks its own language; the next request (reused snapshot or not) shows it.
+    let (status, user) = to_json(
+        app.send(
+            "PUT",
+            "/api/auth/me/locale",
+            Some(&reader),
+            Some(json!({"locale": "it"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(user["locale"], "it");
+    assert_eq!(me(reader.clone()).await.1["locale"], "it");
+    assert_eq!(
+        me(app.admin.clone()).await.1["locale"],
+        serde_json::Value::Null,
+        "the Admin's own stays unset"
+    );
+    // A language the UI does not speak, or not a language: refused with a code, nothing changed.
+    for body in [json!({"locale": "fr"}), json!({"locale": 3}), json!("it")] {
+        let (status, answer) = to_json(
+            app.send(
+                "PUT",
+                "/api/auth/me/locale",
+                Some(&reader),
+                Some(body.clone()),
+            )
+            .await,
+        )
+        .await;
+        assert!(status.is_client_error(), "{body}: {status}");
+        assert!(answer["error"].is_string(), "{body}: {answer}");
+        assert_eq!(me(reader.clone()).await.1["locale"], "it", "{body}");
+    }
+    // `null` follows the browser again; without a session nothing is stored.
+    let (status, user) = to_json(
+        app.send(
+            "PUT",
+            "/api/auth/me/locale",
+            Some(&reader),
+            Some(json!({"locale": null})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, user["locale"].clone()),
+        (StatusCode::OK, serde_json::Value::Null)
+    );
+    let anonymous = app
+        .send(
+            "PUT",
+            "/api/auth/me/locale",
+            None,
+            Some(json!({"locale": "it"})),
+        )
+        .await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}

@@ -14,8 +14,9 @@ use js_sys::{Array, Reflect, JSON};
 use shared::{
     ApiError, AuditAction, AuditDetail, AuditEntry, AuthKind, AuthorizeResponse, CallbackNotice,
     Connection, ConnectionDetail, ConnectionStatus, CreateUserResponse, CreatedHostKey,
-    DeleteOutcome, ErrorCode, HostKey, IntegrationKind, MissingPermission, Problem, Removal, Role,
-    ServerInfo, SyncError, SyncProgress, SyncState, SyncStatus, TablePage, TableSync, User,
+    DeleteOutcome, ErrorCode, HostKey, IntegrationKind, Locale, MissingPermission, Problem,
+    Removal, Role, ServerInfo, SyncError, SyncProgress, SyncState, SyncStatus, TablePage,
+    TableSync, User,
 };
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -127,7 +128,8 @@ codes!(
     AuditAction,
     Removal,
     ErrorCode,
-    Role
+    Role,
+    Locale
 );
 
 impl FromJson for Connection {
@@ -234,6 +236,7 @@ impl FromJson for User {
             disabled: field(v, "disabled")?,
             created_at: field(v, "created_at")?,
             last_sign_in_at: field(v, "last_sign_in_at")?,
+            locale: field_or_default(v, "locale")?,
         })
     }
 }

@@ -375,6 +375,7 @@ fn user(role: shared::Role) -> shared::User {
         disabled: false,
         created_at: 0,
         last_sign_in_at: None,
+        locale: None,
     }
 }
 

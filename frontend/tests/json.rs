@@ -54,6 +54,7 @@ fn ada() -> User {
         disabled: true,
         created_at: 5,
         last_sign_in_at: None,
+        locale: None,
     }
 }
 
@@ -109,6 +110,7 @@ fn every_answer_type_reads_what_serde_writes() {
         ada(),
         User {
             last_sign_in_at: Some(9),
+            locale: Some(shared::Locale::It),
             role: Role::Admin,
             ..ada()
         },

@@ -30,6 +30,46 @@ impl Role {
     }
 }
 
+/// A language of the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Locale {
+    /// English.
+    En,
+    /// Italian.
+    It,
+}
+
+wire_names!(Locale {
+    En => "en",
+    It => "it",
+});
+
+impl Locale {
+    /// Every language, English first (the fallback).
+    pub const ALL: [Self; 2] = [Self::En, Self::It];
+
+    /// The first of BCP 47 tags (`navigator.languages`, a `locale` attribute) this UI speaks, by
+    /// primary language (`it-CH` → Italian); English when none is.
+    pub fn negotiate<'a>(tags: impl IntoIterator<Item = &'a str>) -> Self {
+        tags.into_iter()
+            .find_map(|tag| {
+                let primary = tag.split(['-', '_']).next().unwrap_or_default();
+                Self::ALL
+                    .into_iter()
+                    .find(|l| l.as_str().eq_ignore_ascii_case(primary))
+            })
+            .unwrap_or(Self::En)
+    }
+}
+
+/// Body of `PUT /api/auth/me/locale`: the language the user picked, or `null` (or no `locale`: the
+/// choice is replaced whole) to follow the browser again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocaleChoice {
+    /// The language, or none.
+    pub locale: Option<Locale>,
+}
+
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -47,6 +87,9 @@ pub struct User {
     pub created_at: i64,
     /// Last successful sign-in (Unix seconds).
     pub last_sign_in_at: Option<i64>,
+    /// The language the user picked in the user menu; `None` → the browser's.
+    #[serde(default)]
+    pub locale: Option<Locale>,
 }
 
 /// Body of `POST /api/auth/sign-in`.
@@ -90,4 +133,19 @@ pub struct UpdateUserRequest {
     /// Disable or re-enable.
     #[serde(default)]
     pub disabled: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_language_the_ui_speaks_wins_by_primary_subtag() {
+        assert_eq!(Locale::negotiate(["it-IT", "en-US"]), Locale::It);
+        assert_eq!(Locale::negotiate(["de-CH", "IT_ch", "en"]), Locale::It);
+        assert_eq!(Locale::negotiate(["en-GB", "it"]), Locale::En);
+        assert_eq!(Locale::negotiate(["fr", "de"]), Locale::En, "fallback");
+        assert_eq!(Locale::negotiate([]), Locale::En);
+        assert_eq!(Locale::negotiate(["i", "itx"]), Locale::En, "whole subtags only");
+    }
 }

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::{Extensions, StatusCode};
 use axum::Json;
-use shared::{SignInRequest, User};
+use shared::{LocaleChoice, SignInRequest, User};
 use tower_sessions::Session;
 
 use crate::auth::{self, CurrentUser};
@@ -65,4 +65,20 @@ pub async fn sign_out(
 /// `GET /api/auth/me`: the signed-in user.
 pub async fn me(current: CurrentUser) -> Json<User> {
     Json(current.user)
+}
+
+/// `PUT /api/auth/me/locale`: the language the signed-in user picked in the user menu (`null`:
+/// follow the browser again). Any role may choose its own.
+pub async fn set_locale(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<LocaleChoice>,
+) -> Result<Json<User>, AppError> {
+    crate::store::set_locale(&state.pool, current.user.id, body.locale).await?;
+    // The next request shows it here at once (other instances at their next read).
+    state.sessions.invalidate();
+    Ok(Json(User {
+        locale: body.locale,
+        ..current.user
+    }))
 }

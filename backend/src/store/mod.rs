@@ -70,8 +70,8 @@ pub use sync_jobs::{
 };
 pub use throttle::{cap_throttle_rows, charge_sign_in, refund_sign_in};
 pub use users::{
-    count_users, find_user, insert_user, list_users, request_snapshot, set_password, touch_sign_in,
-    update_user, user_credentials, Credentials, RequestSnapshot, UserUpdate,
+    count_users, find_user, insert_user, list_users, request_snapshot, set_locale, set_password,
+    touch_sign_in, update_user, user_credentials, Credentials, RequestSnapshot, UserUpdate,
 };
 pub use webhooks::{apply_deauthorization, first_delivery};
 

@@ -2,7 +2,7 @@
 //! change moves) and the snapshot every signed-in request reads. Rules (emails, passwords, hashes)
 //! live in `crate::users`.
 
-use shared::{Role, User};
+use shared::{Locale, Role, User};
 
 use super::{on, on_tx, Db, StoreError};
 
@@ -29,6 +29,7 @@ struct UserRow {
     created_at: i64,
     last_sign_in_at: Option<i64>,
     password_hash: String,
+    locale: Option<String>,
     #[sqlx(default)]
     session_epoch: i64,
     #[sqlx(default)]
@@ -45,11 +46,13 @@ fn user_from_row(row: &UserRow) -> Result<User, StoreError> {
         disabled: row.disabled,
         created_at: row.created_at,
         last_sign_in_at: row.last_sign_in_at,
+        // A language this version no longer speaks reads as none (the browser's).
+        locale: row.locale.as_deref().and_then(Locale::from_wire),
     })
 }
 
 const USER_COLUMNS: &str =
-    "id, email, display_name, role, disabled, created_at, last_sign_in_at, password_hash";
+    "id, email, display_name, role, disabled, created_at, last_sign_in_at, password_hash, locale";
 
 /// How many users exist.
 pub async fn count_users(pool: &Db) -> Result<i64, StoreError> {
@@ -242,4 +245,17 @@ pub async fn update_user(
     .await)?;
     tx.commit().await?;
     Ok(UserUpdate::Updated(user_from_row(&row)?))
+}
+
+/// Records the language user `id` picked (`None`: follow the browser). `false` when no such user.
+pub async fn set_locale(pool: &Db, id: i64, locale: Option<Locale>) -> Result<bool, StoreError> {
+    let done = on!(pool, |c| sqlx::query(
+        "UPDATE users SET locale = $1 WHERE id = $2"
+    )
+    .bind(locale.map(Locale::as_str))
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }
