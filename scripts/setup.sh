@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132.0.0
 TERSER_VERSION=5.51.4
+AXE_VERSION=4.14.1
 LOCALSTRIPE_VERSION=1.15.10
 TOOLS_DIR="$PWD/.tools"
 
@@ -61,6 +62,12 @@ fi
 if [ ! -x "$TOOLS_DIR/node_modules/.bin/terser" ]; then
   log "npm install terser@$TERSER_VERSION into .tools/"
   npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" "terser@$TERSER_VERSION" >/dev/null
+fi
+
+# axe-core from npm: the accessibility checker the end-to-end tests run in the page (WCAG 2.x A/AA).
+if [ ! -f "$TOOLS_DIR/node_modules/axe-core/axe.min.js" ]; then
+  log "npm install axe-core@$AXE_VERSION into .tools/"
+  npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" "axe-core@$AXE_VERSION" >/dev/null
 fi
 
 # localstripe (PyPI), in its own venv under .tools/: backend/tests/localstripe.rs starts it.

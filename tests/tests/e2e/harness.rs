@@ -254,6 +254,16 @@ impl Browser {
         el.send_keys(text).await.unwrap();
     }
 
+    /// Types into the input whose `<label>` says `label`.
+    pub async fn type_into_labelled(&self, label: &str, text: &str) {
+        let el = self
+            .wait_for(&format!(
+                "//input[@id=//label[normalize-space()='{label}']/@for]"
+            ))
+            .await;
+        el.send_keys(text).await.unwrap();
+    }
+
     pub async fn close(mut self) {
         if let Some(client) = self.client.take() {
             let _ = client.close().await;

@@ -4,6 +4,7 @@
 //! backend killed mid-sync, and two backends sharing one PostgreSQL database (`instances`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accessibility;
 mod api;
 mod connect_ways;
 mod harness;
