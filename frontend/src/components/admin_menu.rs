@@ -1,4 +1,5 @@
-//! The **Admin** menu of the app shell: a disclosure button and its links.
+//! The **Admin** menu of the app shell: a disclosure button and its links. Escape closes it and
+//! puts the focus back on its button.
 
 use crate::router::Link;
 use leptos::prelude::*;
@@ -9,9 +10,19 @@ use crate::strings;
 #[component]
 pub fn AdminMenu() -> impl IntoView {
     let open = RwSignal::new(false);
+    let button = NodeRef::<leptos::html::Button>::new();
+    let on_key = move |e: leptos::ev::KeyboardEvent| {
+        if open.get_untracked() && e.key() == "Escape" {
+            open.set(false);
+            if let Some(b) = button.get_untracked() {
+                let _ = b.focus();
+            }
+        }
+    };
     view! {
-        <nav class="main-nav" aria-label=strings::MAIN_NAV>
+        <nav class="main-nav" aria-label=strings::MAIN_NAV on:keydown=on_key>
             <button
+                node_ref=button
                 type="button"
                 class="menu-button"
                 aria-expanded=move || open.get().to_string()

@@ -70,7 +70,9 @@ async fn every_page_and_state_on_the_way_to_a_connection_meets_wcag_2_2_aa() {
         .unwrap();
     let probe = axe_violations(&browser).await;
     assert!(
-        probe.iter().any(|v| v.starts_with("image-alt") && v.contains("#axe-probe")),
+        probe
+            .iter()
+            .any(|v| v.starts_with("image-alt") && v.contains("#axe-probe")),
         "axe-core does not run: {probe:?}"
     );
     browser
@@ -81,7 +83,9 @@ async fn every_page_and_state_on_the_way_to_a_connection_meets_wcag_2_2_aa() {
     assert_accessible(&browser, "sign-in", &mut seen).await;
     // A failed sign-in: the error tied to the form.
     browser.type_into_labelled("Email", ADMIN_EMAIL).await;
-    browser.type_into_labelled("Password", "not the password").await;
+    browser
+        .type_into_labelled("Password", "not the password")
+        .await;
     browser.click(&button("Sign in")).await;
     browser.wait_for("//*[@role='alert']").await;
     assert_accessible(&browser, "sign-in, refused", &mut seen).await;
@@ -113,7 +117,10 @@ async fn every_page_and_state_on_the_way_to_a_connection_meets_wcag_2_2_aa() {
         .wait_for("//input[@id=//label[normalize-space()='Restricted API key']/@for]")
         .await;
     assert_accessible(&browser, "Stripe authorization, restricted key", &mut seen).await;
-    field.send_keys("sk_test_not_a_restricted_key").await.unwrap();
+    field
+        .send_keys("sk_test_not_a_restricted_key")
+        .await
+        .unwrap();
     browser.click(&button("Connect with key")).await;
     browser.wait_for("//*[@role='alert']").await;
     assert_accessible(&browser, "restricted key refused", &mut seen).await;
@@ -140,7 +147,11 @@ async fn every_page_and_state_on_the_way_to_a_connection_meets_wcag_2_2_aa() {
     browser.wait_for("//h2[normalize-space()='Data']").await;
     assert_accessible(&browser, "a connection's page and its Data", &mut seen).await;
 
-    browser.c().goto(&format!("{base}/admin/users")).await.unwrap();
+    browser
+        .c()
+        .goto(&format!("{base}/admin/users"))
+        .await
+        .unwrap();
     browser.wait_for("//h1[normalize-space()='Users']").await;
     assert_accessible(&browser, "users", &mut seen).await;
 

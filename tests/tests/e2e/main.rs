@@ -9,6 +9,7 @@ mod api;
 mod connect_ways;
 mod harness;
 mod instances;
+mod keyboard;
 mod postgres;
 mod seed_flow;
 mod sync_restart;
