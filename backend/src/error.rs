@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use shared::{ApiError, ErrorCode, MissingPermission};
+use shared::{ApiError, ErrorCode, ErrorReason, MissingPermission};
 
 use crate::services::connections::ConnectionError;
 use crate::store::StoreError;
@@ -35,9 +35,15 @@ pub enum AppError {
     /// Too many failed attempts; retry after this many seconds.
     #[error("throttled for {0} s")]
     RateLimited(i64),
-    /// The request conflicts with the current state.
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// The request conflicts with the current state, for this reason.
+    #[error("conflict: {0:?}")]
+    Conflict(ErrorReason),
+    /// The request's content is refused, for this reason (an email, a password).
+    #[error("refused: {0:?}")]
+    Refused(ErrorReason),
+    /// The request body is not what the endpoint takes.
+    #[error("bad body: {0}")]
+    BadBody(String),
     /// No such route or resource.
     #[error("not found")]
     NotFound,
@@ -76,13 +82,11 @@ impl From<ConnectionError> for AppError {
             ConnectionError::NotFound => Self::NotFound,
             ConnectionError::Key(e) => Self::Key(e),
             ConnectionError::OtherAccount { .. } => Self::OtherAccount,
-            ConnectionError::AlreadyConnected => Self::Conflict(
-                "This Stripe account is already connected another way or in the other mode. Delete or re-authenticate that connection instead.".into(),
-            ),
+            ConnectionError::AlreadyConnected => Self::Conflict(ErrorReason::AlreadyConnected),
             ConnectionError::Kept(_) => Self::UpstreamKept,
-            ConnectionError::Store(StoreError::OtherOrganization) => Self::Conflict(
-                "This Stripe account is already connected for another organization. Nothing was changed.".into(),
-            ),
+            ConnectionError::Store(StoreError::OtherOrganization) => {
+                Self::Conflict(ErrorReason::AccountElsewhere)
+            }
             ConnectionError::Store(e) => Self::Store(e),
             ConnectionError::Internal(e) => Self::Internal(e),
         }
@@ -102,7 +106,7 @@ impl From<crate::services::sync::DataError> for AppError {
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
-        Self::BadRequest(match rejection {
+        Self::BadBody(match rejection {
             JsonRejection::MissingJsonContentType(_) => {
                 "Send a JSON body with Content-Type: application/json.".into()
             }
@@ -170,16 +174,34 @@ fn key_refusal(e: &KeyRefusal) -> (StatusCode, ErrorCode, String) {
     }
 }
 
+/// The English sentence of a reason (API clients read it; the browser words the reason itself).
+fn reason_sentence(reason: ErrorReason) -> &'static str {
+    match reason {
+        ErrorReason::InvalidEmail => "Enter a valid email address.",
+        ErrorReason::PasswordTooShort => "Passwords must be at least 12 characters long.",
+        ErrorReason::PasswordTooLong => "That password is too long.",
+        ErrorReason::DuplicateEmail => "A user with this email already exists.",
+        ErrorReason::LastAdmin => "This is the last Admin: make another user Admin first.",
+        ErrorReason::AlreadyConnected => {
+            "This Stripe account is already connected another way or in the other mode. Delete or \
+             re-authenticate that connection instead."
+        }
+        ErrorReason::AccountElsewhere => {
+            "This Stripe account is already connected for another organization. Nothing was changed."
+        }
+        _ => "The request was refused.",
+    }
+}
+
 impl From<UserError> for AppError {
     fn from(e: UserError) -> Self {
         match e {
-            UserError::Invalid(msg) => Self::BadRequest(msg),
-            UserError::DuplicateEmail => {
-                Self::Conflict("A user with this email already exists.".into())
-            }
-            UserError::LastAdmin => {
-                Self::Conflict("This is the last Admin: make another user Admin first.".into())
-            }
+            UserError::InvalidEmail => Self::Refused(ErrorReason::InvalidEmail),
+            UserError::PasswordTooShort => Self::Refused(ErrorReason::PasswordTooShort),
+            UserError::PasswordTooLong => Self::Refused(ErrorReason::PasswordTooLong),
+            UserError::Invalid(msg) => Self::Internal(msg),
+            UserError::DuplicateEmail => Self::Conflict(ErrorReason::DuplicateEmail),
+            UserError::LastAdmin => Self::Conflict(ErrorReason::LastAdmin),
             UserError::NotFound => Self::NotFound,
             UserError::Store(e) => Self::Store(e),
         }
@@ -251,7 +273,17 @@ impl AppError {
                     if (secs + 59) / 60 == 1 { "" } else { "s" }
                 ),
             ),
-            Self::Conflict(msg) => (StatusCode::CONFLICT, ErrorCode::Conflict, msg.clone()),
+            Self::Conflict(reason) => (
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                reason_sentence(*reason).into(),
+            ),
+            Self::Refused(reason) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                reason_sentence(*reason).into(),
+            ),
+            Self::BadBody(msg) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest, msg.clone()),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,
@@ -292,6 +324,20 @@ impl AppError {
         }
     }
 
+    /// Which case of its code this is, when the code has several.
+    fn reason(&self) -> Option<ErrorReason> {
+        Some(match self {
+            Self::BadCredentials => ErrorReason::BadCredentials,
+            Self::CrossSite => ErrorReason::CrossSite,
+            Self::Conflict(reason) | Self::Refused(reason) => *reason,
+            Self::BadBody(_) => ErrorReason::InvalidBody,
+            Self::TooLarge => ErrorReason::BodyTooLarge,
+            Self::UpstreamKept => ErrorReason::ConnectionKept,
+            Self::Key(KeyRefusal::Malformed) => ErrorReason::NotRestrictedKey,
+            _ => return None,
+        })
+    }
+
     fn missing(&self) -> Vec<MissingPermission> {
         match self {
             Self::Key(KeyRefusal::MissingPermissions(missing)) => missing.clone(),
@@ -306,11 +352,15 @@ impl IntoResponse for AppError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let missing = self.missing();
         let body = ApiError {
             error,
             message,
-            missing,
+            missing: self.missing(),
+            reason: self.reason(),
+            retry_after: match self {
+                Self::RateLimited(secs) => Some(secs.max(1)),
+                _ => None,
+            },
         };
         let mut response = (status, Json(body)).into_response();
         if let Self::RateLimited(secs) = self {

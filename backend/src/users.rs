@@ -22,7 +22,16 @@ pub const MAX_PASSWORD_LEN: usize = 1024;
 /// Why a user operation was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
-    /// The input is not acceptable.
+    /// The email is not an address.
+    #[error("Enter a valid email address.")]
+    InvalidEmail,
+    /// The password is shorter than [`MIN_PASSWORD_LEN`].
+    #[error("Passwords must be at least {MIN_PASSWORD_LEN} characters long.")]
+    PasswordTooShort,
+    /// The password is longer than [`MAX_PASSWORD_LEN`] bytes.
+    #[error("That password is too long.")]
+    PasswordTooLong,
+    /// Hashing failed (never the user's fault).
     #[error("{0}")]
     Invalid(String),
     /// A user with this email exists.
@@ -60,7 +69,7 @@ pub fn normalize_email(raw: &str) -> Result<String, UserError> {
     if valid {
         Ok(email)
     } else {
-        Err(UserError::Invalid("Enter a valid email address.".into()))
+        Err(UserError::InvalidEmail)
     }
 }
 
@@ -68,12 +77,10 @@ pub fn normalize_email(raw: &str) -> Result<String, UserError> {
 pub fn check_new_password(password: &str) -> Result<(), UserError> {
     let len = password.chars().count();
     if len < MIN_PASSWORD_LEN {
-        return Err(UserError::Invalid(format!(
-            "Passwords must be at least {MIN_PASSWORD_LEN} characters long."
-        )));
+        return Err(UserError::PasswordTooShort);
     }
     if password.len() > MAX_PASSWORD_LEN {
-        return Err(UserError::Invalid("That password is too long.".into()));
+        return Err(UserError::PasswordTooLong);
     }
     Ok(())
 }

@@ -291,6 +291,7 @@ async fn failed_sign_ins_are_throttled_per_account_with_retry_after() {
         assert!(retry > 0 && retry <= backend::auth::FAILURE_WINDOW_SECS);
         let (_, body) = to_json(response).await;
         assert_eq!(body["error"], "rate_limited");
+        assert_eq!(body["retry_after"], retry, "the wait, for the browser to word");
         assert!(body["message"].as_str().unwrap().contains("Try again in"));
     }
     // After the window the account can sign in again.
@@ -436,6 +437,8 @@ async fn admins_manage_users_but_never_remove_the_last_admin() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
+    // The case is a code the browser words in the user's language.
+    assert_eq!(to_json(response).await.1["reason"], "duplicate_email");
     // Bad input gets a clear error.
     let (status, err) = to_json(
         app.send(
@@ -449,6 +452,7 @@ async fn admins_manage_users_but_never_remove_the_last_admin() {
     .await;
     assert_eq!(status, 400);
     assert!(err["message"].as_str().unwrap().contains("email"));
+    assert_eq!(err["reason"], "invalid_email");
     let (status, _) = to_json(
         app.send(
             "POST",
@@ -466,6 +470,7 @@ async fn admins_manage_users_but_never_remove_the_last_admin() {
             .send("PATCH", "/api/users/1", Some(&app.admin), Some(change))
             .await;
         assert_eq!(response.status(), StatusCode::CONFLICT);
+        assert_eq!(to_json(response).await.1["reason"], "last_admin");
     }
     // With a second Admin, the first can step down.
     let response = app

@@ -14,8 +14,8 @@ use js_sys::{Array, Reflect, JSON};
 use shared::{
     ApiError, AuditAction, AuditDetail, AuditEntry, AuthKind, AuthorizeResponse, CallbackNotice,
     Connection, ConnectionDetail, ConnectionStatus, CreateUserResponse, CreatedHostKey,
-    DeleteOutcome, ErrorCode, HostKey, IntegrationKind, Locale, MissingPermission, Problem,
-    Removal, Role, ServerInfo, SyncError, SyncProgress, SyncState, SyncStatus, TablePage,
+    DeleteOutcome, ErrorCode, ErrorReason, HostKey, IntegrationKind, Locale, MissingPermission,
+    Problem, Removal, Role, ServerInfo, SyncError, SyncProgress, SyncState, SyncStatus, TablePage,
     TableSync, User,
 };
 use wasm_bindgen::{JsCast, JsValue};
@@ -129,7 +129,8 @@ codes!(
     Removal,
     ErrorCode,
     Role,
-    Locale
+    Locale,
+    ErrorReason
 );
 
 impl FromJson for Connection {
@@ -287,6 +288,8 @@ impl FromJson for ApiError {
             error: field(v, "error")?,
             message: field(v, "message")?,
             missing: field_or_default(v, "missing")?,
+            reason: field_or_default(v, "reason")?,
+            retry_after: field_or_default(v, "retry_after")?,
         })
     }
 }

@@ -163,11 +163,29 @@ fn every_answer_type_reads_what_serde_writes() {
             list: "coupons".into(),
             permission: "rak_coupon_read".into(),
         }],
+        reason: None,
+        retry_after: None,
     });
     round_trip(ApiError {
         error: ErrorCode::UpstreamFailed,
         message: "Stripe is unreachable.".into(),
         missing: Vec::new(),
+        reason: None,
+        retry_after: None,
+    });
+    round_trip(ApiError {
+        error: ErrorCode::Conflict,
+        message: "x".into(),
+        missing: Vec::new(),
+        reason: Some(shared::ErrorReason::LastAdmin),
+        retry_after: None,
+    });
+    round_trip(ApiError {
+        error: ErrorCode::RateLimited,
+        message: "x".into(),
+        missing: Vec::new(),
+        reason: None,
+        retry_after: Some(90),
     });
     for code in [
         ErrorCode::FullAccessKey,
@@ -178,6 +196,8 @@ fn every_answer_type_reads_what_serde_writes() {
             error: code,
             message: String::new(),
             missing: Vec::new(),
+            reason: None,
+            retry_after: None,
         });
     }
 }

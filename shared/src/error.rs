@@ -64,6 +64,57 @@ pub struct MissingPermission {
     pub permission: String,
 }
 
+/// Which case of an [`ErrorCode`] this is, when one code covers several a person should tell apart
+/// (the browser words each; `message` stays English for API clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorReason {
+    /// Wrong email or password.
+    BadCredentials,
+    /// A state-changing request from another site.
+    CrossSite,
+    /// The email is not an address.
+    InvalidEmail,
+    /// The password is shorter than 12 characters.
+    PasswordTooShort,
+    /// The password is longer than we hash.
+    PasswordTooLong,
+    /// Another user has this email.
+    DuplicateEmail,
+    /// The change would leave no enabled Admin.
+    LastAdmin,
+    /// The Stripe account is already connected another way or in the other mode.
+    AlreadyConnected,
+    /// The Stripe account is connected for another organization.
+    AccountElsewhere,
+    /// Not a restricted key at all (no `rk_` prefix).
+    NotRestrictedKey,
+    /// Stripe could not be told of a deletion: the connection was kept.
+    ConnectionKept,
+    /// The body is not what the endpoint takes.
+    InvalidBody,
+    /// The body is over its limit.
+    BodyTooLarge,
+    /// A reason this version does not know (a newer server).
+    Other,
+}
+
+wire_names!(ErrorReason {
+    BadCredentials => "bad_credentials",
+    CrossSite => "cross_site",
+    InvalidEmail => "invalid_email",
+    PasswordTooShort => "password_too_short",
+    PasswordTooLong => "password_too_long",
+    DuplicateEmail => "duplicate_email",
+    LastAdmin => "last_admin",
+    AlreadyConnected => "already_connected",
+    AccountElsewhere => "account_elsewhere",
+    NotRestrictedKey => "not_restricted_key",
+    ConnectionKept => "connection_kept",
+    InvalidBody => "invalid_body",
+    BodyTooLarge => "body_too_large",
+    Other => "other",
+} other Other);
+
 /// The body of every non-2xx JSON API answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
@@ -74,4 +125,10 @@ pub struct ApiError {
     /// With `missing_permissions`: each list the key cannot read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<MissingPermission>,
+    /// Which case of `error` this is, when it has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ErrorReason>,
+    /// With `rate_limited`: seconds until another attempt is counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<i64>,
 }

@@ -146,6 +146,10 @@ mod tests {
         assert_eq!(Locale::negotiate(["en-GB", "it"]), Locale::En);
         assert_eq!(Locale::negotiate(["fr", "de"]), Locale::En, "fallback");
         assert_eq!(Locale::negotiate([]), Locale::En);
-        assert_eq!(Locale::negotiate(["i", "itx"]), Locale::En, "whole subtags only");
+        assert_eq!(
+            Locale::negotiate(["i", "itx"]),
+            Locale::En,
+            "whole subtags only"
+        );
     }
 }
