@@ -103,6 +103,8 @@ mod tests {
             error: ErrorCode::UpstreamFailed,
             message: "Stripe is unreachable.".into(),
             missing: Vec::new(),
+            reason: None,
+            retry_after: None,
         };
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
@@ -160,6 +162,8 @@ mod tests {
                 list: "coupons".into(),
                 permission: "rak_coupon_read".into(),
             }],
+            reason: None,
+            retry_after: None,
         };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["error"], "missing_permissions");
