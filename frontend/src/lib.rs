@@ -14,6 +14,12 @@ pub mod strings;
 
 use leptos::prelude::*;
 
+// Talc instead of Rust's default dlmalloc: smaller in the wasm (and faster). Single-threaded wasm
+// only (no `atomics`), as the crate requires; the SPA and the widget both get it through this crate.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use components::admin_menu::AdminMenu;
 use components::banner::{provide_banner, BannerRegion};
 use pages::add_source::AddSourcePage;
