@@ -6,6 +6,7 @@ pub mod api;
 pub mod components;
 pub mod embed;
 pub mod json;
+pub mod json_body;
 pub mod pages;
 pub mod remote;
 pub mod router;
