@@ -2,6 +2,8 @@
 //! at creation), allowed origins, and revoking.
 
 use leptos::prelude::*;
+
+use crate::handler::handler;
 use shared::{HostKey, NewHostKey};
 
 use crate::api;
@@ -33,7 +35,7 @@ fn key_row(key: HostKey, banners: Banners, keys: Remote<Vec<HostKey>>) -> impl I
             <td>
                 {(!revoked).then(|| view! {
                     <button type="button" class="button button-small button-danger"
-                        aria-label=strings::action_for(strings::REVOKE, &name) on:click=revoke>
+                        aria-label=strings::action_for(strings::REVOKE, &name) on:click=handler(revoke)>
                         {strings::REVOKE}
                     </button>
                 })}
@@ -99,7 +101,7 @@ pub fn HostKeysPage() -> impl IntoView {
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
             }}
             <h2 id="add-host-key-title">{strings::ADD_HOST_KEY}</h2>
-            <form class="form" aria-labelledby="add-host-key-title" on:submit=on_submit>
+            <form class="form" aria-labelledby="add-host-key-title" on:submit=handler(on_submit)>
                 <label for="host-key-name">{strings::HOST_PRODUCT}</label>
                 <input id="host-key-name" type="text" required autocomplete="off" bind:value=name/>
                 <label for="host-key-origins">{strings::ALLOWED_ORIGINS}</label>
