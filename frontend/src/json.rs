@@ -100,11 +100,13 @@ impl<T: FromJson> FromJson for Vec<T> {
         if !Array::is_array(value) {
             return None;
         }
-        value
-            .unchecked_ref::<Array>()
-            .iter()
-            .map(|item| T::from_json(&item))
-            .collect()
+        // A plain loop: `collect` into `Option<Vec<T>>` cost an iterator adapter per `T`.
+        let array = value.unchecked_ref::<Array>();
+        let mut items = Vec::with_capacity(array.length() as usize);
+        for i in 0..array.length() {
+            items.push(T::from_json(&array.get(i))?);
+        }
+        Some(items)
     }
 }
 
