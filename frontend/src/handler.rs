@@ -7,3 +7,11 @@
 pub fn handler<E: 'static>(f: impl FnMut(E) + 'static) -> Box<dyn FnMut(E)> {
     Box::new(f)
 }
+
+/// A reactive child that switches between views: one boxed type for all of them (the same
+/// reasoning as [`handler`], for tachys' render-effect glue). `{switch(move || match … {…})}`.
+pub fn switch(
+    f: impl FnMut() -> leptos::prelude::AnyView + Send + 'static,
+) -> Box<dyn FnMut() -> leptos::prelude::AnyView + Send> {
+    Box::new(f)
+}

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::handler::handler;
+use crate::handler::{handler, switch};
 use shared::{ConnectionDetail, ConnectionStatus};
 
 use crate::api;
@@ -70,11 +70,11 @@ pub fn ConnectionDetailPage(id: i64) -> impl IntoView {
     view! {
         <section class="page connection-page" aria-labelledby="connection-title">
             <p class="breadcrumb"><Link href=shared::CONNECTIONS_PAGE>{strings::BACK_TO_CONNECTIONS}</Link></p>
-            {move || match remote.value.get() {
+            {switch(move || match remote.value.get() {
                 None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
                 Some(Ok(detail)) => detail_view(detail, remote).into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
-            }}
+            })}
         </section>
     }
 }

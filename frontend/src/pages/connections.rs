@@ -5,7 +5,7 @@
 use leptos::html::Dialog;
 use leptos::prelude::*;
 
-use crate::handler::handler;
+use crate::handler::{handler, switch};
 use shared::{AuthKind, CallbackError, Connection, ConnectionStatus, ErrorCode};
 
 use crate::api::{self, ApiFailure};
@@ -189,7 +189,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                     {strings::ADD_DATA_SOURCE}
                 </button>
             </div>
-            {move || match connections.value.get() {
+            {switch(move || match connections.value.get() {
                 None => view! { <p class="loading" aria-busy="true">{strings::LOADING}</p> }.into_any(),
                 Some(Ok(rows)) => {
                     let filter = has_organizations(&rows)
@@ -207,7 +207,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                     </div>
                 }
                 .into_any(),
-            }}
+            })}
             <dialog node_ref=dialog class="dialog" aria-labelledby="delete-title" aria-describedby="delete-body"
                 on:close=handler(move |_| confirm.set(None))>
                 {move || confirm.get().map(|c| view! {

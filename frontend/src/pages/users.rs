@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::handler::handler;
+use crate::handler::{handler, switch};
 use shared::{CreateUserRequest, Role, UpdateUserRequest, User};
 
 use crate::api;
@@ -107,7 +107,7 @@ pub fn UsersPage() -> impl IntoView {
         <section class="page users-page" aria-labelledby="users-title">
             <h1 id="users-title">{strings::USERS}</h1>
             <p class="lead">{strings::USERS_INTRO}</p>
-            {move || match users.value.get() {
+            {switch(move || match users.value.get() {
                 None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
                 Some(Ok(list)) => view! {
                     <table class="data-sources users">
@@ -124,7 +124,7 @@ pub fn UsersPage() -> impl IntoView {
                     </table>
                 }.into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
-            }}
+            })}
             <h2 id="add-user-title">{strings::ADD_USER}</h2>
             <form class="form" aria-labelledby="add-user-title" on:submit=handler(on_submit)>
                 <label for="new-user-email">{strings::EMAIL}</label>
