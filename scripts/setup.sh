@@ -58,7 +58,8 @@ if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
   npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
 
-# terser from npm: minifies the widget's JS (scripts/build-widget.sh; the widget's size budget).
+# terser from npm: minifies the widget's and the SPA's glue JS (scripts/build-widget.sh,
+# scripts/build-frontend.sh; the size budgets).
 if [ ! -x "$TOOLS_DIR/node_modules/.bin/terser" ]; then
   log "npm install terser@$TERSER_VERSION into .tools/"
   npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" "terser@$TERSER_VERSION" >/dev/null

@@ -5,7 +5,6 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 
 use gloo_net::http::{Method, RequestBuilder, Response};
-use serde::Serialize;
 use shared::{
     ApiError, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail, CreateUserRequest,
     CreateUserResponse, CreatedHostKey, DeleteOutcome, ErrorCode, HostKey, NewHostKey,
@@ -14,6 +13,7 @@ use shared::{
 };
 
 use crate::json::{self, FromJson, RowSummary};
+use crate::json_body;
 use crate::strings;
 
 /// The 401 hook: gets the server's error body when it sent one.
@@ -157,10 +157,6 @@ fn send(request: (Method, String), body: Option<String>, done: Box<dyn FnOnce(An
     leptos::task::spawn_local(async move { done(call(request, body).await) });
 }
 
-fn json<B: Serialize>(body: &B) -> Option<String> {
-    serde_json::to_string(body).ok()
-}
-
 /// `GET /api/connections`.
 pub fn list_connections() -> Req<Vec<Connection>> {
     req(Method::GET, "/api/connections", None)
@@ -179,7 +175,7 @@ pub fn start_stripe_authorize() -> Req<AuthorizeResponse> {
 /// `POST /api/connections/stripe/authorize` with `{"return_to": page}`: the full-page flow of an
 /// embedding whose popup was blocked; the callback comes back to `page` (a page of the host).
 pub fn start_stripe_authorize_returning(page: &str) -> Req<AuthorizeResponse> {
-    let body = json(&serde_json::json!({ "return_to": page }));
+    let body = Some(json_body::return_to(page));
     req(Method::POST, "/api/connections/stripe/authorize", body)
 }
 
@@ -190,7 +186,7 @@ pub fn me() -> Req<User> {
 
 /// `POST /api/auth/sign-in`.
 pub fn sign_in(email: String, password: String) -> Req<User> {
-    let body = json(&SignInRequest { email, password });
+    let body = Some(json_body::sign_in(&SignInRequest { email, password }));
     req(Method::POST, "/api/auth/sign-in", body)
 }
 
@@ -206,12 +202,20 @@ pub fn list_users() -> Req<Vec<User>> {
 
 /// `POST /api/users`.
 pub fn create_user(body: CreateUserRequest) -> Req<CreateUserResponse> {
-    req(Method::POST, "/api/users", json(&body))
+    req(
+        Method::POST,
+        "/api/users",
+        Some(json_body::create_user(&body)),
+    )
 }
 
 /// `PATCH /api/users/{id}`.
 pub fn update_user(id: i64, body: UpdateUserRequest) -> Req<User> {
-    req(Method::PATCH, &format!("/api/users/{id}"), json(&body))
+    req(
+        Method::PATCH,
+        &format!("/api/users/{id}"),
+        Some(json_body::update_user(&body)),
+    )
 }
 
 /// `GET /api/host-keys`.
@@ -221,7 +225,11 @@ pub fn list_host_keys() -> Req<Vec<HostKey>> {
 
 /// `POST /api/host-keys`: the key is in this answer only.
 pub fn create_host_key(body: NewHostKey) -> Req<CreatedHostKey> {
-    req(Method::POST, "/api/host-keys", json(&body))
+    req(
+        Method::POST,
+        "/api/host-keys",
+        Some(json_body::new_host_key(&body)),
+    )
 }
 
 /// `DELETE /api/host-keys/{id}`.
@@ -255,7 +263,10 @@ pub fn connect_with_key(key: String, name: String, connection: Option<i64>) -> R
         None => "/api/connections/stripe/key".to_owned(),
     };
     let name = Some(name.trim().to_owned()).filter(|n| !n.is_empty());
-    let body = json(&RestrictedKeyRequest { key, name });
+    let body = Some(json_body::restricted_key(&RestrictedKeyRequest {
+        key,
+        name,
+    }));
     req(Method::POST, &url, body)
 }
 

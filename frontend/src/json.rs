@@ -1,7 +1,7 @@
 //! The API's JSON answers read into the `shared` types: the browser's `JSON.parse`, then one small
 //! non-generic function per type. serde_json's deserializer plus a derived visitor per type (and
 //! per `Option`/`Vec` of it) was the largest part of the wasm after the views, and the SPA has a
-//! 150 KiB gzip budget. Serialization (request bodies) still goes through serde.
+//! 150 KiB gzip budget. Request bodies are written by hand too (`json_body`).
 //!
 //! The rules are serde's derive as the backend uses it, so these read exactly what it writes (the
 //! component tests decode serde's own output for every answer type): unknown fields are ignored;
@@ -101,11 +101,13 @@ impl<T: FromJson> FromJson for Vec<T> {
         if !Array::is_array(value) {
             return None;
         }
-        value
-            .unchecked_ref::<Array>()
-            .iter()
-            .map(|item| T::from_json(&item))
-            .collect()
+        // A plain loop: `collect` into `Option<Vec<T>>` cost an iterator adapter per `T`.
+        let array = value.unchecked_ref::<Array>();
+        let mut items = Vec::with_capacity(array.length() as usize);
+        for i in 0..array.length() {
+            items.push(T::from_json(&array.get(i))?);
+        }
+        Some(items)
     }
 }
 

@@ -5,7 +5,9 @@
 pub mod api;
 pub mod components;
 pub mod embed;
+pub mod handler;
 pub mod json;
+pub mod json_body;
 pub mod pages;
 pub mod remote;
 pub mod router;
@@ -13,6 +15,14 @@ pub mod session;
 pub mod strings;
 
 use leptos::prelude::*;
+
+use crate::handler::handler;
+
+// Talc instead of Rust's default dlmalloc: smaller in the wasm (and faster). Single-threaded wasm
+// only (no `atomics`), as the crate requires; the SPA and the widget both get it through this crate.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 use components::admin_menu::AdminMenu;
 use components::banner::{provide_banner, BannerRegion};
@@ -93,7 +103,7 @@ fn UserMenu() -> impl IntoView {
     view! {
         <div class="user-menu" role="group" aria-label=strings::USER_MENU>
             <span class="user-name">{name}</span>
-            <button type="button" class="menu-button" on:click=sign_out>{strings::SIGN_OUT}</button>
+            <button type="button" class="menu-button" on:click=handler(sign_out)>{strings::SIGN_OUT}</button>
         </div>
     }
 }

@@ -3,6 +3,8 @@
 //! alone was ~14 % of the wasm and the SPA has a 150 KB gzip budget; the app needs four fixed paths.
 
 use leptos::prelude::*;
+
+use crate::handler::handler;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -165,5 +167,5 @@ pub fn Link(
         }
         nav.navigate(&target);
     };
-    view! { <a href=href on:click=click>{children()}</a> }
+    view! { <a href=href on:click=handler(click)>{children()}</a> }
 }

@@ -4,6 +4,8 @@
 use crate::router::Link;
 use leptos::prelude::*;
 
+use crate::handler::handler;
+
 use crate::strings;
 
 /// The Admin menu.
@@ -27,7 +29,7 @@ pub fn AdminMenu() -> impl IntoView {
                 class="menu-button"
                 aria-expanded=move || open.get().to_string()
                 aria-controls="admin-menu"
-                on:click=move |_| open.update(|o| *o = !*o)
+                on:click=handler(move |_| open.update(|o| *o = !*o))
             >
                 {strings::ADMIN_MENU}
             </button>

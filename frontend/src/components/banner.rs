@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::handler::handler;
+
 use crate::strings;
 
 /// Success or error.
@@ -70,7 +72,7 @@ pub fn BannerRegion() -> impl IntoView {
                 {move || message_of(BannerKind::Success).map(|message| view! {
                     <div class="banner banner-success">
                         <p>{message}</p>
-                        <button type="button" class="banner-dismiss" aria-label=strings::DISMISS on:click=dismiss>"×"</button>
+                        <button type="button" class="banner-dismiss" aria-label=strings::DISMISS on:click=handler(dismiss)>"×"</button>
                     </div>
                 })}
             </div>
@@ -78,7 +80,7 @@ pub fn BannerRegion() -> impl IntoView {
                 {move || message_of(BannerKind::Error).map(|message| view! {
                     <div class="banner banner-error">
                         <p>{message}</p>
-                        <button type="button" class="banner-dismiss" aria-label=strings::DISMISS on:click=dismiss>"×"</button>
+                        <button type="button" class="banner-dismiss" aria-label=strings::DISMISS on:click=handler(dismiss)>"×"</button>
                     </div>
                 })}
             </div>

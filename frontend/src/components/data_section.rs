@@ -6,6 +6,8 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+
+use crate::handler::handler;
 use shared::{SyncState, SyncStatus, TablePage, TableSync};
 
 use crate::api::{self, ApiFailure};
@@ -65,7 +67,7 @@ fn table_row(t: TableSync, id: i64, preview: Preview) -> impl IntoView {
             <td>{progress}{error}</td>
             <td>
                 <button type="button" class="button button-small" aria-label=label
-                    on:click=move |_| open_preview(id, for_preview.clone(), preview)>{strings::PREVIEW}</button>
+                    on:click=handler(move |_| open_preview(id, for_preview.clone(), preview))>{strings::PREVIEW}</button>
                 " "
                 <a class="button button-small" href=csv_url download="" aria-label=csv_label>{strings::CSV}</a>
             </td>
@@ -151,7 +153,7 @@ pub fn SyncView(
             <h2 id="data-title">{strings::DATA}</h2>
             <p>
                 <button type="button" class="button" disabled=disabled
-                    on:click=move |_| if let Some(f) = force { f.run(()) }>{strings::FORCE_UPDATE}</button>
+                    on:click=handler(move |_| if let Some(f) = force { f.run(()) })>{strings::FORCE_UPDATE}</button>
             </p>
             <p class="sync-state" aria-live="polite">{state_line}</p>
             <table class="data-sources sync-tables">

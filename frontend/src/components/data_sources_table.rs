@@ -3,6 +3,8 @@
 //! re-authentication is fixed by activating its name.
 
 use leptos::prelude::*;
+
+use crate::handler::handler;
 use shared::{Connection, ConnectionStatus, IntegrationKind};
 
 use crate::components::organization_filter::has_organizations;
@@ -65,7 +67,7 @@ fn row(connection: Connection, actions: Option<RowActions>, organizations: bool)
             let c = connection.clone();
             let label = name.clone();
             view! {
-                <button type="button" class="link-button" on:click=move |_| a.reauthorize.run(c.clone())>
+                <button type="button" class="link-button" on:click=handler(move |_| a.reauthorize.run(c.clone()))>
                     {label}<span class="visually-hidden">" — "{strings::REAUTH_HINT}</span>
                 </button>
             }
@@ -84,10 +86,10 @@ fn row(connection: Connection, actions: Option<RowActions>, organizations: bool)
         view! {
             <button type="button" class="button button-small" aria-label=strings::action_for(strings::TEST_CONNECTION, &name)
                 disabled=connection.status == ConnectionStatus::Testing
-                on:click=move |_| a.test.run(t.clone())>{strings::TEST_CONNECTION}</button>
+                on:click=handler(move |_| a.test.run(t.clone()))>{strings::TEST_CONNECTION}</button>
             " "
             <button type="button" class="button button-small button-danger" aria-label=strings::action_for(strings::DELETE, &name)
-                on:click=move |_| a.delete.run(d.clone())>{strings::DELETE}</button>
+                on:click=handler(move |_| a.delete.run(d.clone()))>{strings::DELETE}</button>
         }
     });
     view! {

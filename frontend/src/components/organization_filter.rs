@@ -2,6 +2,8 @@
 //! have connections: every organization, the app's own, or one of them.
 
 use leptos::prelude::*;
+
+use crate::handler::handler;
 use shared::Connection;
 
 use crate::strings;
@@ -40,7 +42,7 @@ pub fn OrganizationFilter(rows: Vec<Connection>, chosen: RwSignal<String>) -> im
         <p class="filter">
             <label for="organization-filter">{strings::COL_ORGANIZATION}</label>" "
             <select id="organization-filter"
-                on:change=move |ev| chosen.set(event_target_value(&ev))
+                on:change=handler(move |ev| chosen.set(event_target_value(&ev)))
                 prop:value=move || chosen.get()>
                 <option value="">{strings::ALL_ORGANIZATIONS}</option>
                 {own.then(|| view! { <option value=OWN>{strings::OWN_ORGANIZATION}</option> })}

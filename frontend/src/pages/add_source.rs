@@ -3,6 +3,8 @@
 use crate::router::{use_nav, Link};
 use leptos::prelude::*;
 
+use crate::handler::handler;
+
 use crate::components::stripe_mark::StripeMark;
 use crate::strings;
 
@@ -18,7 +20,7 @@ pub fn AddSourcePage() -> impl IntoView {
             <p class="lead">{strings::CHOOSE_INTEGRATION}</p>
             <ul class="integration-grid" aria-label=strings::INTEGRATIONS>
                 <li>
-                    <button type="button" class="integration-tile" on:click=open_stripe>
+                    <button type="button" class="integration-tile" on:click=handler(open_stripe)>
                         <StripeMark size=48/>
                         <span>{strings::STRIPE}</span>
                     </button>

@@ -1,6 +1,8 @@
 //! One connection: its facts, a **Test connection** action, its **Data**, and its audit log (Admins only).
 
 use leptos::prelude::*;
+
+use crate::handler::{handler, switch};
 use shared::{ConnectionDetail, ConnectionStatus};
 
 use crate::api;
@@ -28,12 +30,12 @@ fn detail_view(detail: ConnectionDetail, remote: Remote<ConnectionDetail>) -> im
             {c.last_error.map(|e| view! { <dt>{strings::LAST_ERROR}</dt><dd>{strings::problem(e)}</dd> })}
         </dl>
         <p>
-            <button type="button" class="button" on:click=move |_| test_now(&for_test, banners, move || remote.reload())>
+            <button type="button" class="button" on:click=handler(move |_| test_now(&for_test, banners, move || remote.reload()))>
                 {strings::TEST_CONNECTION}
             </button>
             " "
             {needs_reauth.then(|| view! {
-                <button type="button" class="button button-stripe" on:click=move |_| reauthorize(&for_reauth, banners)>
+                <button type="button" class="button button-stripe" on:click=handler(move |_| reauthorize(&for_reauth, banners))>
                     {strings::CONNECT_WITH_STRIPE}
                 </button>
             })}
@@ -68,11 +70,11 @@ pub fn ConnectionDetailPage(id: i64) -> impl IntoView {
     view! {
         <section class="page connection-page" aria-labelledby="connection-title">
             <p class="breadcrumb"><Link href=shared::CONNECTIONS_PAGE>{strings::BACK_TO_CONNECTIONS}</Link></p>
-            {move || match remote.value.get() {
+            {switch(move || match remote.value.get() {
                 None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
                 Some(Ok(detail)) => detail_view(detail, remote).into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
-            }}
+            })}
         </section>
     }
 }

@@ -2,6 +2,8 @@
 //! at creation), allowed origins, and revoking.
 
 use leptos::prelude::*;
+
+use crate::handler::{handler, switch};
 use shared::{HostKey, NewHostKey};
 
 use crate::api;
@@ -33,7 +35,7 @@ fn key_row(key: HostKey, banners: Banners, keys: Remote<Vec<HostKey>>) -> impl I
             <td>
                 {(!revoked).then(|| view! {
                     <button type="button" class="button button-small button-danger"
-                        aria-label=strings::action_for(strings::REVOKE, &name) on:click=revoke>
+                        aria-label=strings::action_for(strings::REVOKE, &name) on:click=handler(revoke)>
                         {strings::REVOKE}
                     </button>
                 })}
@@ -80,7 +82,7 @@ pub fn HostKeysPage() -> impl IntoView {
         <section class="page host-keys-page" aria-labelledby="host-keys-title">
             <h1 id="host-keys-title">{strings::HOST_KEYS}</h1>
             <p class="lead">{strings::HOST_KEYS_INTRO}</p>
-            {move || match keys.value.get() {
+            {switch(move || match keys.value.get() {
                 None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! { <p>{strings::NO_HOST_KEYS}</p> }.into_any(),
                 Some(Ok(list)) => view! {
@@ -97,15 +99,15 @@ pub fn HostKeysPage() -> impl IntoView {
                     </table>
                 }.into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
-            }}
+            })}
             <h2 id="add-host-key-title">{strings::ADD_HOST_KEY}</h2>
-            <form class="form" aria-labelledby="add-host-key-title" on:submit=on_submit>
+            <form class="form" aria-labelledby="add-host-key-title" on:submit=handler(on_submit)>
                 <label for="host-key-name">{strings::HOST_PRODUCT}</label>
                 <input id="host-key-name" type="text" required autocomplete="off" bind:value=name/>
                 <label for="host-key-origins">{strings::ALLOWED_ORIGINS}</label>
                 <textarea id="host-key-origins" required rows="3" aria-describedby="host-key-origins-hint"
                     prop:value=move || origins.get()
-                    on:input:target=move |ev| origins.set(ev.target().value())></textarea>
+                    on:input=handler(move |ev| origins.set(event_target_value(&ev)))></textarea>
                 <p id="host-key-origins-hint" class="hint">{strings::ALLOWED_ORIGINS_HINT}</p>
                 <button type="submit" class="button button-primary" disabled=move || adding.get()>{strings::ADD_HOST_KEY}</button>
             </form>

@@ -6,6 +6,8 @@
 use crate::router::{use_nav, Link};
 use leptos::prelude::*;
 
+use crate::handler::handler;
+
 use crate::api;
 use crate::components::banner::{use_banner, Banner};
 use crate::components::stripe_mark::StripeMark;
@@ -55,20 +57,20 @@ fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl 
             <ul>{strings::RESTRICTED_KEY_PERMISSIONS.map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
             <p>{strings::RESTRICTED_KEY_ACCOUNT_HINT}</p>
             <p><a href=move || key_page.get() target="_blank" rel="noopener noreferrer">{strings::CREATE_KEY_IN_STRIPE}</a></p>
-            <form on:submit=submit>
+            <form on:submit=handler(submit)>
                 <label for="restricted-key">{strings::RESTRICTED_API_KEY}</label>
                 <input id="restricted-key" name="restricted-key" type="password" required
                     autocomplete="off" spellcheck="false" aria-describedby="restricted-key-hint restricted-key-error"
                     aria-invalid=move || error.with(Option::is_some).to_string()
                     prop:value=move || key.get()
-                    on:input=move |ev| key.set(event_target_value(&ev))/>
+                    on:input=handler(move |ev| key.set(event_target_value(&ev)))/>
                 <p id="restricted-key-hint" class="hint">{strings::RESTRICTED_KEY_FIELD_HINT}</p>
                 <p id="restricted-key-error" class="field-error" role="alert">{move || error.get()}</p>
                 <label for="restricted-key-name">{strings::CONNECTION_NAME}</label>
                 <input id="restricted-key-name" name="restricted-key-name" type="text" maxlength="200"
                     autocomplete="off" aria-describedby="restricted-key-name-hint"
                     prop:value=move || name.get()
-                    on:input=move |ev| name.set(event_target_value(&ev))/>
+                    on:input=handler(move |ev| name.set(event_target_value(&ev)))/>
                 <p id="restricted-key-name-hint" class="hint">{strings::CONNECTION_NAME_HINT}</p>
                 <button type="submit" class="button button-primary" disabled=move || pending.get()
                     aria-busy=move || pending.get().to_string()>
@@ -136,10 +138,10 @@ pub fn StripeAuthorizePage() -> impl IntoView {
                 class="button button-stripe"
                 aria-busy=move || busy().to_string()
                 disabled=busy
-                on:click=move |_| {
+                on:click=handler(move |_| {
                     banners.0.set(None);
                     connect();
-                }
+                })
             >
                 {strings::CONNECT_WITH_STRIPE}
             </button>

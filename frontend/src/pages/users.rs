@@ -1,6 +1,8 @@
 //! Admin > Users: the list, role changes, disabling, and adding a user.
 
 use leptos::prelude::*;
+
+use crate::handler::{handler, switch};
 use shared::{CreateUserRequest, Role, UpdateUserRequest, User};
 
 use crate::api;
@@ -57,7 +59,7 @@ fn user_row(user: User, banners: Banners, users: Remote<Vec<User>>) -> impl Into
                     type="button"
                     class="button"
                     aria-label=strings::for_user(if disabled { strings::ENABLE } else { strings::DISABLE }, &user.email)
-                    on:click=move |_| apply(banners, users, id, UpdateUserRequest { role: None, disabled: Some(!disabled) })
+                    on:click=handler(move |_| apply(banners, users, id, UpdateUserRequest { role: None, disabled: Some(!disabled) }))
                 >
                     {if disabled { strings::ENABLE } else { strings::DISABLE }}
                 </button>
@@ -105,7 +107,7 @@ pub fn UsersPage() -> impl IntoView {
         <section class="page users-page" aria-labelledby="users-title">
             <h1 id="users-title">{strings::USERS}</h1>
             <p class="lead">{strings::USERS_INTRO}</p>
-            {move || match users.value.get() {
+            {switch(move || match users.value.get() {
                 None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
                 Some(Ok(list)) => view! {
                     <table class="data-sources users">
@@ -122,9 +124,9 @@ pub fn UsersPage() -> impl IntoView {
                     </table>
                 }.into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
-            }}
+            })}
             <h2 id="add-user-title">{strings::ADD_USER}</h2>
-            <form class="form" aria-labelledby="add-user-title" on:submit=on_submit>
+            <form class="form" aria-labelledby="add-user-title" on:submit=handler(on_submit)>
                 <label for="new-user-email">{strings::EMAIL}</label>
                 <input id="new-user-email" type="email" required autocomplete="off" bind:value=email/>
                 <label for="new-user-name">{strings::DISPLAY_NAME}</label>
