@@ -82,9 +82,11 @@ pub fn App() -> impl IntoView {
     move || {
         let locale = language.0.get();
         strings::set_locale(locale);
-        if let Some(html) = document().document_element() {
+        let doc = document();
+        if let Some(html) = doc.document_element() {
             let _ = html.set_attribute("lang", locale.as_str());
         }
+        doc.set_title(strings::connections());
         view! {
         <a class="skip-link" href="#main">{strings::skip_to_content()}</a>
         <header class="app-header">

@@ -42,7 +42,7 @@ fn user_row(user: User, banners: Banners, users: Remote<Vec<User>>) -> impl Into
             <td>{user.display_name.clone()}</td>
             <td>
                 <select
-                    aria-label=strings::for_user("Role for", &user.email)
+                    aria-label=strings::for_user(strings::role_for(), &user.email)
                     on:change:target=move |ev| {
                         if let Some(role) = Role::parse(&ev.target().value()) {
                             apply(banners, users, id, UpdateUserRequest { role: Some(role), disabled: None });

@@ -151,6 +151,9 @@ texts! {
         / "Aggiungi utente";
     display_name = "Name"
         / "Nome";
+    /// A user's role control, before their email.
+    role_for = "Role for"
+        / "Ruolo per";
     role_label = "Role"
         / "Ruolo";
     password_optional = "Password (optional)"
