@@ -1,6 +1,7 @@
 /* <stripe-connections>: the loader. Defines the custom element at once; the wasm (and its glue) is
  * loaded from this script's own directory on the first element connected. Attributes:
- * session-token, base-url (default: this script's origin), closable. Events: ready, connect, error,
+ * session-token, base-url (default: this script's origin), locale (en, it; default: the
+ * browser's languages), closable. Events: ready, connect, error,
  * close (CustomEvent, details are plain objects). */
 (function () {
   "use strict";
@@ -39,7 +40,7 @@
   }
   class StripeConnections extends HTMLElement {
     static get observedAttributes() {
-      return ["session-token", "base-url"];
+      return ["session-token", "base-url", "locale"];
     }
     connectedCallback() {
       this._render();

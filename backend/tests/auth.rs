@@ -291,7 +291,10 @@ async fn failed_sign_ins_are_throttled_per_account_with_retry_after() {
         assert!(retry > 0 && retry <= backend::auth::FAILURE_WINDOW_SECS);
         let (_, body) = to_json(response).await;
         assert_eq!(body["error"], "rate_limited");
-        assert_eq!(body["retry_after"], retry, "the wait, for the browser to word");
+        assert_eq!(
+            body["retry_after"], retry,
+            "the wait, for the browser to word"
+        );
         assert!(body["message"].as_str().unwrap().contains("Try again in"));
     }
     // After the window the account can sign in again.

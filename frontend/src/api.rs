@@ -7,9 +7,8 @@ use std::marker::PhantomData;
 use gloo_net::http::{Method, RequestBuilder, Response};
 use shared::{
     ApiError, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail, CreateUserRequest,
-    CreateUserResponse, CreatedHostKey, DeleteOutcome, ErrorCode, HostKey, NewHostKey,
-    RestrictedKeyRequest, ServerInfo, SignInRequest, SyncStatus, TablePage, UpdateUserRequest,
-    User,
+    CreateUserResponse, CreatedHostKey, DeleteOutcome, HostKey, NewHostKey, RestrictedKeyRequest,
+    ServerInfo, SignInRequest, SyncStatus, TablePage, UpdateUserRequest, User,
 };
 
 use crate::json::{self, FromJson, RowSummary};
@@ -68,16 +67,10 @@ impl ApiFailure {
     /// The sentence to show.
     pub fn message(&self) -> String {
         match self {
-            Self::Network => strings::NETWORK_ERROR.into(),
-            Self::Server(e) => match e.error {
-                // Codes the UI words itself (the server's sentence is English only).
-                ErrorCode::FullAccessKey => strings::FULL_ACCESS_KEY.into(),
-                ErrorCode::InvalidKey => strings::INVALID_KEY.into(),
-                ErrorCode::OtherAccount => strings::KEY_OTHER_ACCOUNT.into(),
-                ErrorCode::MissingPermissions => strings::missing_permissions(&e.missing),
-                _ => e.message.clone(),
-            },
-            Self::Unexpected(_) => strings::UNEXPECTED_ERROR.into(),
+            Self::Network => strings::network_error().into(),
+            // Worded here from its code and reason (the server's sentence is English only).
+            Self::Server(e) => strings::refusal(e),
+            Self::Unexpected(_) => strings::unexpected_error().into(),
         }
     }
 }
@@ -188,6 +181,12 @@ pub fn me() -> Req<User> {
 pub fn sign_in(email: String, password: String) -> Req<User> {
     let body = Some(json_body::sign_in(&SignInRequest { email, password }));
     req(Method::POST, "/api/auth/sign-in", body)
+}
+
+/// `PUT /api/auth/me/locale`: the language picked (`None`: the browser's).
+pub fn set_locale(locale: Option<shared::Locale>) -> Req<User> {
+    let body = Some(json_body::locale_choice(&shared::LocaleChoice { locale }));
+    req(Method::PUT, "/api/auth/me/locale", body)
 }
 
 /// `POST /api/auth/sign-out`.

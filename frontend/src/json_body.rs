@@ -143,6 +143,13 @@ pub fn restricted_key(b: &RestrictedKeyRequest) -> String {
     .end()
 }
 
+/// `PUT /api/auth/me/locale`.
+pub fn locale_choice(b: &shared::LocaleChoice) -> String {
+    Object::new()
+        .opt_str("locale", b.locale.map(shared::Locale::as_str))
+        .end()
+}
+
 /// `{"return_to": page}` for `POST /api/connections/stripe/authorize`.
 pub fn return_to(page: &str) -> String {
     Object::new().str("return_to", page).end()

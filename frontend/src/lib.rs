@@ -47,12 +47,34 @@ pub const USERS_PATH: &str = "/admin/users";
 /// Route of Admin > Host keys.
 pub const HOST_KEYS_PATH: &str = "/admin/host-keys";
 
+/// The UI's language: the signed-in user's choice, else the browser's. Everything renders again
+/// when it changes.
+#[derive(Clone, Copy)]
+pub struct Language(pub RwSignal<shared::Locale>);
+
+/// Follows the user's language: theirs when signed in and chosen, else the browser's.
+fn follow_language(auth: session::Auth) -> Language {
+    let language = Language(RwSignal::new(strings::browser_locale()));
+    provide_context(language);
+    Effect::new(move |_| {
+        let wanted = auth
+            .user
+            .with(|u| u.as_ref().and_then(|u| u.locale))
+            .unwrap_or_else(strings::browser_locale);
+        if language.0.get_untracked() != wanted {
+            language.0.set(wanted);
+        }
+    });
+    language
+}
+
 /// The whole app: shell, session and routes.
 #[component]
 pub fn App() -> impl IntoView {
     provide_banner();
     let nav = provide_nav();
     let auth = provide_auth();
+    let language = follow_language(auth);
     // Any 401 from the API means the session is over.
     api::on_signed_out(move |_| auth.user.set(None));
     api::me().send(move |answer| {
@@ -67,10 +89,18 @@ pub fn App() -> impl IntoView {
             nav.replace(&format!("{SIGN_IN_PATH}?next={next}"));
         }
     });
-    view! {
-        <a class="skip-link" href="#main">{strings::SKIP_TO_CONTENT}</a>
+    move || {
+        let locale = language.0.get();
+        strings::set_locale(locale);
+        let doc = document();
+        if let Some(html) = doc.document_element() {
+            let _ = html.set_attribute("lang", locale.as_str());
+        }
+        doc.set_title(strings::connections());
+        view! {
+        <a class="skip-link" href="#main">{strings::skip_to_content()}</a>
         <header class="app-header">
-            <span class="app-name">{strings::APP_NAME}</span>
+            <span class="app-name">{strings::app_name()}</span>
             <Show when=move || auth.is_admin()>
                 <AdminMenu/>
             </Show>
@@ -82,6 +112,8 @@ pub fn App() -> impl IntoView {
             <BannerRegion/>
             <ConnectionRoutes/>
         </main>
+        }
+        .into_any()
     }
 }
 
@@ -100,10 +132,29 @@ fn UserMenu() -> impl IntoView {
             auth.user.set(None);
         });
     };
+    // The whole shell renders again when the language changes: no need to track the choice.
+    let chosen = auth
+        .user
+        .with_untracked(|u| u.as_ref().and_then(|u| u.locale));
+    let choose = move |e: leptos::ev::Event| {
+        let value = event_target_value(&e);
+        api::set_locale(shared::Locale::from_wire(&value)).send(move |answer| {
+            if let Ok(user) = answer {
+                auth.user.set(Some(user));
+            }
+        });
+    };
     view! {
-        <div class="user-menu" role="group" aria-label=strings::USER_MENU>
+        <div class="user-menu" role="group" aria-label=strings::user_menu()>
             <span class="user-name">{name}</span>
-            <button type="button" class="menu-button" on:click=handler(sign_out)>{strings::SIGN_OUT}</button>
+            <label for="language" class="language-label">{strings::language()}</label>
+            <select id="language" class="language" on:change=handler(choose)>
+                <option value="" selected=chosen.is_none()>{strings::browser_language()}</option>
+                // Each language by its own name, as people look for it.
+                <option value="en" lang="en" selected=chosen == Some(shared::Locale::En)>"English"</option>
+                <option value="it" lang="it" selected=chosen == Some(shared::Locale::It)>"Italiano"</option>
+            </select>
+            <button type="button" class="menu-button" on:click=handler(sign_out)>{strings::sign_out()}</button>
         </div>
     }
 }
@@ -116,7 +167,7 @@ pub fn ConnectionRoutes() -> impl IntoView {
     let auth = use_auth();
     move || {
         if !auth.checked.get() {
-            return view! { <p class="loading">{strings::LOADING}</p> }.into_any();
+            return view! { <p class="loading">{strings::loading()}</p> }.into_any();
         }
         let path = nav.path();
         let path = path.trim_end_matches('/');

@@ -51,14 +51,15 @@ impl Locale {
     /// The first of BCP 47 tags (`navigator.languages`, a `locale` attribute) this UI speaks, by
     /// primary language (`it-CH` → Italian); English when none is.
     pub fn negotiate<'a>(tags: impl IntoIterator<Item = &'a str>) -> Self {
-        tags.into_iter()
-            .find_map(|tag| {
-                let primary = tag.split(['-', '_']).next().unwrap_or_default();
-                Self::ALL
-                    .into_iter()
-                    .find(|l| l.as_str().eq_ignore_ascii_case(primary))
-            })
-            .unwrap_or(Self::En)
+        tags.into_iter().find_map(Self::of_tag).unwrap_or(Self::En)
+    }
+
+    /// The language of one BCP 47 tag, by its primary subtag, if the UI speaks it.
+    pub fn of_tag(tag: &str) -> Option<Self> {
+        let primary = tag.split(['-', '_']).next().unwrap_or_default();
+        Self::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(primary))
     }
 }
 

@@ -155,7 +155,7 @@ fn start(ctx: &Ctx) {
         .ok()
         .flatten();
     let Some(popup) = popup else {
-        popup_failed(ctx, "popup_blocked", strings::POPUP_BLOCKED);
+        popup_failed(ctx, "popup_blocked", strings::popup_blocked());
         return;
     };
     ctx.busy.set(true);
@@ -170,7 +170,7 @@ fn start(ctx: &Ctx) {
             .as_ref()
             .is_some_and(|f| f.popup.closed().unwrap_or(true));
         if closed {
-            popup_failed(&c, "popup_closed", strings::POPUP_CLOSED);
+            popup_failed(&c, "popup_closed", strings::popup_closed());
         }
     });
     let interval = window
@@ -315,7 +315,7 @@ fn shell(host: web_sys::HtmlElement, origin: String, closable: bool) -> (impl In
             Some(e) => (code_of(&e), e.message),
             None => (
                 "invalid_session".to_owned(),
-                strings::UNEXPECTED_ERROR.to_owned(),
+                strings::unexpected_error().to_owned(),
             ),
         };
         emit_error(&host, &code, &message);
@@ -328,7 +328,7 @@ fn shell(host: web_sys::HtmlElement, origin: String, closable: bool) -> (impl In
             {closable.then(|| view! {
                 <p class="widget-close">
                     <button type="button" class="button button-small" on:click=handler(move |_| emit(&host, "close", &detail(&[])))>
-                        {strings::CLOSE}
+                        {strings::close()}
                     </button>
                 </p>
             })}
@@ -339,14 +339,14 @@ fn shell(host: web_sys::HtmlElement, origin: String, closable: bool) -> (impl In
                         <div class="banner banner-error">
                             <p>{sentence}" "
                                 <button type="button" class="link-button" on:click=handler(move |_| with_current(full_page))>
-                                    {strings::CONTINUE_IN_THIS_WINDOW}
+                                    {strings::continue_in_this_window()}
                                 </button>
                             </p>
                         </div>
                     }
                 })}
             </div>
-            {move || busy.get().then(|| view! { <p class="note">{strings::STRIPE_WINDOW_OPEN}</p> })}
+            {move || busy.get().then(|| view! { <p class="note">{strings::stripe_window_open()}</p> })}
             {pages(nav)}
         </div>
     };
@@ -398,6 +398,13 @@ pub fn mount(
     link.set_attribute("href", &format!("{assets}widget.css"))?;
     root.append_child(&link)?;
     let container: web_sys::HtmlElement = document.create_element("div")?.unchecked_into();
+    // The element's `locale`, else the browser's languages; the host page's own `lang` is theirs.
+    let locale = match host.get_attribute("locale") {
+        Some(tag) => shared::Locale::negotiate([tag.as_str()]),
+        None => strings::browser_locale(),
+    };
+    strings::set_locale(locale);
+    container.set_attribute("lang", locale.as_str())?;
     root.append_child(&container)?;
 
     api::set_context(&base, Some(token).filter(|t| !t.is_empty()));

@@ -239,3 +239,51 @@ fn the_events_details_have_the_documented_shapes() {
         Some("blocked")
     );
 }
+
+#[wasm_bindgen_test]
+async fn the_locale_attribute_picks_the_language_and_marks_it_for_assistive_technology() {
+    stub_fetch(
+        200,
+        &serde_json::to_string(&vec![connection(1, "Acme Corp")]).unwrap(),
+    );
+    let el = element();
+    el.set_attribute("locale", "it-CH").unwrap();
+    let widget = widget::mount(
+        el.clone(),
+        BASE.into(),
+        BASE.into(),
+        "cs_test".into(),
+        format!("{BASE}/widget/"),
+    )
+    .unwrap();
+    until(|| shadow_text(&el, "tbody th.connection-name").len() == 1).await;
+    assert_eq!(
+        shadow_text(&el, "button.button-primary"),
+        ["Aggiungi un'origine dati"]
+    );
+    let root = el.shadow_root().unwrap();
+    let marked = root.query_selector("div[lang='it']").unwrap();
+    assert!(marked.is_some(), "the widget's content says it is Italian");
+    assert!(
+        el.get_attribute("lang").is_none(),
+        "the host's element keeps its own lang"
+    );
+    drop(widget);
+    // A language the UI does not speak falls back to English.
+    el.set_attribute("locale", "de").unwrap();
+    let widget = widget::mount(
+        el.clone(),
+        BASE.into(),
+        BASE.into(),
+        "cs_test".into(),
+        format!("{BASE}/widget/"),
+    )
+    .unwrap();
+    until(|| shadow_text(&el, "tbody th.connection-name").len() == 1).await;
+    assert_eq!(
+        shadow_text(&el, "button.button-primary"),
+        ["Add a Data Source"]
+    );
+    drop(widget);
+    el.remove();
+}

@@ -22,7 +22,7 @@ pub fn AdminMenu() -> impl IntoView {
         }
     };
     view! {
-        <nav class="main-nav" aria-label=strings::MAIN_NAV on:keydown=on_key>
+        <nav class="main-nav" aria-label=strings::main_nav() on:keydown=on_key>
             <button
                 node_ref=button
                 type="button"
@@ -31,22 +31,22 @@ pub fn AdminMenu() -> impl IntoView {
                 aria-controls="admin-menu"
                 on:click=handler(move |_| open.update(|o| *o = !*o))
             >
-                {strings::ADMIN_MENU}
+                {strings::admin_menu()}
             </button>
             <ul id="admin-menu" class="menu" hidden=move || !open.get()>
                 <li>
                     <Link href=shared::CONNECTIONS_PAGE on_follow=move |_| open.set(false)>
-                        {strings::CONNECTIONS}
+                        {strings::connections()}
                     </Link>
                 </li>
                 <li>
                     <Link href=crate::USERS_PATH on_follow=move |_| open.set(false)>
-                        {strings::USERS}
+                        {strings::users()}
                     </Link>
                 </li>
                 <li>
                     <Link href=crate::HOST_KEYS_PATH on_follow=move |_| open.set(false)>
-                        {strings::HOST_KEYS}
+                        {strings::host_keys()}
                     </Link>
                 </li>
             </ul>

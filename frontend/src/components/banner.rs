@@ -72,7 +72,7 @@ pub fn BannerRegion() -> impl IntoView {
                 {move || message_of(BannerKind::Success).map(|message| view! {
                     <div class="banner banner-success">
                         <p>{message}</p>
-                        <button type="button" class="banner-dismiss" aria-label=strings::DISMISS on:click=handler(dismiss)>"×"</button>
+                        <button type="button" class="banner-dismiss" aria-label=strings::dismiss() on:click=handler(dismiss)>"×"</button>
                     </div>
                 })}
             </div>
@@ -80,7 +80,7 @@ pub fn BannerRegion() -> impl IntoView {
                 {move || message_of(BannerKind::Error).map(|message| view! {
                     <div class="banner banner-error">
                         <p>{message}</p>
-                        <button type="button" class="banner-dismiss" aria-label=strings::DISMISS on:click=handler(dismiss)>"×"</button>
+                        <button type="button" class="banner-dismiss" aria-label=strings::dismiss() on:click=handler(dismiss)>"×"</button>
                     </div>
                 })}
             </div>

@@ -52,7 +52,7 @@ fn table_row(t: TableSync, id: i64, preview: Preview) -> impl IntoView {
     let error = t
         .error
         .map(|e| view! { <span class="status status-error">{strings::sync_error(&e)}</span> });
-    let label = strings::action_for(strings::PREVIEW, &name);
+    let label = strings::action_for(strings::preview(), &name);
     let csv_label = strings::csv_of(&name);
     let csv_url = api::table_csv_url(id, &name);
     let (for_preview, key) = (name.clone(), name.clone());
@@ -62,14 +62,14 @@ fn table_row(t: TableSync, id: i64, preview: Preview) -> impl IntoView {
             <td class="number">{t.rows}</td>
             <td>{match t.synced_at {
                 Some(at) => view! { <TimeAgo unix_seconds=at/> }.into_any(),
-                None => strings::NEVER.into_any(),
+                None => strings::never().into_any(),
             }}</td>
             <td>{progress}{error}</td>
             <td>
                 <button type="button" class="button button-small" aria-label=label
-                    on:click=handler(move |_| open_preview(id, for_preview.clone(), preview))>{strings::PREVIEW}</button>
+                    on:click=handler(move |_| open_preview(id, for_preview.clone(), preview))>{strings::preview()}</button>
                 " "
-                <a class="button button-small" href=csv_url download="" aria-label=csv_label>{strings::CSV}</a>
+                <a class="button button-small" href=csv_url download="" aria-label=csv_label>{strings::csv()}</a>
             </td>
         </tr>
     }
@@ -77,25 +77,25 @@ fn table_row(t: TableSync, id: i64, preview: Preview) -> impl IntoView {
 
 fn preview_rows(page: TablePage<RowSummary>) -> impl IntoView {
     if page.rows.is_empty() {
-        return view! { <p>{strings::NO_ROWS}</p> }.into_any();
+        return view! { <p>{strings::no_rows()}</p> }.into_any();
     }
     view! {
         <table class="data-sources preview-rows" aria-labelledby="preview-title">
             <thead><tr>
-                <th scope="col">{strings::COL_ID}</th>
-                <th scope="col">{strings::COL_CREATED}</th>
+                <th scope="col">{strings::col_id()}</th>
+                <th scope="col">{strings::col_created()}</th>
             </tr></thead>
             <tbody>
                 {page.rows.into_iter().map(|r| view! {
                     <tr>
                         <th scope="row"><code>{r.id}</code>
-                            {r.deleted.then(|| view! { <span class="tag">{strings::DELETED}</span> })}</th>
+                            {r.deleted.then(|| view! { <span class="tag">{strings::deleted_tag()}</span> })}</th>
                         <td>{r.created.map(|at| view! { <TimeAgo unix_seconds=at/> })}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
         </table>
-        {page.has_more.then(|| view! { <p><small>{strings::MORE_ROWS}</small></p> })}
+        {page.has_more.then(|| view! { <p><small>{strings::more_rows()}</small></p> })}
     }
     .into_any()
 }
@@ -107,7 +107,7 @@ fn preview_view(preview: Preview) -> impl IntoView {
                 <div class="preview">
                     <h3 id="preview-title">{strings::preview_title(&table)}</h3>
                     {match rows {
-                        None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
+                        None => view! { <p class="loading">{strings::loading()}</p> }.into_any(),
                         Some(Ok(page)) => preview_rows(page).into_any(),
                         Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
                     }}
@@ -134,9 +134,9 @@ pub fn SyncView(
             return e;
         }
         match status.get() {
-            None => strings::LOADING.to_owned(),
+            None => strings::loading().to_owned(),
             Some(Ok(s)) => strings::sync_state(s.status).to_owned(),
-            Some(Err(e)) => format!("{} {}", strings::SYNC_LOAD_FAILED, e.message()),
+            Some(Err(e)) => format!("{} {}", strings::sync_load_failed(), e.message()),
         }
     };
     let tables = move || match status.get() {
@@ -150,20 +150,20 @@ pub fn SyncView(
     };
     view! {
         <section class="data-section" aria-labelledby="data-title">
-            <h2 id="data-title">{strings::DATA}</h2>
+            <h2 id="data-title">{strings::data()}</h2>
             <p>
                 <button type="button" class="button" disabled=disabled
-                    on:click=handler(move |_| if let Some(f) = force { f.run(()) })>{strings::FORCE_UPDATE}</button>
+                    on:click=handler(move |_| if let Some(f) = force { f.run(()) })>{strings::force_update()}</button>
             </p>
             <p class="sync-state" aria-live="polite">{state_line}</p>
             <table class="data-sources sync-tables">
-                <caption class="visually-hidden">{strings::DATA}</caption>
+                <caption class="visually-hidden">{strings::data()}</caption>
                 <thead><tr>
-                    <th scope="col">{strings::COL_TABLE}</th>
-                    <th scope="col">{strings::COL_ROWS}</th>
-                    <th scope="col">{strings::COL_LAST_SYNCED}</th>
-                    <th scope="col">{strings::COL_PROGRESS}</th>
-                    <th scope="col">{strings::PREVIEW}</th>
+                    <th scope="col">{strings::col_table()}</th>
+                    <th scope="col">{strings::col_rows()}</th>
+                    <th scope="col">{strings::col_last_synced()}</th>
+                    <th scope="col">{strings::col_progress()}</th>
+                    <th scope="col">{strings::preview()}</th>
                 </tr></thead>
                 <tbody>{tables}</tbody>
             </table>

@@ -30,9 +30,7 @@ fn date(unix_seconds: i64) -> js_sys::Date {
 /// "2 hours ago" with the exact time on hover and focus.
 #[component]
 pub fn TimeAgo(unix_seconds: i64) -> impl IntoView {
-    let exact = String::from(
-        date(unix_seconds).to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED),
-    );
+    let exact = strings::date_time(&date(unix_seconds));
     let now = (js_sys::Date::now() / 1000.0) as i64;
     view! {
         <time datetime=String::from(date(unix_seconds).to_iso_string()) title=exact.clone() tabindex="0" aria-label=exact>
@@ -54,12 +52,12 @@ pub struct RowActions {
 
 fn row(connection: Connection, actions: Option<RowActions>, organizations: bool) -> impl IntoView {
     let kind = match connection.kind {
-        IntegrationKind::Stripe => strings::STRIPE,
+        IntegrationKind::Stripe => strings::stripe(),
     };
     let duration = connection
         .last_duration_ms
         .map(strings::duration)
-        .unwrap_or_else(|| strings::NEVER.into());
+        .unwrap_or_else(|| strings::never().into());
     let name = connection.name.clone();
     let needs_reauth = connection.status == ConnectionStatus::NeedsReauth;
     let name_cell = match actions {
@@ -68,7 +66,7 @@ fn row(connection: Connection, actions: Option<RowActions>, organizations: bool)
             let label = name.clone();
             view! {
                 <button type="button" class="link-button" on:click=handler(move |_| a.reauthorize.run(c.clone()))>
-                    {label}<span class="visually-hidden">" — "{strings::REAUTH_HINT}</span>
+                    {label}<span class="visually-hidden">" — "{strings::reauth_hint()}</span>
                 </button>
             }
             .into_any()
@@ -84,22 +82,22 @@ fn row(connection: Connection, actions: Option<RowActions>, organizations: bool)
     let action_cell = actions.map(|a| {
         let (t, d) = (connection.clone(), connection.clone());
         view! {
-            <button type="button" class="button button-small" aria-label=strings::action_for(strings::TEST_CONNECTION, &name)
+            <button type="button" class="button button-small" aria-label=strings::action_for(strings::test_connection(), &name)
                 disabled=connection.status == ConnectionStatus::Testing
-                on:click=handler(move |_| a.test.run(t.clone()))>{strings::TEST_CONNECTION}</button>
+                on:click=handler(move |_| a.test.run(t.clone()))>{strings::test_connection()}</button>
             " "
-            <button type="button" class="button button-small button-danger" aria-label=strings::action_for(strings::DELETE, &name)
-                on:click=handler(move |_| a.delete.run(d.clone()))>{strings::DELETE}</button>
+            <button type="button" class="button button-small button-danger" aria-label=strings::action_for(strings::delete(), &name)
+                on:click=handler(move |_| a.delete.run(d.clone()))>{strings::delete()}</button>
         }
     });
     view! {
         <tr data-connection-id=connection.id>
             <th scope="row" class="connection-name">
                 {name_cell}
-                {(!connection.livemode).then(|| view! { <span class="tag">{strings::TEST_MODE}</span> })}
+                {(!connection.livemode).then(|| view! { <span class="tag">{strings::test_mode()}</span> })}
             </th>
             {organizations.then(|| view! {
-                <td>{connection.organization.clone().unwrap_or_else(|| strings::OWN_ORGANIZATION.into())}</td>
+                <td>{connection.organization.clone().unwrap_or_else(|| strings::own_organization().into())}</td>
             })}
             <td class="connection-kind"><StripeMark size=20/>" "{kind}</td>
             <td>
@@ -108,7 +106,7 @@ fn row(connection: Connection, actions: Option<RowActions>, organizations: bool)
             </td>
             <td>{match connection.last_started_at {
                 Some(at) => view! { <TimeAgo unix_seconds=at/> }.into_any(),
-                None => strings::NEVER.into_any(),
+                None => strings::never().into_any(),
             }}</td>
             <td>{duration}</td>
             <td class="connection-actions">{action_cell}</td>
@@ -126,24 +124,24 @@ pub fn DataSourcesTable(
     let organizations = has_organizations(&connections);
     view! {
         <table class="data-sources">
-            <caption class="visually-hidden">{strings::DATA_SOURCES}</caption>
+            <caption class="visually-hidden">{strings::data_sources()}</caption>
             <thead>
                 <tr>
-                    <th scope="col">{strings::COL_NAME}</th>
-                    {organizations.then(|| view! { <th scope="col">{strings::COL_ORGANIZATION}</th> })}
-                    <th scope="col">{strings::COL_CONNECTION}</th>
-                    <th scope="col">{strings::COL_STATUS}</th>
-                    <th scope="col">{strings::COL_LAST_STARTED}</th>
-                    <th scope="col">{strings::COL_LAST_DURATION}</th>
-                    <th scope="col">{strings::COL_ACTION}</th>
+                    <th scope="col">{strings::col_name()}</th>
+                    {organizations.then(|| view! { <th scope="col">{strings::col_organization()}</th> })}
+                    <th scope="col">{strings::col_connection()}</th>
+                    <th scope="col">{strings::col_status()}</th>
+                    <th scope="col">{strings::col_last_started()}</th>
+                    <th scope="col">{strings::col_last_duration()}</th>
+                    <th scope="col">{strings::col_action()}</th>
                 </tr>
             </thead>
             <tbody>
                 {empty.then(|| view! {
                     <tr class="empty-state">
                         <td colspan=if organizations { "7" } else { "6" }>
-                            <p><strong>{strings::EMPTY_TITLE}</strong></p>
-                            <p>{strings::EMPTY_HINT}</p>
+                            <p><strong>{strings::empty_title()}</strong></p>
+                            <p>{strings::empty_hint()}</p>
                         </td>
                     </tr>
                 })}

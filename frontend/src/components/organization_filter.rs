@@ -40,12 +40,12 @@ pub fn OrganizationFilter(rows: Vec<Connection>, chosen: RwSignal<String>) -> im
     let own = rows.iter().any(|c| c.organization.is_none());
     view! {
         <p class="filter">
-            <label for="organization-filter">{strings::COL_ORGANIZATION}</label>" "
+            <label for="organization-filter">{strings::col_organization()}</label>" "
             <select id="organization-filter"
                 on:change=handler(move |ev| chosen.set(event_target_value(&ev)))
                 prop:value=move || chosen.get()>
-                <option value="">{strings::ALL_ORGANIZATIONS}</option>
-                {own.then(|| view! { <option value=OWN>{strings::OWN_ORGANIZATION}</option> })}
+                <option value="">{strings::all_organizations()}</option>
+                {own.then(|| view! { <option value=OWN>{strings::own_organization()}</option> })}
                 {names.into_iter().map(|n| {
                     let value = n.clone();
                     view! { <option value=value>{n}</option> }

@@ -15,14 +15,14 @@ pub fn AddSourcePage() -> impl IntoView {
     let open_stripe = move |_| nav.navigate(crate::STRIPE_AUTHORIZE_PATH);
     view! {
         <section class="page add-source-page" aria-labelledby="add-source-title">
-            <p class="breadcrumb"><Link href=shared::CONNECTIONS_PAGE>{strings::BACK_TO_CONNECTIONS}</Link></p>
-            <h1 id="add-source-title">{strings::ADD_DATA_SOURCE}</h1>
-            <p class="lead">{strings::CHOOSE_INTEGRATION}</p>
-            <ul class="integration-grid" aria-label=strings::INTEGRATIONS>
+            <p class="breadcrumb"><Link href=shared::CONNECTIONS_PAGE>{strings::back_to_connections()}</Link></p>
+            <h1 id="add-source-title">{strings::add_data_source()}</h1>
+            <p class="lead">{strings::choose_integration()}</p>
+            <ul class="integration-grid" aria-label=strings::integrations()>
                 <li>
                     <button type="button" class="integration-tile" on:click=handler(open_stripe)>
                         <StripeMark size=48/>
-                        <span>{strings::STRIPE}</span>
+                        <span>{strings::stripe()}</span>
                     </button>
                 </li>
             </ul>

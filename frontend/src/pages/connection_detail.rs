@@ -22,32 +22,32 @@ fn detail_view(detail: ConnectionDetail, remote: Remote<ConnectionDetail>) -> im
     view! {
         <h1 id="connection-title">{c.name.clone()}</h1>
         <dl class="facts">
-            <dt>{strings::ACCOUNT}</dt><dd><code>{c.account_id.clone()}</code></dd>
-            <dt>{strings::MODE}</dt><dd>{if c.livemode { strings::LIVE_MODE } else { strings::TEST_MODE }}</dd>
-            <dt>{strings::COL_STATUS}</dt><dd>{strings::status(c.status)}</dd>
-            <dt>{strings::CONNECTED_WITH}</dt><dd>{strings::auth_kind(c.auth_kind)}
+            <dt>{strings::account()}</dt><dd><code>{c.account_id.clone()}</code></dd>
+            <dt>{strings::mode()}</dt><dd>{if c.livemode { strings::live_mode() } else { strings::test_mode() }}</dd>
+            <dt>{strings::col_status()}</dt><dd>{strings::status(c.status)}</dd>
+            <dt>{strings::connected_with()}</dt><dd>{strings::auth_kind(c.auth_kind)}
                 {c.key_last4.clone().map(|l| view! { " "<code>{strings::key_ending(&l)}</code> })}</dd>
-            {c.last_error.map(|e| view! { <dt>{strings::LAST_ERROR}</dt><dd>{strings::problem(e)}</dd> })}
+            {c.last_error.map(|e| view! { <dt>{strings::last_error()}</dt><dd>{strings::problem(e)}</dd> })}
         </dl>
         <p>
             <button type="button" class="button" on:click=handler(move |_| test_now(&for_test, banners, move || remote.reload()))>
-                {strings::TEST_CONNECTION}
+                {strings::test_connection()}
             </button>
             " "
             {needs_reauth.then(|| view! {
                 <button type="button" class="button button-stripe" on:click=handler(move |_| reauthorize(&for_reauth, banners))>
-                    {strings::CONNECT_WITH_STRIPE}
+                    {strings::connect_with_stripe()}
                 </button>
             })}
         </p>
         <DataSection id=c.id/>
-        <h2 id="history-title">{strings::HISTORY}</h2>
+        <h2 id="history-title">{strings::history()}</h2>
         <table class="data-sources audit" aria-labelledby="history-title">
             <thead><tr>
-                <th scope="col">{strings::COL_WHEN}</th>
-                <th scope="col">{strings::COL_WHO}</th>
-                <th scope="col">{strings::COL_WHAT}</th>
-                <th scope="col">{strings::COL_DETAILS}</th>
+                <th scope="col">{strings::col_when()}</th>
+                <th scope="col">{strings::col_who()}</th>
+                <th scope="col">{strings::col_what()}</th>
+                <th scope="col">{strings::col_details()}</th>
             </tr></thead>
             <tbody>
                 {detail.audit.into_iter().map(|e| view! {
@@ -69,9 +69,9 @@ pub fn ConnectionDetailPage(id: i64) -> impl IntoView {
     let remote = Remote::new(move || api::get_connection(id));
     view! {
         <section class="page connection-page" aria-labelledby="connection-title">
-            <p class="breadcrumb"><Link href=shared::CONNECTIONS_PAGE>{strings::BACK_TO_CONNECTIONS}</Link></p>
+            <p class="breadcrumb"><Link href=shared::CONNECTIONS_PAGE>{strings::back_to_connections()}</Link></p>
             {switch(move || match remote.value.get() {
-                None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
+                None => view! { <p class="loading">{strings::loading()}</p> }.into_any(),
                 Some(Ok(detail)) => detail_view(detail, remote).into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
             })}

@@ -23,7 +23,7 @@ pub fn banner_for_outcome(connected: Option<&str>, error: Option<&str>) -> Optio
             CallbackError::parse(code),
         )));
     }
-    connected.map(|_| Banner::success(strings::CONNECTION_SUCCESSFUL))
+    connected.map(|_| Banner::success(strings::connection_successful()))
 }
 
 /// Sends the browser to Stripe to re-authenticate `connection` (or, for a restricted key, to the
@@ -181,16 +181,16 @@ pub fn ConnectionsPage() -> impl IntoView {
     };
     view! {
         <section class="page connections-page" aria-labelledby="connections-title">
-            <h1 id="connections-title">{strings::CONNECTIONS}</h1>
-            <p class="lead">{strings::CONNECTIONS_INTRO}</p>
+            <h1 id="connections-title">{strings::connections()}</h1>
+            <p class="lead">{strings::connections_intro()}</p>
             <div class="section-header">
-                <h2 id="data-sources-title">{strings::DATA_SOURCES}</h2>
+                <h2 id="data-sources-title">{strings::data_sources()}</h2>
                 <button type="button" class="button button-primary" on:click=handler(add)>
-                    {strings::ADD_DATA_SOURCE}
+                    {strings::add_data_source()}
                 </button>
             </div>
             {switch(move || match connections.value.get() {
-                None => view! { <p class="loading" aria-busy="true">{strings::LOADING}</p> }.into_any(),
+                None => view! { <p class="loading" aria-busy="true">{strings::loading()}</p> }.into_any(),
                 Some(Ok(rows)) => {
                     let filter = has_organizations(&rows)
                         .then(|| view! { <OrganizationFilter rows=rows.clone() chosen=organization/> });
@@ -200,9 +200,9 @@ pub fn ConnectionsPage() -> impl IntoView {
                 }
                 Some(Err(e)) => view! {
                     <div class="load-error" role="alert">
-                        <p>{strings::LOAD_FAILED}" "{e.message()}</p>
+                        <p>{strings::load_failed()}" "{e.message()}</p>
                         <button type="button" class="button" on:click=handler(move |_| connections.reload())>
-                            {strings::RETRY}
+                            {strings::retry()}
                         </button>
                     </div>
                 }
@@ -216,12 +216,12 @@ pub fn ConnectionsPage() -> impl IntoView {
                     {move || delete_error.get().map(|e| view! { <p class="load-error" role="alert">{e}</p> })}
                     <div class="dialog-actions">
                         <button type="button" class="button button-danger" disabled=move || deleting.get()
-                            on:click=handler(move |_| delete(false))>{strings::DELETE}</button>
+                            on:click=handler(move |_| delete(false))>{strings::delete()}</button>
                         {move || delete_error.with(Option::is_some).then(|| view! {
                             <button type="button" class="button" disabled=move || deleting.get()
-                                on:click=handler(move |_| delete(true))>{strings::REMOVE_HERE_ONLY}</button>
+                                on:click=handler(move |_| delete(true))>{strings::remove_here_only()}</button>
                         })}
-                        <button type="button" class="button" autofocus on:click=handler(move |_| confirm.set(None))>{strings::CANCEL}</button>
+                        <button type="button" class="button" autofocus on:click=handler(move |_| confirm.set(None))>{strings::cancel()}</button>
                     </div>
                 })}
             </dialog>

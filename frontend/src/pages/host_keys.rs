@@ -20,7 +20,7 @@ fn key_row(key: HostKey, banners: Banners, keys: Remote<Vec<HostKey>>) -> impl I
             match answer {
                 Ok(()) => banners
                     .0
-                    .set(Some(Banner::success(strings::HOST_KEY_REVOKED))),
+                    .set(Some(Banner::success(strings::host_key_revoked()))),
                 Err(e) => banners.0.set(Some(Banner::error(e.message()))),
             }
             keys.reload();
@@ -31,12 +31,12 @@ fn key_row(key: HostKey, banners: Banners, keys: Remote<Vec<HostKey>>) -> impl I
             <th scope="row">{key.name.clone()}</th>
             <td>{key.origins.join(", ")}</td>
             <td><code>{format!("hk_…{}", key.key_last4)}</code></td>
-            <td>{if revoked { strings::REVOKED } else { strings::ACTIVE }}</td>
+            <td>{if revoked { strings::revoked() } else { strings::active() }}</td>
             <td>
                 {(!revoked).then(|| view! {
                     <button type="button" class="button button-small button-danger"
-                        aria-label=strings::action_for(strings::REVOKE, &name) on:click=handler(revoke)>
-                        {strings::REVOKE}
+                        aria-label=strings::action_for(strings::revoke(), &name) on:click=handler(revoke)>
+                        {strings::revoke()}
                     </button>
                 })}
             </td>
@@ -80,36 +80,36 @@ pub fn HostKeysPage() -> impl IntoView {
     };
     view! {
         <section class="page host-keys-page" aria-labelledby="host-keys-title">
-            <h1 id="host-keys-title">{strings::HOST_KEYS}</h1>
-            <p class="lead">{strings::HOST_KEYS_INTRO}</p>
+            <h1 id="host-keys-title">{strings::host_keys()}</h1>
+            <p class="lead">{strings::host_keys_intro()}</p>
             {switch(move || match keys.value.get() {
-                None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! { <p>{strings::NO_HOST_KEYS}</p> }.into_any(),
+                None => view! { <p class="loading">{strings::loading()}</p> }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! { <p>{strings::no_host_keys()}</p> }.into_any(),
                 Some(Ok(list)) => view! {
                     <table class="data-sources">
-                        <caption class="visually-hidden">{strings::HOST_KEYS}</caption>
+                        <caption class="visually-hidden">{strings::host_keys()}</caption>
                         <thead><tr>
-                            <th scope="col">{strings::COL_NAME}</th>
-                            <th scope="col">{strings::COL_ORIGINS}</th>
-                            <th scope="col">{strings::COL_KEY}</th>
-                            <th scope="col">{strings::COL_USER_STATUS}</th>
-                            <th scope="col">{strings::COL_ACTION}</th>
+                            <th scope="col">{strings::col_name()}</th>
+                            <th scope="col">{strings::col_origins()}</th>
+                            <th scope="col">{strings::col_key()}</th>
+                            <th scope="col">{strings::col_user_status()}</th>
+                            <th scope="col">{strings::col_action()}</th>
                         </tr></thead>
                         <tbody>{list.into_iter().map(|k| key_row(k, banners, keys)).collect_view()}</tbody>
                     </table>
                 }.into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
             })}
-            <h2 id="add-host-key-title">{strings::ADD_HOST_KEY}</h2>
+            <h2 id="add-host-key-title">{strings::add_host_key()}</h2>
             <form class="form" aria-labelledby="add-host-key-title" on:submit=handler(on_submit)>
-                <label for="host-key-name">{strings::HOST_PRODUCT}</label>
+                <label for="host-key-name">{strings::host_product()}</label>
                 <input id="host-key-name" type="text" required autocomplete="off" bind:value=name/>
-                <label for="host-key-origins">{strings::ALLOWED_ORIGINS}</label>
+                <label for="host-key-origins">{strings::allowed_origins()}</label>
                 <textarea id="host-key-origins" required rows="3" aria-describedby="host-key-origins-hint"
                     prop:value=move || origins.get()
                     on:input=handler(move |ev| origins.set(event_target_value(&ev)))></textarea>
-                <p id="host-key-origins-hint" class="hint">{strings::ALLOWED_ORIGINS_HINT}</p>
-                <button type="submit" class="button button-primary" disabled=move || adding.get()>{strings::ADD_HOST_KEY}</button>
+                <p id="host-key-origins-hint" class="hint">{strings::allowed_origins_hint()}</p>
+                <button type="submit" class="button button-primary" disabled=move || adding.get()>{strings::add_host_key()}</button>
             </form>
         </section>
     }

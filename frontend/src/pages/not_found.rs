@@ -10,9 +10,9 @@ use crate::strings;
 pub fn NotFoundPage() -> impl IntoView {
     view! {
         <section class="page" aria-labelledby="not-found-title">
-            <h1 id="not-found-title">{strings::NOT_FOUND_TITLE}</h1>
-            <p>{strings::NOT_FOUND_HINT}</p>
-            <p><Link href=shared::CONNECTIONS_PAGE>{strings::BACK_TO_CONNECTIONS}</Link></p>
+            <h1 id="not-found-title">{strings::not_found_title()}</h1>
+            <p>{strings::not_found_hint()}</p>
+            <p><Link href=shared::CONNECTIONS_PAGE>{strings::back_to_connections()}</Link></p>
         </section>
     }
 }

@@ -10,8 +10,8 @@ use crate::strings;
 pub fn RequiresAdminPage() -> impl IntoView {
     view! {
         <section class="page" aria-labelledby="requires-admin-title">
-            <h1 id="requires-admin-title">{strings::REQUIRES_ADMIN}</h1>
-            <p>{strings::REQUIRES_ADMIN_HINT}</p>
+            <h1 id="requires-admin-title">{strings::requires_admin()}</h1>
+            <p>{strings::requires_admin_hint()}</p>
         </section>
     }
 }
@@ -26,7 +26,7 @@ pub fn HomePage() -> impl IntoView {
                 .map(|u| {
                     format!(
                         "{} {} ({})",
-                        strings::SIGNED_IN_AS,
+                        strings::signed_in_as(),
                         u.display_name,
                         strings::role(u.role)
                     )
@@ -36,9 +36,9 @@ pub fn HomePage() -> impl IntoView {
     };
     view! {
         <section class="page" aria-labelledby="home-title">
-            <h1 id="home-title">{strings::HOME_TITLE}</h1>
+            <h1 id="home-title">{strings::home_title()}</h1>
             <p>{who}</p>
-            <p>{strings::HOME_HINT}</p>
+            <p>{strings::home_hint()}</p>
         </section>
     }
 }

@@ -40,14 +40,14 @@ pub fn SignInPage() -> impl IntoView {
     };
     view! {
         <section class="page sign-in-page" aria-labelledby="sign-in-title">
-            <h1 id="sign-in-title">{strings::SIGN_IN_TITLE}</h1>
+            <h1 id="sign-in-title">{strings::sign_in_title()}</h1>
             <form class="form" on:submit=handler(on_submit)>
-                <label for="sign-in-email">{strings::EMAIL}</label>
+                <label for="sign-in-email">{strings::email()}</label>
                 <input id="sign-in-email" name="email" type="email" autocomplete="username" required bind:value=email/>
-                <label for="sign-in-password">{strings::PASSWORD}</label>
+                <label for="sign-in-password">{strings::password()}</label>
                 <input id="sign-in-password" name="password" type="password" autocomplete="current-password" required bind:value=password/>
                 <button type="submit" class="button button-primary" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
-                    {move || if pending.get() { strings::SIGNING_IN } else { strings::SIGN_IN }}
+                    {move || if pending.get() { strings::signing_in() } else { strings::sign_in() }}
                 </button>
             </form>
         </section>

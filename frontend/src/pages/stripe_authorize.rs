@@ -51,32 +51,32 @@ fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl 
     };
     view! {
         <details class="restricted-key" open=connection.is_some()>
-            <summary>{strings::USE_RESTRICTED_KEY}</summary>
-            {connection.map(|_| view! { <p>{strings::REPLACING_KEY_FOR}</p> })}
-            <p>{strings::RESTRICTED_KEY_INTRO}</p>
-            <ul>{strings::RESTRICTED_KEY_PERMISSIONS.map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
-            <p>{strings::RESTRICTED_KEY_ACCOUNT_HINT}</p>
-            <p><a href=move || key_page.get() target="_blank" rel="noopener noreferrer">{strings::CREATE_KEY_IN_STRIPE}</a></p>
+            <summary>{strings::use_restricted_key()}</summary>
+            {connection.map(|_| view! { <p>{strings::replacing_key_for()}</p> })}
+            <p>{strings::restricted_key_intro()}</p>
+            <ul>{strings::restricted_key_permissions().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            <p>{strings::restricted_key_account_hint()}</p>
+            <p><a href=move || key_page.get() target="_blank" rel="noopener noreferrer">{strings::create_key_in_stripe()}</a></p>
             <form on:submit=handler(submit)>
-                <label for="restricted-key">{strings::RESTRICTED_API_KEY}</label>
+                <label for="restricted-key">{strings::restricted_api_key()}</label>
                 <input id="restricted-key" name="restricted-key" type="password" required
                     autocomplete="off" spellcheck="false" aria-describedby="restricted-key-hint restricted-key-error"
                     aria-invalid=move || error.with(Option::is_some).to_string()
                     prop:value=move || key.get()
                     on:input=handler(move |ev| key.set(event_target_value(&ev)))/>
-                <p id="restricted-key-hint" class="hint">{strings::RESTRICTED_KEY_FIELD_HINT}</p>
+                <p id="restricted-key-hint" class="hint">{strings::restricted_key_field_hint()}</p>
                 <p id="restricted-key-error" class="field-error" role="alert">{move || error.get()}</p>
-                <label for="restricted-key-name">{strings::CONNECTION_NAME}</label>
+                <label for="restricted-key-name">{strings::connection_name()}</label>
                 <input id="restricted-key-name" name="restricted-key-name" type="text" maxlength="200"
                     autocomplete="off" aria-describedby="restricted-key-name-hint"
                     prop:value=move || name.get()
                     on:input=handler(move |ev| name.set(event_target_value(&ev)))/>
-                <p id="restricted-key-name-hint" class="hint">{strings::CONNECTION_NAME_HINT}</p>
+                <p id="restricted-key-name-hint" class="hint">{strings::connection_name_hint()}</p>
                 <button type="submit" class="button button-primary" disabled=move || pending.get()
                     aria-busy=move || pending.get().to_string()>
-                    {strings::CONNECT_WITH_KEY}
+                    {strings::connect_with_key()}
                 </button>
-                <p class="visually-hidden" aria-live="polite">{move || pending.get().then_some(strings::CHECKING_KEY)}</p>
+                <p class="visually-hidden" aria-live="polite">{move || pending.get().then_some(strings::checking_key())}</p>
             </form>
         </details>
     }
@@ -125,13 +125,13 @@ pub fn StripeAuthorizePage() -> impl IntoView {
     });
     view! {
         <section class="page stripe-authorize-page" aria-labelledby="stripe-auth-title">
-            <p class="breadcrumb"><Link href=crate::ADD_SOURCE_PATH>{strings::BACK_TO_INTEGRATIONS}</Link></p>
-            <h1 id="stripe-auth-title" class="with-mark"><StripeMark size=40/>" "{strings::STRIPE_AUTHORIZATION}</h1>
-            <p>{strings::STRIPE_AUTH_WHAT}</p>
-            <p>{strings::STRIPE_AUTH_READ_ONLY}</p>
-            <p>{strings::STRIPE_AUTH_HOW}</p>
+            <p class="breadcrumb"><Link href=crate::ADD_SOURCE_PATH>{strings::back_to_integrations()}</Link></p>
+            <h1 id="stripe-auth-title" class="with-mark"><StripeMark size=40/>" "{strings::stripe_authorization()}</h1>
+            <p>{strings::stripe_auth_what()}</p>
+            <p>{strings::stripe_auth_read_only()}</p>
+            <p>{strings::stripe_auth_how()}</p>
             <Show when=demo>
-                <p class="note demo-note">{strings::DEMO_MODE_NOTE}</p>
+                <p class="note demo-note">{strings::demo_mode_note()}</p>
             </Show>
             <button
                 type="button"
@@ -143,9 +143,9 @@ pub fn StripeAuthorizePage() -> impl IntoView {
                     connect();
                 })
             >
-                {strings::CONNECT_WITH_STRIPE}
+                {strings::connect_with_stripe()}
             </button>
-            <p class="visually-hidden" aria-live="polite">{move || busy().then_some(strings::REDIRECTING)}</p>
+            <p class="visually-hidden" aria-live="polite">{move || busy().then_some(strings::redirecting())}</p>
             <RestrictedKeyForm key_page=key_page connection=connection/>
         </section>
     }

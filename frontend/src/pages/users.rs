@@ -22,7 +22,7 @@ fn role_options(selected: Role) -> impl IntoView {
 fn apply(banners: Banners, users: Remote<Vec<User>>, id: i64, change: UpdateUserRequest) {
     api::update_user(id, change).send(move |answer| {
         match answer {
-            Ok(_) => banners.0.set(Some(Banner::success(strings::USER_UPDATED))),
+            Ok(_) => banners.0.set(Some(Banner::success(strings::user_updated()))),
             Err(e) => banners.0.set(Some(Banner::error(e.message()))),
         }
         users.reload();
@@ -35,14 +35,14 @@ fn user_row(user: User, banners: Banners, users: Remote<Vec<User>>) -> impl Into
     let last = user
         .last_sign_in_at
         .map(|t| strings::time_ago((js_sys::Date::now() / 1000.0) as i64 - t))
-        .unwrap_or_else(|| strings::NEVER.into());
+        .unwrap_or_else(|| strings::never().into());
     view! {
         <tr>
             <th scope="row">{user.email.clone()}</th>
             <td>{user.display_name.clone()}</td>
             <td>
                 <select
-                    aria-label=strings::for_user("Role for", &user.email)
+                    aria-label=strings::for_user(strings::role_for(), &user.email)
                     on:change:target=move |ev| {
                         if let Some(role) = Role::parse(&ev.target().value()) {
                             apply(banners, users, id, UpdateUserRequest { role: Some(role), disabled: None });
@@ -52,16 +52,16 @@ fn user_row(user: User, banners: Banners, users: Remote<Vec<User>>) -> impl Into
                     {role_options(user.role)}
                 </select>
             </td>
-            <td>{if disabled { strings::DISABLED } else { strings::ACTIVE }}</td>
+            <td>{if disabled { strings::disabled() } else { strings::active() }}</td>
             <td>{last}</td>
             <td>
                 <button
                     type="button"
                     class="button"
-                    aria-label=strings::for_user(if disabled { strings::ENABLE } else { strings::DISABLE }, &user.email)
+                    aria-label=strings::for_user(if disabled { strings::enable() } else { strings::disable() }, &user.email)
                     on:click=handler(move |_| apply(banners, users, id, UpdateUserRequest { role: None, disabled: Some(!disabled) }))
                 >
-                    {if disabled { strings::ENABLE } else { strings::DISABLE }}
+                    {if disabled { strings::enable() } else { strings::disable() }}
                 </button>
             </td>
         </tr>
@@ -92,7 +92,7 @@ pub fn UsersPage() -> impl IntoView {
             Ok(created) => {
                 let message = match created.one_time_password {
                     Some(otp) => strings::one_time_password(&created.user.email, &otp),
-                    None => strings::USER_ADDED.into(),
+                    None => strings::user_added().into(),
                 };
                 banners.0.set(Some(Banner::success(message)));
                 email.set(String::new());
@@ -105,42 +105,42 @@ pub fn UsersPage() -> impl IntoView {
     };
     view! {
         <section class="page users-page" aria-labelledby="users-title">
-            <h1 id="users-title">{strings::USERS}</h1>
-            <p class="lead">{strings::USERS_INTRO}</p>
+            <h1 id="users-title">{strings::users()}</h1>
+            <p class="lead">{strings::users_intro()}</p>
             {switch(move || match users.value.get() {
-                None => view! { <p class="loading">{strings::LOADING}</p> }.into_any(),
+                None => view! { <p class="loading">{strings::loading()}</p> }.into_any(),
                 Some(Ok(list)) => view! {
                     <table class="data-sources users">
-                        <caption class="visually-hidden">{strings::USERS}</caption>
+                        <caption class="visually-hidden">{strings::users()}</caption>
                         <thead><tr>
-                            <th scope="col">{strings::COL_EMAIL}</th>
-                            <th scope="col">{strings::COL_USER_NAME}</th>
-                            <th scope="col">{strings::COL_ROLE}</th>
-                            <th scope="col">{strings::COL_USER_STATUS}</th>
-                            <th scope="col">{strings::COL_LAST_SIGN_IN}</th>
-                            <th scope="col">{strings::COL_ACTION}</th>
+                            <th scope="col">{strings::col_email()}</th>
+                            <th scope="col">{strings::col_user_name()}</th>
+                            <th scope="col">{strings::col_role()}</th>
+                            <th scope="col">{strings::col_user_status()}</th>
+                            <th scope="col">{strings::col_last_sign_in()}</th>
+                            <th scope="col">{strings::col_action()}</th>
                         </tr></thead>
                         <tbody>{list.into_iter().map(|u| user_row(u, banners, users)).collect_view()}</tbody>
                     </table>
                 }.into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
             })}
-            <h2 id="add-user-title">{strings::ADD_USER}</h2>
+            <h2 id="add-user-title">{strings::add_user()}</h2>
             <form class="form" aria-labelledby="add-user-title" on:submit=handler(on_submit)>
-                <label for="new-user-email">{strings::EMAIL}</label>
+                <label for="new-user-email">{strings::email()}</label>
                 <input id="new-user-email" type="email" required autocomplete="off" bind:value=email/>
-                <label for="new-user-name">{strings::DISPLAY_NAME}</label>
+                <label for="new-user-name">{strings::display_name()}</label>
                 <input id="new-user-name" type="text" autocomplete="off" bind:value=name/>
-                <label for="new-user-role">{strings::ROLE}</label>
+                <label for="new-user-role">{strings::role_label()}</label>
                 <select id="new-user-role" on:change:target=move |ev| {
                     if let Some(r) = Role::parse(&ev.target().value()) { role.set(r) }
                 }>
                     {role_options(Role::Standard)}
                 </select>
-                <label for="new-user-password">{strings::PASSWORD_OPTIONAL}</label>
+                <label for="new-user-password">{strings::password_optional()}</label>
                 <input id="new-user-password" type="password" autocomplete="new-password" aria-describedby="new-user-password-hint" bind:value=password/>
-                <p id="new-user-password-hint" class="hint">{strings::PASSWORD_OPTIONAL_HINT}</p>
-                <button type="submit" class="button button-primary" disabled=move || adding.get()>{strings::ADD_USER}</button>
+                <p id="new-user-password-hint" class="hint">{strings::password_optional_hint()}</p>
+                <button type="submit" class="button button-primary" disabled=move || adding.get()>{strings::add_user()}</button>
             </form>
         </section>
     }

@@ -46,18 +46,160 @@ pub async fn assert_accessible(browser: &Browser, state: &str, seen: &mut Vec<St
     }
 }
 
-#[tokio::test]
-async fn every_page_and_state_on_the_way_to_a_connection_meets_wcag_2_2_aa() {
+/// What the walk looks for, in one language.
+struct Labels {
+    languages: &'static str,
+    lang: &'static str,
+    sign_in_title: &'static str,
+    email: &'static str,
+    password: &'static str,
+    sign_in: &'static str,
+    sign_out: &'static str,
+    add_data_source: &'static str,
+    stripe_authorization: &'static str,
+    use_restricted_key: &'static str,
+    restricted_api_key: &'static str,
+    connect_with_key: &'static str,
+    connect_with_stripe: &'static str,
+    access_denied: &'static str,
+    connection_successful: &'static str,
+    data: &'static str,
+    users: &'static str,
+}
+
+const ENGLISH: Labels = Labels {
+    languages: "en-US,en",
+    lang: "en",
+    sign_in_title: "Sign in",
+    email: "Email",
+    password: "Password",
+    sign_in: "Sign in",
+    sign_out: "Sign out",
+    add_data_source: "Add a Data Source",
+    stripe_authorization: "Stripe authorization",
+    use_restricted_key: "Use a restricted API key",
+    restricted_api_key: "Restricted API key",
+    connect_with_key: "Connect with key",
+    connect_with_stripe: "Connect with Stripe",
+    access_denied: "Access to Stripe was not granted",
+    connection_successful: "Connection Successful!",
+    data: "Data",
+    users: "Users",
+};
+
+const ITALIAN: Labels = Labels {
+    languages: "it-IT,it",
+    lang: "it",
+    sign_in_title: "Accedi",
+    email: "Email",
+    password: "Password",
+    sign_in: "Accedi",
+    sign_out: "Esci",
+    add_data_source: "Aggiungi un'origine dati",
+    stripe_authorization: "Autorizzazione Stripe",
+    use_restricted_key: "Usa una chiave API con restrizioni",
+    restricted_api_key: "Chiave API con restrizioni",
+    connect_with_key: "Connetti con la chiave",
+    connect_with_stripe: "Connetti con Stripe",
+    access_denied: "L'accesso a Stripe non è stato concesso",
+    connection_successful: "Connessione riuscita!",
+    data: "Dati",
+    users: "Utenti",
+};
+
+/// English sentences and labels of the app an Italian admin must never meet (the product's
+/// visible text on the pages walked; names such as Stripe, Email, Password, CSV are the same in
+/// both languages and not listed).
+const ENGLISH_ONLY: &[&str] = &[
+    "Connections",
+    "Data Sources",
+    "Add a Data Source",
+    "Connect with Stripe",
+    "Stripe authorization",
+    "Connection Successful!",
+    "Sign in",
+    "Sign out",
+    "Loading",
+    "Last Connection Started",
+    "Last Connection Duration",
+    "Status",
+    "Action",
+    "Success",
+    "Test connection",
+    "Delete",
+    "Force an update",
+    "Rows",
+    "Last synced",
+    "Users",
+    "Host keys",
+    "Role",
+    "Name",
+    "Never",
+    "ago",
+    "seconds",
+    "minutes",
+    "Try again",
+    "Dismiss",
+    "Restricted API key",
+    "History",
+    "Language",
+    "Skip to content",
+    "Preview",
+    "Progress",
+    "Table",
+    "Up to date",
+];
+
+/// `{xpath}` for an element whose normalised text is `text` (quotes in `text` handled).
+fn with_text(element: &str, text: &str) -> String {
+    format!("//{element}[normalize-space()={}]", xpath_literal(text))
+}
+
+fn xpath_literal(text: &str) -> String {
+    if text.contains('\'') {
+        format!("\"{text}\"")
+    } else {
+        format!("'{text}'")
+    }
+}
+
+/// Fails when the page's visible text holds one of [`ENGLISH_ONLY`] (whole words).
+async fn assert_no_english(browser: &Browser, state: &str, seen: &mut Vec<String>) {
+    let text = browser
+        .c()
+        .execute("return document.body.innerText;", vec![])
+        .await
+        .unwrap();
+    let text = text.as_str().unwrap_or_default();
+    for phrase in ENGLISH_ONLY {
+        let found = text.match_indices(phrase).any(|(i, _)| {
+            let before = text[..i].chars().next_back();
+            let after = text[i + phrase.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        });
+        if found {
+            seen.push(format!("{state}: English text {phrase:?}"));
+        }
+    }
+}
+
+/// Walks every page and state on the way to a connection in the browser's language `l`, running
+/// axe-core in each (and, in Italian, looking for English words).
+async fn walk(l: &Labels) {
     let (_backend, addr, _data) = backend(&[
         ("ADMIN_EMAIL", ADMIN_EMAIL),
         ("ADMIN_PASSWORD", ADMIN_PASSWORD),
     ]);
     let base = format!("http://{addr}");
-    let browser = Browser::start().await;
+    let browser = Browser::start_preferring(l.languages).await;
     let mut seen = Vec::new();
+    let english = l.lang == "en";
 
     browser.c().goto(&base).await.unwrap();
-    browser.wait_for("//h1[normalize-space()='Sign in']").await;
+    browser.wait_for(&with_text("h1", l.sign_in_title)).await;
+    browser
+        .wait_for(&format!("/html[@lang='{}']", l.lang))
+        .await;
     // The checker itself: an image without a text alternative, put in and taken out again.
     browser
         .c()
@@ -80,17 +222,30 @@ async fn every_page_and_state_on_the_way_to_a_connection_meets_wcag_2_2_aa() {
         .execute("document.getElementById('axe-probe').remove();", vec![])
         .await
         .unwrap();
-    assert_accessible(&browser, "sign-in", &mut seen).await;
+    macro_rules! checked {
+        ($state:expr) => {{
+            let state: &str = $state;
+            assert_accessible(&browser, state, &mut seen).await;
+            if !english {
+                assert_no_english(&browser, state, &mut seen).await;
+            }
+        }};
+    }
+    checked!("sign-in");
     // A failed sign-in: the error tied to the form.
-    browser.type_into_labelled("Email", ADMIN_EMAIL).await;
+    browser.type_into_labelled(l.email, ADMIN_EMAIL).await;
     browser
-        .type_into_labelled("Password", "not the password")
+        .type_into_labelled(l.password, "not the password")
         .await;
-    browser.click(&button("Sign in")).await;
+    browser.click(&with_text("button", l.sign_in)).await;
     browser.wait_for("//*[@role='alert']").await;
-    assert_accessible(&browser, "sign-in, refused", &mut seen).await;
+    checked!("sign-in, refused");
 
-    sign_in(&browser, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.c().goto(&base).await.unwrap();
+    browser.type_into_labelled(l.email, ADMIN_EMAIL).await;
+    browser.type_into_labelled(l.password, ADMIN_PASSWORD).await;
+    browser.click(&with_text("button", l.sign_in)).await;
+    browser.wait_for(&with_text("button", l.sign_out)).await;
     browser
         .c()
         .goto(&format!("{base}/admin/connections"))
@@ -99,62 +254,98 @@ async fn every_page_and_state_on_the_way_to_a_connection_meets_wcag_2_2_aa() {
     browser
         .wait_for("//tbody/tr[contains(@class,'empty-state')]")
         .await;
-    assert_accessible(&browser, "connections, empty", &mut seen).await;
+    checked!("connections, empty");
 
-    browser.click(&button("Add a Data Source")).await;
+    browser.click(&with_text("button", l.add_data_source)).await;
     browser.wait_for(&button("Stripe")).await;
-    assert_accessible(&browser, "the picker", &mut seen).await;
+    checked!("the picker");
 
     browser.click(&button("Stripe")).await;
     browser
-        .wait_for("//h1[contains(normalize-space(), 'Stripe authorization')]")
+        .wait_for(&format!(
+            "//h1[contains(normalize-space(), {})]",
+            xpath_literal(l.stripe_authorization)
+        ))
         .await;
-    assert_accessible(&browser, "Stripe authorization", &mut seen).await;
+    checked!("Stripe authorization");
     browser
-        .click("//summary[normalize-space()='Use a restricted API key']")
+        .click(&with_text("summary", l.use_restricted_key))
         .await;
     let field = browser
-        .wait_for("//input[@id=//label[normalize-space()='Restricted API key']/@for]")
+        .wait_for(&format!(
+            "//input[@id=//label[normalize-space()={}]/@for]",
+            xpath_literal(l.restricted_api_key)
+        ))
         .await;
-    assert_accessible(&browser, "Stripe authorization, restricted key", &mut seen).await;
+    checked!("Stripe authorization, restricted key");
     field
         .send_keys("sk_test_not_a_restricted_key")
         .await
         .unwrap();
-    browser.click(&button("Connect with key")).await;
+    browser
+        .click(&with_text("button", l.connect_with_key))
+        .await;
     browser.wait_for("//*[@role='alert']").await;
-    assert_accessible(&browser, "restricted key refused", &mut seen).await;
+    checked!("restricted key refused");
 
-    // Denied on Stripe's page: the error banner.
+    // Denied on Stripe's page (the emulator's, English like Stripe's own): the error banner.
     browser
         .c()
         .goto(&format!("{base}/admin/connections/new/stripe"))
         .await
         .unwrap();
-    browser.click(&button("Connect with Stripe")).await;
+    browser
+        .click(&with_text("button", l.connect_with_stripe))
+        .await;
     browser.click(&button("Deny access")).await;
     browser
-        .wait_for("//*[@role='alert']//p[contains(., 'Access to Stripe was not granted')]")
+        .wait_for(&format!(
+            "//*[@role='alert']//p[contains(., {})]",
+            xpath_literal(l.access_denied)
+        ))
         .await;
-    assert_accessible(&browser, "connections, error banner", &mut seen).await;
+    checked!("connections, error banner");
 
-    connect_stripe(&browser, &base, "demo@example.com", "demo-password").await;
-    connection_successful(&browser).await;
+    browser
+        .c()
+        .goto(&format!("{base}/admin/connections/new/stripe"))
+        .await
+        .unwrap();
+    browser
+        .click(&with_text("button", l.connect_with_stripe))
+        .await;
+    stripe_sign_in(&browser, "demo@example.com", "demo-password").await;
+    browser
+        .wait_for(&format!(
+            "//*[@role='status']//p[normalize-space()={}]",
+            xpath_literal(l.connection_successful)
+        ))
+        .await;
     browser.wait_for(ACME_ROW).await;
-    assert_accessible(&browser, "connections, success banner and a row", &mut seen).await;
+    checked!("connections, success banner and a row");
 
     browser.click(&format!("{ACME_ROW}//th//a")).await;
-    browser.wait_for("//h2[normalize-space()='Data']").await;
-    assert_accessible(&browser, "a connection's page and its Data", &mut seen).await;
+    browser.wait_for(&with_text("h2", l.data)).await;
+    checked!("a connection's page and its Data");
 
     browser
         .c()
         .goto(&format!("{base}/admin/users"))
         .await
         .unwrap();
-    browser.wait_for("//h1[normalize-space()='Users']").await;
-    assert_accessible(&browser, "users", &mut seen).await;
+    browser.wait_for(&with_text("h1", l.users)).await;
+    checked!("users");
 
     browser.close().await;
-    assert!(seen.is_empty(), "axe-core found:\n{}", seen.join("\n"));
+    assert!(seen.is_empty(), "found:\n{}", seen.join("\n"));
+}
+
+#[tokio::test]
+async fn every_page_and_state_on_the_way_to_a_connection_meets_wcag_2_2_aa() {
+    walk(&ENGLISH).await;
+}
+
+#[tokio::test]
+async fn a_browser_preferring_italian_gets_every_page_in_italian_and_still_wcag_2_2_aa() {
+    walk(&ITALIAN).await;
 }

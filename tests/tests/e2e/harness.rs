@@ -166,6 +166,12 @@ impl Drop for Browser {
 
 impl Browser {
     pub async fn start() -> Self {
+        Self::start_preferring("en-US,en").await
+    }
+
+    /// A browser whose preferred languages (`navigator.languages`, `Accept-Language`) are
+    /// `languages`, e.g. `it-IT,it`.
+    pub async fn start_preferring(languages: &str) -> Self {
         let port = free_port();
         let mut command = Command::new("chromedriver");
         command.arg(format!("--port={port}"));
@@ -194,7 +200,8 @@ impl Browser {
                 "--disable-quic", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--window-size=1280,900",
                 format!("--user-data-dir={}", profile.path().display()),
-            ]}),
+                format!("--lang={}", languages.split(',').next().unwrap_or("en-US")),
+            ], "prefs": { "intl.accept_languages": languages } }),
         );
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
