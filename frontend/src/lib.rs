@@ -8,6 +8,7 @@ pub mod embed;
 pub mod handler;
 pub mod json;
 pub mod json_body;
+pub mod language;
 pub mod pages;
 pub mod remote;
 pub mod router;
@@ -47,37 +48,19 @@ pub const USERS_PATH: &str = "/admin/users";
 /// Route of Admin > Host keys.
 pub const HOST_KEYS_PATH: &str = "/admin/host-keys";
 
-/// The UI's language: the signed-in user's choice, else the browser's. Everything renders again
-/// when it changes.
-#[derive(Clone, Copy)]
-pub struct Language(pub RwSignal<shared::Locale>);
-
-/// Follows the user's language: theirs when signed in and chosen, else the browser's.
-fn follow_language(auth: session::Auth) -> Language {
-    let language = Language(RwSignal::new(strings::browser_locale()));
-    provide_context(language);
-    Effect::new(move |_| {
-        let wanted = auth
-            .user
-            .with(|u| u.as_ref().and_then(|u| u.locale))
-            .unwrap_or_else(strings::browser_locale);
-        if language.0.get_untracked() != wanted {
-            language.0.set(wanted);
-        }
-    });
-    language
-}
-
 /// The whole app: shell, session and routes.
 #[component]
 pub fn App() -> impl IntoView {
     provide_banner();
     let nav = provide_nav();
     let auth = provide_auth();
-    let language = follow_language(auth);
+    language::start();
     // Any 401 from the API means the session is over.
     api::on_signed_out(move |_| auth.user.set(None));
     api::me().send(move |answer| {
+        if let Ok(user) = &answer {
+            language::follow(user);
+        }
         auth.user.set(answer.ok());
         auth.checked.set(true);
     });
@@ -89,15 +72,7 @@ pub fn App() -> impl IntoView {
             nav.replace(&format!("{SIGN_IN_PATH}?next={next}"));
         }
     });
-    move || {
-        let locale = language.0.get();
-        strings::set_locale(locale);
-        let doc = document();
-        if let Some(html) = doc.document_element() {
-            let _ = html.set_attribute("lang", locale.as_str());
-        }
-        doc.set_title(strings::connections());
-        view! {
+    view! {
         <a class="skip-link" href="#main">{strings::skip_to_content()}</a>
         <header class="app-header">
             <span class="app-name">{strings::app_name()}</span>
@@ -112,8 +87,6 @@ pub fn App() -> impl IntoView {
             <BannerRegion/>
             <ConnectionRoutes/>
         </main>
-        }
-        .into_any()
     }
 }
 
@@ -140,6 +113,7 @@ fn UserMenu() -> impl IntoView {
         let value = event_target_value(&e);
         api::set_locale(shared::Locale::from_wire(&value)).send(move |answer| {
             if let Ok(user) = answer {
+                language::follow(&user);
                 auth.user.set(Some(user));
             }
         });

@@ -29,11 +29,13 @@ pub fn SignInPage() -> impl IntoView {
         run(pending, call, move |answer| match answer {
             Ok(user) => {
                 password.set(String::new());
-                auth.user.set(Some(user));
                 nav.replace(
                     next.with_value(|n| safe_next(n.as_deref()).to_owned())
                         .as_str(),
                 );
+                // Their language, if it is not this page's, loads the page again there.
+                crate::language::follow(&user);
+                auth.user.set(Some(user));
             }
             Err(e) => banners.0.set(Some(Banner::error(e.message()))),
         });

@@ -22,7 +22,9 @@ fn role_options(selected: Role) -> impl IntoView {
 fn apply(banners: Banners, users: Remote<Vec<User>>, id: i64, change: UpdateUserRequest) {
     api::update_user(id, change).send(move |answer| {
         match answer {
-            Ok(_) => banners.0.set(Some(Banner::success(strings::user_updated()))),
+            Ok(_) => banners
+                .0
+                .set(Some(Banner::success(strings::user_updated()))),
             Err(e) => banners.0.set(Some(Banner::error(e.message()))),
         }
         users.reload();
