@@ -48,8 +48,8 @@ fn italian() -> bool {
     ITALIAN.load(Ordering::Relaxed)
 }
 
-/// `en` or `it`, by the UI's language. Not inlined: one call per text keeps the wasm small.
-#[inline(never)]
+/// `en` or `it`, by the UI's language.
+#[inline(always)]
 fn t(en: &'static str, it: &'static str) -> &'static str {
     if italian() {
         it
