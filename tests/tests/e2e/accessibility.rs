@@ -349,3 +349,46 @@ async fn every_page_and_state_on_the_way_to_a_connection_meets_wcag_2_2_aa() {
 async fn a_browser_preferring_italian_gets_every_page_in_italian_and_still_wcag_2_2_aa() {
     walk(&ITALIAN).await;
 }
+
+#[tokio::test]
+async fn the_language_picked_in_the_user_menu_is_kept_for_the_user_across_browsers() {
+    let (_backend, addr, _data) = backend(&[
+        ("ADMIN_EMAIL", ADMIN_EMAIL),
+        ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ]);
+    let base = format!("http://{addr}");
+    let browser = Browser::start().await;
+    sign_in(&browser, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.wait_for("/html[@lang='en']").await;
+    // Italiano in the user menu: the app comes back in Italian.
+    browser
+        .click("//select[@id=//label[normalize-space()='Language']/@for]/option[@value='it']")
+        .await;
+    browser.wait_for("/html[@lang='it']").await;
+    browser.wait_for(&with_text("button", "Esci")).await;
+    browser
+        .wait_for("//select[@id='language']/option[@value='it'][@selected]")
+        .await;
+    browser.close().await;
+    // Another browser, preferring English: the user's choice wins once signed in.
+    let other = Browser::start().await;
+    other.c().goto(&base).await.unwrap();
+    other.wait_for(&with_text("h1", "Sign in")).await;
+    other.type_into_labelled("Email", ADMIN_EMAIL).await;
+    other.type_into_labelled("Password", ADMIN_PASSWORD).await;
+    other.click(&with_text("button", "Sign in")).await;
+    other.wait_for("/html[@lang='it']").await;
+    other
+        .c()
+        .goto(&format!("{base}/admin/connections"))
+        .await
+        .unwrap();
+    other.wait_for(&with_text("h2", "Origini dati")).await;
+    // Back to the browser's language.
+    other
+        .click("//select[@id=//label[normalize-space()='Lingua']/@for]/option[@value='']")
+        .await;
+    other.wait_for("/html[@lang='en']").await;
+    other.wait_for(&with_text("h2", "Data Sources")).await;
+    other.close().await;
+}
