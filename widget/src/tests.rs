@@ -93,6 +93,18 @@ async fn until(done: impl Fn() -> bool) {
     }
 }
 
+/// The widget mounted on `el`, talking to [`BASE`] with the token `cs_test`.
+fn mount_on(el: &web_sys::HtmlElement) -> widget::Widget {
+    widget::mount(
+        el.clone(),
+        BASE.into(),
+        BASE.into(),
+        "cs_test".into(),
+        format!("{BASE}/widget/"),
+    )
+    .unwrap()
+}
+
 fn field(value: &JsValue, name: &str) -> JsValue {
     js_sys::Reflect::get(value, &name.into()).unwrap()
 }
@@ -130,14 +142,7 @@ async fn the_element_renders_the_table_from_the_api_at_its_base_url_with_its_tok
     stub_fetch(200, &serde_json::to_string(&rows).unwrap());
     let el = element();
     let ready = record(&el, "ready");
-    let widget = widget::mount(
-        el.clone(),
-        BASE.into(),
-        BASE.into(),
-        "cs_test".into(),
-        format!("{BASE}/widget/"),
-    )
-    .unwrap();
+    let widget = mount_on(&el);
     assert_eq!(ready.borrow().len(), 1, "ready once mounted");
     until(|| shadow_text(&el, "tbody th.connection-name").len() == 2).await;
 
@@ -248,14 +253,7 @@ async fn the_locale_attribute_picks_the_language_and_marks_it_for_assistive_tech
     );
     let el = element();
     el.set_attribute("locale", "it-CH").unwrap();
-    let widget = widget::mount(
-        el.clone(),
-        BASE.into(),
-        BASE.into(),
-        "cs_test".into(),
-        format!("{BASE}/widget/"),
-    )
-    .unwrap();
+    let widget = mount_on(&el);
     until(|| shadow_text(&el, "tbody th.connection-name").len() == 1).await;
     assert_eq!(
         shadow_text(&el, "button.button-primary"),
@@ -271,14 +269,7 @@ async fn the_locale_attribute_picks_the_language_and_marks_it_for_assistive_tech
     drop(widget);
     // A language the UI does not speak falls back to English.
     el.set_attribute("locale", "de").unwrap();
-    let widget = widget::mount(
-        el.clone(),
-        BASE.into(),
-        BASE.into(),
-        "cs_test".into(),
-        format!("{BASE}/widget/"),
-    )
-    .unwrap();
+    let widget = mount_on(&el);
     until(|| shadow_text(&el, "tbody th.connection-name").len() == 1).await;
     assert_eq!(
         shadow_text(&el, "button.button-primary"),

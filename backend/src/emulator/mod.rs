@@ -282,8 +282,8 @@ impl Emulator {
             .route("/oauth/authorize", get(pages::connect_authorize_page))
             .route(
                 "/oauth/sign-in",
-                get(|s, q| pages::sign_in_page(Page::Connect, s, q))
-                    .post(|s, q, b| pages::sign_in(Page::Connect, s, q, b)),
+                get(|s, h, q| pages::sign_in_page(Page::Connect, s, h, q))
+                    .post(|s, h, q, b| pages::sign_in(Page::Connect, s, h, q, b)),
             )
             .route("/oauth/deny", post(|s, q| pages::deny(Page::Connect, s, q)))
             .route("/oauth/token", post(connect::token_handler))
@@ -295,8 +295,8 @@ impl Emulator {
             )
             .route(
                 "/oauth/v2/sign-in",
-                get(|s, q| pages::sign_in_page(Page::Apps, s, q))
-                    .post(|s, q, b| pages::sign_in(Page::Apps, s, q, b)),
+                get(|s, h, q| pages::sign_in_page(Page::Apps, s, h, q))
+                    .post(|s, h, q, b| pages::sign_in(Page::Apps, s, h, q, b)),
             )
             .route("/oauth/v2/deny", post(|s, q| pages::deny(Page::Apps, s, q)))
             .route("/v1/oauth/token", post(apps::token_handler))

@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect};
 
 use super::api::RESTRICTED_KEY_PERMISSIONS;
@@ -40,15 +40,50 @@ fieldset{margin:.5rem 0;border:1px solid #c1c9d2;border-radius:6px}\
 .perm{display:flex;align-items:center;gap:.4rem}.perm input{width:auto}.perm label{display:inline;margin:.2rem 0}\
 code#restricted-key{display:block;padding:.5rem;background:#f6f8fa;word-break:break-all}";
 
-fn page(title: &str, body: &str) -> Html<String> {
+/// Whether the pages an account owner meets while connecting speak Italian: as Stripe's own, they
+/// follow the browser's languages (`Accept-Language`, in the order sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Italian(bool);
+
+impl Italian {
+    fn of(headers: &HeaderMap) -> Self {
+        let accepted = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let tags = accepted
+            .split(',')
+            .map(|t| t.split(';').next().unwrap_or_default().trim());
+        Self(shared::Locale::negotiate(tags) == shared::Locale::It)
+    }
+
+    /// `en`, or `it` in Italian.
+    fn say(self, en: &'static str, it: &'static str) -> &'static str {
+        if self.0 {
+            it
+        } else {
+            en
+        }
+    }
+}
+
+/// The developer pages (demo accounts, keys) stay English: they stand in for Stripe's Dashboard.
+const ENGLISH: Italian = Italian(false);
+
+fn page(lang: Italian, title: &str, body: &str) -> Html<String> {
     Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{title} — Local Stripe emulator</title><style>{PAGE_STYLE}</style></head><body>\
-         <p class=\"emu\" role=\"note\"><strong>Local Stripe emulator</strong> — demo mode. \
-         This page is not Stripe; nothing here touches a real Stripe account.</p>\
+         <title>{title} — {emulator}</title><style>{PAGE_STYLE}</style></head><body>\
+         <p class=\"emu\" role=\"note\"><strong>{emulator}</strong> — {note}</p>\
          <main>{body}</main></body></html>",
+        code = lang.say("en", "it"),
         title = html_escape(title),
+        emulator = lang.say("Local Stripe emulator", "Emulatore Stripe locale"),
+        note = lang.say(
+            "demo mode. This page is not Stripe; nothing here touches a real Stripe account.",
+            "modalità demo. Questa pagina non è Stripe; nulla qui tocca un vero account Stripe."
+        ),
     ))
 }
 
@@ -56,6 +91,7 @@ fn error_page(title: &str, message: &str) -> Reply {
     (
         StatusCode::BAD_REQUEST,
         page(
+            ENGLISH,
             title,
             &format!(
                 "<h1>{}</h1><p role=\"alert\">{}</p><p><a href=\"./\">Back to the emulator</a></p>",
@@ -118,6 +154,7 @@ pub(super) async fn index_page(State(emu): State<Emulator>) -> Html<String> {
         })
         .collect();
     page(
+        ENGLISH,
         "Local Stripe emulator",
         &format!(
             "<h1>Local Stripe emulator</h1><p>Demo accounts you can sign in with. \
@@ -133,18 +170,28 @@ pub(super) async fn index_page(State(emu): State<Emulator>) -> Html<String> {
 /// `GET /oauth/authorize`: the Connect access-request page.
 pub(super) async fn connect_authorize_page(
     State(emu): State<Emulator>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Reply {
     let query = query.unwrap_or_default();
     if let Err(refusal) = emu.check_authorize(&query) {
         return refusal.into_response();
     }
-    page(
+    let lang = Italian::of(&headers);
+    let title = lang.say(
         "Connect your Stripe account",
+        "Collega il tuo account Stripe",
+    );
+    page(
+        lang,
+        title,
         &format!(
-            "<h1>Connect your Stripe account</h1>\
-             <p>An application is requesting <strong>read-only</strong> access to your Stripe data.</p>{}",
-            continue_forms(&query, "")
+            "<h1>{title}</h1><p>{}</p>{}",
+            lang.say(
+                "An application is requesting <strong>read-only</strong> access to your Stripe data.",
+                "Un'applicazione chiede l'accesso in <strong>sola lettura</strong> ai tuoi dati Stripe."
+            ),
+            continue_forms(lang, &query, "")
         ),
     )
     .into_response()
@@ -153,14 +200,16 @@ pub(super) async fn connect_authorize_page(
 /// `GET /oauth/v2/authorize`: the Stripe Apps install page.
 pub(super) async fn apps_authorize_page(
     State(emu): State<Emulator>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Reply {
-    install_page(&emu, &query.unwrap_or_default(), "")
+    install_page(&emu, Italian::of(&headers), &query.unwrap_or_default(), "")
 }
 
 /// `GET /oauth/v2/{link}/authorize`: the External-test install link.
 pub(super) async fn apps_link_authorize_page(
     State(emu): State<Emulator>,
+    headers: HeaderMap,
     Path(link): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Reply {
@@ -168,10 +217,15 @@ pub(super) async fn apps_link_authorize_page(
         return refusal.into_response();
     }
     // The forms post to `/oauth/v2/…`, one level up.
-    install_page(&emu, &query.unwrap_or_default(), "../")
+    install_page(
+        &emu,
+        Italian::of(&headers),
+        &query.unwrap_or_default(),
+        "../",
+    )
 }
 
-fn install_page(emu: &Emulator, query: &str, base: &str) -> Reply {
+fn install_page(emu: &Emulator, lang: Italian, query: &str, base: &str) -> Reply {
     if let Err(refusal) = emu.check_install(query) {
         return refusal.into_response();
     }
@@ -180,25 +234,36 @@ fn install_page(emu: &Emulator, query: &str, base: &str) -> Reply {
         .map(|(name, label)| format!("<li>{label} (<code>{name}</code>)</li>"))
         .collect();
     page(
-        "Install the app",
+        lang,
+        lang.say("Install the app", "Installa l'app"),
         &format!(
-            "<h1>Install the app on your Stripe account</h1>\
-             <p>An application asks to be installed on your Stripe account. It requests these \
-             <strong>read-only</strong> permissions:</p><ul>{permissions}</ul>{}",
-            continue_forms(query, base)
+            "<h1>{}</h1><p>{}</p><ul>{permissions}</ul>{}",
+            lang.say(
+                "Install the app on your Stripe account",
+                "Installa l'app sul tuo account Stripe"
+            ),
+            lang.say(
+                "An application asks to be installed on your Stripe account. It requests these \
+                 <strong>read-only</strong> permissions:",
+                "Un'applicazione chiede di essere installata sul tuo account Stripe. Richiede \
+                 questi permessi in <strong>sola lettura</strong>:"
+            ),
+            continue_forms(lang, query, base)
         ),
     )
     .into_response()
 }
 
 /// "Sign in with Stripe to Continue" (to `{base}sign-in`) and "Deny access" (to `{base}deny`).
-fn continue_forms(query: &str, base: &str) -> String {
+fn continue_forms(lang: Italian, query: &str, base: &str) -> String {
     format!(
         "<form method=\"get\" action=\"{base}sign-in\">{hidden}\
-         <button type=\"submit\">Sign in with Stripe to Continue</button></form>\
-         <form method=\"post\" action=\"{base}deny?{q}\"><p><button class=\"secondary\" type=\"submit\">Deny access</button></p></form>",
+         <button type=\"submit\">{go}</button></form>\
+         <form method=\"post\" action=\"{base}deny?{q}\"><p><button class=\"secondary\" type=\"submit\">{deny}</button></p></form>",
         hidden = hidden_fields(query),
         q = html_escape(query),
+        go = lang.say("Sign in with Stripe to Continue", "Accedi con Stripe per continuare"),
+        deny = lang.say("Deny access", "Nega l'accesso"),
     )
 }
 
@@ -214,20 +279,28 @@ fn hidden_fields(query: &str) -> String {
         .collect()
 }
 
-fn sign_in_form(query: &str, error: Option<&str>) -> Html<String> {
+fn sign_in_form(lang: Italian, query: &str, refused: bool) -> Html<String> {
     let q = html_escape(query);
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", html_escape(e)))
-        .unwrap_or_default();
+    let error = if refused {
+        format!(
+            "<p class=\"error\" role=\"alert\">{}</p>",
+            lang.say("Invalid email or password.", "Email o password non validi.")
+        )
+    } else {
+        String::new()
+    };
+    let sign_in = lang.say("Sign in to your account", "Accedi al tuo account");
     page(
-        "Sign in",
+        lang,
+        lang.say("Sign in", "Accedi"),
         &format!(
-            "<h1>Sign in to your account</h1>{error}\
+            "<h1>{sign_in}</h1>{error}\
              <form method=\"post\" action=\"sign-in?{q}\">\
              <label for=\"email\">Email</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required>\
              <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-             <p><button type=\"submit\">Sign in to your account</button></p></form>\
-             <form method=\"post\" action=\"deny?{q}\"><button class=\"secondary\" type=\"submit\">Deny access</button></form>"
+             <p><button type=\"submit\">{sign_in}</button></p></form>\
+             <form method=\"post\" action=\"deny?{q}\"><button class=\"secondary\" type=\"submit\">{deny}</button></form>",
+            deny = lang.say("Deny access", "Nega l'accesso"),
         ),
     )
 }
@@ -236,11 +309,12 @@ fn sign_in_form(query: &str, error: Option<&str>) -> Html<String> {
 pub(super) async fn sign_in_page(
     flow: Page,
     State(emu): State<Emulator>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Reply {
     let query = query.unwrap_or_default();
     match emu.check_page(flow, &query) {
-        Ok(()) => sign_in_form(&query, None).into_response(),
+        Ok(()) => sign_in_form(Italian::of(&headers), &query, false).into_response(),
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -249,6 +323,7 @@ pub(super) async fn sign_in_page(
 pub(super) async fn sign_in(
     flow: Page,
     State(emu): State<Emulator>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Reply {
@@ -264,7 +339,7 @@ pub(super) async fn sign_in(
         Ok(url) => Redirect::to(url.as_str()).into_response(),
         Err(Refusal::BadCredentials) => (
             StatusCode::UNAUTHORIZED,
-            sign_in_form(&query, Some("Invalid email or password.")),
+            sign_in_form(Italian::of(&headers), &query, true),
         )
             .into_response(),
         Err(refusal) => refusal.into_response(),
@@ -301,6 +376,7 @@ pub(super) async fn revoke(State(emu): State<Emulator>, body: Bytes) -> Reply {
     let name = display_name(&emu, &account);
     match emu.revoke(&account).await {
         Ok(()) => page(
+            ENGLISH,
             "Access revoked",
             &format!(
                 "<h1>Access revoked</h1><p role=\"status\">The application can no longer read {}. \
@@ -344,6 +420,7 @@ pub(super) async fn create_restricted_key(State(emu): State<Emulator>, body: Byt
                     .join(", ")
             };
             let html = page(
+                ENGLISH,
                 "Restricted key created",
                 &format!(
                     "<h1>Restricted key created</h1><p>A restricted key for {name} with the permissions {granted}:</p>\
@@ -357,5 +434,27 @@ pub(super) async fn create_restricted_key(State(emu): State<Emulator>, body: Byt
             ([(header::CACHE_CONTROL, "no-store")], html).into_response()
         }
         Err(e) => error_page("Restricted key not created", &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lang(accept: Option<&str>) -> Italian {
+        let mut headers = HeaderMap::new();
+        if let Some(a) = accept {
+            headers.insert(header::ACCEPT_LANGUAGE, a.parse().unwrap());
+        }
+        Italian::of(&headers)
+    }
+
+    #[test]
+    fn the_pages_speak_the_first_language_of_the_browser_they_know() {
+        assert_eq!(lang(Some("it-IT,it;q=0.9,en;q=0.8")), Italian(true));
+        assert_eq!(lang(Some("de-CH, it;q=0.7")), Italian(true));
+        assert_eq!(lang(Some("en-US,it;q=0.5")), Italian(false));
+        assert_eq!(lang(None), ENGLISH);
+        assert_eq!(lang(Some("fr")), ENGLISH);
     }
 }
