@@ -65,6 +65,8 @@ struct Labels {
     connection_successful: &'static str,
     data: &'static str,
     users: &'static str,
+    delete: &'static str,
+    cancel: &'static str,
     /// The Stripe (emulator) pages' buttons, in the browser's language as Stripe's own.
     stripe_continue: &'static str,
     stripe_deny: &'static str,
@@ -89,6 +91,8 @@ const ENGLISH: Labels = Labels {
     connection_successful: "Connection Successful!",
     data: "Data",
     users: "Users",
+    delete: "Delete",
+    cancel: "Cancel",
     stripe_continue: "Sign in with Stripe to Continue",
     stripe_deny: "Deny access",
     stripe_sign_in: "Sign in to your account",
@@ -112,6 +116,8 @@ const ITALIAN: Labels = Labels {
     connection_successful: "Connessione riuscita!",
     data: "Dati",
     users: "Utenti",
+    delete: "Elimina",
+    cancel: "Annulla",
     stripe_continue: "Accedi con Stripe per continuare",
     stripe_deny: "Nega l'accesso",
     stripe_sign_in: "Accedi al tuo account",
@@ -341,6 +347,17 @@ async fn walk(l: &Labels) {
         .await;
     browser.wait_for(ACME_ROW).await;
     checked!("connections, success banner and a row");
+
+    // The delete dialog, then Cancel.
+    browser
+        .click(&format!("{ACME_ROW}{}", with_text("button", l.delete)))
+        .await;
+    browser.wait_for("//dialog[@open]").await;
+    checked!("the delete dialog");
+    browser
+        .click(&format!("//dialog{}", with_text("button", l.cancel)))
+        .await;
+    browser.wait_for("//dialog[not(@open)]").await;
 
     browser.click(&format!("{ACME_ROW}//th//a")).await;
     browser.wait_for(&with_text("h2", l.data)).await;
