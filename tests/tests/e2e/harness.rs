@@ -38,12 +38,30 @@ pub fn dist() -> PathBuf {
     dist
 }
 
+/// A port nobody listens on now, for a process that must know its address before it starts.
+/// Chosen at random *below* the kernel's ephemeral range (32768–60999): a port the kernel handed
+/// out for `:0` was free again the moment it was dropped, and the next `:0` bind anywhere (another
+/// test's emulator, a browser) could take it before our process did (seen in CI: "Address already
+/// in use").
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static DRAWS: AtomicU64 = AtomicU64::new(0);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos().into())
+        ^ (u64::from(std::process::id()) << 20);
+    for _ in 0..200 {
+        let draw = DRAWS.fetch_add(1, Ordering::Relaxed);
+        // A 64-bit mix (splitmix) of the seed and the draw: spread over 20000..32000.
+        let mut z = seed.wrapping_add(draw.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let port = 20_000 + u16::try_from((z ^ (z >> 31)) % 12_000).unwrap_or(0);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below the ephemeral range");
 }
 
 /// A child process killed on drop, with everything it printed.
