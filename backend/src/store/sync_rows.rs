@@ -70,6 +70,25 @@ fn text(v: &Value) -> Option<String> {
 /// Objects per multi-row `INSERT` (well under SQLite's 32,766 bound parameters).
 const BATCH: usize = 100;
 
+/// PostgreSQL's upsert of a chunk: `head`, the rows as one array per column (`$4`… after the
+/// connection, the time and the job in `$1`–`$3`), then `tail`.
+fn unnest_insert(head: &str, cols: &[(&str, Col)], tail: &str) -> String {
+    let mut select = String::from("SELECT $1, u.id, u.created, u.deleted, u.object, $2, $3");
+    let mut from = String::from(" FROM UNNEST($4::TEXT[], $5::BIGINT[], $6::BOOLEAN[], $7::TEXT[]");
+    let mut aliases = String::from("id, created, deleted, object");
+    for (i, (_, col)) in cols.iter().enumerate() {
+        let kind = match col {
+            Col::Text => "TEXT",
+            Col::Int => "BIGINT",
+            Col::Real => "DOUBLE PRECISION",
+        };
+        select.push_str(&format!(", u.c{i}"));
+        from.push_str(&format!(", ${}::{kind}[]", i + 8));
+        aliases.push_str(&format!(", c{i}"));
+    }
+    format!("{head}{select}{from}) AS u({aliases}){tail}")
+}
+
 /// `objects` with only the last copy of each id, in their order (borrowed when all ids differ).
 fn last_of_each(objects: &[Value]) -> std::borrow::Cow<'_, [Value]> {
     fn id(o: &Value) -> &str {
@@ -126,6 +145,11 @@ pub(super) async fn upsert_objects(
     // PostgreSQL refuses to update one row twice in a statement: a page naming an object twice
     // (Stripe never should) keeps its last copy.
     let objects = last_of_each(objects);
+    // PostgreSQL's statement depends on the list only: built once for all the chunks.
+    let unnest = match tx {
+        Tx::Postgres(_) => unnest_insert(&head, cols, &tail),
+        Tx::Sqlite(_) => String::new(),
+    };
     for chunk in objects.chunks(BATCH) {
         match &mut *tx {
             Tx::Sqlite(t) => {
@@ -153,24 +177,7 @@ pub(super) async fn upsert_objects(
             // One array per column (`UNNEST`): a dozen parameters a page instead of a thousand,
             // one statement plan for every page.
             Tx::Postgres(t) => {
-                let mut select =
-                    String::from("SELECT $1, u.id, u.created, u.deleted, u.object, $2, $3");
-                let mut from = String::from(
-                    " FROM UNNEST($4::TEXT[], $5::BIGINT[], $6::BOOLEAN[], $7::TEXT[]",
-                );
-                let mut aliases = String::from("id, created, deleted, object");
-                for (i, (_, col)) in cols.iter().enumerate() {
-                    let kind = match col {
-                        Col::Text => "TEXT",
-                        Col::Int => "BIGINT",
-                        Col::Real => "DOUBLE PRECISION",
-                    };
-                    select.push_str(&format!(", u.c{i}"));
-                    from.push_str(&format!(", ${}::{kind}[]", i + 8));
-                    aliases.push_str(&format!(", c{i}"));
-                }
-                let sql = format!("{head}{select}{from}) AS u({aliases}){tail}");
-                let mut q = sqlx::query(&sql)
+                let mut q = sqlx::query(unnest.as_str())
                     .bind(connection_id)
                     .bind(now)
                     .bind(seen_job)
