@@ -3,6 +3,9 @@
 // Each bench compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+#[path = "../../tests/support/postgres.rs"]
+mod postgres;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,26 +60,7 @@ pub async fn database_url(dir: &Path) -> String {
     let Ok(server) = std::env::var("BENCH_POSTGRES_URL") else {
         return format!("sqlite://{}/bench.db", dir.display());
     };
-    use sha2::Digest;
-    let name = format!(
-        "bench_{}",
-        &hex::encode(sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes()))[..16]
-    );
-    let admin = sqlx::PgPool::connect(&server)
-        .await
-        .expect("BENCH_POSTGRES_URL");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&admin)
-        .await
-        .expect("drop");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .expect("create");
-    admin.close().await;
-    let mut url = Url::parse(&server).expect("BENCH_POSTGRES_URL");
-    url.set_path(&format!("/{name}"));
-    url.to_string()
+    postgres::database_for(&server, "bench", dir).await
 }
 
 /// Which database the benchmarks write to, as their lines say it.

@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod localstripe;
+pub mod postgres;
 pub mod sync;
 
 use std::collections::HashMap;
@@ -97,26 +98,7 @@ pub async fn test_database_url(dir: &std::path::Path) -> String {
     }
     let server = std::env::var("TEST_POSTGRES_URL")
         .expect("BACKEND_TEST_DATABASE=postgres needs TEST_POSTGRES_URL (scripts/postgres.sh)");
-    let name = format!(
-        "t{}",
-        hex::encode(dir.file_name().unwrap().as_encoded_bytes())
-    );
-    let admin = sqlx::PgPool::connect(&server).await.unwrap();
-    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
-        .bind(&name)
-        .fetch_optional(&admin)
-        .await
-        .unwrap();
-    if exists.is_none() {
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&admin)
-            .await
-            .unwrap();
-    }
-    admin.close().await;
-    let mut url = Url::parse(&server).unwrap();
-    url.set_path(&format!("/{name}"));
-    url.to_string()
+    postgres::database_for(&server, "t", dir).await
 }
 
 /// The app with Stripe Apps OAuth (the default flow), against an emulator on a real socket.
