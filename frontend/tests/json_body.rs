@@ -78,4 +78,11 @@ fn every_request_body_is_what_serde_writes() {
             );
         }
     }
+    for locale in [None, Some(Locale::En), Some(Locale::It)] {
+        let b = LocaleChoice { locale };
+        assert_eq!(
+            json_body::locale_choice(&b),
+            serde_json::to_string(&b).unwrap()
+        );
+    }
 }
