@@ -7,10 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use backend::app::app;
 use backend::config::Secret;
 use backend::emulator::{DemoAccount, Emulator, EmulatorConfig};
-use backend::state::AppState;
 use backend::stripe::http_client;
 use common::{
     bench_state, load, request, serve_product, session_cookie, Bench, PUBLIC, SIGN_IN_BODY,
@@ -97,13 +95,8 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let Bench {
-        state,
-        stripe_settings: settings,
-        redirect,
-    } = bench_state(dir.path(), &stripe, None).await;
+    let Bench { state, router } = bench_state(dir.path(), &stripe, None, "connect").await;
     let cipher = state.cipher.clone();
-    let router = app(state.clone(), dir.path(), None);
 
     println!("backend benchmarks (debug assertions off, one machine, loopback)\n");
 
@@ -156,14 +149,11 @@ async fn main() {
     report("connection test (decrypt + /v1/account + store)", samples);
 
     // The Stripe App install round trip (the same accounts move to Apps credentials, same rows).
-    let apps_state = AppState {
-        flows: Arc::new(
-            backend::startup::flows(&settings, &stripe, shared::AuthKind::Apps, &redirect)
-                .expect("flows"),
-        ),
-        ..state.clone()
-    };
-    let apps_router = app(apps_state.clone(), dir.path(), None);
+    // The same database, the product configured for Stripe Apps (`STRIPE_OAUTH=apps`).
+    let Bench {
+        state: apps_state,
+        router: apps_router,
+    } = bench_state(dir.path(), &stripe, None, "apps").await;
     let samples = round_trips(&apps_router, &cookie, &accounts, |query, email| {
         emulator
             .approve_install(query, email, "pw")

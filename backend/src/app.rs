@@ -17,8 +17,6 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::auth;
 use crate::emulator::Emulator;
@@ -27,7 +25,6 @@ use crate::routes::{
     users as user_routes, webhooks, widget, widget_authorize,
 };
 use crate::state::AppState;
-use crate::store::SessionRecords;
 
 /// The longest a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -183,14 +180,6 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
             HeaderValue::from_static("no-store"),
         ))
         .layer(widget_cors(&state));
-    let sessions = SessionManagerLayer::new(SessionRecords::new(&state.pool))
-        .with_name(auth::SESSION_COOKIE)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(state.settings.public_origin.starts_with("https://"))
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
-            auth::IDLE_TIMEOUT_SECS,
-        )));
     let csp = std::fs::read_to_string(static_dir.join("index.html"))
         .map(|html| content_security_policy(&html))
         .unwrap_or_else(|_| content_security_policy(""));
@@ -205,7 +194,6 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .nest("/api", api)
         .route("/oauth/stripe/callback", get(oauth::stripe_callback))
         .route("/oauth/{*rest}", any(meta::not_found))
-        .layer(sessions)
         .merge(webhooks)
         .route(
             "/widget/authorize",

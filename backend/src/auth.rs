@@ -1,5 +1,6 @@
-//! Who is calling: server-side sessions (tower-sessions, stored in the database), the extractors that
-//! require a signed-in user or an Admin, sign-in throttling, and the same-origin guard against CSRF.
+//! Who is calling: the extractors that require a signed-in user or an Admin (their session and
+//! user read from the database on every request, see [`crate::session`]), sign-in throttling, and
+//! the same-origin guard against CSRF.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -11,29 +12,12 @@ use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::{Role, User};
-use tower_sessions::Session;
 
-use crate::crypto::sha256_hex;
 use crate::error::AppError;
-use crate::session_cache::SessionFacts;
+use crate::session::{self, SessionCookie, SessionId};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::users;
-
-/// A session ends after this long without a request.
-pub const IDLE_TIMEOUT_SECS: i64 = 30 * 60;
-/// A session ends this long after sign-in, however active.
-pub const ABSOLUTE_TIMEOUT_SECS: i64 = 12 * 60 * 60;
-/// Name of the session cookie.
-pub const SESSION_COOKIE: &str = "connections_session";
-
-const USER_ID: &str = "user_id";
-const SIGNED_IN_AT: &str = "signed_in_at";
-const SEEN_AT: &str = "seen_at";
-const EPOCH: &str = "session_epoch";
-const OAUTH_NONCE: &str = "oauth_nonce";
-/// Session key of the last refused re-authentication's details.
-pub const CALLBACK_NOTICE: &str = "callback_notice";
 
 /// Failed sign-ins allowed per account from one client address in a window: a guesser is stopped
 /// at their own address, never the account's rightful user at theirs.
@@ -49,10 +33,6 @@ pub const CLIENT_FAILURE_LIMIT: i64 = 20;
 /// The throttling window.
 pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 
-fn session_error(e: tower_sessions::session::Error) -> AppError {
-    AppError::Internal(format!("session: {e}"))
-}
-
 /// The bearer credential of a request (`Authorization: Bearer …`), if it has one.
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers
@@ -66,12 +46,10 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
 /// The signed-in user of this request.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
-    /// The user, freshly read from the database (role and disabled flag are current).
+    /// The user, read from the database with the session (role and disabled flag are current).
     pub user: User,
     /// The session.
-    pub session: Session,
-    /// The connections table's version, read with the user (before the handler runs).
-    pub connections_version: i64,
+    pub session: SessionId,
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -82,91 +60,14 @@ impl FromRequestParts<AppState> for CurrentUser {
         if bearer(&parts.headers).is_some() {
             return Err(AppError::Unauthorized);
         }
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, msg)| AppError::Internal(msg.into()))?;
-        let snapshot = signed_in_snapshot(&session, state).await?;
-        Ok(Self {
-            user: snapshot.user,
-            session,
-            connections_version: snapshot.connections_version,
-        })
+        let Ok(SessionCookie(Some(session))) =
+            SessionCookie::from_request_parts(parts, state).await
+        else {
+            return Err(AppError::Unauthorized);
+        };
+        let user = session::signed_in_user(&state.pool, &session, state.clock.now()).await?;
+        Ok(Self { user, session })
     }
-}
-
-/// The user signed in to `session`, enforcing idle and absolute expiry and the disabled flag; an
-/// ended session is deleted.
-pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<User, AppError> {
-    Ok(signed_in_snapshot(session, state).await?.user)
-}
-
-/// The idle clock in a session is refreshed at most this often, not on every request.
-const SEEN_AT_EVERY_SECS: i64 = 60;
-
-fn expired(now: i64, facts: &SessionFacts) -> bool {
-    now - facts.signed_in_at >= ABSOLUTE_TIMEOUT_SECS || now - facts.seen_at >= IDLE_TIMEOUT_SECS
-}
-
-/// [`signed_in_user`], with the rest of the request's snapshot: reused from this instance's memory
-/// while nothing it depends on has changed, else read from the session and the database.
-async fn signed_in_snapshot(
-    session: &Session,
-    state: &AppState,
-) -> Result<users::RequestSnapshot, AppError> {
-    let now = state.clock.now();
-    let id = session.id();
-    if let Some(id) = id {
-        if let Some((facts, snapshot)) = state.sessions.get(id, now, SEEN_AT_EVERY_SECS) {
-            if !expired(now, &facts) {
-                return Ok(snapshot);
-            }
-        }
-    }
-    // Read before the session and the database: a change during the reads files this snapshot
-    // under a generation already gone.
-    let generation = state.sessions.generation();
-    let Some(user_id) = session.get::<i64>(USER_ID).await.map_err(session_error)? else {
-        return Err(AppError::Unauthorized);
-    };
-    let mut facts = SessionFacts {
-        signed_in_at: session
-            .get::<i64>(SIGNED_IN_AT)
-            .await
-            .map_err(session_error)?
-            .unwrap_or(0),
-        seen_at: session
-            .get::<i64>(SEEN_AT)
-            .await
-            .map_err(session_error)?
-            .unwrap_or(0),
-    };
-    let epoch = session
-        .get::<i64>(EPOCH)
-        .await
-        .map_err(session_error)?
-        .unwrap_or(0);
-    let snapshot = if expired(now, &facts) {
-        None
-    } else {
-        users::request_snapshot(&state.pool, user_id)
-            .await?
-            .filter(|s| s.session_epoch == epoch)
-    };
-    let Some(snapshot) = snapshot.filter(|s| !s.user.disabled) else {
-        if let Some(id) = id {
-            state.sessions.forget(id);
-        }
-        session.flush().await.map_err(session_error)?;
-        return Err(AppError::Unauthorized);
-    };
-    if now - facts.seen_at >= SEEN_AT_EVERY_SECS {
-        session.insert(SEEN_AT, now).await.map_err(session_error)?;
-        facts.seen_at = now;
-    }
-    if let (Some(generation), Some(id)) = (generation, id) {
-        state.sessions.put(generation, id, facts, snapshot.clone());
-    }
-    Ok(snapshot)
 }
 
 /// A signed-in Admin (403 for other roles, 401 when signed out).
@@ -183,64 +84,6 @@ impl FromRequestParts<AppState> for AdminUser {
         }
         Ok(Self(current))
     }
-}
-
-/// Starts a session for `user`: nothing kept from before (another user's OAuth nonce or notice),
-/// a new session id (no fixation), the user's session epoch, then the sign-in times.
-pub async fn start_session(
-    session: &Session,
-    user: &User,
-    epoch: i64,
-    now: i64,
-) -> Result<(), AppError> {
-    session.clear().await;
-    session.cycle_id().await.map_err(session_error)?;
-    session.insert(EPOCH, epoch).await.map_err(session_error)?;
-    session
-        .insert(USER_ID, user.id)
-        .await
-        .map_err(session_error)?;
-    session
-        .insert(SIGNED_IN_AT, now)
-        .await
-        .map_err(session_error)?;
-    session.insert(SEEN_AT, now).await.map_err(session_error)?;
-    Ok(())
-}
-
-/// Ends the session: its record is deleted from the store and the cookie cleared.
-pub async fn end_session(session: &Session) -> Result<(), AppError> {
-    session.flush().await.map_err(session_error)
-}
-
-/// The binding of an OAuth flow to this session: a nonce kept in the session (created once), of
-/// which only the hash is stored beside the `state`.
-pub async fn oauth_binding(session: &Session) -> Result<String, AppError> {
-    let nonce = match session
-        .get::<String>(OAUTH_NONCE)
-        .await
-        .map_err(session_error)?
-    {
-        Some(nonce) => nonce,
-        None => {
-            let nonce = oauth2::CsrfToken::new_random_len(32).secret().clone();
-            session
-                .insert(OAUTH_NONCE, &nonce)
-                .await
-                .map_err(session_error)?;
-            nonce
-        }
-    };
-    Ok(sha256_hex(&nonce))
-}
-
-/// The binding of the current session, if it has one (for checking a callback).
-pub async fn existing_oauth_binding(session: &Session) -> Result<Option<String>, AppError> {
-    Ok(session
-        .get::<String>(OAUTH_NONCE)
-        .await
-        .map_err(session_error)?
-        .map(|n| sha256_hex(&n)))
 }
 
 /// The client's address as the socket saw it (`unknown` when not served over a socket). An IPv6
@@ -274,6 +117,12 @@ pub fn throttle_keys(email: &str, client: &str) -> [(String, i64); 3] {
         (format!("account:{email}|{client}"), ACCOUNT_FAILURE_LIMIT),
         (format!("account:{email}"), ACCOUNT_TOTAL_FAILURE_LIMIT),
     ]
+}
+
+/// Forgets what has ended by `now`: sessions, and throttle counters whose window is over.
+pub async fn forget_expired(pool: &Db, now: i64) -> Result<(), StoreError> {
+    session::forget_ended(pool, now).await?;
+    store::purge_expired(pool, now, FAILURE_WINDOW_SECS, MAX_THROTTLE_ROWS).await
 }
 
 /// Counts this attempt against the keys in order *before* the password is checked (see

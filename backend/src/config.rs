@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use shared::AuthKind;
 use url::Url;
@@ -96,7 +97,16 @@ pub struct Config {
     pub sync_lease_secs: i64,
     /// `whsec_…` secrets accepted on `POST /webhooks/stripe` (several during a roll); empty → refused.
     pub webhook_secrets: Vec<Secret>,
+    /// The ceilings of the waits before a failed Stripe call is tried again: the first retry's and
+    /// the longest (not read from the environment: the product keeps [`STRIPE_RETRY_BASE`] and
+    /// [`STRIPE_RETRY_CAP`]; tests shorten them).
+    pub stripe_retry: (Duration, Duration),
 }
+
+/// The first retry's ceiling of a failed Stripe call.
+pub const STRIPE_RETRY_BASE: Duration = Duration::from_millis(250);
+/// The longest wait before a failed Stripe call is tried again.
+pub const STRIPE_RETRY_CAP: Duration = Duration::from_secs(8);
 
 /// A sync job's lease without `SYNC_LEASE`: two minutes without a heartbeat (one per page).
 pub const DEFAULT_SYNC_LEASE_SECS: i64 = 120;
@@ -349,6 +359,7 @@ impl Config {
             static_dir,
             stripe,
             encryption_key: var("ENCRYPTION_KEY").map(Secret::new),
+            stripe_retry: (STRIPE_RETRY_BASE, STRIPE_RETRY_CAP),
         })
     }
 

@@ -9,6 +9,7 @@ use axum::Json;
 use shared::{ApiError, ErrorCode, ErrorReason, MissingPermission};
 
 use crate::services::connections::ConnectionError;
+use crate::session::SessionError;
 use crate::store::StoreError;
 use crate::stripe::flows::KeyRefusal;
 use crate::stripe::StripeError;
@@ -100,6 +101,15 @@ impl From<crate::services::sync::DataError> for AppError {
             DataError::NotFound | DataError::UnknownTable => Self::NotFound,
             DataError::BadLimit => Self::BadRequest(e.to_string()),
             DataError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<SessionError> for AppError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::SignedOut => Self::Unauthorized,
+            SessionError::Store(e) => Self::Store(e),
         }
     }
 }

@@ -58,14 +58,7 @@ pub fn spawn_checker(state: AppState, tick: Duration) -> tokio::task::JoinHandle
                 tracing::error!(error = %e, "reconciling unsettled Stripe exchanges failed");
             }
             let now = state.clock.now();
-            if let Err(e) = store::purge_expired(
-                &state.pool,
-                now,
-                crate::auth::FAILURE_WINDOW_SECS,
-                crate::auth::MAX_THROTTLE_ROWS,
-            )
-            .await
-            {
+            if let Err(e) = crate::auth::forget_expired(&state.pool, now).await {
                 tracing::error!(error = %e, "purging expired sessions and counters failed");
             }
         }

@@ -202,8 +202,7 @@ impl Application {
             StripeMode::Unconfigured => return Err(StartupError::NoStripe),
         };
         let cipher = TokenCipher::load_or_create(config.encryption_key.as_ref(), &config.data_dir)?;
-        let freshness = Arc::new(crate::freshness::Freshness::default());
-        let pool = store::connect_watched(&config.database_url, Some(freshness.clone())).await?;
+        let pool = store::connect(&config.database_url).await?;
         if let Some(stored) = store::claim_stripe_mode(&pool, mode).await? {
             return Err(StartupError::StripeModeMismatch { stored, now: mode });
         }
@@ -265,7 +264,11 @@ impl Application {
         let state = AppState {
             pool,
             cipher: Arc::new(cipher),
-            stripe: StripeClient::new(http, api_url),
+            stripe: StripeClient::new(http, api_url).with_retry(stripe::RetryPolicy {
+                base: config.stripe_retry.0,
+                cap: config.stripe_retry.1,
+                ..stripe::RetryPolicy::default()
+            }),
             flows: Arc::new(flows),
             clock: Clock::default(),
             settings: Arc::new(Settings {
@@ -279,8 +282,6 @@ impl Application {
                 instance_id: new_instance_id(),
             }),
             webhook_secrets: Arc::new(webhook_secrets),
-            connections_answer: Arc::default(),
-            sessions: crate::session_cache::SessionCache::new(freshness),
             sync_limiter: Default::default(),
         };
         tracing::info!(
@@ -309,6 +310,16 @@ impl Application {
         })
     }
 
+    /// What every handler shares (tests and benchmarks drive the app through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The router [`Self::run`] serves (tests call it without a socket).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
     /// Serves until Ctrl-C or SIGTERM, testing connections in the background meanwhile.
     pub async fn run(self) -> std::io::Result<()> {
         let checker = crate::health::spawn_checker(
@@ -319,18 +330,6 @@ impl Application {
         );
         let _abort_on_exit = AbortOnDrop(checker);
         let _announcer = AbortOnDrop(crate::health::spawn_key_announcer(self.state.clone()));
-        // Reuse of what was read stops within moments if this watcher ever stops. On PostgreSQL
-        // it never starts: without SQLite's write hooks this instance would not see its own writes
-        // before the next tick, so every request reads its snapshot from the shared database.
-        let _freshness = (self.state.pool.dialect() == store::Dialect::Sqlite).then(|| {
-            AbortOnDrop(tokio::spawn(
-                self.state
-                    .sessions
-                    .freshness()
-                    .clone()
-                    .watch(store::change_counter_reader(self.state.pool.clone())),
-            ))
-        });
         // Syncs run on their own task: a long backfill never delays connection tests.
         let _sync = AbortOnDrop(crate::sync::spawn_worker(
             self.state.clone(),

@@ -9,7 +9,6 @@ use axum::extract::FromRef;
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::crypto::TokenCipher;
-use crate::session_cache::SessionCache;
 use crate::stripe::flows::Flows;
 use crate::stripe::StripeClient;
 use crate::sync::ratelimit::RateLimiter;
@@ -36,6 +35,13 @@ pub struct Settings {
     pub instance_id: String,
 }
 
+impl Settings {
+    /// Our cookies are `Secure` when the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_origin.starts_with("https://")
+    }
+}
+
 /// What every handler shares.
 #[derive(Debug, Clone, FromRef)]
 pub struct AppState {
@@ -53,10 +59,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Accepted webhook signing secrets; empty → webhooks refused.
     pub webhook_secrets: Arc<Vec<Secret>>,
-    /// The Data Sources answer last built, with the table version it was built at.
-    pub connections_answer: Arc<std::sync::Mutex<Option<(i64, axum::body::Bytes)>>>,
-    /// Signed-in requests' snapshots this instance may reuse.
-    pub sessions: SessionCache,
     /// The sync's per-connection rate limit toward Stripe (this process only).
     pub sync_limiter: RateLimiter,
 }

@@ -10,8 +10,8 @@ use shared::{Role, User};
 
 use crate::store::{self, Db, StoreError, UserUpdate};
 pub use crate::store::{
-    count_users as count, find_user as find, list_users as list, request_snapshot, set_password,
-    touch_sign_in, user_credentials as credentials, Credentials, RequestSnapshot,
+    count_users as count, find_user as find, list_users as list, set_password, touch_sign_in,
+    user_credentials as credentials, Credentials,
 };
 
 /// Shortest password we accept.

@@ -189,23 +189,23 @@ async fn sessions_expire_when_idle_and_absolutely() {
     let cookie = app.sign_in(STANDARD_EMAIL, USER_PASSWORD).await;
     app.state
         .clock
-        .advance(backend::auth::IDLE_TIMEOUT_SECS - 120);
+        .advance(backend::session::IDLE_TIMEOUT_SECS - 120);
     assert_eq!(me_status(&app, &cookie).await, 200);
     app.state
         .clock
-        .advance(backend::auth::IDLE_TIMEOUT_SECS - 120);
+        .advance(backend::session::IDLE_TIMEOUT_SECS - 120);
     assert_eq!(
         me_status(&app, &cookie).await,
         200,
         "activity keeps an idle session alive"
     );
-    app.state.clock.advance(backend::auth::IDLE_TIMEOUT_SECS);
+    app.state.clock.advance(backend::session::IDLE_TIMEOUT_SECS);
     assert_eq!(me_status(&app, &cookie).await, 401);
 
     let busy = app.sign_in(STANDARD_EMAIL, USER_PASSWORD).await;
-    let step = backend::auth::IDLE_TIMEOUT_SECS / 2;
+    let step = backend::session::IDLE_TIMEOUT_SECS / 2;
     let mut elapsed = 0;
-    while elapsed + step < backend::auth::ABSOLUTE_TIMEOUT_SECS {
+    while elapsed + step < backend::session::ABSOLUTE_TIMEOUT_SECS {
         app.state.clock.advance(step);
         elapsed += step;
         assert_eq!(me_status(&app, &busy).await, 200);

@@ -290,11 +290,7 @@ async fn stripe_should_retry_false_is_not_retried_in_the_call_and_the_job_is_res
 
 #[tokio::test]
 async fn the_rate_limit_spaces_a_connections_list_reads() {
-    let mut app = spawn_apps_app().await;
-    app.state.settings = std::sync::Arc::new(backend::state::Settings {
-        sync_rate_limit: Some(10.0),
-        ..(*app.state.settings).clone()
-    });
+    let app = spawn_app_env(shared::AuthKind::Apps, &[("SYNC_RATE_LIMIT", "10".into())]).await;
     app.connect_app().await;
     let started = std::time::Instant::now();
     // Six reads at 10/s: the first at once, five more 100 ms apart.

@@ -1,4 +1,4 @@
-//! What the benches share: the product's state and router over a temporary SQLite database, one
+//! What the benches share: the product (built by its own builder) over a temporary database, one
 //! signed-in admin, the product served on a socket, and the load generator.
 // Each bench compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
@@ -6,17 +6,16 @@
 #[path = "../../tests/support/postgres.rs"]
 mod postgres;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
-use backend::clock::Clock;
-use backend::config::{Secret, StripeSettings};
-use backend::crypto::TokenCipher;
-use backend::state::{AppState, Settings};
-use backend::stripe::{http_client, StripeClient};
+use backend::config::Config;
+use backend::startup::Application;
+use backend::state::AppState;
+use backend::stripe::http_client;
 use tower::ServiceExt;
 use url::Url;
 
@@ -28,29 +27,39 @@ pub const ADMIN_PASSWORD: &str = "bench password 123";
 /// The sign-in request's body.
 pub const SIGN_IN_BODY: &str = r#"{"email":"admin@bench.test","password":"bench password 123"}"#;
 
-/// The product's state over a fresh database in `dir`, reading Stripe at `stripe`.
+/// The product over a fresh database in `dir`, reading Stripe at `stripe`, built by its own
+/// builder (as `serve` calls it).
 pub struct Bench {
     pub state: AppState,
-    /// The settings `state.flows` was built from (a bench builds the other flow from them).
-    pub stripe_settings: StripeSettings,
-    pub redirect: Url,
+    pub router: axum::Router,
 }
 
-/// Builds the state (an admin signed up, the freshness watcher running) with the sync's rate limit
-/// `sync_rate_limit` (`None`: the product's default).
-pub async fn bench_state(dir: &Path, stripe: &Url, sync_rate_limit: Option<f64>) -> Bench {
-    let bench = product_state(dir, stripe, sync_rate_limit).await;
-    let hash = backend::users::hash_password(ADMIN_PASSWORD).expect("hash");
-    backend::users::create(
-        &bench.state.pool,
-        ADMIN_EMAIL,
-        "",
-        shared::Role::Admin,
-        &hash,
-        1,
-    )
-    .await
-    .expect("admin");
+/// Builds the product (an admin signed up) with the sync's rate limit `sync_rate_limit` (`None`:
+/// the product's default) and the given OAuth flow.
+pub async fn bench_state(
+    dir: &Path,
+    stripe: &Url,
+    sync_rate_limit: Option<f64>,
+    oauth: &str,
+) -> Bench {
+    let bench = product_state(dir, stripe, sync_rate_limit, oauth).await;
+    if backend::users::count(&bench.state.pool)
+        .await
+        .expect("users")
+        == 0
+    {
+        let hash = backend::users::hash_password(ADMIN_PASSWORD).expect("hash");
+        backend::users::create(
+            &bench.state.pool,
+            ADMIN_EMAIL,
+            "",
+            shared::Role::Admin,
+            &hash,
+            1,
+        )
+        .await
+        .expect("admin");
+    }
     bench
 }
 
@@ -72,64 +81,48 @@ pub fn database_label() -> &'static str {
     }
 }
 
-/// The state as `bench_state` builds it, without the admin: no password hashed (Argon2's buffer
+/// The product as `bench_state` builds it, without the admin: no password hashed (Argon2's buffer
 /// never allocated), as a process that only syncs would hold it.
-pub async fn product_state(dir: &Path, stripe: &Url, sync_rate_limit: Option<f64>) -> Bench {
-    let freshness = Arc::new(backend::freshness::Freshness::default());
-    let pool = backend::store::connect_watched(&database_url(dir).await, Some(freshness.clone()))
-        .await
-        .expect("db");
-    // As the product does: snapshots are reused on SQLite only.
-    if pool.dialect() == backend::store::Dialect::Sqlite {
-        tokio::spawn(
-            freshness
-                .clone()
-                .watch(backend::store::change_counter_reader(pool.clone())),
-        );
+pub async fn product_state(
+    dir: &Path,
+    stripe: &Url,
+    sync_rate_limit: Option<f64>,
+    oauth: &str,
+) -> Bench {
+    if !dir.join("index.html").exists() {
+        std::fs::write(dir.join("index.html"), "<!doctype html><title>spa</title>").expect("spa");
     }
-    let cipher =
-        TokenCipher::from_base64(&Secret::new("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
-            .expect("key");
-    let stripe_settings = StripeSettings {
-        client_id: "ca_bench".into(),
-        secret_key: Secret::new("sk_test_bench"),
-        connect_url: stripe.clone(),
-        api_url: stripe.clone(),
-        authorize_url: stripe.join("oauth/v2/authorize").expect("url"),
-    };
-    let redirect = Url::parse(&format!("{PUBLIC}/oauth/stripe/callback")).expect("url");
-    let flows = backend::startup::flows(
-        &stripe_settings,
-        stripe,
-        shared::AuthKind::Connect,
-        &redirect,
-    )
-    .expect("flows");
-    let state = AppState {
-        pool,
-        cipher: Arc::new(cipher),
-        stripe: StripeClient::new(http_client().expect("http"), stripe.clone()),
-        flows: Arc::new(flows),
-        clock: Clock::default(),
-        settings: Arc::new(Settings {
-            demo_mode: false,
-            public_origin: PUBLIC.into(),
-            health_interval_secs: 3600,
-            sync_interval_secs: 3600,
-            sync_lease_secs: backend::sync::engine::LEASE_SECS,
-            sync_rate_limit,
-            restricted_key_url: String::new(),
-            instance_id: "bench".into(),
-        }),
-        webhook_secrets: Arc::new(vec![Secret::new("whsec_bench")]),
-        connections_answer: Arc::default(),
-        sessions: backend::session_cache::SessionCache::new(freshness),
-        sync_limiter: Default::default(),
-    };
+    let mut env: HashMap<&str, String> = HashMap::from([
+        ("BIND", "127.0.0.1:0".to_owned()),
+        ("PUBLIC_URL", PUBLIC.to_owned()),
+        ("DATA_DIR", dir.display().to_string()),
+        ("DATABASE_URL", database_url(dir).await),
+        ("STATIC_DIR", dir.display().to_string()),
+        ("STRIPE_CLIENT_ID", "ca_bench".to_owned()),
+        ("STRIPE_SECRET_KEY", "sk_test_bench".to_owned()),
+        ("STRIPE_CONNECT_URL", stripe.to_string()),
+        ("STRIPE_API_URL", stripe.to_string()),
+        (
+            "STRIPE_AUTHORIZE_URL",
+            stripe.join("oauth/v2/authorize").expect("url").to_string(),
+        ),
+        ("STRIPE_OAUTH", oauth.to_owned()),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_bench".to_owned()),
+        (
+            "ENCRYPTION_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned(),
+        ),
+        ("HEALTH_CHECK_INTERVAL", "1h".to_owned()),
+        ("SYNC_INTERVAL", "1h".to_owned()),
+    ]);
+    if let Some(rate) = sync_rate_limit {
+        env.insert("SYNC_RATE_LIMIT", rate.to_string());
+    }
+    let config = Config::from_lookup(|name| env.get(name).cloned()).expect("config");
+    let application = Application::build(config).await.expect("build");
     Bench {
-        state,
-        stripe_settings,
-        redirect,
+        state: application.state().clone(),
+        router: application.router(),
     }
 }
 

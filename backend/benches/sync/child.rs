@@ -43,7 +43,7 @@ pub struct ChildReport {
 /// the end; prints its answer line.
 pub async fn run(stripe: &str, dir: &Path, rss_start: f64) {
     let stripe = Url::parse(stripe).expect("list server URL");
-    let Bench { state, .. } = product_state(dir, &stripe, Some(1e9)).await;
+    let Bench { state, .. } = product_state(dir, &stripe, Some(1e9), "connect").await;
     let connection = connect(&state, "acct_1SyncBenchChild").await;
     let breakdown_before = smaps_breakdown();
     let rss_before = mem_mib("VmRSS");

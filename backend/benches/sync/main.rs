@@ -23,11 +23,8 @@ mod spec;
 mod timed;
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use backend::app::app;
-use backend::state::AppState;
 use backend::store;
 use backend::sync::{run_due_jobs, SyncOptions};
 
@@ -78,8 +75,7 @@ async fn main() {
     let quick = std::env::var_os("SYNC_BENCH_QUICK").is_some();
     let (stripe, server) = list_server().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let Bench { state, .. } = bench_state(dir.path(), &stripe, Some(1e9)).await;
-    let router = app(state.clone(), dir.path(), None);
+    let Bench { state, router } = bench_state(dir.path(), &stripe, Some(1e9), "connect").await;
     let cookie = sign_in(&router).await;
     // The five synced connections, and idle ones up to the 100 rows of the flow bench's table.
     let a = connect(&state, "acct_1SyncBenchA").await;
@@ -272,13 +268,9 @@ async fn main() {
     );
 
     // The same with the sync at the product's default rate (test mode), stopped after the load.
-    let paced = AppState {
-        settings: Arc::new(backend::state::Settings {
-            sync_rate_limit: None,
-            ..(*state.settings).clone()
-        }),
-        ..state.clone()
-    };
+    // The product started again over the same database, with its default rate.
+    let Bench { state: paced, .. } =
+        common::product_state(dir.path(), &stripe, None, "connect").await;
     store::enqueue_sync(&state.pool, e, state.clock.now(), true)
         .await
         .expect("enqueue");

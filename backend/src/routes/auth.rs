@@ -1,13 +1,14 @@
 //! Sign-in, sign-out and "who am I".
 
 use axum::extract::State;
-use axum::http::{Extensions, StatusCode};
+use axum::http::{header, Extensions, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use shared::{LocaleChoice, SignInRequest, User};
-use tower_sessions::Session;
 
 use crate::auth::{self, CurrentUser};
 use crate::error::{ApiJson, AppError};
+use crate::session::{self, SessionCookie};
 use crate::state::AppState;
 use crate::users;
 
@@ -15,10 +16,10 @@ use crate::users;
 /// answer whether or not the email exists), then starts a fresh session.
 pub async fn sign_in(
     State(state): State<AppState>,
-    session: Session,
+    SessionCookie(previous): SessionCookie,
     extensions: Extensions,
     ApiJson(body): ApiJson<SignInRequest>,
-) -> Result<Json<User>, AppError> {
+) -> Result<Response, AppError> {
     let now = state.clock.now();
     let client = auth::client_address(&extensions);
     let keys = auth::throttle_keys(&body.email, &client);
@@ -43,23 +44,30 @@ pub async fn sign_in(
         }
     };
     auth::refund_attempt(&state.pool, &keys).await?;
-    auth::start_session(&session, &user, epoch, now).await?;
+    let secure = state.settings.secure_cookies();
+    let (_, cookie) =
+        session::start(&state.pool, previous.as_ref(), user.id, epoch, now, secure).await?;
     users::touch_sign_in(&state.pool, user.id, now).await?;
     tracing::info!(user_id = user.id, "signed in");
-    Ok(Json(User {
+    let user = User {
         last_sign_in_at: Some(now),
         ..user
-    }))
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(user)).into_response())
 }
 
 /// `POST /api/auth/sign-out`: deletes the session record; the cookie stops working at once.
 pub async fn sign_out(
     State(state): State<AppState>,
-    session: Session,
-) -> Result<StatusCode, AppError> {
-    auth::end_session(&session).await?;
-    state.sessions.invalidate();
-    Ok(StatusCode::NO_CONTENT)
+    SessionCookie(session): SessionCookie,
+) -> Result<Response, AppError> {
+    let secure = state.settings.secure_cookies();
+    let clear = session::end(&state.pool, session.as_ref(), secure).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some(clear) = clear {
+        response.headers_mut().insert(header::SET_COOKIE, clear);
+    }
+    Ok(response)
 }
 
 /// `GET /api/auth/me`: the signed-in user.
@@ -75,8 +83,6 @@ pub async fn set_locale(
     ApiJson(body): ApiJson<LocaleChoice>,
 ) -> Result<Json<User>, AppError> {
     crate::store::set_locale(&state.pool, current.user.id, body.locale).await?;
-    // The next request shows it here at once (other instances at their next read).
-    state.sessions.invalidate();
     Ok(Json(User {
         locale: body.locale,
         ..current.user

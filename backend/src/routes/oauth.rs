@@ -9,14 +9,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde::Deserialize;
 use shared::{callback_redirect, AuthorizeResponse, CallbackError, CallbackNotice};
-use tower_sessions::Session;
 
 use super::widget;
 use crate::actor::Actor;
-use crate::auth::{self, AdminUser};
+use crate::auth::AdminUser;
+use crate::cookies;
 use crate::error::{ApiPath, AppError};
 use crate::services::authorize::{self, CallbackBrowser, Completion, Failure};
 use crate::services::widget_flows;
+use crate::session::{self, SessionCookie};
 use crate::state::AppState;
 
 /// `POST /api/connections/stripe/authorize`: for an Admin, a single-use `state` bound to this
@@ -108,30 +109,28 @@ async fn start(
 /// session, once (`null` when there are none).
 pub async fn take_callback_notice(
     AdminUser(admin): AdminUser,
+    State(state): State<AppState>,
 ) -> Result<Json<Option<CallbackNotice>>, AppError> {
-    admin
-        .session
-        .remove::<CallbackNotice>(auth::CALLBACK_NOTICE)
-        .await
-        .map(Json)
-        .map_err(|e| AppError::Internal(format!("session: {e}")))
+    Ok(Json(
+        session::take_callback_notice(&state.pool, &admin.session).await?,
+    ))
 }
 
 /// `GET /oauth/stripe/callback`.
 pub async fn stripe_callback(
     State(state): State<AppState>,
-    session: Session,
+    SessionCookie(session): SessionCookie,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     // Finished in its own task: if the browser goes away mid-way, the exchange still completes
     // (or hands its grant back) instead of being dropped half-done.
     let notice_session = session.clone();
-    let nonce = widget::cookie(&headers, widget_flows::WIDGET_COOKIE);
+    let nonce = cookies::cookie(&headers, widget_flows::WIDGET_COOKIE);
     let task_state = state.clone();
     let completion = tokio::spawn(async move {
         let browser = CallbackBrowser {
-            session: &session,
+            session: session.as_ref(),
             widget_nonce: nonce.as_deref(),
         };
         authorize::complete(&task_state, browser, query.as_deref().unwrap_or_default()).await
@@ -147,8 +146,9 @@ pub async fn stripe_callback(
     let location = match completion.outcome {
         Ok(id) => callback_redirect(Ok(id)),
         Err(Failure { error, notice }) => {
-            if let Some(notice) = notice {
-                if let Err(e) = notice_session.insert(auth::CALLBACK_NOTICE, notice).await {
+            if let (Some(notice), Some(session)) = (notice, notice_session) {
+                if let Err(e) = session::keep_callback_notice(&state.pool, &session, &notice).await
+                {
                     tracing::warn!(error = %e, "could not keep the callback notice");
                 }
             }

@@ -64,8 +64,6 @@ pub async fn update_user(
     ApiJson(body): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<User>, AppError> {
     let user = users::update(&state.pool, id, body.role, body.disabled).await?;
-    // The user's other sessions end on their very next request, here too.
-    state.sessions.invalidate();
     tracing::info!(
         by = admin.user.id,
         user_id = id,

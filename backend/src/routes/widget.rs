@@ -2,7 +2,7 @@
 //! browser (a cookie only the callback gets back) and goes on to Stripe; after the callback, a small
 //! page posts the outcome to the widget's window — to the host page's origin only — and closes.
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use shared::CallbackError;
@@ -27,18 +27,6 @@ pub const CALLBACK_SCRIPT: &str = r#"(function () {
 /// The pages' policy: our own script only, nothing framed, nothing else loaded.
 const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-/// A cookie's value from the request's `Cookie` headers.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
 
 /// `GET /widget/callback.js`.
 pub async fn callback_script() -> Response {

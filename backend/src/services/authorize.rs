@@ -8,12 +8,11 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use shared::{AuditAction, AuditDetail, CallbackError, CallbackNotice, ConnectionStatus, Role};
-use tower_sessions::Session;
 
 use super::connection_test::check_interval;
 use super::connections::ConnectionError;
-use crate::auth;
 use crate::domain::AuthorizationCode;
+use crate::session::{self, SessionId};
 use crate::state::AppState;
 use crate::store::{self, AuditLine, NewConnection};
 use crate::stripe::flows::{Grant, Revocation};
@@ -31,7 +30,7 @@ pub fn new_state() -> String {
 /// and returns the URL of Stripe's authorize page.
 pub async fn start(
     app: &AppState,
-    session: &Session,
+    session: &SessionId,
     connection_id: Option<i64>,
 ) -> Result<String, ConnectionError> {
     if let Some(id) = connection_id {
@@ -39,7 +38,7 @@ pub async fn start(
             .await?
             .ok_or(ConnectionError::NotFound)?;
     }
-    let binding = auth::oauth_binding(session)
+    let binding = session::oauth_binding(&app.pool, session)
         .await
         .map_err(|e| ConnectionError::Internal(e.to_string()))?;
     let oauth_state = new_state();
@@ -89,8 +88,8 @@ fn parse_query(raw: &str) -> Option<HashMap<String, String>> {
 /// (its cookie's nonce).
 #[derive(Debug, Clone, Copy)]
 pub struct CallbackBrowser<'a> {
-    /// The session cookie's session.
-    pub session: &'a Session,
+    /// The session cookie's session, if it sent one.
+    pub session: Option<&'a SessionId>,
     /// The widget popup's nonce cookie, if sent.
     pub widget_nonce: Option<&'a str>,
 }
@@ -142,7 +141,11 @@ async fn finish(
     // same session, or the widget's popup holding the flow's cookie.
     let (actor, organization) = match &consumed.widget {
         None => {
-            let ours = auth::existing_oauth_binding(browser.session)
+            let Some(browser_session) = browser.session else {
+                tracing::warn!("stripe callback refused: no session");
+                return Err(CallbackError::SessionMismatch.into());
+            };
+            let ours = session::existing_oauth_binding(&app.pool, browser_session)
                 .await
                 .ok()
                 .flatten();
@@ -150,7 +153,7 @@ async fn finish(
                 tracing::warn!("stripe callback refused: started in another session");
                 return Err(CallbackError::SessionMismatch.into());
             }
-            match auth::signed_in_user(browser.session, app).await {
+            match session::signed_in_user(&app.pool, browser_session, app.clock.now()).await {
                 Ok(user) if user.role == Role::Admin => (user.email, None),
                 _ => {
                     tracing::warn!("stripe callback refused: not signed in as an Admin");

@@ -28,7 +28,10 @@ mod sessions;
 
 pub use db::{on, on_conn, on_tx};
 pub use db::{Conn, Db, Dialect, Tx};
-pub use sessions::SessionRecords;
+pub use sessions::{
+    delete_expired_sessions, delete_session, insert_session, put_callback_notice, session_binding,
+    signed_in, take_callback_notice, touch_session, SignedIn,
+};
 
 use crate::crypto::CryptoError;
 
@@ -55,7 +58,7 @@ pub use keys::{
     announce_key, check_key, key_ids_in_use, keys_of_live_instances, reencrypt_all, verify_all,
 };
 pub use pending::{journal_account, journal_grant, settle_grant, unsettled_grants, PendingGrant};
-pub use pool::{change_counter_reader, change_counters, connect, connect_watched, migrate, ping};
+pub use pool::{connect, migrate, ping};
 pub use states::{
     consume_state, save_state, ConsumedState, StateOwner, WidgetTarget, STATE_TTL_SECS,
 };
@@ -70,8 +73,8 @@ pub use sync_jobs::{
 };
 pub use throttle::{cap_throttle_rows, charge_sign_in, refund_sign_in};
 pub use users::{
-    count_users, find_user, insert_user, list_users, request_snapshot, set_locale, set_password,
-    touch_sign_in, update_user, user_credentials, Credentials, RequestSnapshot, UserUpdate,
+    count_users, find_user, insert_user, list_users, set_locale, set_password, touch_sign_in,
+    update_user, user_credentials, Credentials, UserUpdate,
 };
 pub use webhooks::{apply_deauthorization, first_delivery};
 
@@ -101,19 +104,14 @@ pub enum StoreError {
     OtherOrganization,
 }
 
-/// Forgets what has expired: sessions past their expiry (the store's own query) and sign-in
-/// throttling counters whose window ended.
+/// Forgets what has expired: sign-in throttling counters whose window ended (sessions have their
+/// own, [`delete_expired_sessions`]).
 pub async fn purge_expired(
     pool: &Db,
     now: i64,
     window_secs: i64,
     max_throttle_rows: i64,
 ) -> Result<(), StoreError> {
-    use tower_sessions::session_store::ExpiredDeletion;
-    SessionRecords::new(pool)
-        .delete_expired()
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("expired sessions: {e}")))?;
     on!(pool, |c| sqlx::query(
         "DELETE FROM sign_in_failures WHERE window_start <= $1"
     )

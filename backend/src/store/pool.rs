@@ -1,5 +1,5 @@
-//! The database: opening it (SQLite: owner-only file, WAL, optional write hooks; PostgreSQL: a
-//! pool), its migrations per dialect, and the trigger-kept change counters.
+//! The database: opening it (SQLite: owner-only file, WAL; PostgreSQL: a pool) and its migrations
+//! per dialect.
 
 use std::str::FromStr;
 
@@ -7,7 +7,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
-use super::{on, Db, SessionRecords, StoreError};
+use super::{on, Db, StoreError};
 
 /// The file behind a `sqlite:` URL, unless the database lives in memory.
 pub(super) fn database_file(database_url: &str) -> Option<std::path::PathBuf> {
@@ -42,19 +42,10 @@ fn make_private(path: &std::path::Path) -> std::io::Result<()> {
 /// Opens the database `database_url` names (`sqlite:` — created if missing, owner-only — or
 /// `postgres:`) and runs the migrations.
 pub async fn connect(database_url: &str) -> Result<Db, StoreError> {
-    connect_watched(database_url, None).await
-}
-
-/// [`connect`], with every pooled SQLite connection reporting its writes to `freshness`
-/// (PostgreSQL has no such hooks: there `freshness` is never told, and its watcher is not run).
-pub async fn connect_watched(
-    database_url: &str,
-    freshness: Option<std::sync::Arc<crate::freshness::Freshness>>,
-) -> Result<Db, StoreError> {
     let db = if is_postgres(database_url) {
         connect_postgres(database_url).await?
     } else {
-        Db::Sqlite(connect_sqlite(database_url, freshness).await?)
+        Db::Sqlite(connect_sqlite(database_url).await?)
     };
     migrate(&db).await?;
     Ok(db)
@@ -65,10 +56,7 @@ pub fn is_postgres(database_url: &str) -> bool {
     database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
 }
 
-async fn connect_sqlite(
-    database_url: &str,
-    freshness: Option<std::sync::Arc<crate::freshness::Freshness>>,
-) -> Result<SqlitePool, StoreError> {
+async fn connect_sqlite(database_url: &str) -> Result<SqlitePool, StoreError> {
     if let Some(path) = database_file(database_url) {
         make_private(&path).map_err(|e| {
             StoreError::Database(sqlx::Error::Configuration(
@@ -89,14 +77,10 @@ async fn connect_sqlite(
     } else {
         4
     };
-    let mut pool_options = SqlitePoolOptions::new().max_connections(max);
-    if let Some(freshness) = freshness {
-        pool_options = pool_options.after_connect(move |conn, _| {
-            let freshness = freshness.clone();
-            Box::pin(async move { freshness.watch_connection(conn).await })
-        });
-    }
-    Ok(pool_options.connect_with(options).await?)
+    Ok(SqlitePoolOptions::new()
+        .max_connections(max)
+        .connect_with(options)
+        .await?)
 }
 
 /// Connections per instance to PostgreSQL (`DATABASE_MAX_CONNECTIONS`, default 10): the server's
@@ -126,9 +110,10 @@ pub async fn migrate(db: &Db) -> Result<i64, StoreError> {
     match db {
         Db::Sqlite(pool) => {
             let migrator = sqlx::migrate!("./migrations/sqlite");
-            refuse_newer(db, &migrator).await?;
-            // The sessions' table first: our migrations put triggers on it.
-            SessionRecords::new(db).migrate().await?;
+            let applied = refuse_newer(db, &migrator).await?;
+            if !applied.contains(&FIRST_WITHOUT_FORMER_SESSIONS) {
+                former_sessions_table(db).await?;
+            }
             migrator.run(pool).await?;
             Ok(latest(&migrator))
         }
@@ -140,8 +125,10 @@ pub async fn migrate(db: &Db) -> Result<i64, StoreError> {
                 .execute(&mut *lock)
                 .await?;
             let result = async {
-                refuse_newer(db, &migrator).await?;
-                SessionRecords::new(db).migrate().await?;
+                let applied = refuse_newer(db, &migrator).await?;
+                if !applied.contains(&FIRST_WITHOUT_FORMER_SESSIONS) {
+                    former_sessions_table(db).await?;
+                }
                 migrator.run(pool).await?;
                 Ok(latest(&migrator))
             }
@@ -162,8 +149,34 @@ fn latest(migrator: &sqlx::migrate::Migrator) -> i64 {
     migrator.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-/// [`StoreError::NewerDatabase`] when the database has a migration `migrator` does not know.
-async fn refuse_newer(db: &Db, migrator: &sqlx::migrate::Migrator) -> Result<(), StoreError> {
+/// The migration that drops the sessions table of the store used before ours (`tower-sessions`).
+const FIRST_WITHOUT_FORMER_SESSIONS: i64 = 21;
+
+/// The former session store's table, empty, as that store created it before our migrations ran:
+/// migrations released before 21 put triggers on it (they cannot change: their checksums are
+/// recorded), and 21 drops it again. Only made while 21 has not run.
+async fn former_sessions_table(db: &Db) -> Result<(), StoreError> {
+    let statements: &[&str] = match db {
+        Db::Sqlite(_) => &["CREATE TABLE IF NOT EXISTS tower_sessions \
+             (id TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL, expiry_date INTEGER NOT NULL)"],
+        Db::Postgres(_) => &[
+            "CREATE SCHEMA IF NOT EXISTS tower_sessions",
+            "CREATE TABLE IF NOT EXISTS tower_sessions.session \
+             (id TEXT PRIMARY KEY NOT NULL, data BYTEA NOT NULL, expiry_date TIMESTAMPTZ NOT NULL)",
+        ],
+    };
+    for statement in statements {
+        on!(db, |c| sqlx::query(statement)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// The database's applied migrations; [`StoreError::NewerDatabase`] when one of them is a
+/// migration `migrator` does not know.
+async fn refuse_newer(db: &Db, migrator: &sqlx::migrate::Migrator) -> Result<Vec<i64>, StoreError> {
     // A new database has no migrations table yet: nothing applied.
     let applied: Vec<i64> = on!(db, |c| sqlx::query_scalar(
         "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version"
@@ -172,38 +185,11 @@ async fn refuse_newer(db: &Db, migrator: &sqlx::migrate::Migrator) -> Result<(),
     .await)
     .unwrap_or_default();
     match applied
-        .into_iter()
-        .find(|v| !migrator.iter().any(|m| m.version == *v))
+        .iter()
+        .find(|v| !migrator.iter().any(|m| m.version == **v))
     {
-        Some(unknown) => Err(StoreError::NewerDatabase(unknown)),
-        None => Ok(()),
-    }
-}
-
-/// Every trigger-kept change counter, by name.
-pub async fn change_counters(
-    db: &Db,
-) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
-    let rows: Vec<(String, i64)> = on!(db, |c| sqlx::query_as(
-        "SELECT name, version FROM change_counters"
-    )
-    .fetch_all(c)
-    .await)?;
-    Ok(rows.into_iter().collect())
-}
-
-/// Reads `pool`'s change counters each time it is called (what the freshness watcher polls).
-pub fn change_counter_reader(
-    pool: Db,
-) -> impl Fn() -> futures_util::future::BoxFuture<
-    'static,
-    Result<std::collections::BTreeMap<String, i64>, StoreError>,
-> + Send
-       + Sync
-       + 'static {
-    move || {
-        let pool = pool.clone();
-        Box::pin(async move { change_counters(&pool).await })
+        Some(unknown) => Err(StoreError::NewerDatabase(*unknown)),
+        None => Ok(applied),
     }
 }
 

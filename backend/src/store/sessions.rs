@@ -1,77 +1,189 @@
-//! Where sign-in sessions live: `tower-sessions`' store for the database this is (its own table,
-//! `tower_sessions` in SQLite, `tower_sessions.session` in PostgreSQL), so every instance sharing
-//! the database knows every session.
+//! Sign-in sessions: one row each in `sessions`, keyed by the hash of the cookie's token, shared by
+//! every instance on the database. A signed-in request reads its session and its user in one
+//! indexed query ([`signed_in`]); nothing of it is kept in memory between requests.
 
-use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
-use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+use shared::{CallbackNotice, User};
 
-use super::Db;
+use super::users::{user_from_row, UserRow, USER_COLUMNS};
+use super::{on, on_tx, Db, StoreError};
 
-/// The session store of either database.
+/// A session as stored, with its user as they are now.
 #[derive(Debug, Clone)]
-pub enum SessionRecords {
-    /// SQLite.
-    Sqlite(SqliteStore),
-    /// PostgreSQL.
-    Postgres(PostgresStore),
+pub struct SignedIn {
+    /// The user, read in the same query.
+    pub user: User,
+    /// When the user signed in (Unix seconds).
+    pub signed_in_at: i64,
+    /// The idle clock (Unix seconds).
+    pub seen_at: i64,
+    /// The session was started under the user's current epoch (no reset since).
+    pub current_epoch: bool,
 }
 
-impl SessionRecords {
-    /// The store for `db`.
-    pub fn new(db: &Db) -> Self {
-        match db {
-            Db::Sqlite(p) => Self::Sqlite(SqliteStore::new(p.clone())),
-            Db::Postgres(p) => Self::Postgres(PostgresStore::new(p.clone())),
-        }
-    }
-
-    /// Creates the store's table when missing.
-    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
-        match self {
-            Self::Sqlite(s) => s.migrate().await,
-            Self::Postgres(s) => s.migrate().await,
-        }
-    }
+#[derive(sqlx::FromRow)]
+struct SignedInRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    started_epoch: i64,
+    signed_in_at: i64,
+    seen_at: i64,
 }
 
-#[async_trait::async_trait]
-impl SessionStore for SessionRecords {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.create(record).await,
-            Self::Postgres(s) => s.create(record).await,
-        }
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.save(record).await,
-            Self::Postgres(s) => s.save(record).await,
-        }
-    }
-
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            Self::Sqlite(s) => s.load(id).await,
-            Self::Postgres(s) => s.load(id).await,
-        }
-    }
-
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.delete(id).await,
-            Self::Postgres(s) => s.delete(id).await,
-        }
-    }
+/// Starts session `id_hash` for `user_id`, signed in at `now` under the user's `epoch`.
+pub async fn insert_session(
+    pool: &Db,
+    id_hash: &str,
+    user_id: i64,
+    epoch: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    on!(pool, |c| sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, epoch, signed_in_at, seen_at) \
+         VALUES ($1, $2, $3, $4, $4)"
+    )
+    .bind(id_hash)
+    .bind(user_id)
+    .bind(epoch)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
-#[async_trait::async_trait]
-impl ExpiredDeletion for SessionRecords {
-    async fn delete_expired(&self) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.delete_expired().await,
-            Self::Postgres(s) => s.delete_expired().await,
-        }
-    }
+/// Session `id_hash` and its user, in one query (the session's primary key, the user's).
+pub async fn signed_in(pool: &Db, id_hash: &str) -> Result<Option<SignedIn>, StoreError> {
+    let row = on!(pool, |c| sqlx::query_as::<_, SignedInRow>(&format!(
+        "SELECT {USER_COLUMNS}, users.session_epoch, sessions.epoch AS started_epoch, \
+         sessions.signed_in_at, sessions.seen_at \
+         FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.id_hash = $1"
+    ))
+    .bind(id_hash)
+    .fetch_optional(c)
+    .await)?;
+    row.map(|row| {
+        Ok(SignedIn {
+            user: user_from_row(&row.user)?,
+            signed_in_at: row.signed_in_at,
+            seen_at: row.seen_at,
+            current_epoch: row.started_epoch == row.user.session_epoch,
+        })
+    })
+    .transpose()
+}
+
+/// Moves session `id_hash`'s idle clock to `now`.
+pub async fn touch_session(pool: &Db, id_hash: &str, now: i64) -> Result<(), StoreError> {
+    on!(pool, |c| sqlx::query(
+        "UPDATE sessions SET seen_at = $2 WHERE id_hash = $1"
+    )
+    .bind(id_hash)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Ends session `id_hash` (nothing happens when there is none).
+pub async fn delete_session(pool: &Db, id_hash: &str) -> Result<(), StoreError> {
+    on!(pool, |c| sqlx::query(
+        "DELETE FROM sessions WHERE id_hash = $1"
+    )
+    .bind(id_hash)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Ends every session idle since `idle_before` or signed in before `signed_in_before`.
+pub async fn delete_expired_sessions(
+    pool: &Db,
+    idle_before: i64,
+    signed_in_before: i64,
+) -> Result<(), StoreError> {
+    on!(pool, |c| sqlx::query(
+        "DELETE FROM sessions WHERE seen_at <= $1 OR signed_in_at <= $2"
+    )
+    .bind(idle_before)
+    .bind(signed_in_before)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Session `id_hash`'s OAuth binding: the one it has, else `fresh`, kept from now on. `None` when
+/// the session does not exist.
+pub async fn session_binding(
+    pool: &Db,
+    id_hash: &str,
+    fresh: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    let binding: Option<Option<String>> = match fresh {
+        Some(fresh) => on!(pool, |c| {
+            sqlx::query_scalar(
+            "UPDATE sessions SET oauth_binding = COALESCE(oauth_binding, $2) WHERE id_hash = $1 \
+             RETURNING oauth_binding"
+        )
+        .bind(id_hash)
+        .bind(fresh)
+        .fetch_optional(c)
+        .await
+        })?,
+        None => on!(pool, |c| sqlx::query_scalar(
+            "SELECT oauth_binding FROM sessions WHERE id_hash = $1"
+        )
+        .bind(id_hash)
+        .fetch_optional(c)
+        .await)?,
+    };
+    Ok(binding.flatten())
+}
+
+/// Keeps `notice` in session `id_hash` for the banner (replacing any before it).
+pub async fn put_callback_notice(
+    pool: &Db,
+    id_hash: &str,
+    notice: &CallbackNotice,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_string(notice).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    on!(pool, |c| sqlx::query(
+        "UPDATE sessions SET callback_notice = $2 WHERE id_hash = $1"
+    )
+    .bind(id_hash)
+    .bind(json)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Session `id_hash`'s callback notice, once: it is cleared as it is read.
+pub async fn take_callback_notice(
+    pool: &Db,
+    id_hash: &str,
+) -> Result<Option<CallbackNotice>, StoreError> {
+    let lock = pool.dialect().for_update();
+    let mut tx = pool.begin().await?;
+    let json: Option<Option<String>> = on_tx!(&mut tx, |c| sqlx::query_scalar(&format!(
+        "SELECT callback_notice FROM sessions WHERE id_hash = $1{lock}"
+    ))
+    .bind(id_hash)
+    .fetch_optional(c)
+    .await)?;
+    let Some(json) = json.flatten() else {
+        return Ok(None);
+    };
+    on_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE sessions SET callback_notice = NULL WHERE id_hash = $1"
+    )
+    .bind(id_hash)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    // A notice this version cannot read is dropped rather than failing the page.
+    Ok(serde_json::from_str(&json).ok())
 }

@@ -1,6 +1,5 @@
-//! Users and their sign-in facts: the `users` rows (the session epoch a password reset or a role
-//! change moves) and the snapshot every signed-in request reads. Rules (emails, passwords, hashes)
-//! live in `crate::users`.
+//! Users and their sign-in facts: the `users` rows (with the session epoch a password reset
+//! moves). Rules (emails, passwords, hashes) live in `crate::users`.
 
 use shared::{Locale, Role, User};
 
@@ -18,9 +17,9 @@ pub struct Credentials {
     pub session_epoch: i64,
 }
 
-/// A users row as read by [`USER_COLUMNS`] (the epoch and connections version when asked for).
+/// A users row as read by [`USER_COLUMNS`] (the epoch when asked for).
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: i64,
     email: String,
     display_name: String,
@@ -31,12 +30,10 @@ struct UserRow {
     password_hash: String,
     locale: Option<String>,
     #[sqlx(default)]
-    session_epoch: i64,
-    #[sqlx(default)]
-    connections_version: i64,
+    pub(super) session_epoch: i64,
 }
 
-fn user_from_row(row: &UserRow) -> Result<User, StoreError> {
+pub(super) fn user_from_row(row: &UserRow) -> Result<User, StoreError> {
     Ok(User {
         id: row.id,
         email: row.email.clone(),
@@ -51,7 +48,7 @@ fn user_from_row(row: &UserRow) -> Result<User, StoreError> {
     })
 }
 
-const USER_COLUMNS: &str =
+pub(super) const USER_COLUMNS: &str =
     "id, email, display_name, role, disabled, created_at, last_sign_in_at, password_hash, locale";
 
 /// How many users exist.
@@ -113,39 +110,6 @@ pub async fn find_user(pool: &Db, id: i64) -> Result<Option<User>, StoreError> {
     .fetch_optional(c)
     .await)?;
     row.as_ref().map(user_from_row).transpose()
-}
-
-/// What every signed-in request reads, in one query: the user, their session epoch, and the
-/// connections table's version (so the Data Sources answer needs no query of its own).
-#[derive(Debug, Clone)]
-pub struct RequestSnapshot {
-    /// The user.
-    pub user: User,
-    /// Sessions started under another epoch are over.
-    pub session_epoch: i64,
-    /// `change_counters` version of the connections table at this moment.
-    pub connections_version: i64,
-}
-
-/// The [`RequestSnapshot`] of user `id`.
-pub async fn request_snapshot(pool: &Db, id: i64) -> Result<Option<RequestSnapshot>, StoreError> {
-    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
-        "SELECT {USER_COLUMNS}, session_epoch, \
-         (SELECT version FROM change_counters WHERE name = 'connections') AS connections_version \
-         FROM users WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(c)
-    .await)?;
-    row.as_ref()
-        .map(|row| {
-            Ok(RequestSnapshot {
-                user: user_from_row(row)?,
-                session_epoch: row.session_epoch,
-                connections_version: row.connections_version,
-            })
-        })
-        .transpose()
 }
 
 /// Every user, by email.

@@ -40,8 +40,8 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            base: Duration::from_millis(250),
-            cap: Duration::from_secs(8),
+            base: crate::config::STRIPE_RETRY_BASE,
+            cap: crate::config::STRIPE_RETRY_CAP,
             max_retries: 4,
         }
     }

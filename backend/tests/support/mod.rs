@@ -6,19 +6,14 @@ pub mod postgres;
 pub mod sync;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
 use axum::Router;
-use backend::app::app;
-use backend::clock::Clock;
-use backend::config::Secret;
-use backend::config::{join_path, StripeSettings};
-use backend::crypto::TokenCipher;
+use backend::config::{join_path, Config};
 use backend::emulator::{DemoAccount, Emulator, EmulatorConfig};
-use backend::state::{AppState, Settings};
-use backend::stripe::{http_client, RetryPolicy, StripeClient};
+use backend::startup::Application;
+use backend::state::AppState;
 use base64::Engine;
 use http_body_util::BodyExt;
 use shared::AuthKind;
@@ -86,6 +81,8 @@ pub struct TestApp {
     /// Session cookie of the signed-in Admin (`name=value`).
     pub admin: String,
     pub dir: tempfile::TempDir,
+    /// The configuration it was built from (another instance is built from it again).
+    pub config: Config,
 }
 
 /// The database of a test app whose files live in `dir`: SQLite in `dir`, or — when
@@ -155,6 +152,56 @@ pub async fn build_app(
     .await
 }
 
+/// The product's configuration for a test app over `dir`, its Stripe at `connect_url`/`api_url`
+/// (what an operator would set in the environment), with `extra` variables on top.
+pub async fn test_config(
+    oauth: AuthKind,
+    connect_url: &Url,
+    api_url: &Url,
+    secret: &str,
+    dir: &std::path::Path,
+    extra: &[(&str, String)],
+) -> Config {
+    let key = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+    let oauth = match oauth {
+        AuthKind::Apps => "apps",
+        _ => "connect",
+    };
+    let mut env: HashMap<String, String> = [
+        ("BIND", "127.0.0.1:0".to_owned()),
+        ("PUBLIC_URL", PUBLIC_URL.to_owned()),
+        ("DATA_DIR", dir.display().to_string()),
+        ("DATABASE_URL", test_database_url(dir).await),
+        ("STATIC_DIR", dir.display().to_string()),
+        ("STRIPE_CLIENT_ID", CLIENT_ID.to_owned()),
+        ("STRIPE_SECRET_KEY", secret.to_owned()),
+        ("STRIPE_CONNECT_URL", connect_url.to_string()),
+        ("STRIPE_API_URL", api_url.to_string()),
+        (
+            "STRIPE_AUTHORIZE_URL",
+            join_path(connect_url, "/oauth/v2/authorize").to_string(),
+        ),
+        ("STRIPE_OAUTH", oauth.to_owned()),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
+        ("ENCRYPTION_KEY", key),
+        ("HEALTH_CHECK_INTERVAL", "1h".to_owned()),
+        ("SYNC_INTERVAL", "1h".to_owned()),
+        // The rate limit is lifted here; tests that want it set their own.
+        ("SYNC_RATE_LIMIT", "10000".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    let mut config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
+    // Retries wait milliseconds here, not seconds.
+    config.stripe_retry = (
+        std::time::Duration::from_millis(2),
+        std::time::Duration::from_millis(20),
+    );
+    config
+}
+
 /// The app with the given OAuth flow over the database in `dir`.
 pub async fn build_app_for(
     oauth: AuthKind,
@@ -165,22 +212,46 @@ pub async fn build_app_for(
     dir: tempfile::TempDir,
     seed_users: bool,
 ) -> TestApp {
-    // Reuse of snapshots is on, as in the product: every test also checks it serves nothing stale.
-    // (On PostgreSQL the product reads every snapshot: no watcher, as in `startup`.)
-    let freshness = Arc::new(backend::freshness::Freshness::default());
-    let pool = backend::store::connect_watched(
-        &test_database_url(dir.path()).await,
-        Some(freshness.clone()),
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>spa</title>",
     )
-    .await
     .unwrap();
-    if pool.dialect() == backend::store::Dialect::Sqlite {
-        tokio::spawn(
-            freshness
-                .clone()
-                .watch(backend::store::change_counter_reader(pool.clone())),
-        );
-    }
+    let config = test_config(oauth, &connect_url, &api_url, secret, dir.path(), &[]).await;
+    build_app_from(config, emulator, dir, seed_users).await
+}
+
+/// A new app with its own emulator and database, the given OAuth flow, and `extra` environment
+/// variables on top of [`test_config`]'s.
+pub async fn spawn_app_env(oauth: AuthKind, extra: &[(&str, String)]) -> TestApp {
+    let (emulator, stripe_url) = spawn_emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>spa</title>",
+    )
+    .unwrap();
+    let config = test_config(
+        oauth,
+        &stripe_url,
+        &stripe_url,
+        SECRET_KEY,
+        dir.path(),
+        extra,
+    )
+    .await;
+    build_app_from(config, emulator, dir, true).await
+}
+
+/// The app `config` makes, built by the product's own builder (as `serve` calls it).
+pub async fn build_app_from(
+    config: Config,
+    emulator: Emulator,
+    dir: tempfile::TempDir,
+    seed_users: bool,
+) -> TestApp {
+    let application = Application::build(config.clone()).await.unwrap();
+    let (state, router) = (application.state().clone(), application.router());
     if seed_users {
         let hash = backend::users::hash_password(USER_PASSWORD).unwrap();
         for (email, role) in [
@@ -188,60 +259,11 @@ pub async fn build_app_for(
             (STANDARD_EMAIL, shared::Role::Standard),
             (READ_ONLY_EMAIL, shared::Role::ReadOnly),
         ] {
-            backend::users::create(&pool, email, "", role, &hash, 1)
+            backend::users::create(&state.pool, email, "", role, &hash, 1)
                 .await
                 .unwrap();
         }
     }
-    let key = Secret::new(base64::engine::general_purpose::STANDARD.encode([9u8; 32]));
-    let install_link = join_path(&connect_url, "/oauth/v2/authorize");
-    let settings = StripeSettings {
-        client_id: CLIENT_ID.into(),
-        secret_key: Secret::new(secret),
-        connect_url: connect_url.clone(),
-        api_url: api_url.clone(),
-        authorize_url: install_link,
-    };
-    let flows = backend::startup::flows(
-        &settings,
-        &connect_url,
-        oauth,
-        &Url::parse(REDIRECT_URI).unwrap(),
-    )
-    .unwrap();
-    let state = AppState {
-        pool,
-        cipher: Arc::new(TokenCipher::from_base64(&key).unwrap()),
-        // Retries wait milliseconds here, not seconds.
-        stripe: StripeClient::new(http_client().unwrap(), api_url).with_retry(RetryPolicy {
-            base: std::time::Duration::from_millis(2),
-            cap: std::time::Duration::from_millis(20),
-            max_retries: 4,
-        }),
-        flows: Arc::new(flows),
-        clock: Clock::default(),
-        settings: Arc::new(Settings {
-            demo_mode: false,
-            public_origin: PUBLIC_URL.into(),
-            health_interval_secs: 3600,
-            sync_interval_secs: 3600,
-            sync_lease_secs: backend::sync::engine::LEASE_SECS,
-            // The rate limit is lifted here; tests that want it set their own.
-            sync_rate_limit: Some(10_000.0),
-            restricted_key_url: "https://dashboard.stripe.com/test/apikeys/create".into(),
-            instance_id: backend::state::new_instance_id(),
-        }),
-        webhook_secrets: Arc::new(vec![Secret::new(WEBHOOK_SECRET)]),
-        connections_answer: Arc::default(),
-        sessions: backend::session_cache::SessionCache::new(freshness),
-        sync_limiter: Default::default(),
-    };
-    std::fs::write(
-        dir.path().join("index.html"),
-        "<!doctype html><title>spa</title>",
-    )
-    .unwrap();
-    let router = app(state.clone(), dir.path(), None);
     let mut test_app = TestApp {
         router,
         state,
@@ -249,6 +271,7 @@ pub async fn build_app_for(
         stripe_url: Url::parse(PUBLIC_URL).unwrap(),
         admin: String::new(),
         dir,
+        config,
     };
     test_app.admin = test_app.sign_in(ADMIN_EMAIL, USER_PASSWORD).await;
     test_app
