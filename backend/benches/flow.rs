@@ -141,7 +141,7 @@ async fn main() {
     let mut samples = Vec::new();
     for id in 1..=100 {
         let t = Instant::now();
-        backend::services::connection_test::test_connection(&state, id, "bench")
+        backend::services::connection_check::test_connection(&state, id, "bench")
             .await
             .expect("test");
         samples.push(t.elapsed());

@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod app;
 pub mod auth;
+pub mod checker;
 pub mod clock;
 pub mod config;
 pub mod cookies;
@@ -11,7 +12,6 @@ pub mod crypto;
 pub mod domain;
 pub mod emulator;
 pub mod error;
-pub mod health;
 pub mod routes;
 pub mod server;
 pub mod services;

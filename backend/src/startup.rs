@@ -322,14 +322,14 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, testing connections in the background meanwhile.
     pub async fn run(self) -> std::io::Result<()> {
-        let checker = crate::health::spawn_checker(
+        let checker = crate::checker::spawn_checker(
             self.state.clone(),
             std::time::Duration::from_secs(
                 u64::try_from(self.state.settings.health_interval_secs.clamp(10, 60)).unwrap_or(60),
             ),
         );
         let _abort_on_exit = AbortOnDrop(checker);
-        let _announcer = AbortOnDrop(crate::health::spawn_key_announcer(self.state.clone()));
+        let _announcer = AbortOnDrop(crate::checker::spawn_key_announcer(self.state.clone()));
         // Syncs run on their own task: a long backfill never delays connection tests.
         let _sync = AbortOnDrop(crate::sync::spawn_worker(
             self.state.clone(),

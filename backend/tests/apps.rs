@@ -194,7 +194,7 @@ async fn a_reused_refresh_token_needs_re_authentication_and_is_not_retried() {
     // Another test, and the background checker, do not try the dead token again.
     let row = test_now(&app, id).await;
     assert_eq!(row["status"], "needs_reauth");
-    backend::health::run_due_checks(&app.state).await.unwrap();
+    backend::checker::run_due_checks(&app.state).await.unwrap();
     assert_eq!(app.emulator.refresh_requests(), refreshes);
     assert!(actions(&app.connection(id).await).contains(&"refresh_refused".to_owned()));
     // Re-authenticating in place brings it back (same row).

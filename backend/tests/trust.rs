@@ -78,13 +78,13 @@ async fn transient_faults_give_error_and_are_retried_with_backoff() {
 
     // Nothing is due before the backoff; after it the background check recovers the connection.
     assert_eq!(
-        backend::health::run_due_checks(&app.state).await.unwrap(),
+        backend::checker::run_due_checks(&app.state).await.unwrap(),
         0
     );
     app.emulator.inject(Endpoint::Account, None);
     app.state.clock.advance(121);
     assert_eq!(
-        backend::health::run_due_checks(&app.state).await.unwrap(),
+        backend::checker::run_due_checks(&app.state).await.unwrap(),
         1
     );
     assert_eq!(status_of(&app, id).await, "success");
@@ -107,7 +107,7 @@ async fn a_slow_stripe_times_out_into_error() {
     app.state.stripe = slow_client(&app, 300);
     app.emulator
         .inject(Endpoint::Account, Some(Fault::Slow(Duration::from_secs(3))));
-    let row = backend::services::connection_test::test_connection(&app.state, id, "system")
+    let row = backend::services::connection_check::test_connection(&app.state, id, "system")
         .await
         .unwrap();
     assert_eq!(row, Some(shared::ConnectionStatus::Error));
@@ -670,7 +670,7 @@ async fn a_crash_after_the_exchange_leaves_no_live_grant_at_stripe() {
         .unwrap();
     assert!(app.emulator.is_connected("acct_1AcmeTest"));
     assert_eq!(
-        backend::services::authorize::reconcile(&app.state)
+        backend::services::reconcile::reconcile(&app.state)
             .await
             .unwrap(),
         0,
@@ -678,9 +678,9 @@ async fn a_crash_after_the_exchange_leaves_no_live_grant_at_stripe() {
     );
     app.state
         .clock
-        .advance(backend::services::authorize::RECONCILE_KNOWN_AFTER_SECS + 1);
+        .advance(backend::services::reconcile::RECONCILE_KNOWN_AFTER_SECS + 1);
     assert_eq!(
-        backend::services::authorize::reconcile(&app.state)
+        backend::services::reconcile::reconcile(&app.state)
             .await
             .unwrap(),
         1
@@ -703,9 +703,9 @@ async fn a_crash_during_the_exchange_is_reconciled_by_sending_the_code_again() {
     assert!(app.emulator.is_connected("acct_1AcmeTest"));
     app.state
         .clock
-        .advance(backend::services::authorize::RECONCILE_AFTER_SECS + 1);
+        .advance(backend::services::reconcile::RECONCILE_AFTER_SECS + 1);
     assert_eq!(
-        backend::services::authorize::reconcile(&app.state)
+        backend::services::reconcile::reconcile(&app.state)
             .await
             .unwrap(),
         1
@@ -727,8 +727,8 @@ async fn reconciliation_never_breaks_an_existing_connection() {
         .unwrap();
     app.state
         .clock
-        .advance(backend::services::authorize::RECONCILE_KNOWN_AFTER_SECS + 1);
-    backend::services::authorize::reconcile(&app.state)
+        .advance(backend::services::reconcile::RECONCILE_KNOWN_AFTER_SECS + 1);
+    backend::services::reconcile::reconcile(&app.state)
         .await
         .unwrap();
     assert!(app.emulator.is_connected("acct_1AcmeTest"));

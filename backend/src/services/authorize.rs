@@ -9,13 +9,14 @@ use std::time::Instant;
 
 use shared::{AuditAction, AuditDetail, CallbackError, CallbackNotice, ConnectionStatus, Role};
 
-use super::connection_test::check_interval;
+use super::connection_check::check_interval;
 use super::connections::ConnectionError;
+use super::reconcile::hand_back;
 use crate::domain::AuthorizationCode;
 use crate::session::{self, SessionId};
 use crate::state::AppState;
 use crate::store::{self, AuditLine, NewConnection};
-use crate::stripe::flows::{Grant, Revocation};
+use crate::stripe::flows::Grant;
 use crate::stripe::StripeError;
 
 /// Longest `state` we look up; ours are 43 characters.
@@ -110,6 +111,8 @@ pub async fn complete(app: &AppState, browser: CallbackBrowser<'_>, raw_query: &
     Completion { outcome, widget }
 }
 
+/// The callback, step by step: its `state` consumed, the browser checked, Stripe's answer read, the
+/// code exchanged (journalled first), the grant kept or handed back.
 async fn finish(
     app: &AppState,
     browser: CallbackBrowser<'_>,
@@ -120,6 +123,42 @@ async fn finish(
         tracing::warn!("stripe callback refused: malformed query string");
         return Err(CallbackError::InvalidRequest.into());
     };
+    let consumed = take_state(app, &params).await?;
+    *widget = consumed.widget.clone();
+    let (actor, organization) = check_browser(app, browser, &consumed).await?;
+    if let Some(error) = params.get("error") {
+        tracing::info!(error = %error.chars().take(64).collect::<String>(), "stripe authorization not granted");
+        return Err(if error == "access_denied" {
+            CallbackError::AccessDenied
+        } else {
+            CallbackError::StripeError
+        }
+        .into());
+    }
+    let expected = reauthorized_connection(app, &consumed).await?;
+    // Anything else Stripe adds to the redirect (account or user ids) is ignored: only the token
+    // answer says which account was granted.
+    let code = params
+        .get("code")
+        .and_then(|c| AuthorizationCode::parse(c).ok())
+        .ok_or_else(|| {
+            tracing::warn!("stripe callback refused: missing or malformed code");
+            CallbackError::InvalidRequest
+        })?;
+    let (journal, grant) = exchange(app, &code).await?;
+    let kept = Kept {
+        expected: expected.as_ref(),
+        organization,
+        actor: &actor,
+    };
+    keep_grant(app, journal, &grant, kept).await
+}
+
+/// The callback's `state`, checked and consumed before anything else (a replay stops here).
+async fn take_state(
+    app: &AppState,
+    params: &HashMap<String, String>,
+) -> Result<store::ConsumedState, Failure> {
     let oauth_state = params
         .get("state")
         .filter(|s| !s.is_empty() && s.len() <= MAX_STATE_LEN)
@@ -133,76 +172,68 @@ async fn finish(
             tracing::error!(error = %e, "stripe callback: could not check state");
             CallbackError::StorageFailed
         })?;
-    let Some(consumed) = consumed else {
+    consumed.ok_or_else(|| {
         tracing::warn!("stripe callback refused: unknown, expired or already used state");
-        return Err(CallbackError::InvalidState.into());
-    };
-    // The flow must finish in the browser that started it: an Admin's (still an Admin) in the
-    // same session, or the widget's popup holding the flow's cookie.
-    let (actor, organization) = match &consumed.widget {
-        None => {
-            let Some(browser_session) = browser.session else {
-                tracing::warn!("stripe callback refused: no session");
-                return Err(CallbackError::SessionMismatch.into());
-            };
-            let ours = session::existing_oauth_binding(&app.pool, browser_session)
-                .await
-                .ok()
-                .flatten();
-            if ours.as_deref() != Some(consumed.session_binding.as_str()) {
-                tracing::warn!("stripe callback refused: started in another session");
-                return Err(CallbackError::SessionMismatch.into());
-            }
-            match session::signed_in_user(&app.pool, browser_session, app.clock.now()).await {
-                Ok(user) if user.role == Role::Admin => (user.email, None),
-                _ => {
-                    tracing::warn!("stripe callback refused: not signed in as an Admin");
-                    return Err(CallbackError::SessionMismatch.into());
-                }
-            }
-        }
-        Some(target) => {
-            *widget = Some(target.clone());
-            let nonce = browser.widget_nonce.map(crate::crypto::sha256_hex);
-            if nonce.as_deref() != Some(consumed.session_binding.as_str()) {
-                tracing::warn!(
-                    "stripe callback refused: a widget flow finished in another browser"
-                );
-                return Err(CallbackError::SessionMismatch.into());
-            }
-            (target.actor.clone(), Some(consumed.organization_id))
-        }
-    };
-    if let Some(error) = params.get("error") {
-        tracing::info!(error = %error.chars().take(64).collect::<String>(), "stripe authorization not granted");
-        return Err(if error == "access_denied" {
-            CallbackError::AccessDenied
-        } else {
-            CallbackError::StripeError
-        }
-        .into());
-    }
-    // Re-authentication of an existing connection (which may have been deleted meanwhile).
-    let expected = match consumed.connection_id {
-        Some(id) => Some(
-            store::find_connection(&app.pool, id)
-                .await
-                .map_err(|_| CallbackError::StorageFailed)?
-                .ok_or(CallbackError::InvalidState)?,
-        ),
-        None => None,
-    };
-    // Anything else Stripe adds to the redirect (account or user ids) is ignored: only the token
-    // answer says which account was granted.
-    let code = params
-        .get("code")
-        .and_then(|c| AuthorizationCode::parse(c).ok())
-        .ok_or_else(|| {
-            tracing::warn!("stripe callback refused: missing or malformed code");
-            CallbackError::InvalidRequest
-        })?;
+        CallbackError::InvalidState.into()
+    })
+}
 
-    // Journalled before the code leaves: a crash from here on is reconciled later.
+/// The flow must finish in the browser that started it: an Admin's (still an Admin) in the same
+/// session, or the widget's popup holding the flow's cookie. Who acts, and for a widget the
+/// organization the connection goes to.
+async fn check_browser(
+    app: &AppState,
+    browser: CallbackBrowser<'_>,
+    consumed: &store::ConsumedState,
+) -> Result<(String, Option<i64>), Failure> {
+    let Some(target) = &consumed.widget else {
+        let Some(browser_session) = browser.session else {
+            tracing::warn!("stripe callback refused: no session");
+            return Err(CallbackError::SessionMismatch.into());
+        };
+        let ours = session::existing_oauth_binding(&app.pool, browser_session)
+            .await
+            .ok()
+            .flatten();
+        if ours.as_deref() != Some(consumed.session_binding.as_str()) {
+            tracing::warn!("stripe callback refused: started in another session");
+            return Err(CallbackError::SessionMismatch.into());
+        }
+        return match session::signed_in_user(&app.pool, browser_session, app.clock.now()).await {
+            Ok(user) if user.role == Role::Admin => Ok((user.email, None)),
+            _ => {
+                tracing::warn!("stripe callback refused: not signed in as an Admin");
+                Err(CallbackError::SessionMismatch.into())
+            }
+        };
+    };
+    let nonce = browser.widget_nonce.map(crate::crypto::sha256_hex);
+    if nonce.as_deref() != Some(consumed.session_binding.as_str()) {
+        tracing::warn!("stripe callback refused: a widget flow finished in another browser");
+        return Err(CallbackError::SessionMismatch.into());
+    }
+    Ok((target.actor.clone(), Some(consumed.organization_id)))
+}
+
+/// The connection being re-authenticated, if the flow was started for one (it may have been
+/// deleted meanwhile: then the flow is void).
+async fn reauthorized_connection(
+    app: &AppState,
+    consumed: &store::ConsumedState,
+) -> Result<Option<shared::Connection>, Failure> {
+    let Some(id) = consumed.connection_id else {
+        return Ok(None);
+    };
+    let connection = store::find_connection(&app.pool, id)
+        .await
+        .map_err(|_| CallbackError::StorageFailed)?
+        .ok_or(CallbackError::InvalidState)?;
+    Ok(Some(connection))
+}
+
+/// Exchanges `code` at Stripe, journalled before it leaves (a crash from here on is reconciled
+/// later); the journal row and the grant.
+async fn exchange(app: &AppState, code: &AuthorizationCode) -> Result<(i64, Grant), Failure> {
     let journal = store::journal_grant(
         &app.pool,
         &app.cipher,
@@ -240,22 +271,38 @@ async fn finish(
     {
         tracing::warn!(error = %e, "could not journal the granted account");
     }
+    Ok((journal, grant))
+}
 
-    let outcome = store_grant(app, &grant, expected.as_ref(), organization).await;
+/// Where a grant is to be kept, and by whom.
+struct Kept<'a> {
+    /// The connection being re-authenticated.
+    expected: Option<&'a shared::Connection>,
+    /// A widget's organization.
+    organization: Option<i64>,
+    /// Who acts (for the audit log).
+    actor: &'a str,
+}
+
+/// Keeps `grant` as the flow asked (a new connection, or the re-authenticated one) or hands it
+/// back; settles the journal row once decided; audits and queues the first sync.
+async fn keep_grant(
+    app: &AppState,
+    journal: i64,
+    grant: &Grant,
+    kept: Kept<'_>,
+) -> Result<i64, Failure> {
+    let outcome = store_grant(app, grant, kept.expected, kept.organization).await;
     let settled = match &outcome {
         Ok(_) => true,
         // A widget's install that lands on another organization's connection is not named there.
         Err(_) => {
-            hand_back(
-                app,
-                &grant,
-                if organization.is_some() {
-                    "system"
-                } else {
-                    &actor
-                },
-            )
-            .await
+            let actor = if kept.organization.is_some() {
+                "system"
+            } else {
+                kept.actor
+            };
+            hand_back(app, grant, actor).await
         }
     };
     if settled {
@@ -263,169 +310,29 @@ async fn finish(
             tracing::warn!(error = %e, "could not settle the journalled exchange");
         }
     }
-    match outcome {
-        Ok(id) => {
-            let action = if expected.is_some() {
-                AuditAction::Reauthenticated
-            } else {
-                AuditAction::Connected
-            };
-            tracing::info!(account = %grant.account, connection_id = id, ?action, "stripe account connected");
-            let line = AuditLine {
-                connection_id: id,
-                account: grant.account.as_str(),
-                actor: &actor,
-                action,
-                detail: AuditDetail {
-                    auth_kind: Some(grant.credential.kind),
-                    status: Some(ConnectionStatus::Success),
-                    ..AuditDetail::default()
-                },
-            };
-            if let Err(e) = store::audit(&app.pool, &line, app.clock.now()).await {
-                tracing::warn!(error = %e, "could not write the audit line");
-            }
-            crate::sync::jobs::enqueue(app, id).await;
-            Ok(id)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// We hold a live grant we could not keep as asked: an Apps install replaced the account's previous
-/// tokens at Stripe, so an Apps connection of that account takes it (or it would be left with dead
-/// tokens); otherwise hand it back so nothing dangles at Stripe — unless that account is already one
-/// of our connections, which revoking would break. Whether the grant is settled (false: the
-/// decision could not be made, and the journal keeps it for reconciliation).
-async fn hand_back(app: &AppState, grant: &Grant, actor: &str) -> bool {
-    if grant.credential.kind == shared::AuthKind::Apps {
-        let adopted = store::adopt_grant(
-            &app.pool,
-            &app.cipher,
-            grant.account.as_str(),
-            grant.livemode,
-            &grant.credential,
-            app.clock.now(),
-        )
-        .await;
-        match adopted {
-            Ok(Some(id)) => {
-                tracing::info!(connection_id = id, account = %grant.account, "the new install's tokens went to the account's existing connection");
-                let line = AuditLine {
-                    connection_id: id,
-                    account: grant.account.as_str(),
-                    actor,
-                    action: AuditAction::Reauthenticated,
-                    detail: AuditDetail {
-                        auth_kind: Some(grant.credential.kind),
-                        ..AuditDetail::default()
-                    },
-                };
-                if let Err(e) = store::audit(&app.pool, &line, app.clock.now()).await {
-                    tracing::warn!(error = %e, "could not write the audit line");
-                }
-                return true;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(error = %e, account = %grant.account, "could not keep a new install's tokens");
-                return false;
-            }
-        }
-    }
-    let in_use = match store::account_is_connected(&app.pool, grant.account.as_str()).await {
-        Ok(in_use) => in_use,
-        Err(e) => {
-            tracing::error!(error = %e, account = %grant.account, "could not decide what to do with an unused grant; left for reconciliation");
-            return false;
-        }
+    let id = outcome?;
+    let action = if kept.expected.is_some() {
+        AuditAction::Reauthenticated
+    } else {
+        AuditAction::Connected
     };
-    if in_use {
-        return true;
+    tracing::info!(account = %grant.account, connection_id = id, ?action, "stripe account connected");
+    let line = AuditLine {
+        connection_id: id,
+        account: grant.account.as_str(),
+        actor: kept.actor,
+        action,
+        detail: AuditDetail {
+            auth_kind: Some(grant.credential.kind),
+            status: Some(ConnectionStatus::Success),
+            ..AuditDetail::default()
+        },
+    };
+    if let Err(e) = store::audit(&app.pool, &line, app.clock.now()).await {
+        tracing::warn!(error = %e, "could not write the audit line");
     }
-    revoke_unused(app, grant.credential.kind, &grant.account).await
-}
-
-/// Hands an unused grant back; whether that is settled.
-async fn revoke_unused(
-    app: &AppState,
-    kind: shared::AuthKind,
-    account: &crate::domain::StripeAccountId,
-) -> bool {
-    match app.flows.revoke(app.http(), kind, account).await {
-        Ok(Revocation::Revoked) => true,
-        Ok(Revocation::NotAvailable) => {
-            tracing::info!(account = %account, "unused grant dropped (this flow has no revocation)");
-            true
-        }
-        // Stripe already forgot it.
-        Err(StripeError::Refused { code, .. }) if code == "invalid_client" => true,
-        Err(e) => {
-            tracing::warn!(error = %e, account = %account, "could not deauthorize an unused grant");
-            false
-        }
-    }
-}
-
-/// How old an unsettled exchange must be before it is reconciled. One whose answer never arrived
-/// is reconciled early, while its code is still within Stripe's 5 minutes (sending it again makes
-/// Stripe revoke what it granted); one whose account is known waits until its callback is surely
-/// over (a revocation works at any time).
-pub const RECONCILE_AFTER_SECS: i64 = 120;
-/// See [`RECONCILE_AFTER_SECS`].
-pub const RECONCILE_KNOWN_AFTER_SECS: i64 = 600;
-
-/// Settles exchanges a crash (or a failure) left in the journal: a grant whose account is not one of
-/// our connections is handed back; one whose account is unknown (the process died while Stripe was
-/// answering) has its code sent again, which Stripe refuses and answers by revoking what that code
-/// granted — or, if the first exchange never arrived, grants now and is handed back. Returns how
-/// many were settled.
-pub async fn reconcile(app: &AppState) -> Result<usize, crate::store::StoreError> {
-    let now = app.clock.now();
-    let pending =
-        store::unsettled_grants(&app.pool, &app.cipher, now - RECONCILE_AFTER_SECS).await?;
-    let mut settled = 0;
-    for grant in pending {
-        // Past a day, Stripe has long expired the code; nothing more can be done about it.
-        let stale = now - grant.created_at > 24 * 60 * 60;
-        let done = match grant
-            .account
-            .as_deref()
-            .map(crate::domain::StripeAccountId::parse)
-        {
-            Some(Ok(_)) if now - grant.created_at < RECONCILE_KNOWN_AFTER_SECS => false,
-            Some(Ok(account)) => {
-                stale
-                    || store::account_is_connected(&app.pool, account.as_str()).await?
-                    || revoke_unused(app, grant.kind, &account).await
-            }
-            Some(Err(_)) => true,
-            None => match &grant.code {
-                None => stale,
-                Some(code) => {
-                    let flows = app.flows.with_configured(grant.kind);
-                    match flows.exchange_code(app.http(), code.expose(), now).await {
-                        Ok(late) => {
-                            store::account_is_connected(&app.pool, late.account.as_str()).await?
-                                || revoke_unused(app, late.credential.kind, &late.account).await
-                        }
-                        // Used (and so revoked by Stripe) or expired: nothing left at Stripe.
-                        Err(e) if e.is_invalid_grant() => true,
-                        Err(_) => stale,
-                    }
-                }
-            },
-        };
-        if done {
-            store::settle_grant(&app.pool, grant.id).await?;
-            settled += 1;
-            tracing::info!(
-                journal_id = grant.id,
-                "an unsettled Stripe exchange was reconciled"
-            );
-        }
-    }
-    Ok(settled)
+    crate::sync::jobs::enqueue(app, id).await;
+    Ok(id)
 }
 
 /// Reads the account with the new credential (the first connection test), then stores the

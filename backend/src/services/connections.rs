@@ -7,7 +7,7 @@ use shared::{
     AuditAction, AuditDetail, AuthKind, Connection, ConnectionStatus, Removal, RestrictedKeyRequest,
 };
 
-use super::connection_test::{self, check_interval};
+use super::connection_check::{self, check_interval};
 use crate::domain::{Credential, StripeAccountId};
 use crate::state::AppState;
 use crate::store::{self, AuditLine, NewConnection, StoreError};
@@ -154,7 +154,7 @@ pub async fn connect_with_key(
 pub async fn test_now(app: &AppState, id: i64, actor: &str) -> Result<Connection, ConnectionError> {
     let (task_app, actor) = (app.clone(), actor.to_owned());
     let status =
-        tokio::spawn(async move { connection_test::test_connection(&task_app, id, &actor).await })
+        tokio::spawn(async move { connection_check::test_connection(&task_app, id, &actor).await })
             .await
             .map_err(|e| ConnectionError::Internal(e.to_string()))??
             .ok_or(ConnectionError::NotFound)?;

@@ -2,10 +2,11 @@
 //! testing and deleting connections. Handlers parse and answer; tests call these directly.
 
 pub mod authorize;
-pub mod connection_test;
+pub mod connection_check;
 pub mod connections;
 pub mod credentials;
 pub mod export;
 pub mod hosts;
+pub mod reconcile;
 pub mod sync;
 pub mod widget_flows;

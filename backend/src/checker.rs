@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::services::connection_test::test_connection;
+use crate::services::connection_check::test_connection;
 use crate::state::AppState;
 use crate::store::{self, StoreError};
 
@@ -54,7 +54,7 @@ pub fn spawn_checker(state: AppState, tick: Duration) -> tokio::task::JoinHandle
             if let Err(e) = run_due_checks(&state).await {
                 tracing::error!(error = %e, "background connection checks failed");
             }
-            if let Err(e) = crate::services::authorize::reconcile(&state).await {
+            if let Err(e) = crate::services::reconcile::reconcile(&state).await {
                 tracing::error!(error = %e, "reconciling unsettled Stripe exchanges failed");
             }
             let now = state.clock.now();
