@@ -12,6 +12,9 @@ use std::collections::BTreeSet;
 
 use sqlx::{PgPool, Row, SqlitePool};
 
+/// A foreign key: (columns, referenced table, referenced columns, on delete).
+type ForeignKey = (Vec<String>, String, Vec<String>, String);
+
 /// One table as both dialects can describe it.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Table {
@@ -21,8 +24,8 @@ struct Table {
     primary_key: Vec<String>,
     /// Indexes other than the primary key's: (unique, columns in order).
     indexes: BTreeSet<(bool, Vec<String>)>,
-    /// Foreign keys: (columns, referenced table, referenced columns, on delete).
-    foreign_keys: BTreeSet<(Vec<String>, String, Vec<String>, String)>,
+    /// Foreign keys.
+    foreign_keys: BTreeSet<ForeignKey>,
     /// Columns that carry a CHECK constraint.
     checked: BTreeSet<String>,
 }
@@ -157,7 +160,7 @@ async fn sqlite_schema(pool: &SqlitePool) -> Schema {
                 .indexes
                 .insert((unique == 1, columns.into_iter().map(|(_, c)| c).collect()));
         }
-        let mut keys: BTreeMap<i64, (Vec<String>, String, Vec<String>, String)> = BTreeMap::new();
+        let mut keys: BTreeMap<i64, ForeignKey> = BTreeMap::new();
         for fk in sqlx::query(&format!("PRAGMA foreign_key_list(\"{name}\")"))
             .fetch_all(pool)
             .await
@@ -233,7 +236,9 @@ async fn postgres_schema(pool: &PgPool) -> Schema {
             table.indexes.insert((unique, columns));
         }
     }
-    let keys: Vec<(String, Vec<String>, String, Vec<String>, String)> = sqlx::query_as(
+    // (table, columns, referenced table, referenced columns, on delete)
+    type Row = (String, Vec<String>, String, Vec<String>, String);
+    let keys: Vec<Row> = sqlx::query_as(
         "SELECT t.relname::text, \
                 ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, n) \
                       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum \
