@@ -141,9 +141,13 @@ async fn main() {
     let mut samples = Vec::new();
     for id in 1..=100 {
         let t = Instant::now();
-        backend::services::connection_check::test_connection(&state, id, "bench")
-            .await
-            .expect("test");
+        backend::services::connection_check::test_connection(
+            &state,
+            id,
+            &backend::domain::AuditActor::System,
+        )
+        .await
+        .expect("test");
         samples.push(t.elapsed());
     }
     report("connection test (decrypt + /v1/account + store)", samples);

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 
 pub use crate::auth::bearer;
 use crate::auth::{AdminUser, CurrentUser};
+use crate::domain::AuditActor;
 use crate::error::AppError;
 use crate::services::hosts;
 use crate::state::AppState;
@@ -31,11 +32,11 @@ impl Actor {
         }
     }
 
-    /// The name audit lines give the actor.
-    pub fn name(&self) -> String {
+    /// Who the audit log says acted.
+    pub fn audit_actor(&self) -> AuditActor {
         match self {
-            Self::Admin(admin) => admin.user.email.clone(),
-            Self::Widget(session) => format!("widget:{}", session.end_user_email),
+            Self::Admin(admin) => AuditActor::User(admin.user.email.clone()),
+            Self::Widget(session) => AuditActor::WidgetUser(session.end_user_email.clone()),
         }
     }
 

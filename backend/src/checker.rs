@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::domain::AuditActor;
 use crate::services::connection_check::test_connection;
 use crate::state::AppState;
 use crate::store::{self, StoreError};
@@ -15,7 +16,7 @@ pub async fn run_due_checks(state: &AppState) -> Result<usize, StoreError> {
     let due = store::claim_due(&state.pool, now, now + 300).await?;
     for id in &due {
         // One broken row must not stop the others from being tested.
-        if let Err(e) = test_connection(state, *id, "system").await {
+        if let Err(e) = test_connection(state, *id, &AuditActor::System).await {
             tracing::error!(connection_id = id, error = %e, "background connection test failed");
         }
     }

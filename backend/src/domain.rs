@@ -84,6 +84,49 @@ impl fmt::Debug for AuthorizationCode {
     }
 }
 
+/// Who did what an audit line records. Stored and shown in its wire form ([`AuditActor::wire`],
+/// read back by [`AuditActor::parse`]): a user's email, `widget:` and a host's end user's email,
+/// `system` or `Stripe`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditActor {
+    /// A user of the app, by email.
+    User(String),
+    /// A host product's end user, through the widget, by the email its connect session named.
+    WidgetUser(String),
+    /// The product's background work (tests, renewals, reconciliation).
+    System,
+    /// Stripe itself (its webhooks).
+    Stripe,
+}
+
+const SYSTEM: &str = "system";
+const STRIPE: &str = "Stripe";
+const WIDGET_PREFIX: &str = "widget:";
+
+impl AuditActor {
+    /// The wire (and stored) form.
+    pub fn wire(&self) -> String {
+        match self {
+            Self::User(email) => email.clone(),
+            Self::WidgetUser(email) => format!("{WIDGET_PREFIX}{email}"),
+            Self::System => SYSTEM.to_owned(),
+            Self::Stripe => STRIPE.to_owned(),
+        }
+    }
+
+    /// The actor a wire form names (anything else is a user's email).
+    pub fn parse(wire: &str) -> Self {
+        match wire {
+            SYSTEM => Self::System,
+            STRIPE => Self::Stripe,
+            _ => match wire.strip_prefix(WIDGET_PREFIX) {
+                Some(email) => Self::WidgetUser(email.to_owned()),
+                None => Self::User(wire.to_owned()),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +176,24 @@ mod tests {
         }
         assert!(
             !format!("{:?}", AuthorizationCode::parse("ac_secret").unwrap()).contains("secret")
+        );
+    }
+
+    #[test]
+    fn an_audit_actor_reads_back_as_it_was_written() {
+        for actor in [
+            AuditActor::User("ada@example.com".into()),
+            AuditActor::WidgetUser("bob@host.example".into()),
+            AuditActor::System,
+            AuditActor::Stripe,
+        ] {
+            assert_eq!(AuditActor::parse(&actor.wire()), actor);
+        }
+        assert_eq!(AuditActor::System.wire(), "system");
+        assert_eq!(AuditActor::Stripe.wire(), "Stripe");
+        assert_eq!(
+            AuditActor::WidgetUser("b@h.example".into()).wire(),
+            "widget:b@h.example"
         );
     }
 }

@@ -107,9 +107,13 @@ async fn a_slow_stripe_times_out_into_error() {
     app.state.stripe = slow_client(&app, 300);
     app.emulator
         .inject(Endpoint::Account, Some(Fault::Slow(Duration::from_secs(3))));
-    let row = backend::services::connection_check::test_connection(&app.state, id, "system")
-        .await
-        .unwrap();
+    let row = backend::services::connection_check::test_connection(
+        &app.state,
+        id,
+        &backend::domain::AuditActor::System,
+    )
+    .await
+    .unwrap();
     assert_eq!(row, Some(shared::ConnectionStatus::Error));
 }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use shared::{Connection, ConnectionDetail, DeleteOutcome, Removal, RestrictedKeyRequest};
 
 use crate::actor::Actor;
+use crate::domain::AuditActor;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
 use crate::services::connections;
 use crate::state::AppState;
@@ -42,15 +43,14 @@ pub async fn get_connection(
     // A widget's user sees their own name and `system`/`Stripe`, never who else acted: the app's
     // Admins become `admin`, the host's other users `host user`.
     if let Actor::Widget(_) = &actor {
-        let me = actor.name();
+        let me = actor.audit_actor();
         for line in &mut audit {
-            if line.actor != me && line.actor != "system" && line.actor != "Stripe" {
-                line.actor = if line.actor.starts_with("widget:") {
-                    "host user".into()
-                } else {
-                    "admin".into()
-                };
-            }
+            line.actor = match AuditActor::parse(&line.actor) {
+                who if who == me => continue,
+                AuditActor::System | AuditActor::Stripe => continue,
+                AuditActor::WidgetUser(_) => "host user".into(),
+                AuditActor::User(_) => "admin".into(),
+            };
         }
     }
     Ok(Json(ConnectionDetail { connection, audit }))
@@ -64,7 +64,7 @@ pub async fn test_connection(
 ) -> Result<Json<Connection>, AppError> {
     actor.may_use(&state, id).await?;
     Ok(Json(
-        connections::test_now(&state, id, &actor.name()).await?,
+        connections::test_now(&state, id, &actor.audit_actor()).await?,
     ))
 }
 
@@ -74,9 +74,14 @@ pub async fn connect_with_key(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RestrictedKeyRequest>,
 ) -> Result<(StatusCode, Json<Connection>), AppError> {
-    let connection =
-        connections::connect_with_key(&state, &actor.name(), &body, None, actor.organization())
-            .await?;
+    let connection = connections::connect_with_key(
+        &state,
+        &actor.audit_actor(),
+        &body,
+        None,
+        actor.organization(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(connection)))
 }
 
@@ -88,9 +93,14 @@ pub async fn replace_key(
     ApiJson(body): ApiJson<RestrictedKeyRequest>,
 ) -> Result<Json<Connection>, AppError> {
     actor.may_use(&state, id).await?;
-    let connection =
-        connections::connect_with_key(&state, &actor.name(), &body, Some(id), actor.organization())
-            .await?;
+    let connection = connections::connect_with_key(
+        &state,
+        &actor.audit_actor(),
+        &body,
+        Some(id),
+        actor.organization(),
+    )
+    .await?;
     Ok(Json(connection))
 }
 
@@ -112,7 +122,8 @@ pub async fn delete_connection(
     ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<Response, AppError> {
     actor.may_use(&state, id).await?;
-    let (removal, auth_kind) = connections::delete(&state, id, &actor.name(), query.force).await?;
+    let (removal, auth_kind) =
+        connections::delete(&state, id, &actor.audit_actor(), query.force).await?;
     Ok(match removal {
         Removal::CredentialDropped => Json(DeleteOutcome { removal, auth_kind }).into_response(),
         _ => StatusCode::NO_CONTENT.into_response(),

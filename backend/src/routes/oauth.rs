@@ -96,7 +96,7 @@ async fn start(
                 organization_id: session.organization_id,
                 origin: origin.to_owned(),
                 connection_id,
-                actor: actor.name(),
+                actor: actor.audit_actor().wire(),
                 return_to,
                 proof_hash: None,
             };

@@ -12,7 +12,7 @@ use shared::{AuditAction, AuditDetail, CallbackError, CallbackNotice, Connection
 use super::connection_check::check_interval;
 use super::connections::ConnectionError;
 use super::reconcile::hand_back;
-use crate::domain::AuthorizationCode;
+use crate::domain::{AuditActor, AuthorizationCode};
 use crate::session::{self, SessionId};
 use crate::state::AppState;
 use crate::store::{self, AuditLine, NewConnection};
@@ -185,7 +185,7 @@ async fn check_browser(
     app: &AppState,
     browser: CallbackBrowser<'_>,
     consumed: &store::ConsumedState,
-) -> Result<(String, Option<i64>), Failure> {
+) -> Result<(AuditActor, Option<i64>), Failure> {
     let Some(target) = &consumed.widget else {
         let Some(browser_session) = browser.session else {
             tracing::warn!("stripe callback refused: no session");
@@ -200,7 +200,7 @@ async fn check_browser(
             return Err(CallbackError::SessionMismatch.into());
         }
         return match session::signed_in_user(&app.pool, browser_session, app.clock.now()).await {
-            Ok(user) if user.role == Role::Admin => Ok((user.email, None)),
+            Ok(user) if user.role == Role::Admin => Ok((AuditActor::User(user.email), None)),
             _ => {
                 tracing::warn!("stripe callback refused: not signed in as an Admin");
                 Err(CallbackError::SessionMismatch.into())
@@ -212,7 +212,10 @@ async fn check_browser(
         tracing::warn!("stripe callback refused: a widget flow finished in another browser");
         return Err(CallbackError::SessionMismatch.into());
     }
-    Ok((target.actor.clone(), Some(consumed.organization_id)))
+    Ok((
+        AuditActor::parse(&target.actor),
+        Some(consumed.organization_id),
+    ))
 }
 
 /// The connection being re-authenticated, if the flow was started for one (it may have been
@@ -281,7 +284,7 @@ struct Kept<'a> {
     /// A widget's organization.
     organization: Option<i64>,
     /// Who acts (for the audit log).
-    actor: &'a str,
+    actor: &'a AuditActor,
 }
 
 /// Keeps `grant` as the flow asked (a new connection, or the re-authenticated one) or hands it
@@ -298,7 +301,7 @@ async fn keep_grant(
         // A widget's install that lands on another organization's connection is not named there.
         Err(_) => {
             let actor = if kept.organization.is_some() {
-                "system"
+                &AuditActor::System
             } else {
                 kept.actor
             };

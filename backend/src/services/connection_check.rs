@@ -8,6 +8,7 @@ use std::time::Instant;
 use shared::{AuditAction, AuditDetail, AuthKind, Connection, ConnectionStatus, Problem};
 
 use super::credentials::{self, CredentialError};
+use crate::domain::AuditActor;
 use crate::state::AppState;
 use crate::store::{self, AuditLine, StoreError, TestResult};
 use crate::stripe::flows::restricted_key::{self, KeyRefusal};
@@ -95,7 +96,7 @@ async fn probe(
 pub async fn test_connection(
     app: &AppState,
     id: i64,
-    actor: &str,
+    actor: &AuditActor,
 ) -> Result<Option<ConnectionStatus>, StoreError> {
     let Some(connection) = store::find_connection(&app.pool, id).await? else {
         return Ok(None);

@@ -8,6 +8,7 @@ use shared::{
 };
 
 use super::connection_check::{self, check_interval};
+use crate::domain::AuditActor;
 use crate::domain::{Credential, StripeAccountId};
 use crate::state::AppState;
 use crate::store::{self, AuditLine, NewConnection, StoreError};
@@ -54,7 +55,7 @@ pub enum ConnectionError {
 /// for the same account. The key is checked before anything is stored.
 pub async fn connect_with_key(
     app: &AppState,
-    actor: &str,
+    actor: &AuditActor,
     request: &RestrictedKeyRequest,
     existing: Option<i64>,
     organization: Option<i64>,
@@ -151,8 +152,12 @@ pub async fn connect_with_key(
 }
 
 /// Tests a connection now (to completion even if the caller goes away) and returns the row.
-pub async fn test_now(app: &AppState, id: i64, actor: &str) -> Result<Connection, ConnectionError> {
-    let (task_app, actor) = (app.clone(), actor.to_owned());
+pub async fn test_now(
+    app: &AppState,
+    id: i64,
+    actor: &AuditActor,
+) -> Result<Connection, ConnectionError> {
+    let (task_app, actor) = (app.clone(), actor.clone());
     let status =
         tokio::spawn(async move { connection_check::test_connection(&task_app, id, &actor).await })
             .await
@@ -172,7 +177,7 @@ pub async fn test_now(app: &AppState, id: i64, actor: &str) -> Result<Connection
 pub async fn delete(
     app: &AppState,
     id: i64,
-    actor: &str,
+    actor: &AuditActor,
     force: bool,
 ) -> Result<(Removal, AuthKind), ConnectionError> {
     let connection = store::find_connection(&app.pool, id)

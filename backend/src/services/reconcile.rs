@@ -3,6 +3,7 @@
 
 use shared::{AuditAction, AuditDetail};
 
+use crate::domain::AuditActor;
 use crate::state::AppState;
 use crate::store::{self, AuditLine};
 use crate::stripe::flows::{Grant, Revocation};
@@ -13,7 +14,7 @@ use crate::stripe::StripeError;
 /// tokens); otherwise hand it back so nothing dangles at Stripe — unless that account is already one
 /// of our connections, which revoking would break. Whether the grant is settled (false: the
 /// decision could not be made, and the journal keeps it for reconciliation).
-pub(super) async fn hand_back(app: &AppState, grant: &Grant, actor: &str) -> bool {
+pub(super) async fn hand_back(app: &AppState, grant: &Grant, actor: &AuditActor) -> bool {
     if grant.credential.kind == shared::AuthKind::Apps {
         let adopted = store::adopt_grant(
             &app.pool,

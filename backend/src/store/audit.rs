@@ -3,6 +3,8 @@
 use super::{on, on_conn, Conn, Db, StoreError};
 use shared::{AuditAction, AuditDetail, AuditEntry};
 
+use crate::domain::AuditActor;
+
 /// One line to append.
 #[derive(Debug, Clone)]
 pub struct AuditLine<'a> {
@@ -10,8 +12,8 @@ pub struct AuditLine<'a> {
     pub connection_id: i64,
     /// Its Stripe account (kept after the connection is deleted).
     pub account: &'a str,
-    /// A user's email, `system` or `Stripe`.
-    pub actor: &'a str,
+    /// Who.
+    pub actor: &'a AuditActor,
     /// What happened.
     pub action: AuditAction,
     /// The facts.
@@ -32,7 +34,7 @@ pub async fn audit<'a>(
     )
     .bind(line.connection_id)
     .bind(line.account)
-    .bind(line.actor)
+    .bind(line.actor.wire())
     .bind(line.action.as_str())
     .bind(detail)
     .bind(now)

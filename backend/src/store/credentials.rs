@@ -8,6 +8,7 @@ use shared::{AuditAction, AuditDetail, AuthKind, ConnectionStatus, Problem};
 use super::{audit, token_context, AuditLine, StoreError};
 use crate::config::Secret;
 use crate::crypto::{Sealed, TokenCipher};
+use crate::domain::AuditActor;
 use crate::domain::Credential;
 
 /// A credential as stored, with what identifies this very grant.
@@ -170,7 +171,7 @@ pub async fn store_refreshed(
     let line = AuditLine {
         connection_id: id,
         account,
-        actor: "system",
+        actor: &AuditActor::System,
         action: AuditAction::TokenRefreshed,
         detail: AuditDetail {
             auth_kind: Some(renewed.kind),
@@ -211,7 +212,7 @@ pub async fn mark_refresh_refused(
         let line = AuditLine {
             connection_id: id,
             account,
-            actor: "system",
+            actor: &AuditActor::System,
             action: AuditAction::RefreshRefused,
             detail: AuditDetail {
                 status: Some(ConnectionStatus::NeedsReauth),

@@ -1,6 +1,7 @@
 //! Stripe webhook events already processed, and their effects.
 
 use super::{on, on_tx, Db};
+use crate::domain::AuditActor;
 use shared::{AuditAction, AuditDetail, ConnectionStatus, Problem};
 
 use super::{audit, AuditLine, StoreError};
@@ -50,7 +51,7 @@ pub async fn apply_deauthorization(
         let line = AuditLine {
             connection_id: *id,
             account,
-            actor: "Stripe",
+            actor: &AuditActor::Stripe,
             action: AuditAction::AccessRevoked,
             detail: AuditDetail {
                 status: Some(ConnectionStatus::NeedsReauth),
