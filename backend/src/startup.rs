@@ -277,6 +277,7 @@ impl Application {
                 sync_rate_limit: config.sync_rate_limit,
                 restricted_key_url,
                 instance_id: new_instance_id(),
+                trusted_proxies: config.trusted_proxies.clone(),
             }),
             webhook_secrets: Arc::new(webhook_secrets),
             connections_answer: Arc::default(),

@@ -34,6 +34,8 @@ pub struct Settings {
     pub restricted_key_url: String,
     /// This process, as the holder of leases in the shared database.
     pub instance_id: String,
+    /// The reverse proxies whose forwarding headers name the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 /// What every handler shares.

@@ -120,6 +120,7 @@ pub async fn product_state(dir: &Path, stripe: &Url, sync_rate_limit: Option<f64
             sync_rate_limit,
             restricted_key_url: String::new(),
             instance_id: "bench".into(),
+            trusted_proxies: Default::default(),
         }),
         webhook_secrets: Arc::new(vec![Secret::new("whsec_bench")]),
         connections_answer: Arc::default(),

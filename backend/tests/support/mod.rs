@@ -230,6 +230,7 @@ pub async fn build_app_for(
             sync_rate_limit: Some(10_000.0),
             restricted_key_url: "https://dashboard.stripe.com/test/apikeys/create".into(),
             instance_id: backend::state::new_instance_id(),
+            trusted_proxies: Default::default(),
         }),
         webhook_secrets: Arc::new(vec![Secret::new(WEBHOOK_SECRET)]),
         connections_answer: Arc::default(),
