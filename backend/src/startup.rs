@@ -66,6 +66,7 @@ pub enum StartupError {
 pub struct Application {
     state: AppState,
     max_connections_per_client: usize,
+    trusted_proxies: crate::client_ip::TrustedProxies,
     listener: TcpListener,
     router: Router,
     /// The address it listens on.
@@ -301,6 +302,7 @@ impl Application {
         Ok(Self {
             state,
             max_connections_per_client: config.max_connections_per_client,
+            trusted_proxies: config.trusted_proxies,
             listener,
             router,
             local_addr,
@@ -342,6 +344,7 @@ impl Application {
             self.router,
             crate::server::Limits {
                 max_connections_per_client: self.max_connections_per_client,
+                trusted_proxies: self.trusted_proxies,
                 ..crate::server::Limits::default()
             },
             shutdown_signal(),

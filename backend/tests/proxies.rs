@@ -1,5 +1,6 @@
 //! Behind a reverse proxy (SPEC §6.5, `TRUSTED_PROXIES`): two clients reaching the product through
-//! one proxy address are two clients to the sign-in throttle, while a peer outside the trusted ranges cannot pick its own address with a header.
+//! one proxy address are two clients to the sign-in throttle and to the per-address connection
+//! cap, while a peer outside the trusted ranges cannot pick its own address with a header.
 //!
 //! The product is started as `backend serve` starts it (configuration from variables, its own accept
 //! loop on a socket), so every request comes from the peer 127.0.0.1 — the "proxy".
@@ -10,6 +11,7 @@ mod support;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -167,6 +169,47 @@ async fn a_peer_outside_the_trusted_ranges_cannot_escape_the_throttle_with_a_hea
             429,
             "a new X-Forwarded-For per attempt escaped the per-address limit"
         );
+    })
+    .await;
+}
+
+/// Opens `n` idle connections (no request yet) and then asks for `/api/health` on one more; whether
+/// it was answered.
+async fn served_beside_idle_connections(addr: SocketAddr, n: usize) -> bool {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // Accepted in the order they connected: the loop has counted them before it takes this one.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = stream
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await;
+    let mut answer = String::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut answer)).await;
+    assert!(read.is_ok(), "neither served nor closed");
+    answer.starts_with("HTTP/1.1 200")
+}
+
+#[tokio::test]
+async fn a_trusted_proxys_connections_are_not_capped_as_one_clients() {
+    with_product(
+        &[
+            ("MAX_CONNECTIONS_PER_CLIENT", "2"),
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+        |addr| async move {
+            assert!(
+                served_beside_idle_connections(addr, 6).await,
+                "the proxy's seventh connection was refused"
+            );
+        },
+    )
+    .await;
+    // Not trusted: the same address is one client, capped at two.
+    with_product(&[("MAX_CONNECTIONS_PER_CLIENT", "2")], |addr| async move {
+        assert!(!served_beside_idle_connections(addr, 2).await);
     })
     .await;
 }
