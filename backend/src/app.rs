@@ -197,7 +197,12 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .merge(webhooks)
         .route(
             "/widget/authorize",
-            get(widget_authorize::authorize_page).post(widget_authorize::authorize_go),
+            get(widget_authorize::authorize_page)
+                .post(widget_authorize::authorize_go)
+                // Its policy names the configured Stripe, worked out once here.
+                .layer(axum::Extension(widget_authorize::PagePolicy::for_flows(
+                    &state.flows,
+                ))),
         )
         .route(
             "/widget/authorize.js",

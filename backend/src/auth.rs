@@ -2,11 +2,10 @@
 //! user read from the database on every request, see [`crate::session`]), sign-in throttling, and
 //! the same-origin guard against CSRF.
 
-use std::net::SocketAddr;
 use std::sync::OnceLock;
 
 use crate::store::{self, Db};
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
 use axum::middleware::Next;
@@ -86,22 +85,6 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// The client's address as the socket saw it (`unknown` when not served over a socket). An IPv6
-/// client counts as its /64, the block one subscriber gets: otherwise every guess could come from a
-/// fresh address.
-pub fn client_address(parts: &axum::http::Extensions) -> String {
-    parts
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| match addr.ip().to_canonical() {
-            std::net::IpAddr::V6(ip) => {
-                let s = ip.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-            ip => ip.to_string(),
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// A hash to verify against when the email is unknown, so both cases cost the same time.
 pub fn dummy_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
@@ -179,19 +162,6 @@ pub async fn same_origin_only(
 mod tests {
     use super::*;
     use crate::store::on;
-
-    #[test]
-    fn an_ipv6_client_counts_as_its_64_block() {
-        let of = |addr: &str| {
-            let mut extensions = axum::http::Extensions::new();
-            extensions.insert(ConnectInfo(addr.parse::<SocketAddr>().unwrap()));
-            client_address(&extensions)
-        };
-        assert_eq!(of("[2001:db8:1:2:aaaa::1]:443"), "2001:db8:1:2::/64");
-        assert_eq!(of("[2001:db8:1:2:bbbb::9]:80"), "2001:db8:1:2::/64");
-        assert_eq!(of("[::ffff:192.0.2.7]:80"), "192.0.2.7");
-        assert_eq!(of("198.51.100.1:1"), "198.51.100.1");
-    }
 
     #[tokio::test]
     async fn attempts_are_charged_first_and_reset_after_the_window() {

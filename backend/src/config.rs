@@ -6,8 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use shared::AuthKind;
 use url::Url;
+
+use crate::client_ip::TrustedProxies;
 
 /// A string that must never be printed: `Debug` and `Display` show a redaction marker.
 #[derive(Clone, PartialEq, Eq)]
@@ -77,9 +80,11 @@ pub struct Config {
     pub stripe: StripeMode,
     /// Which OAuth flow **Connect with Stripe** starts (`STRIPE_OAUTH`): Apps or classic Connect.
     pub stripe_oauth: AuthKind,
-    /// Connections one client address may hold open (`MAX_CONNECTIONS_PER_CLIENT`); behind a
-    /// reverse proxy every client shares its address, so raise it there.
+    /// Connections one client address may hold open (`MAX_CONNECTIONS_PER_CLIENT`); a trusted
+    /// proxy's connections are not capped by it.
     pub max_connections_per_client: usize,
+    /// The reverse proxies whose `Forwarded`/`X-Forwarded-For` name the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
     /// Lifetime of the emulator's Apps access tokens in demo mode (`STRIPE_EMULATOR_TOKEN_TTL`).
     pub emulator_token_ttl_secs: i64,
     /// Base64 32-byte key for tokens at rest (`ENCRYPTION_KEY`); `None` → key file in `DATA_DIR`.
@@ -175,6 +180,46 @@ pub fn parse_authorize_url(raw: &str) -> Result<Url, ConfigError> {
         return Err(invalid(VAR, "must not have a fragment"));
     }
     Ok(url)
+}
+
+/// Parses `TRUSTED_PROXIES`: comma-separated CIDR ranges (`10.0.0.0/8,2001:db8::/32`), a bare
+/// address meaning itself alone (/32 or /128). A range with bits set past its prefix
+/// (`10.0.0.1/8`) is refused rather than widened: it may have been meant as one address.
+pub fn parse_trusted_proxies(raw: &str) -> Result<TrustedProxies, ConfigError> {
+    const VAR: &str = "TRUSTED_PROXIES";
+    let mut ranges = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let range = match entry.parse::<IpNet>() {
+            Ok(range) => range,
+            Err(_) => match entry.parse::<std::net::IpAddr>() {
+                Ok(ip) => IpNet::from(ip),
+                Err(_) => {
+                    return Err(invalid(
+                        VAR,
+                        format!(
+                            "{entry:?} is not an address or CIDR range \
+                             (such as 10.0.0.0/8, 127.0.0.1/32 or 2001:db8::/32)"
+                        ),
+                    ))
+                }
+            },
+        };
+        if range.trunc() != range {
+            return Err(invalid(
+                VAR,
+                format!(
+                    "{entry:?} has bits set past its /{} prefix: write {} for the range, or {}/{} \
+                     for the one address",
+                    range.prefix_len(),
+                    range.trunc(),
+                    range.addr(),
+                    range.max_prefix_len()
+                ),
+            ));
+        }
+        ranges.push(range);
+    }
+    Ok(TrustedProxies::new(ranges))
 }
 
 /// Joins a base URL (which may carry a path prefix) with an absolute path.
@@ -342,8 +387,13 @@ impl Config {
                 })?,
             None => 64,
         };
+        let trusted_proxies = match var("TRUSTED_PROXIES") {
+            Some(raw) => parse_trusted_proxies(&raw)?,
+            None => TrustedProxies::default(),
+        };
         Ok(Self {
             max_connections_per_client,
+            trusted_proxies,
             stripe_oauth,
             emulator_token_ttl_secs,
             health_interval_secs,
@@ -554,6 +604,58 @@ mod tests {
         let c = config(&[("STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b")]).unwrap();
         assert_eq!(c.webhook_secrets.len(), 2);
         assert!(config(&[("STRIPE_WEBHOOK_SECRET", "sk_x")]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_ranges_or_single_addresses() {
+        assert!(
+            config(&[]).unwrap().trusted_proxies.is_empty(),
+            "unset: none"
+        );
+        let c = config(&[(
+            "TRUSTED_PROXIES",
+            " 10.0.0.0/8, 127.0.0.1/32,192.0.2.7 ,2001:db8::/32, ::1,",
+        )])
+        .unwrap();
+        let shown: Vec<String> = c
+            .trusted_proxies
+            .ranges()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "10.0.0.0/8",
+                "127.0.0.1/32",
+                "192.0.2.7/32",
+                "2001:db8::/32",
+                "::1/128"
+            ]
+        );
+        assert!(c.trusted_proxies.contains("10.200.3.4".parse().unwrap()));
+        assert!(!c.trusted_proxies.contains("192.0.2.8".parse().unwrap()));
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0.0/",
+            "proxy.internal",
+            "10.0.0.0/8;127.0.0.1",
+            "2001:db8::/129",
+            "*",
+        ] {
+            let e = config(&[("TRUSTED_PROXIES", bad)]).unwrap_err();
+            assert_eq!(e.var, "TRUSTED_PROXIES");
+            assert!(
+                e.to_string().contains("not an address or CIDR range"),
+                "{e}"
+            );
+        }
+        let e = config(&[("TRUSTED_PROXIES", "10.0.0.0/8,10.1.2.3/8")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "TRUSTED_PROXIES: \"10.1.2.3/8\" has bits set past its /8 prefix: write 10.0.0.0/8 \
+             for the range, or 10.1.2.3/32 for the one address"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod actor;
 pub mod app;
 pub mod auth;
 pub mod checker;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod cookies;

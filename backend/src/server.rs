@@ -1,6 +1,7 @@
 //! The accept loop: hyper's HTTP/1 connections with a header-read timeout (a slow-header client is
-//! cut off), a cap on open connections (accepting waits for a free slot), the client's address for
-//! throttling, and graceful shutdown. `axum::serve` offers none of the first two.
+//! cut off), a cap on open connections (accepting waits for a free slot) and on those of one client
+//! address (a trusted reverse proxy's excepted), the peer's address for throttling, and graceful
+//! shutdown. `axum::serve` offers none of the first two.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -18,8 +19,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
+use crate::client_ip::TrustedProxies;
+
 /// The server's limits (values in the README).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// A request's head must arrive within this long.
     pub header_read_timeout: Duration,
@@ -27,6 +30,9 @@ pub struct Limits {
     pub max_connections: usize,
     /// At most this many of them from one client address: one client cannot take every slot.
     pub max_connections_per_client: usize,
+    /// Peers exempt from `max_connections_per_client` (`TRUSTED_PROXIES`): each carries many
+    /// clients (see [`serve`]).
+    pub trusted_proxies: TrustedProxies,
     /// How long shutdown waits for open connections.
     pub shutdown_grace: Duration,
 }
@@ -37,6 +43,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
             max_connections_per_client: 64,
+            trusted_proxies: TrustedProxies::default(),
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -44,6 +51,14 @@ impl Default for Limits {
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets open connections finish
 /// (up to the grace period).
+///
+/// A connection is counted against its peer address when it is accepted, before any header is
+/// read, so a reverse proxy's connections cannot be told apart by client here. A peer in
+/// `TRUSTED_PROXIES` is therefore not capped per address at all: it carries every client behind it
+/// (one connection each, or a pool shared by all), and capping it as one client would refuse the
+/// 65th user of the whole product. Fairness between those clients is the proxy's to enforce — it
+/// sees them (nginx `limit_conn` keyed by the client's address, say) — while the global cap
+/// (`max_connections`) still bounds what we hold open, for the proxies and everyone else together.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -74,11 +89,17 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(client) =
-            ClientSlot::take(&per_client, addr.ip(), limits.max_connections_per_client)
-        else {
-            tracing::warn!(client = %addr.ip(), "too many connections from one client; refused");
-            continue;
+        // A trusted proxy is many clients: no per-address slot (see above).
+        let client = if limits.trusted_proxies.contains(addr.ip()) {
+            None
+        } else {
+            match ClientSlot::take(&per_client, addr.ip(), limits.max_connections_per_client) {
+                Some(slot) => Some(slot),
+                None => {
+                    tracing::warn!(client = %addr.ip(), "too many connections from one client; refused");
+                    continue;
+                }
+            }
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
@@ -95,13 +116,14 @@ pub async fn serve(
             }
         });
         let mut closed = closed.clone();
+        let header_read_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
             let _permit = permit;
             let _client = client;
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout);
+                .header_read_timeout(header_read_timeout);
             let connection =
                 builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
             let mut connection = std::pin::pin!(connection);

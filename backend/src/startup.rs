@@ -66,6 +66,7 @@ pub enum StartupError {
 pub struct Application {
     state: AppState,
     max_connections_per_client: usize,
+    trusted_proxies: crate::client_ip::TrustedProxies,
     listener: TcpListener,
     router: Router,
     /// The address it listens on.
@@ -280,6 +281,7 @@ impl Application {
                 sync_rate_limit: config.sync_rate_limit,
                 restricted_key_url,
                 instance_id: new_instance_id(),
+                trusted_proxies: config.trusted_proxies.clone(),
             }),
             webhook_secrets: Arc::new(webhook_secrets),
             sync_limiter: Default::default(),
@@ -301,6 +303,7 @@ impl Application {
         Ok(Self {
             state,
             max_connections_per_client: config.max_connections_per_client,
+            trusted_proxies: config.trusted_proxies,
             listener,
             router,
             local_addr,
@@ -340,6 +343,7 @@ impl Application {
             self.router,
             crate::server::Limits {
                 max_connections_per_client: self.max_connections_per_client,
+                trusted_proxies: self.trusted_proxies,
                 ..crate::server::Limits::default()
             },
             shutdown_signal(),

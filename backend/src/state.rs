@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::store::Db;
 use axum::extract::FromRef;
 
+use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::crypto::TokenCipher;
@@ -33,6 +34,8 @@ pub struct Settings {
     pub restricted_key_url: String,
     /// This process, as the holder of leases in the shared database.
     pub instance_id: String,
+    /// The reverse proxies whose forwarding headers name the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -61,6 +64,12 @@ pub struct AppState {
     pub webhook_secrets: Arc<Vec<Secret>>,
     /// The sync's per-connection rate limit toward Stripe (this process only).
     pub sync_limiter: RateLimiter,
+}
+
+impl FromRef<AppState> for TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.settings.trusted_proxies.clone()
+    }
 }
 
 impl AppState {

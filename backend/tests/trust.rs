@@ -578,6 +578,7 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off_and_others_are_serv
             header_read_timeout: Duration::from_millis(300),
             max_connections: 8,
             max_connections_per_client: 4,
+            trusted_proxies: Default::default(),
             shutdown_grace: Duration::from_secs(1),
         },
     )
@@ -780,6 +781,7 @@ async fn one_client_cannot_take_every_connection_slot() {
             header_read_timeout: Duration::from_secs(30),
             max_connections: 100,
             max_connections_per_client: 3,
+            trusted_proxies: Default::default(),
             shutdown_grace: Duration::from_secs(1),
         },
     )

@@ -557,3 +557,90 @@ async fn an_apps_install_from_another_organization_keeps_the_connection_alive_an
         "{detail}"
     );
 }
+
+/// The sources of `directive` in a Content-Security-Policy.
+fn sources<'a>(policy: &'a str, directive: &str) -> Vec<&'a str> {
+    policy
+        .split(';')
+        .map(str::split_whitespace)
+        .find_map(|mut words| (words.next() == Some(directive)).then(|| words.collect::<Vec<_>>()))
+        .unwrap_or_else(|| panic!("no {directive} in {policy}"))
+}
+
+/// The popup page's form may go to our origin and on to the configured Stripe's authorize page —
+/// here a Stripe on `http://127.0.0.1:PORT`, as a developer's local one is — exactly: the origin
+/// the form's answer redirects to, and nothing broader (no `https:`, no other Stripe).
+#[tokio::test]
+async fn the_popup_pages_form_may_go_to_the_configured_stripe_and_nowhere_else() {
+    for app in [spawn_app().await, spawn_apps_app().await] {
+        let token = widget_token(&app, "org_9").await;
+        let (url, proof) = start(&app, &token).await;
+        let page = reopen(&app, &url).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let policy = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let flow = url.split("flow=").nth(1).unwrap();
+        let response = go(
+            &app,
+            &format!("flow={flow}&proof={}", proof.unwrap()),
+            PUBLIC_URL,
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let stripe = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+        assert_eq!(stripe.scheme(), "http", "the emulator on a socket");
+        assert_eq!(
+            sources(&policy, "form-action"),
+            ["'self'", stripe.origin().ascii_serialization().as_str()],
+            "{policy}"
+        );
+    }
+}
+
+/// The origin is the configured flow's — the Apps install link's or Connect's authorize page's,
+/// each on its own host here — worked out when the router is built.
+#[tokio::test]
+async fn the_popup_pages_policy_names_the_configured_flows_authorize_origin() {
+    let app = spawn_app().await;
+    let settings = backend::config::StripeSettings {
+        client_id: CLIENT_ID.into(),
+        secret_key: backend::config::Secret::new(SECRET_KEY),
+        connect_url: url::Url::parse("http://127.0.0.1:12111/").unwrap(),
+        api_url: url::Url::parse("http://127.0.0.1:12111/").unwrap(),
+        authorize_url: url::Url::parse(
+            "https://marketplace.stripe.com/oauth/v2/chnlink_61abc/authorize",
+        )
+        .unwrap(),
+    };
+    for (kind, origin) in [
+        (shared::AuthKind::Apps, "https://marketplace.stripe.com"),
+        (shared::AuthKind::Connect, "http://127.0.0.1:12111"),
+    ] {
+        let mut state = app.state.clone();
+        state.flows = std::sync::Arc::new(
+            backend::startup::flows(
+                &settings,
+                &settings.connect_url,
+                kind,
+                &url::Url::parse(REDIRECT_URI).unwrap(),
+            )
+            .unwrap(),
+        );
+        let router = backend::app::app(state, app.dir.path(), None);
+        let token = widget_token(&app, "org_9").await;
+        let (url, _) = start(&app, &token).await;
+        let request = Request::get(url.strip_prefix(PUBLIC_URL).unwrap())
+            .body(Body::empty())
+            .unwrap();
+        let page = router.oneshot(request).await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let policy = page.headers()["content-security-policy"].to_str().unwrap();
+        assert_eq!(
+            sources(policy, "form-action"),
+            ["'self'", origin],
+            "{kind:?}"
+        );
+    }
+}

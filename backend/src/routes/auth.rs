@@ -1,27 +1,28 @@
 //! Sign-in, sign-out and "who am I".
 
 use axum::extract::State;
-use axum::http::{header, Extensions, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use shared::{LocaleChoice, SignInRequest, User};
 
 use crate::auth::{self, CurrentUser};
+use crate::client_ip::ClientAddress;
 use crate::error::{ApiJson, AppError};
 use crate::session::{self, SessionCookie};
 use crate::state::AppState;
 use crate::users;
 
-/// `POST /api/auth/sign-in`: checks the throttle, verifies the password (the same work and the same
-/// answer whether or not the email exists), then starts a fresh session.
+/// `POST /api/auth/sign-in`: checks the throttle (per client: behind a trusted proxy, the client
+/// its forwarding header names), verifies the password (the same work and the same answer whether
+/// or not the email exists), then starts a fresh session.
 pub async fn sign_in(
     State(state): State<AppState>,
     SessionCookie(previous): SessionCookie,
-    extensions: Extensions,
+    ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<SignInRequest>,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
-    let client = auth::client_address(&extensions);
     let keys = auth::throttle_keys(&body.email, &client);
     if let Some(wait) = auth::charge_attempt(&state.pool, &keys, now).await? {
         tracing::warn!(client = %client, "sign-in throttled");

@@ -46,12 +46,7 @@ pub(super) fn script(body: &'static str) -> Response {
 }
 
 /// One of the widget's pages on our origin (never cached, under `policy`).
-pub(super) fn html_page(
-    status: StatusCode,
-    policy: &'static str,
-    title: &str,
-    body: &str,
-) -> Response {
+pub(super) fn html_page(status: StatusCode, policy: &str, title: &str, body: &str) -> Response {
     (
         status,
         [

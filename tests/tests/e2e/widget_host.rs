@@ -69,10 +69,17 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let (backend, addr, data) = backend(&[
+    setup_with(&[])
+}
+
+/// [`setup`] with more backend settings (its Stripe, say).
+fn setup_with(envs: &[(&str, &str)]) -> Setup {
+    let mut all = vec![
         ("ADMIN_EMAIL", ADMIN_EMAIL),
         ("ADMIN_PASSWORD", ADMIN_PASSWORD),
-    ]);
+    ];
+    all.extend_from_slice(envs);
+    let (backend, addr, data) = backend(&all);
     let base = format!("http://{addr}");
     let port = free_port();
     let host_origin = format!("http://localhost:{port}");
@@ -811,4 +818,245 @@ async fn a_blocked_popup_falls_back_to_a_full_page_flow_back_to_the_host_page() 
     );
     browser.close().await;
     assert!(setup.backend.output().contains("stripe account connected"));
+}
+
+/// The separate Stripe of the popup tests: a Stripe App's client, its owner's key, its
+/// External-test link.
+const APP_CLIENT: &str = "ca_E2eWidgetApp01";
+const APP_SECRET: &str = "sk_test_E2eWidgetAppOwnerSecret01";
+const APP_LINK: &str = "chnlink_E2eWidgetTest";
+
+/// A backend on `port` whose Stripe (Apps) has its install page at `authorize_base` and its API at
+/// `api`, with the example host in front of the widget.
+fn setup_with_stripe(port: u16, authorize_base: &str, api: &str) -> Setup {
+    setup_with(&[
+        ("BIND", &format!("127.0.0.1:{port}")),
+        ("STRIPE_CLIENT_ID", APP_CLIENT),
+        ("STRIPE_SECRET_KEY", APP_SECRET),
+        ("STRIPE_API_URL", api),
+        (
+            "STRIPE_AUTHORIZE_URL",
+            &format!("{authorize_base}/oauth/v2/{APP_LINK}/authorize"),
+        ),
+    ])
+}
+
+/// The host page's widget: Add a Data Source > Stripe > Connect with Stripe; the popup's handle
+/// (the browser is switched to it) and the host page's.
+async fn open_stripe_popup(
+    browser: &Browser,
+    setup: &Setup,
+) -> (fantoccini::wd::WindowHandle, fantoccini::wd::WindowHandle) {
+    let c = browser.c();
+    c.goto(&format!("{}/", setup.host_origin)).await.unwrap();
+    wait_event(browser, "ready").await;
+    click_in_widget(browser, "Add a Data Source").await;
+    click_in_widget(browser, "Stripe").await;
+    let main = c.window().await.unwrap();
+    click_in_widget(browser, "Connect with Stripe").await;
+    let popup = windows(browser, 2)
+        .await
+        .into_iter()
+        .find(|h| *h != main)
+        .unwrap();
+    c.switch_to_window(popup.clone()).await.unwrap();
+    (popup, main)
+}
+
+/// Waits up to `within` for the popup's live region to say something other than "Opening Stripe…";
+/// what it says.
+async fn popup_note(browser: &Browser, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let note = browser
+            .c()
+            .execute(
+                "const n = document.querySelector('#note[aria-live=polite]');
+                 return n ? n.textContent : null;",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        if let Some(note) = note.filter(|n| !n.is_empty() && n != "Opening Stripe…") {
+            return note;
+        }
+        if Instant::now() > deadline {
+            let source = browser.c().source().await.unwrap_or_default();
+            panic!("the popup said nothing within {within:?}; page:\n{source}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Issue 17 item 2: Stripe played by a separately started emulator on plain
+/// `http://127.0.0.1:PORT` (a developer's local Stripe). The popup's form goes on through its
+/// redirect to that Stripe's install page — its policy names that origin — and on to a connection
+/// the host page hears of. (Under `form-action 'self' https:` the browser blocked the redirect and
+/// the popup said "Opening Stripe…" forever.)
+#[tokio::test]
+async fn the_widgets_popup_goes_on_to_a_separately_started_stripe_on_plain_http() {
+    if !widget_bundle() {
+        return;
+    }
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (stripe, stripe_addr) = separate_stripe_with(
+        APP_CLIENT,
+        APP_SECRET,
+        &public,
+        &[("EMULATOR_INSTALL_LINK", APP_LINK)],
+    );
+    let stripe_url = format!("http://{stripe_addr}");
+    let setup = setup_with_stripe(port, &stripe_url, &stripe_url);
+    let browser = Browser::start().await;
+    let (_, main) = open_stripe_popup(&browser, &setup).await;
+
+    // The popup is on the separate Stripe's install page.
+    browser
+        .wait_for("//*[contains(., 'Local Stripe emulator')]")
+        .await;
+    let at = browser.c().current_url().await.unwrap();
+    assert_eq!(
+        (at.origin().ascii_serialization(), at.path()),
+        (
+            stripe_url.clone(),
+            format!("/oauth/v2/{APP_LINK}/authorize").as_str()
+        )
+    );
+    browser
+        .click(&button("Sign in with Stripe to Continue"))
+        .await;
+    browser.type_into("email", STRIPE_EMAIL).await;
+    browser.type_into("password", "demo-password").await;
+    let _ = browser
+        .wait_for(&button("Sign in to your account"))
+        .await
+        .click()
+        .await;
+
+    // Back through our callback: the popup posts the outcome and closes.
+    windows(&browser, 1).await;
+    browser.c().switch_to_window(main).await.unwrap();
+    let connected = wait_event(&browser, "connect").await;
+    assert_eq!(connected["account_name"], ACCOUNT, "{connected}");
+    wait_widget_text(&browser, ACCOUNT).await;
+    browser.close().await;
+    assert!(setup.backend.output().contains("stripe account connected"));
+    drop(stripe);
+}
+
+/// A stand-in for an authorize page that sends the browser on to another origin: answers every
+/// request with a redirect to `to` + the request's path and query. Its address.
+fn redirector(to: String) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(stream);
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            let target = first.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let _ = write!(
+                reader.get_mut(),
+                "HTTP/1.1 302 Found\r\nLocation: {to}{target}\r\nContent-Length: 0\r\n\
+                 Connection: close\r\n\r\n"
+            );
+        }
+    });
+    addr
+}
+
+/// A navigation the popup's policy blocks — here the configured authorize page redirects to
+/// another origin, which `form-action` does not name — ends in a sentence in the popup's live
+/// region within seconds, not "Opening Stripe…" for ever.
+#[tokio::test]
+async fn a_blocked_navigation_to_stripe_is_said_in_the_popup_within_seconds() {
+    if !widget_bundle() {
+        return;
+    }
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (_stripe, stripe_addr) = separate_stripe_with(
+        APP_CLIENT,
+        APP_SECRET,
+        &public,
+        &[("EMULATOR_INSTALL_LINK", APP_LINK)],
+    );
+    let stripe_url = format!("http://{stripe_addr}");
+    let elsewhere = format!("http://{}", redirector(stripe_url.clone()));
+    let setup = setup_with_stripe(port, &elsewhere, &stripe_url);
+    let browser = Browser::start().await;
+    open_stripe_popup(&browser, &setup).await;
+    let said = popup_note(&browser, Duration::from_secs(10)).await;
+    assert_eq!(
+        said,
+        "Stripe did not open. Close this window and start again from the Connections widget in \
+         Acme BI."
+    );
+    let url = browser.c().current_url().await.unwrap();
+    assert_eq!(
+        url.path(),
+        "/widget/authorize",
+        "the popup is still our page"
+    );
+    browser.close().await;
+}
+
+/// The popup's page opened by a window that is not the widget (a forwarded link opened in a
+/// popup of another page): no proof comes, and within seconds the page says where to start.
+#[tokio::test]
+async fn a_popup_that_gets_no_proof_says_where_to_start_within_seconds() {
+    let setup = setup();
+    let token = session_token(&setup, None);
+    let (status, _, body) = http(
+        setup.base.trim_start_matches("http://"),
+        "POST",
+        "/api/connections/stripe/authorize",
+        &[
+            ("Authorization", &format!("Bearer {token}")),
+            ("Origin", &setup.host_origin),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let flow_url = serde_json::from_str::<Value>(&body).unwrap()["authorize_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let browser = Browser::start().await;
+    let c = browser.c();
+    // Another page (the example host's, under a name the key does not list) opens the link.
+    c.goto(&format!("http://{}/", setup.host_addr))
+        .await
+        .unwrap();
+    let main = c.window().await.unwrap();
+    c.execute("window.open(arguments[0], 'popup');", vec![json!(flow_url)])
+        .await
+        .unwrap();
+    let popup = windows(&browser, 2)
+        .await
+        .into_iter()
+        .find(|h| *h != main)
+        .unwrap();
+    c.switch_to_window(popup).await.unwrap();
+    let said = popup_note(&browser, Duration::from_secs(10)).await;
+    assert_eq!(
+        said,
+        "Start from the Connections widget in Acme BI to connect Stripe."
+    );
+    // No opener at all (the link opened in a window of its own): the same sentence at once.
+    c.close_window().await.unwrap();
+    c.switch_to_window(main).await.unwrap();
+    c.goto(&flow_url).await.unwrap();
+    let said = popup_note(&browser, Duration::from_secs(3)).await;
+    assert_eq!(
+        said,
+        "Start from the Connections widget in Acme BI to connect Stripe."
+    );
+    browser.close().await;
 }

@@ -192,6 +192,14 @@ impl Flows {
         }
     }
 
+    /// The origin (`scheme://host[:port]`) of the configured OAuth flow's authorize page: where a
+    /// browser sent to [`Self::authorize_url`] lands.
+    pub fn authorize_origin(&self) -> Option<String> {
+        let url = self.authorize_url("origin").ok()?;
+        let origin = url.origin();
+        origin.is_tuple().then(|| origin.ascii_serialization())
+    }
+
     /// Exchanges a callback's code at the configured flow's token endpoint (never the other's:
     /// an Apps code at the Connect endpoint "does not belong to you").
     pub async fn exchange_code(
