@@ -49,6 +49,8 @@ pub struct CurrentUser {
     pub user: User,
     /// The session.
     pub session: SessionId,
+    /// The connections table's version, read with the user (before the handler runs).
+    pub connections_version: i64,
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -64,8 +66,12 @@ impl FromRequestParts<AppState> for CurrentUser {
         else {
             return Err(AppError::Unauthorized);
         };
-        let user = session::signed_in_user(&state.pool, &session, state.clock.now()).await?;
-        Ok(Self { user, session })
+        let signed_in = session::signed_in(&state.pool, &session, state.clock.now()).await?;
+        Ok(Self {
+            user: signed_in.user,
+            session,
+            connections_version: signed_in.connections_version,
+        })
     }
 }
 

@@ -12,7 +12,7 @@ use shared::{CallbackNotice, User};
 
 use crate::cookies;
 use crate::crypto::sha256_hex;
-use crate::store::{self, Db, StoreError};
+use crate::store::{self, Db, SignedIn, StoreError};
 
 /// A session ends after this long without a request.
 pub const IDLE_TIMEOUT_SECS: i64 = 30 * 60;
@@ -72,6 +72,11 @@ pub enum SessionError {
 /// expiry, the password epoch and the disabled flag are checked on every call. An ended session's
 /// row is deleted.
 pub async fn signed_in_user(pool: &Db, id: &SessionId, now: i64) -> Result<User, SessionError> {
+    Ok(signed_in(pool, id, now).await?.user)
+}
+
+/// [`signed_in_user`], with what was read beside the user in the same query.
+pub async fn signed_in(pool: &Db, id: &SessionId, now: i64) -> Result<SignedIn, SessionError> {
     let Some(session) = store::signed_in(pool, id.as_str()).await? else {
         return Err(SessionError::SignedOut);
     };
@@ -84,7 +89,7 @@ pub async fn signed_in_user(pool: &Db, id: &SessionId, now: i64) -> Result<User,
     if now - session.seen_at >= SEEN_AT_EVERY_SECS {
         store::touch_session(pool, id.as_str(), now).await?;
     }
-    Ok(session.user)
+    Ok(session)
 }
 
 /// A new session for `user_id` (signed in at `now` under the password `epoch` it was checked

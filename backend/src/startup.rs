@@ -284,6 +284,7 @@ impl Application {
                 trusted_proxies: config.trusted_proxies.clone(),
             }),
             webhook_secrets: Arc::new(webhook_secrets),
+            connections_answer: Arc::default(),
             sync_limiter: Default::default(),
         };
         tracing::info!(

@@ -62,6 +62,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Accepted webhook signing secrets; empty → webhooks refused.
     pub webhook_secrets: Arc<Vec<Secret>>,
+    /// The Data Sources answer last built, with the connections table's version it was built at
+    /// (read from the database on every request: never served past a change).
+    pub connections_answer: Arc<std::sync::Mutex<Option<(i64, axum::body::Bytes)>>>,
     /// The sync's per-connection rate limit toward Stripe (this process only).
     pub sync_limiter: RateLimiter,
 }

@@ -741,7 +741,7 @@ async fn reconciliation_never_breaks_an_existing_connection() {
 }
 
 #[tokio::test]
-async fn the_data_sources_answer_follows_every_change_even_another_instances_within_a_tick() {
+async fn the_data_sources_answer_follows_every_change_even_another_instances_at_once() {
     let app = spawn_app().await;
     let id = app.connect().await;
     let (_, rows) = app.json("GET", "/api/connections").await;

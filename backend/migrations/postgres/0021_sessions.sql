@@ -1,17 +1,14 @@
 -- Sign-in sessions in a table of our own, one row a session, so that every request reads its
 -- session and its user in one indexed query (a join) — no session blob, no reuse of what was read.
--- The change counters existed only to decide that reuse: they go, with their triggers. Sessions of
--- the former store end (everyone signs in again once).
-DROP TRIGGER connections_inserted ON connections;
-DROP TRIGGER connections_updated ON connections;
-DROP TRIGGER connections_deleted ON connections;
+-- The 'auth' change counter existed only to decide that reuse: it goes, with its triggers (the
+-- 'connections' one stays: it versions the Data Sources answer). Sessions of the former store end
+-- (everyone signs in again once).
 DROP TRIGGER users_changed ON users;
 DROP TRIGGER users_deleted ON users;
 DROP TRIGGER host_keys_changed ON host_keys;
-DROP TRIGGER organizations_changed ON organizations;
+-- Its trigger sessions_ended goes with it.
 DROP SCHEMA tower_sessions CASCADE;
-DROP FUNCTION bump_change_counter();
-DROP TABLE change_counters;
+DELETE FROM change_counters WHERE name = 'auth';
 
 CREATE TABLE sessions (
     -- SHA-256 (hex) of the cookie's token: the token itself is never stored.

@@ -1,16 +1,13 @@
 -- Sign-in sessions in a table of our own, one row a session, so that every request reads its
 -- session and its user in one indexed query (a join) — no session blob, no reuse of what was read.
--- The change counters existed only to decide that reuse: they go, with their triggers. Sessions of
--- the former store end (everyone signs in again once).
-DROP TRIGGER connections_inserted;
-DROP TRIGGER connections_updated;
-DROP TRIGGER connections_deleted;
+-- The 'auth' change counter existed only to decide that reuse: it goes, with its triggers (the
+-- 'connections' one stays: it versions the Data Sources answer). Sessions of the former store end
+-- (everyone signs in again once).
 DROP TRIGGER users_changed;
 DROP TRIGGER users_deleted;
 DROP TRIGGER sessions_ended;
 DROP TRIGGER host_keys_changed;
-DROP TRIGGER organizations_changed;
-DROP TABLE change_counters;
+DELETE FROM change_counters WHERE name = 'auth';
 DROP TABLE tower_sessions;
 
 CREATE TABLE sessions (

@@ -19,14 +19,25 @@ use crate::store;
 pub async fn list_connections(
     actor: Actor,
     State(state): State<AppState>,
-) -> Result<Json<Vec<Connection>>, AppError> {
-    let rows = match &actor {
-        Actor::Admin(_) => store::list_connections(&state.pool).await?,
+) -> Result<Response, AppError> {
+    let json = match &actor {
+        Actor::Admin(admin) => connections::list_json(&state, admin.connections_version).await?,
         Actor::Widget(session) => {
-            store::list_organization_connections(&state.pool, session.organization_id).await?
+            let rows =
+                store::list_organization_connections(&state.pool, session.organization_id).await?;
+            serde_json::to_vec(&rows)
+                .map_err(|e| AppError::Internal(e.to_string()))?
+                .into()
         }
     };
-    Ok(Json(rows))
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        json,
+    )
+        .into_response())
 }
 
 /// `GET /api/connections/{id}`: the row and its audit log.

@@ -151,6 +151,31 @@ pub async fn connect_with_key(
         .ok_or(ConnectionError::NotFound)
 }
 
+/// The Data Sources rows as JSON, rebuilt only when the connections table changed since the last
+/// build. `version` is the table's version read from the database during this request (with the
+/// signed-in user), so every instance sees every change at once.
+pub async fn list_json(app: &AppState, version: i64) -> Result<axum::body::Bytes, ConnectionError> {
+    let cached = app
+        .connections_answer
+        .lock()
+        .map(|c| c.clone())
+        .unwrap_or_default();
+    if let Some((at, bytes)) = cached {
+        if at == version {
+            return Ok(bytes);
+        }
+    }
+    let rows = store::list_connections(&app.pool).await?;
+    let bytes = axum::body::Bytes::from(
+        serde_json::to_vec(&rows).map_err(|e| ConnectionError::Internal(e.to_string()))?,
+    );
+    if let Ok(mut cache) = app.connections_answer.lock() {
+        // Built after `version` was read: at least that fresh.
+        *cache = Some((version, bytes.clone()));
+    }
+    Ok(bytes)
+}
+
 /// Tests a connection now (to completion even if the caller goes away) and returns the row.
 pub async fn test_now(
     app: &AppState,

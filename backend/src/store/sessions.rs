@@ -1,6 +1,7 @@
 //! Sign-in sessions: one row each in `sessions`, keyed by the hash of the cookie's token, shared by
 //! every instance on the database. A signed-in request reads its session and its user in one
-//! indexed query ([`signed_in`]); nothing of it is kept in memory between requests.
+//! indexed query ([`signed_in`], which also reads the connections table's trigger-kept version);
+//! nothing of it is kept in memory between requests.
 
 use shared::{CallbackNotice, User};
 
@@ -18,6 +19,8 @@ pub struct SignedIn {
     pub seen_at: i64,
     /// The session was started under the user's current epoch (no reset since).
     pub current_epoch: bool,
+    /// The connections table's version at this moment (it keys the Data Sources answer).
+    pub connections_version: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -27,6 +30,7 @@ struct SignedInRow {
     started_epoch: i64,
     signed_in_at: i64,
     seen_at: i64,
+    connections_version: i64,
 }
 
 /// Starts session `id_hash` for `user_id`, signed in at `now` under the user's `epoch`.
@@ -55,7 +59,8 @@ pub async fn insert_session(
 pub async fn signed_in(pool: &Db, id_hash: &str) -> Result<Option<SignedIn>, StoreError> {
     let row = on!(pool, |c| sqlx::query_as::<_, SignedInRow>(&format!(
         "SELECT {USER_COLUMNS}, users.session_epoch, sessions.epoch AS started_epoch, \
-         sessions.signed_in_at, sessions.seen_at \
+         sessions.signed_in_at, sessions.seen_at, \
+         (SELECT version FROM change_counters WHERE name = 'connections') AS connections_version \
          FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.id_hash = $1"
     ))
     .bind(id_hash)
@@ -67,6 +72,7 @@ pub async fn signed_in(pool: &Db, id_hash: &str) -> Result<Option<SignedIn>, Sto
             signed_in_at: row.signed_in_at,
             seen_at: row.seen_at,
             current_epoch: row.started_epoch == row.user.session_epoch,
+            connections_version: row.connections_version,
         })
     })
     .transpose()
