@@ -1,6 +1,6 @@
 //! A small client-side router: the current path in a signal, `history.pushState` to move, and
 //! `popstate` to follow the Back button. Hand-written instead of `leptos_router` because the router
-//! alone was ~14 % of the wasm and the SPA has a 150 KB gzip budget; the app needs four fixed paths.
+//! alone was ~14 % of the wasm and the SPA has a 200 KB gzip budget; the app needs four fixed paths.
 
 use leptos::prelude::*;
 
