@@ -6,8 +6,6 @@ pub mod api;
 pub mod components;
 pub mod embed;
 pub mod handler;
-pub mod json;
-pub mod json_body;
 pub mod language;
 pub mod pages;
 pub mod remote;

@@ -8,11 +8,10 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use crate::handler::handler;
-use shared::{SyncState, SyncStatus, TablePage, TableSync};
+use shared::{RowSummary, SyncState, SyncStatus, TablePage, TableSync};
 
 use crate::api::{self, ApiFailure};
 use crate::components::data_sources_table::TimeAgo;
-use crate::json::RowSummary;
 use crate::remote::{run, Remote};
 use crate::strings;
 
