@@ -15,8 +15,6 @@ pub mod strings;
 
 use leptos::prelude::*;
 
-use crate::handler::handler;
-
 // Talc instead of Rust's default dlmalloc: smaller in the wasm (and faster). Single-threaded wasm
 // only (no `atomics`), as the crate requires; the SPA and the widget both get it through this crate.
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
@@ -120,13 +118,13 @@ fn UserMenu() -> impl IntoView {
         <div class="user-menu" role="group" aria-label=strings::user_menu()>
             <span class="user-name">{name}</span>
             <label for="language" class="language-label">{strings::language()}</label>
-            <select id="language" class="language" on:change=handler(choose)>
+            <select id="language" class="language" on:change=choose>
                 <option value="" selected=chosen.is_none()>{strings::browser_language()}</option>
                 // Each language by its own name, as people look for it.
                 <option value="en" lang="en" selected=chosen == Some(shared::Locale::En)>"English"</option>
                 <option value="it" lang="it" selected=chosen == Some(shared::Locale::It)>"Italiano"</option>
             </select>
-            <button type="button" class="menu-button" on:click=handler(sign_out)>{strings::sign_out()}</button>
+            <button type="button" class="menu-button" on:click=sign_out>{strings::sign_out()}</button>
         </div>
     }
 }

@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 
-use crate::handler::handler;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -167,5 +166,5 @@ pub fn Link(
         }
         nav.navigate(&target);
     };
-    view! { <a href=href on:click=handler(click)>{children()}</a> }
+    view! { <a href=href on:click=click>{children()}</a> }
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::handler::{handler, switch};
+use crate::handler::switch;
 use shared::{ConnectionDetail, ConnectionStatus};
 
 use crate::api;
@@ -30,12 +30,12 @@ fn detail_view(detail: ConnectionDetail, remote: Remote<ConnectionDetail>) -> im
             {c.last_error.map(|e| view! { <dt>{strings::last_error()}</dt><dd>{strings::problem(e)}</dd> })}
         </dl>
         <p>
-            <button type="button" class="button" on:click=handler(move |_| test_now(&for_test, banners, move || remote.reload()))>
+            <button type="button" class="button" on:click=move |_| test_now(&for_test, banners, move || remote.reload())>
                 {strings::test_connection()}
             </button>
             " "
             {needs_reauth.then(|| view! {
-                <button type="button" class="button button-stripe" on:click=handler(move |_| reauthorize(&for_reauth, banners))>
+                <button type="button" class="button button-stripe" on:click=move |_| reauthorize(&for_reauth, banners)>
                     {strings::connect_with_stripe()}
                 </button>
             })}
