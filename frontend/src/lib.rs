@@ -5,7 +5,6 @@
 pub mod api;
 pub mod components;
 pub mod embed;
-pub mod handler;
 pub mod language;
 pub mod pages;
 pub mod remote;

@@ -2,7 +2,6 @@
 
 use leptos::prelude::*;
 
-use crate::handler::switch;
 use shared::{ConnectionDetail, ConnectionStatus};
 
 use crate::api;
@@ -70,11 +69,11 @@ pub fn ConnectionDetailPage(id: i64) -> impl IntoView {
     view! {
         <section class="page connection-page" aria-labelledby="connection-title">
             <p class="breadcrumb"><Link href=shared::CONNECTIONS_PAGE>{strings::back_to_connections()}</Link></p>
-            {switch(move || match remote.value.get() {
+            {move || match remote.value.get() {
                 None => view! { <p class="loading">{strings::loading()}</p> }.into_any(),
                 Some(Ok(detail)) => detail_view(detail, remote).into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
-            })}
+            }}
         </section>
     }
 }

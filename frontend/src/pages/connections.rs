@@ -5,7 +5,6 @@
 use leptos::html::Dialog;
 use leptos::prelude::*;
 
-use crate::handler::switch;
 use shared::{AuthKind, CallbackError, Connection, ConnectionStatus, ErrorCode};
 
 use crate::api::{self, ApiFailure};
@@ -189,7 +188,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                     {strings::add_data_source()}
                 </button>
             </div>
-            {switch(move || match connections.value.get() {
+            {move || match connections.value.get() {
                 None => view! { <p class="loading" aria-busy="true">{strings::loading()}</p> }.into_any(),
                 Some(Ok(rows)) => {
                     let filter = has_organizations(&rows)
@@ -207,7 +206,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                     </div>
                 }
                 .into_any(),
-            })}
+            }}
             <dialog node_ref=dialog class="dialog" aria-labelledby="delete-title" aria-describedby="delete-body"
                 on:close=move |_| confirm.set(None)>
                 {move || confirm.get().map(|c| view! {

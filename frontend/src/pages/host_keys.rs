@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 
-use crate::handler::switch;
 use shared::{HostKey, NewHostKey};
 
 use crate::api;
@@ -82,7 +81,7 @@ pub fn HostKeysPage() -> impl IntoView {
         <section class="page host-keys-page" aria-labelledby="host-keys-title">
             <h1 id="host-keys-title">{strings::host_keys()}</h1>
             <p class="lead">{strings::host_keys_intro()}</p>
-            {switch(move || match keys.value.get() {
+            {move || match keys.value.get() {
                 None => view! { <p class="loading">{strings::loading()}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! { <p>{strings::no_host_keys()}</p> }.into_any(),
                 Some(Ok(list)) => view! {
@@ -99,7 +98,7 @@ pub fn HostKeysPage() -> impl IntoView {
                     </table>
                 }.into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
-            })}
+            }}
             <h2 id="add-host-key-title">{strings::add_host_key()}</h2>
             <form class="form" aria-labelledby="add-host-key-title" on:submit=on_submit>
                 <label for="host-key-name">{strings::host_product()}</label>
