@@ -1,18 +1,19 @@
-//! Every HTTP call of the front end, through `gloo-net`. Non-2xx answers become a typed error that
-//! carries the server's sentence when it sent one.
+//! Every HTTP call of the front end, through `gloo-net`, with the `shared` types as JSON (serde).
+//! Non-2xx answers become a typed error that carries the server's error body when it sent one.
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
-use gloo_net::http::{Method, RequestBuilder, Response};
+use gloo_net::http::{Method, Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use shared::{
-    ApiError, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail, CreateUserRequest,
-    CreateUserResponse, CreatedHostKey, DeleteOutcome, HostKey, NewHostKey, RestrictedKeyRequest,
-    ServerInfo, SignInRequest, SyncStatus, TablePage, UpdateUserRequest, User,
+    ApiError, AuthorizeRequest, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail,
+    CreateUserRequest, CreateUserResponse, CreatedHostKey, DeleteOutcome, HostKey, LocaleChoice,
+    NewHostKey, RestrictedKeyRequest, RowSummary, ServerInfo, SignInRequest, SyncStatus, TablePage,
+    UpdateUserRequest, User,
 };
 
-use crate::json::{self, FromJson, RowSummary};
-use crate::json_body;
 use crate::strings;
 
 /// The 401 hook: gets the server's error body when it sent one.
@@ -75,33 +76,28 @@ impl ApiFailure {
     }
 }
 
-/// Sends a request; the status and body text. Not generic, so every call shares this code (the
-/// wasm size budget).
-async fn call(
-    (method, path): (Method, String),
-    json: Option<String>,
-) -> Result<(u16, String), ApiFailure> {
+/// A request to `path` on the API, authenticated as the context says.
+fn builder(method: Method, path: &str) -> RequestBuilder {
     let ApiContext { base, token } = context();
-    let mut request = RequestBuilder::new(&format!("{base}{path}"))
+    let request = RequestBuilder::new(&format!("{base}{path}"))
         .method(method)
         .header("Accept", "application/json");
-    if let Some(token) = token {
-        request = request.header("Authorization", &format!("Bearer {token}"));
+    match token {
+        Some(token) => request.header("Authorization", &format!("Bearer {token}")),
+        None => request,
     }
-    let request = match json {
-        Some(body) => request
-            .header("Content-Type", "application/json")
-            .body(body)
-            .map_err(|_| ApiFailure::Network)?,
-        None => request.build().map_err(|_| ApiFailure::Network)?,
-    };
+}
+
+/// Sends a request; the status and body text. Not generic, so every call shares this code (the
+/// wasm size budget).
+async fn call(request: Request) -> Result<(u16, String), ApiFailure> {
     let response: Response = request.send().await.map_err(|_| ApiFailure::Network)?;
     let status = response.status();
     let text = response.text().await.map_err(|_| ApiFailure::Network)?;
     if status == 401 && !response.url().ends_with("/api/auth/sign-in") {
         ON_SIGNED_OUT.with(|cell| {
             if let Some(f) = cell.borrow().as_ref() {
-                f(json::parse::<ApiError>(&text));
+                f(serde_json::from_str::<ApiError>(&text).ok());
             }
         });
     }
@@ -109,36 +105,48 @@ async fn call(
 }
 
 /// Reads an answer: the value on 2xx, else the server's error body.
-fn decode<T: FromJson>((status, text): (u16, String)) -> Result<T, ApiFailure> {
+fn decode<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiFailure> {
     if (200..300).contains(&status) {
-        return json::parse(&text).ok_or(ApiFailure::Unexpected(status));
+        // An answer without a body (204, 202) reads as `null`: `()`, or `None` for an `Option`.
+        let text = if text.is_empty() { "null" } else { &text };
+        return serde_json::from_str(text).map_err(|_| ApiFailure::Unexpected(status));
     }
-    Err(json::parse::<ApiError>(&text).map_or(ApiFailure::Unexpected(status), ApiFailure::Server))
+    Err(serde_json::from_str(&text).map_or(ApiFailure::Unexpected(status), ApiFailure::Server))
 }
 
 /// A request not sent yet; a 2xx answer decodes to `T`. Sent by [`Req::send`] (or
 /// [`crate::remote::run`], [`crate::remote::Remote`]) through one non-generic future, so no call
 /// has its own copy of the async machinery (the wasm size budget).
 pub struct Req<T> {
-    request: (Method, String),
-    body: Option<String>,
+    request: Result<Request, ApiFailure>,
     answer: PhantomData<fn() -> T>,
 }
 
-fn req<T>(method: Method, path: &str, body: Option<String>) -> Req<T> {
-    Req {
-        request: (method, path.to_owned()),
-        body,
-        answer: PhantomData,
+/// A request without a body.
+fn req<T>(method: Method, path: &str) -> Req<T> {
+    Req::new(builder(method, path).build())
+}
+
+/// A request with `body` as JSON.
+fn req_with<T>(method: Method, path: &str, body: &impl Serialize) -> Req<T> {
+    Req::new(builder(method, path).json(body))
+}
+
+impl<T> Req<T> {
+    /// A request that could not even be built fails as if the network had failed.
+    fn new(request: Result<Request, gloo_net::Error>) -> Self {
+        Self {
+            request: request.map_err(|_| ApiFailure::Network),
+            answer: PhantomData,
+        }
     }
 }
 
-impl<T: FromJson + 'static> Req<T> {
+impl<T: DeserializeOwned + 'static> Req<T> {
     /// Sends the request in the background and hands the decoded answer to `done`.
     pub fn send(self, done: impl FnOnce(Result<T, ApiFailure>) + 'static) {
         send(
             self.request,
-            self.body,
             Box::new(move |answer| done(answer.and_then(decode))),
         );
     }
@@ -146,113 +154,103 @@ impl<T: FromJson + 'static> Req<T> {
 
 type Answer = Result<(u16, String), ApiFailure>;
 
-fn send(request: (Method, String), body: Option<String>, done: Box<dyn FnOnce(Answer)>) {
-    leptos::task::spawn_local(async move { done(call(request, body).await) });
+fn send(request: Result<Request, ApiFailure>, done: Box<dyn FnOnce(Answer)>) {
+    leptos::task::spawn_local(async move {
+        done(match request {
+            Ok(request) => call(request).await,
+            Err(e) => Err(e),
+        })
+    });
 }
 
 /// `GET /api/connections`.
 pub fn list_connections() -> Req<Vec<Connection>> {
-    req(Method::GET, "/api/connections", None)
+    req(Method::GET, "/api/connections")
 }
 
 /// `GET /api/meta`.
 pub fn server_info() -> Req<ServerInfo> {
-    req(Method::GET, "/api/meta", None)
+    req(Method::GET, "/api/meta")
 }
 
 /// `POST /api/connections/stripe/authorize`: where to send the browser to connect Stripe.
 pub fn start_stripe_authorize() -> Req<AuthorizeResponse> {
-    req(Method::POST, "/api/connections/stripe/authorize", None)
+    req(Method::POST, "/api/connections/stripe/authorize")
 }
 
 /// `POST /api/connections/stripe/authorize` with `{"return_to": page}`: the full-page flow of an
 /// embedding whose popup was blocked; the callback comes back to `page` (a page of the host).
 pub fn start_stripe_authorize_returning(page: &str) -> Req<AuthorizeResponse> {
-    let body = Some(json_body::return_to(page));
-    req(Method::POST, "/api/connections/stripe/authorize", body)
+    let body = AuthorizeRequest {
+        return_to: Some(page.to_owned()),
+    };
+    req_with(Method::POST, "/api/connections/stripe/authorize", &body)
 }
 
 /// `GET /api/auth/me`: the signed-in user (401 → `Err`).
 pub fn me() -> Req<User> {
-    req(Method::GET, "/api/auth/me", None)
+    req(Method::GET, "/api/auth/me")
 }
 
 /// `POST /api/auth/sign-in`.
 pub fn sign_in(email: String, password: String) -> Req<User> {
-    let body = Some(json_body::sign_in(&SignInRequest { email, password }));
-    req(Method::POST, "/api/auth/sign-in", body)
+    let body = SignInRequest { email, password };
+    req_with(Method::POST, "/api/auth/sign-in", &body)
 }
 
 /// `PUT /api/auth/me/locale`: the language picked (`None`: the browser's).
 pub fn set_locale(locale: Option<shared::Locale>) -> Req<User> {
-    let body = Some(json_body::locale_choice(&shared::LocaleChoice { locale }));
-    req(Method::PUT, "/api/auth/me/locale", body)
+    req_with(Method::PUT, "/api/auth/me/locale", &LocaleChoice { locale })
 }
 
 /// `POST /api/auth/sign-out`.
 pub fn sign_out() -> Req<()> {
-    req(Method::POST, "/api/auth/sign-out", None)
+    req(Method::POST, "/api/auth/sign-out")
 }
 
 /// `GET /api/users`.
 pub fn list_users() -> Req<Vec<User>> {
-    req(Method::GET, "/api/users", None)
+    req(Method::GET, "/api/users")
 }
 
 /// `POST /api/users`.
 pub fn create_user(body: CreateUserRequest) -> Req<CreateUserResponse> {
-    req(
-        Method::POST,
-        "/api/users",
-        Some(json_body::create_user(&body)),
-    )
+    req_with(Method::POST, "/api/users", &body)
 }
 
 /// `PATCH /api/users/{id}`.
 pub fn update_user(id: i64, body: UpdateUserRequest) -> Req<User> {
-    req(
-        Method::PATCH,
-        &format!("/api/users/{id}"),
-        Some(json_body::update_user(&body)),
-    )
+    req_with(Method::PATCH, &format!("/api/users/{id}"), &body)
 }
 
 /// `GET /api/host-keys`.
 pub fn list_host_keys() -> Req<Vec<HostKey>> {
-    req(Method::GET, "/api/host-keys", None)
+    req(Method::GET, "/api/host-keys")
 }
 
 /// `POST /api/host-keys`: the key is in this answer only.
 pub fn create_host_key(body: NewHostKey) -> Req<CreatedHostKey> {
-    req(
-        Method::POST,
-        "/api/host-keys",
-        Some(json_body::new_host_key(&body)),
-    )
+    req_with(Method::POST, "/api/host-keys", &body)
 }
 
 /// `DELETE /api/host-keys/{id}`.
 pub fn revoke_host_key(id: i64) -> Req<()> {
-    req(Method::DELETE, &format!("/api/host-keys/{id}"), None)
+    req(Method::DELETE, &format!("/api/host-keys/{id}"))
 }
 
 /// `GET /api/connections/{id}`: the row and its audit log.
 pub fn get_connection(id: i64) -> Req<ConnectionDetail> {
-    req(Method::GET, &format!("/api/connections/{id}"), None)
+    req(Method::GET, &format!("/api/connections/{id}"))
 }
 
 /// `POST /api/connections/{id}/test`: tests now; the updated row.
 pub fn test_connection(id: i64) -> Req<Connection> {
-    req(Method::POST, &format!("/api/connections/{id}/test"), None)
+    req(Method::POST, &format!("/api/connections/{id}/test"))
 }
 
 /// `POST /api/connections/{id}/reauthorize`: where to send the browser to re-authenticate.
 pub fn reauthorize(id: i64) -> Req<AuthorizeResponse> {
-    req(
-        Method::POST,
-        &format!("/api/connections/{id}/reauthorize"),
-        None,
-    )
+    req(Method::POST, &format!("/api/connections/{id}/reauthorize"))
 }
 
 /// `POST /api/connections/stripe/key`, or `…/{id}/key` to give that connection a new key.
@@ -262,11 +260,7 @@ pub fn connect_with_key(key: String, name: String, connection: Option<i64>) -> R
         None => "/api/connections/stripe/key".to_owned(),
     };
     let name = Some(name.trim().to_owned()).filter(|n| !n.is_empty());
-    let body = Some(json_body::restricted_key(&RestrictedKeyRequest {
-        key,
-        name,
-    }));
-    req(Method::POST, &url, body)
+    req_with(Method::POST, &url, &RestrictedKeyRequest { key, name })
 }
 
 /// `DELETE /api/connections/{id}[?force=true]`: what the admin still has to do in Stripe, if
@@ -276,32 +270,32 @@ pub fn delete_connection(id: i64, force: bool) -> Req<Option<DeleteOutcome>> {
         "/api/connections/{id}{}",
         if force { "?force=true" } else { "" }
     );
-    req(Method::DELETE, &url, None)
+    req(Method::DELETE, &url)
 }
 
 /// `GET /api/connections/callback-notice`: details of a refused re-authentication, once.
 pub fn callback_notice() -> Req<Option<CallbackNotice>> {
-    req(Method::GET, "/api/connections/callback-notice", None)
+    req(Method::GET, "/api/connections/callback-notice")
 }
 
 /// `GET /api/connections/{id}/sync`: each synced table's state.
 pub fn sync_status(id: i64) -> Req<SyncStatus> {
-    req(Method::GET, &format!("/api/connections/{id}/sync"), None)
+    req(Method::GET, &format!("/api/connections/{id}/sync"))
 }
 
 /// `POST /api/connections/{id}/sync`: **Force an update** (202).
 pub fn force_sync(id: i64) -> Req<()> {
-    req(Method::POST, &format!("/api/connections/{id}/sync"), None)
+    req(Method::POST, &format!("/api/connections/{id}/sync"))
 }
 
-/// `GET /api/connections/{id}/tables/{table}?limit=N`: the table's first rows, summarized.
 /// Where a synced table downloads as CSV (`GET /api/connections/{id}/tables/{table}.csv`).
 pub fn table_csv_url(id: i64, table: &str) -> String {
     let base = CONTEXT.with(|c| c.borrow().base.clone());
     format!("{base}/api/connections/{id}/tables/{table}.csv")
 }
 
+/// `GET /api/connections/{id}/tables/{table}?limit=N`: the table's first rows, summarized.
 pub fn table_preview(id: i64, table: &str, limit: u32) -> Req<TablePage<RowSummary>> {
     let url = format!("/api/connections/{id}/tables/{table}?limit={limit}");
-    req(Method::GET, &url, None)
+    req(Method::GET, &url)
 }

@@ -5,9 +5,6 @@
 pub mod api;
 pub mod components;
 pub mod embed;
-pub mod handler;
-pub mod json;
-pub mod json_body;
 pub mod language;
 pub mod pages;
 pub mod remote;
@@ -16,8 +13,6 @@ pub mod session;
 pub mod strings;
 
 use leptos::prelude::*;
-
-use crate::handler::handler;
 
 // Talc instead of Rust's default dlmalloc: smaller in the wasm (and faster). Single-threaded wasm
 // only (no `atomics`), as the crate requires; the SPA and the widget both get it through this crate.
@@ -122,13 +117,13 @@ fn UserMenu() -> impl IntoView {
         <div class="user-menu" role="group" aria-label=strings::user_menu()>
             <span class="user-name">{name}</span>
             <label for="language" class="language-label">{strings::language()}</label>
-            <select id="language" class="language" on:change=handler(choose)>
+            <select id="language" class="language" on:change=choose>
                 <option value="" selected=chosen.is_none()>{strings::browser_language()}</option>
                 // Each language by its own name, as people look for it.
                 <option value="en" lang="en" selected=chosen == Some(shared::Locale::En)>"English"</option>
                 <option value="it" lang="it" selected=chosen == Some(shared::Locale::It)>"Italiano"</option>
             </select>
-            <button type="button" class="menu-button" on:click=handler(sign_out)>{strings::sign_out()}</button>
+            <button type="button" class="menu-button" on:click=sign_out>{strings::sign_out()}</button>
         </div>
     }
 }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use serde::de::DeserializeOwned;
+
 use crate::api::{ApiFailure, Req};
-use crate::json::FromJson;
 
 /// The latest answer of an API call: `None` while the first one is on its way.
 #[derive(Debug)]
@@ -25,7 +26,7 @@ impl<T: Send + Sync + 'static> Clone for Remote<T> {
 
 impl<T: Send + Sync + 'static> Copy for Remote<T> {}
 
-impl<T: FromJson + Send + Sync + 'static> Remote<T> {
+impl<T: DeserializeOwned + Send + Sync + 'static> Remote<T> {
     /// Starts loading at once.
     pub fn new(fetch: impl Fn() -> Req<T> + Send + Sync + 'static) -> Self {
         let remote = Self {
@@ -47,7 +48,7 @@ impl<T: FromJson + Send + Sync + 'static> Remote<T> {
 }
 
 /// Sends `req` in the background with `pending` true meanwhile, then hands its answer to `done`.
-pub fn run<T: FromJson + 'static>(
+pub fn run<T: DeserializeOwned + 'static>(
     pending: RwSignal<bool>,
     req: Req<T>,
     done: impl FnOnce(Result<T, ApiFailure>) + 'static,

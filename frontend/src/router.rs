@@ -1,10 +1,9 @@
 //! A small client-side router: the current path in a signal, `history.pushState` to move, and
 //! `popstate` to follow the Back button. Hand-written instead of `leptos_router` because the router
-//! alone was ~14 % of the wasm and the SPA has a 150 KB gzip budget; the app needs four fixed paths.
+//! alone was ~14 % of the wasm and the SPA has a 200 KB gzip budget; the app needs four fixed paths.
 
 use leptos::prelude::*;
 
-use crate::handler::handler;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -167,5 +166,5 @@ pub fn Link(
         }
         nav.navigate(&target);
     };
-    view! { <a href=href on:click=handler(click)>{children()}</a> }
+    view! { <a href=href on:click=click>{children()}</a> }
 }

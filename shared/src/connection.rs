@@ -287,6 +287,17 @@ pub struct AuthorizeResponse {
     pub flow_proof: Option<String>,
 }
 
+/// Body a widget may send with `POST /api/connections/stripe/authorize` (or
+/// `…/{id}/reauthorize`): the host page a full-page flow (popup blocked) comes back to. The body
+/// may also be empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeRequest {
+    /// A page of the host (its origin must be one the host key allows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
+}
+
 /// Answer of `GET /api/meta`: facts about this server the UI shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerInfo {

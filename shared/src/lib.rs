@@ -170,6 +170,58 @@ mod tests {
         assert_eq!(v["missing"][0]["list"], "coupons");
     }
 
+    #[test]
+    fn a_widget_start_names_its_return_page_and_nothing_else() {
+        let start = AuthorizeRequest {
+            return_to: Some("https://host.example/page".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&start).unwrap(),
+            r#"{"return_to":"https://host.example/page"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&AuthorizeRequest::default()).unwrap(),
+            "{}"
+        );
+        let empty: AuthorizeRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty, AuthorizeRequest::default());
+        assert!(serde_json::from_str::<AuthorizeRequest>(r#"{"return":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn a_table_page_of_stripe_objects_reads_as_row_summaries() {
+        let page = TablePage {
+            rows: vec![
+                serde_json::json!({"id": "cus_1", "object": "customer", "created": 1_700_000_000, "email": null}),
+                serde_json::json!({"id": "cus_2", "object": "customer", "deleted": true}),
+            ],
+            has_more: true,
+        };
+        let text = serde_json::to_string(&page).unwrap();
+        let read: TablePage<RowSummary> = serde_json::from_str(&text).unwrap();
+        assert!(read.has_more);
+        assert_eq!(
+            read.rows,
+            [
+                RowSummary {
+                    id: "cus_1".into(),
+                    created: Some(1_700_000_000),
+                    deleted: false,
+                },
+                RowSummary {
+                    id: "cus_2".into(),
+                    created: None,
+                    deleted: true,
+                },
+            ]
+        );
+        // A row needs its id.
+        assert!(serde_json::from_str::<TablePage<RowSummary>>(
+            r#"{"rows":[{"object":"x"}],"has_more":false}"#
+        )
+        .is_err());
+    }
+
     fn wire_round_trip<T>(all: &[T], name: fn(T) -> &'static str)
     where
         T: Copy + PartialEq + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,

@@ -66,3 +66,17 @@ pub struct TablePage<T> {
     /// More rows follow the last one.
     pub has_more: bool,
 }
+
+/// What the front end shows of a row of a [`TablePage`] (a whole Stripe object on the wire; its
+/// other fields are ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowSummary {
+    /// The Stripe id.
+    pub id: String,
+    /// `created` (unix seconds), when the object has it.
+    #[serde(default)]
+    pub created: Option<i64>,
+    /// Marked `"deleted": true` (a deleted customer).
+    #[serde(default)]
+    pub deleted: bool,
+}

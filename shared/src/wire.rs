@@ -2,8 +2,8 @@
 //!
 //! Serde's derived `Deserialize` for a unit enum is a visitor of its own per enum (~1 KB of wasm
 //! apiece in the front end, which has a size budget); these impls read a string and look it up
-//! through one shared function instead, and `from_wire` lets the front end read codes without
-//! serde. The JSON is the same as with
+//! through one shared function instead, and `from_wire` reads a code from plain text (a database
+//! column, a `<select>`'s value). The JSON is the same as with
 //! `#[derive(Serialize, Deserialize)] #[serde(rename_all = "snake_case")]`.
 
 /// Position of `name` among an enum's wire names.

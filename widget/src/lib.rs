@@ -13,7 +13,6 @@ use std::rc::Rc;
 
 use frontend::components::banner::{provide_banner, Banner, BannerRegion, Banners};
 use frontend::embed::Embed;
-use frontend::handler::handler;
 use frontend::pages::add_source::AddSourcePage;
 use frontend::pages::connections::ConnectionsPage;
 use frontend::pages::stripe_authorize::StripeAuthorizePage;
@@ -327,7 +326,7 @@ fn shell(host: web_sys::HtmlElement, origin: String, closable: bool) -> (impl In
         <div class="stripe-connections">
             {closable.then(|| view! {
                 <p class="widget-close">
-                    <button type="button" class="button button-small" on:click=handler(move |_| emit(&host, "close", &detail(&[])))>
+                    <button type="button" class="button button-small" on:click=move |_| emit(&host, "close", &detail(&[]))>
                         {strings::close()}
                     </button>
                 </p>
@@ -338,7 +337,7 @@ fn shell(host: web_sys::HtmlElement, origin: String, closable: bool) -> (impl In
                     view! {
                         <div class="banner banner-error">
                             <p>{sentence}" "
-                                <button type="button" class="link-button" on:click=handler(move |_| with_current(full_page))>
+                                <button type="button" class="link-button" on:click=move |_| with_current(full_page)>
                                     {strings::continue_in_this_window()}
                                 </button>
                             </p>

@@ -7,8 +7,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
-use serde::Deserialize;
-use shared::{callback_redirect, AuthorizeResponse, CallbackError, CallbackNotice};
+use shared::{
+    callback_redirect, AuthorizeRequest, AuthorizeResponse, CallbackError, CallbackNotice,
+};
 
 use super::widget;
 use crate::actor::Actor;
@@ -53,14 +54,6 @@ pub async fn start_reauthorize(
     }))
 }
 
-/// The optional body of a widget's start: `return_to`, the host page a full-page flow (popup
-/// blocked) comes back to.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WidgetStart {
-    return_to: Option<String>,
-}
-
 async fn start(
     state: &AppState,
     actor: &Actor,
@@ -82,8 +75,9 @@ async fn start(
                 .ok_or_else(|| {
                     AppError::BadRequest("a widget starts a flow from its host page".into())
                 })?;
-            let start: WidgetStart = if body.iter().all(u8::is_ascii_whitespace) {
-                WidgetStart::default()
+            // The optional body of a widget's start: the host page a full-page flow comes back to.
+            let start: AuthorizeRequest = if body.iter().all(u8::is_ascii_whitespace) {
+                AuthorizeRequest::default()
             } else {
                 serde_json::from_slice(body)
                     .map_err(|e| AppError::BadRequest(format!("invalid body: {e}")))?

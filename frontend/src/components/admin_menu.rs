@@ -4,8 +4,6 @@
 use crate::router::Link;
 use leptos::prelude::*;
 
-use crate::handler::handler;
-
 use crate::strings;
 
 /// The Admin menu.
@@ -29,7 +27,7 @@ pub fn AdminMenu() -> impl IntoView {
                 class="menu-button"
                 aria-expanded=move || open.get().to_string()
                 aria-controls="admin-menu"
-                on:click=handler(move |_| open.update(|o| *o = !*o))
+                on:click=move |_| open.update(|o| *o = !*o)
             >
                 {strings::admin_menu()}
             </button>

@@ -3,8 +3,6 @@
 
 use leptos::prelude::*;
 
-use crate::handler::handler;
-
 use crate::strings;
 
 /// Success or error.
@@ -72,7 +70,7 @@ pub fn BannerRegion() -> impl IntoView {
                 {move || message_of(BannerKind::Success).map(|message| view! {
                     <div class="banner banner-success">
                         <p>{message}</p>
-                        <button type="button" class="banner-dismiss" aria-label=strings::dismiss() on:click=handler(dismiss)>"×"</button>
+                        <button type="button" class="banner-dismiss" aria-label=strings::dismiss() on:click=dismiss>"×"</button>
                     </div>
                 })}
             </div>
@@ -80,7 +78,7 @@ pub fn BannerRegion() -> impl IntoView {
                 {move || message_of(BannerKind::Error).map(|message| view! {
                     <div class="banner banner-error">
                         <p>{message}</p>
-                        <button type="button" class="banner-dismiss" aria-label=strings::dismiss() on:click=handler(dismiss)>"×"</button>
+                        <button type="button" class="banner-dismiss" aria-label=strings::dismiss() on:click=dismiss>"×"</button>
                     </div>
                 })}
             </div>

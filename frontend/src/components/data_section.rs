@@ -7,12 +7,10 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
-use crate::handler::handler;
-use shared::{SyncState, SyncStatus, TablePage, TableSync};
+use shared::{RowSummary, SyncState, SyncStatus, TablePage, TableSync};
 
 use crate::api::{self, ApiFailure};
 use crate::components::data_sources_table::TimeAgo;
-use crate::json::RowSummary;
 use crate::remote::{run, Remote};
 use crate::strings;
 
@@ -67,7 +65,7 @@ fn table_row(t: TableSync, id: i64, preview: Preview) -> impl IntoView {
             <td>{progress}{error}</td>
             <td>
                 <button type="button" class="button button-small" aria-label=label
-                    on:click=handler(move |_| open_preview(id, for_preview.clone(), preview))>{strings::preview()}</button>
+                    on:click=move |_| open_preview(id, for_preview.clone(), preview)>{strings::preview()}</button>
                 " "
                 <a class="button button-small" href=csv_url download="" aria-label=csv_label>{strings::csv()}</a>
             </td>
@@ -153,7 +151,7 @@ pub fn SyncView(
             <h2 id="data-title">{strings::data()}</h2>
             <p>
                 <button type="button" class="button" disabled=disabled
-                    on:click=handler(move |_| if let Some(f) = force { f.run(()) })>{strings::force_update()}</button>
+                    on:click=move |_| { if let Some(f) = force { f.run(()) } }>{strings::force_update()}</button>
             </p>
             <p class="sync-state" aria-live="polite">{state_line}</p>
             <table class="data-sources sync-tables">

@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 
-use crate::handler::handler;
 use shared::{Connection, ConnectionStatus, IntegrationKind};
 
 use crate::components::organization_filter::has_organizations;
@@ -65,7 +64,7 @@ fn row(connection: Connection, actions: Option<RowActions>, organizations: bool)
             let c = connection.clone();
             let label = name.clone();
             view! {
-                <button type="button" class="link-button" on:click=handler(move |_| a.reauthorize.run(c.clone()))>
+                <button type="button" class="link-button" on:click=move |_| a.reauthorize.run(c.clone())>
                     {label}<span class="visually-hidden">" — "{strings::reauth_hint()}</span>
                 </button>
             }
@@ -84,10 +83,10 @@ fn row(connection: Connection, actions: Option<RowActions>, organizations: bool)
         view! {
             <button type="button" class="button button-small" aria-label=strings::action_for(strings::test_connection(), &name)
                 disabled=connection.status == ConnectionStatus::Testing
-                on:click=handler(move |_| a.test.run(t.clone()))>{strings::test_connection()}</button>
+                on:click=move |_| a.test.run(t.clone())>{strings::test_connection()}</button>
             " "
             <button type="button" class="button button-small button-danger" aria-label=strings::action_for(strings::delete(), &name)
-                on:click=handler(move |_| a.delete.run(d.clone()))>{strings::delete()}</button>
+                on:click=move |_| a.delete.run(d.clone())>{strings::delete()}</button>
         }
     });
     view! {

@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 
-use crate::handler::handler;
 use shared::Connection;
 
 use crate::strings;
@@ -42,7 +41,7 @@ pub fn OrganizationFilter(rows: Vec<Connection>, chosen: RwSignal<String>) -> im
         <p class="filter">
             <label for="organization-filter">{strings::col_organization()}</label>" "
             <select id="organization-filter"
-                on:change=handler(move |ev| chosen.set(event_target_value(&ev)))
+                on:change=move |ev| chosen.set(event_target_value(&ev))
                 prop:value=move || chosen.get()>
                 <option value="">{strings::all_organizations()}</option>
                 {own.then(|| view! { <option value=OWN>{strings::own_organization()}</option> })}

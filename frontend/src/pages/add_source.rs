@@ -3,8 +3,6 @@
 use crate::router::{use_nav, Link};
 use leptos::prelude::*;
 
-use crate::handler::handler;
-
 use crate::components::stripe_mark::StripeMark;
 use crate::strings;
 
@@ -20,7 +18,7 @@ pub fn AddSourcePage() -> impl IntoView {
             <p class="lead">{strings::choose_integration()}</p>
             <ul class="integration-grid" aria-label=strings::integrations()>
                 <li>
-                    <button type="button" class="integration-tile" on:click=handler(open_stripe)>
+                    <button type="button" class="integration-tile" on:click=open_stripe>
                         <StripeMark size=48/>
                         <span>{strings::stripe()}</span>
                     </button>

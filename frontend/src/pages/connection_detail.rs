@@ -2,7 +2,6 @@
 
 use leptos::prelude::*;
 
-use crate::handler::{handler, switch};
 use shared::{ConnectionDetail, ConnectionStatus};
 
 use crate::api;
@@ -30,12 +29,12 @@ fn detail_view(detail: ConnectionDetail, remote: Remote<ConnectionDetail>) -> im
             {c.last_error.map(|e| view! { <dt>{strings::last_error()}</dt><dd>{strings::problem(e)}</dd> })}
         </dl>
         <p>
-            <button type="button" class="button" on:click=handler(move |_| test_now(&for_test, banners, move || remote.reload()))>
+            <button type="button" class="button" on:click=move |_| test_now(&for_test, banners, move || remote.reload())>
                 {strings::test_connection()}
             </button>
             " "
             {needs_reauth.then(|| view! {
-                <button type="button" class="button button-stripe" on:click=handler(move |_| reauthorize(&for_reauth, banners))>
+                <button type="button" class="button button-stripe" on:click=move |_| reauthorize(&for_reauth, banners)>
                     {strings::connect_with_stripe()}
                 </button>
             })}
@@ -70,11 +69,11 @@ pub fn ConnectionDetailPage(id: i64) -> impl IntoView {
     view! {
         <section class="page connection-page" aria-labelledby="connection-title">
             <p class="breadcrumb"><Link href=shared::CONNECTIONS_PAGE>{strings::back_to_connections()}</Link></p>
-            {switch(move || match remote.value.get() {
+            {move || match remote.value.get() {
                 None => view! { <p class="loading">{strings::loading()}</p> }.into_any(),
                 Some(Ok(detail)) => detail_view(detail, remote).into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
-            })}
+            }}
         </section>
     }
 }

@@ -5,7 +5,6 @@
 use leptos::html::Dialog;
 use leptos::prelude::*;
 
-use crate::handler::{handler, switch};
 use shared::{AuthKind, CallbackError, Connection, ConnectionStatus, ErrorCode};
 
 use crate::api::{self, ApiFailure};
@@ -185,11 +184,11 @@ pub fn ConnectionsPage() -> impl IntoView {
             <p class="lead">{strings::connections_intro()}</p>
             <div class="section-header">
                 <h2 id="data-sources-title">{strings::data_sources()}</h2>
-                <button type="button" class="button button-primary" on:click=handler(add)>
+                <button type="button" class="button button-primary" on:click=add>
                     {strings::add_data_source()}
                 </button>
             </div>
-            {switch(move || match connections.value.get() {
+            {move || match connections.value.get() {
                 None => view! { <p class="loading" aria-busy="true">{strings::loading()}</p> }.into_any(),
                 Some(Ok(rows)) => {
                     let filter = has_organizations(&rows)
@@ -201,27 +200,27 @@ pub fn ConnectionsPage() -> impl IntoView {
                 Some(Err(e)) => view! {
                     <div class="load-error" role="alert">
                         <p>{strings::load_failed()}" "{e.message()}</p>
-                        <button type="button" class="button" on:click=handler(move |_| connections.reload())>
+                        <button type="button" class="button" on:click=move |_| connections.reload()>
                             {strings::retry()}
                         </button>
                     </div>
                 }
                 .into_any(),
-            })}
+            }}
             <dialog node_ref=dialog class="dialog" aria-labelledby="delete-title" aria-describedby="delete-body"
-                on:close=handler(move |_| confirm.set(None))>
+                on:close=move |_| confirm.set(None)>
                 {move || confirm.get().map(|c| view! {
                     <h2 id="delete-title">{strings::delete_title(&c.name)}</h2>
                     <p id="delete-body">{strings::delete_body(&c.name, &c.account_id)}</p>
                     {move || delete_error.get().map(|e| view! { <p class="load-error" role="alert">{e}</p> })}
                     <div class="dialog-actions">
                         <button type="button" class="button button-danger" disabled=move || deleting.get()
-                            on:click=handler(move |_| delete(false))>{strings::delete()}</button>
+                            on:click=move |_| delete(false)>{strings::delete()}</button>
                         {move || delete_error.with(Option::is_some).then(|| view! {
                             <button type="button" class="button" disabled=move || deleting.get()
-                                on:click=handler(move |_| delete(true))>{strings::remove_here_only()}</button>
+                                on:click=move |_| delete(true)>{strings::remove_here_only()}</button>
                         })}
-                        <button type="button" class="button" autofocus on:click=handler(move |_| confirm.set(None))>{strings::cancel()}</button>
+                        <button type="button" class="button" autofocus on:click=move |_| confirm.set(None)>{strings::cancel()}</button>
                     </div>
                 })}
             </dialog>

@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 
-use crate::handler::{handler, switch};
 use shared::{HostKey, NewHostKey};
 
 use crate::api;
@@ -35,7 +34,7 @@ fn key_row(key: HostKey, banners: Banners, keys: Remote<Vec<HostKey>>) -> impl I
             <td>
                 {(!revoked).then(|| view! {
                     <button type="button" class="button button-small button-danger"
-                        aria-label=strings::action_for(strings::revoke(), &name) on:click=handler(revoke)>
+                        aria-label=strings::action_for(strings::revoke(), &name) on:click=revoke>
                         {strings::revoke()}
                     </button>
                 })}
@@ -82,7 +81,7 @@ pub fn HostKeysPage() -> impl IntoView {
         <section class="page host-keys-page" aria-labelledby="host-keys-title">
             <h1 id="host-keys-title">{strings::host_keys()}</h1>
             <p class="lead">{strings::host_keys_intro()}</p>
-            {switch(move || match keys.value.get() {
+            {move || match keys.value.get() {
                 None => view! { <p class="loading">{strings::loading()}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! { <p>{strings::no_host_keys()}</p> }.into_any(),
                 Some(Ok(list)) => view! {
@@ -99,15 +98,15 @@ pub fn HostKeysPage() -> impl IntoView {
                     </table>
                 }.into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
-            })}
+            }}
             <h2 id="add-host-key-title">{strings::add_host_key()}</h2>
-            <form class="form" aria-labelledby="add-host-key-title" on:submit=handler(on_submit)>
+            <form class="form" aria-labelledby="add-host-key-title" on:submit=on_submit>
                 <label for="host-key-name">{strings::host_product()}</label>
                 <input id="host-key-name" type="text" required autocomplete="off" bind:value=name/>
                 <label for="host-key-origins">{strings::allowed_origins()}</label>
                 <textarea id="host-key-origins" required rows="3" aria-describedby="host-key-origins-hint"
                     prop:value=move || origins.get()
-                    on:input=handler(move |ev| origins.set(event_target_value(&ev)))></textarea>
+                    on:input=move |ev| origins.set(event_target_value(&ev))></textarea>
                 <p id="host-key-origins-hint" class="hint">{strings::allowed_origins_hint()}</p>
                 <button type="submit" class="button button-primary" disabled=move || adding.get()>{strings::add_host_key()}</button>
             </form>

@@ -2,8 +2,6 @@
 
 use leptos::prelude::*;
 
-use crate::handler::handler;
-
 use crate::api;
 use crate::components::banner::{use_banner, Banner};
 use crate::remote::run;
@@ -43,7 +41,7 @@ pub fn SignInPage() -> impl IntoView {
     view! {
         <section class="page sign-in-page" aria-labelledby="sign-in-title">
             <h1 id="sign-in-title">{strings::sign_in_title()}</h1>
-            <form class="form" on:submit=handler(on_submit)>
+            <form class="form" on:submit=on_submit>
                 <label for="sign-in-email">{strings::email()}</label>
                 <input id="sign-in-email" name="email" type="email" autocomplete="username" required bind:value=email/>
                 <label for="sign-in-password">{strings::password()}</label>

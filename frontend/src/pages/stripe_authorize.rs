@@ -6,8 +6,6 @@
 use crate::router::{use_nav, Link};
 use leptos::prelude::*;
 
-use crate::handler::handler;
-
 use crate::api;
 use crate::components::banner::{use_banner, Banner};
 use crate::components::stripe_mark::StripeMark;
@@ -57,20 +55,20 @@ fn RestrictedKeyForm(key_page: Signal<String>, connection: Option<i64>) -> impl 
             <ul>{strings::restricted_key_permissions().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
             <p>{strings::restricted_key_account_hint()}</p>
             <p><a href=move || key_page.get() target="_blank" rel="noopener noreferrer">{strings::create_key_in_stripe()}</a></p>
-            <form on:submit=handler(submit)>
+            <form on:submit=submit>
                 <label for="restricted-key">{strings::restricted_api_key()}</label>
                 <input id="restricted-key" name="restricted-key" type="password" required
                     autocomplete="off" spellcheck="false" aria-describedby="restricted-key-hint restricted-key-error"
                     aria-invalid=move || error.with(Option::is_some).to_string()
                     prop:value=move || key.get()
-                    on:input=handler(move |ev| key.set(event_target_value(&ev)))/>
+                    on:input=move |ev| key.set(event_target_value(&ev))/>
                 <p id="restricted-key-hint" class="hint">{strings::restricted_key_field_hint()}</p>
                 <p id="restricted-key-error" class="field-error" role="alert">{move || error.get()}</p>
                 <label for="restricted-key-name">{strings::connection_name()}</label>
                 <input id="restricted-key-name" name="restricted-key-name" type="text" maxlength="200"
                     autocomplete="off" aria-describedby="restricted-key-name-hint"
                     prop:value=move || name.get()
-                    on:input=handler(move |ev| name.set(event_target_value(&ev)))/>
+                    on:input=move |ev| name.set(event_target_value(&ev))/>
                 <p id="restricted-key-name-hint" class="hint">{strings::connection_name_hint()}</p>
                 <button type="submit" class="button button-primary" disabled=move || pending.get()
                     aria-busy=move || pending.get().to_string()>
@@ -138,10 +136,10 @@ pub fn StripeAuthorizePage() -> impl IntoView {
                 class="button button-stripe"
                 aria-busy=move || busy().to_string()
                 disabled=busy
-                on:click=handler(move |_| {
+                on:click=move |_| {
                     banners.0.set(None);
                     connect();
-                })
+                }
             >
                 {strings::connect_with_stripe()}
             </button>

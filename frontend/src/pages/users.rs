@@ -2,7 +2,6 @@
 
 use leptos::prelude::*;
 
-use crate::handler::{handler, switch};
 use shared::{CreateUserRequest, Role, UpdateUserRequest, User};
 
 use crate::api;
@@ -61,7 +60,7 @@ fn user_row(user: User, banners: Banners, users: Remote<Vec<User>>) -> impl Into
                     type="button"
                     class="button"
                     aria-label=strings::for_user(if disabled { strings::enable() } else { strings::disable() }, &user.email)
-                    on:click=handler(move |_| apply(banners, users, id, UpdateUserRequest { role: None, disabled: Some(!disabled) }))
+                    on:click=move |_| apply(banners, users, id, UpdateUserRequest { role: None, disabled: Some(!disabled) })
                 >
                     {if disabled { strings::enable() } else { strings::disable() }}
                 </button>
@@ -109,7 +108,7 @@ pub fn UsersPage() -> impl IntoView {
         <section class="page users-page" aria-labelledby="users-title">
             <h1 id="users-title">{strings::users()}</h1>
             <p class="lead">{strings::users_intro()}</p>
-            {switch(move || match users.value.get() {
+            {move || match users.value.get() {
                 None => view! { <p class="loading">{strings::loading()}</p> }.into_any(),
                 Some(Ok(list)) => view! {
                     <table class="data-sources users">
@@ -126,9 +125,9 @@ pub fn UsersPage() -> impl IntoView {
                     </table>
                 }.into_any(),
                 Some(Err(e)) => view! { <p class="load-error" role="alert">{e.message()}</p> }.into_any(),
-            })}
+            }}
             <h2 id="add-user-title">{strings::add_user()}</h2>
-            <form class="form" aria-labelledby="add-user-title" on:submit=handler(on_submit)>
+            <form class="form" aria-labelledby="add-user-title" on:submit=on_submit>
                 <label for="new-user-email">{strings::email()}</label>
                 <input id="new-user-email" type="email" required autocomplete="off" bind:value=email/>
                 <label for="new-user-name">{strings::display_name()}</label>
