@@ -23,11 +23,15 @@ mod throttle;
 mod users;
 mod webhooks;
 
+mod args;
 mod db;
+mod query;
 mod sessions;
 
+pub use args::{args, Arg, Args};
 pub use db::{on, on_conn, on_tx};
 pub use db::{Conn, Db, Dialect, Tx};
+pub use query::{Record, Scalar};
 pub use sessions::{
     delete_expired_sessions, delete_session, insert_session, put_callback_notice, session_binding,
     signed_in, take_callback_notice, touch_session, SignedIn,
