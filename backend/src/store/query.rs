@@ -171,7 +171,8 @@ impl Db {
         Conn::Pool(self).fetch_all(sql, args).await
     }
 
-    /// The first column of the one row a query returns on any pooled connection (an error when there is none).
+    /// The first column of the one row a query returns on any pooled connection (an error when
+    /// there is none).
     pub async fn scalar_one<T: Scalar>(&self, sql: &str, args: Args<'_>) -> Result<T, StoreError> {
         Conn::Pool(self).scalar_one(sql, args).await
     }
@@ -228,7 +229,8 @@ impl Tx {
         Conn::Tx(self).fetch_all(sql, args).await
     }
 
-    /// The first column of the one row a query returns in the transaction (an error when there is none).
+    /// The first column of the one row a query returns in the transaction (an error when there is
+    /// none).
     pub async fn scalar_one<T: Scalar>(
         &mut self,
         sql: &str,
