@@ -3,9 +3,11 @@
 //! their sign-in throttling, sessions, connections and their credentials, OAuth states, pending
 //! grants, the audit log, webhook events, sync jobs, cursors and tables, host keys and
 //! organizations, encryption keys. Each writes its SQL once in the dialects' common ground
-//! (`$1` placeholders, `ON CONFLICT`, `RETURNING`, BIGINT/BOOLEAN columns) and asks the dialect
-//! only where they differ (row locks, JSON arrays, an unbounded `OFFSET`). The rest of the code
-//! calls these functions with a [`Db`] and never learns which database it runs on.
+//! (`$1` placeholders, `ON CONFLICT`, `RETURNING`, BIGINT/BOOLEAN columns) and runs it through one
+//! layer (`query`, `args`: `pool.fetch_optional::<Row>("SELECT … WHERE id = $1", args![id])`, the
+//! only code that matches on the database); it asks the dialect only where they differ (row locks,
+//! JSON arrays, an unbounded `OFFSET`). The rest of the code calls these functions with a [`Db`]
+//! and never learns which database it runs on.
 
 mod audit;
 mod connections;
@@ -29,7 +31,6 @@ mod query;
 mod sessions;
 
 pub use args::{args, Arg, Args};
-pub use db::{on, on_conn, on_tx};
 pub use db::{Conn, Db, Dialect, Tx};
 pub use query::{Record, Scalar};
 pub use sessions::{

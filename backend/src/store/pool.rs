@@ -119,6 +119,8 @@ pub async fn migrate(db: &Db) -> Result<i64, StoreError> {
         }
         Db::Postgres(pool) => {
             let migrator = sqlx::migrate!("./migrations/postgres");
+            // On the native pool: the advisory lock belongs to the one connection that takes it
+            // and must be released on that connection, which the query layer does not hold.
             let mut lock = pool.acquire().await?;
             sqlx::query("SELECT pg_advisory_lock($1)")
                 .bind(MIGRATION_LOCK)
