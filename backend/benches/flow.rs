@@ -7,6 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use backend::args;
 use backend::config::Secret;
 use backend::emulator::{DemoAccount, Emulator, EmulatorConfig};
 use backend::stripe::http_client;
@@ -168,13 +169,11 @@ async fn main() {
 
     // Renewing an expiring Apps token: lease, /v1/oauth/token, new pair stored with its audit line.
     let expire_all = || async {
-        backend::on!(apps_state.pool, |c| sqlx::query(
-            "UPDATE connections SET access_expires_at = 0"
-        )
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))
-        .expect("expire");
+        apps_state
+            .pool
+            .execute("UPDATE connections SET access_expires_at = 0", args![])
+            .await
+            .expect("expire");
     };
     expire_all().await;
     let before = emulator.refresh_requests();

@@ -167,7 +167,7 @@ pub async fn same_origin_only(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::on;
+    use crate::store::args;
 
     #[tokio::test]
     async fn attempts_are_charged_first_and_reset_after_the_window() {
@@ -190,21 +190,18 @@ mod tests {
             "a new window"
         );
         refund_attempt(&pool, &keys).await.unwrap();
-        let left: Option<i64> = on!(pool, |c| sqlx::query_scalar(
-            "SELECT failures FROM sign_in_failures WHERE throttle_key = $1"
-        )
-        .bind(&keys[1].0)
-        .fetch_optional(c)
-        .await)
-        .unwrap();
+        let left: Option<i64> = pool
+            .scalar_optional(
+                "SELECT failures FROM sign_in_failures WHERE throttle_key = $1",
+                args![&keys[1].0],
+            )
+            .await
+            .unwrap();
         assert_eq!(left, None, "a success clears the account");
         let count = |pool: Db| async move {
-            on!(pool, |c| sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM sign_in_failures"
-            )
-            .fetch_one(c)
-            .await)
-            .unwrap()
+            pool.scalar_one::<i64>("SELECT COUNT(*) FROM sign_in_failures", args![])
+                .await
+                .unwrap()
         };
         assert_eq!(count(pool.clone()).await, 1, "the client counter is left");
         // The table is bounded: past the cap the oldest counters go first.

@@ -5,6 +5,7 @@
 mod support;
 
 use axum::http::StatusCode;
+use backend::args;
 use support::*;
 
 #[tokio::test]
@@ -60,12 +61,15 @@ async fn a_successful_callback_stores_the_connection_and_says_so() {
     );
 
     // Tokens are ciphertext at rest.
-    let (access, refresh): (String, String) = backend::on!(app.state.pool, |c| sqlx::query_as(
-        "SELECT access_token_ct, refresh_token_ct FROM connections"
-    )
-    .fetch_one(c)
-    .await)
-    .unwrap();
+    let (access, refresh): (String, String) = app
+        .state
+        .pool
+        .fetch_one(
+            "SELECT access_token_ct, refresh_token_ct FROM connections",
+            args![],
+        )
+        .await
+        .unwrap();
     assert!(!access.starts_with("sk_") && !refresh.starts_with("rt_"));
     assert_eq!(app.state_count().await, 0, "the state was consumed");
 }

@@ -8,6 +8,7 @@ mod support;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
+use backend::args;
 use backend::state::{AppState, Settings};
 use support::*;
 
@@ -22,15 +23,14 @@ async fn test_now(app: &TestApp, id: i64) -> serde_json::Value {
 /// An hour passes for the token (our record of its expiry and Stripe's clock) but not for the
 /// admin's session: `left` seconds of the token's life remain on our side.
 async fn age_token(app: &TestApp, id: i64, stripe_secs: i64, left: i64) {
-    backend::on!(app.state.pool, |c| sqlx::query(
-        "UPDATE connections SET access_expires_at = $1 WHERE id = $2"
-    )
-    .bind(app.state.clock.now() + left)
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap();
+    app.state
+        .pool
+        .execute(
+            "UPDATE connections SET access_expires_at = $1 WHERE id = $2",
+            args![app.state.clock.now() + left, id],
+        )
+        .await
+        .unwrap();
     app.emulator.advance_clock(stripe_secs);
 }
 

@@ -5,6 +5,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use backend::args;
 use serde_json::json;
 use support::*;
 use tower::ServiceExt;
@@ -18,18 +19,18 @@ async fn me_status(app: &TestApp, cookie: &str) -> StatusCode {
 
 /// Everything a refused call could have changed.
 async fn snapshot(app: &TestApp) -> (i64, i64, i64, String) {
-    let users: i64 = backend::on!(app.state.pool, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users"
-    )
-    .fetch_one(c)
-    .await)
-    .unwrap();
-    let roles: Vec<(String, bool)> = backend::on!(app.state.pool, |c| sqlx::query_as(
-        "SELECT role, disabled FROM users ORDER BY id"
-    )
-    .fetch_all(c)
-    .await)
-    .unwrap();
+    let users: i64 = app
+        .state
+        .pool
+        .scalar_one("SELECT COUNT(*) FROM users", args![])
+        .await
+        .unwrap();
+    let roles: Vec<(String, bool)> = app
+        .state
+        .pool
+        .fetch_all("SELECT role, disabled FROM users ORDER BY id", args![])
+        .await
+        .unwrap();
     let roles = roles
         .iter()
         .map(|(role, disabled)| format!("{role}{}", u8::from(*disabled)))

@@ -6,6 +6,7 @@ mod support;
 
 use std::process::Command;
 
+use backend::args;
 use backend::config::Secret;
 use backend::crypto::{key_file, TokenCipher};
 use backend::domain::Credential;
@@ -321,24 +322,22 @@ async fn a_rotation_retried_after_a_failure_leaves_every_token_readable() {
     seed(dir.path()).await;
     let pool = open_db(dir.path()).await;
     // A row no key opens makes the re-encryption fail half-way.
-    backend::on!(pool, |c| sqlx::query(
+    pool.execute(
         "INSERT INTO connections (kind, stripe_user_id, livemode, display_name, scope, \
          access_token_ct, token_key_id, status, created_at, updated_at) \
          VALUES ('stripe', 'acct_1Broken', false, 'Broken', 'read_only', 'AAAA', 'ffffffffffff', \
          'success', 1, 1)",
+        args![],
     )
-    .execute(c)
     .await
-    .map(|r| r.rows_affected()))
     .unwrap();
     let (out, pool) = rotate_between(dir.path(), pool).await;
     assert!(!out.status.success());
-    backend::on!(pool, |c| sqlx::query(
-        "DELETE FROM connections WHERE stripe_user_id = 'acct_1Broken'"
+    pool.execute(
+        "DELETE FROM connections WHERE stripe_user_id = 'acct_1Broken'",
+        args![],
     )
-    .execute(c)
     .await
-    .map(|r| r.rows_affected()))
     .unwrap();
     assert_eq!(
         store::verify_all(&pool, &key_ring(dir.path()))
@@ -404,14 +403,12 @@ async fn migrate_runs_the_migrations_alone_and_a_newer_database_is_refused_clear
     assert!(said.contains("the database is at migration"), "{said}");
     // A newer version migrated the database further: this one refuses rather than guess.
     let pool = store::connect(&url).await.unwrap();
-    backend::on!(pool, |c| sqlx::query(
+    pool.execute(
         "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, \
          execution_time) VALUES (9999, 'from the future', CURRENT_TIMESTAMP, TRUE, $1, 1)",
+        args![vec![0u8]],
     )
-    .bind(vec![0u8])
-    .execute(c)
     .await
-    .map(|r| r.rows_affected()))
     .unwrap();
     pool.close().await;
     for command in ["migrate", "serve"] {

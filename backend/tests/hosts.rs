@@ -7,6 +7,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use backend::args;
 use serde_json::{json, Value};
 use support::*;
 use tower::ServiceExt;
@@ -84,17 +85,15 @@ async fn session(app: &TestApp, key: &str, org: &str) -> String {
 /// Moves a connection into the organization `org` of the host key `key_id` (until the widget can
 /// connect by itself).
 async fn move_to(app: &TestApp, connection: i64, key_id: i64, org: &str) {
-    backend::on!(app.state.pool, |c| sqlx::query(
-        "UPDATE connections SET organization_id = (SELECT id FROM organizations \
+    app.state
+        .pool
+        .execute(
+            "UPDATE connections SET organization_id = (SELECT id FROM organizations \
          WHERE host_key_id = $2 AND external_id = $3) WHERE id = $1",
-    )
-    .bind(connection)
-    .bind(key_id)
-    .bind(org)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap();
+            args![connection, key_id, org],
+        )
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -111,12 +110,12 @@ async fn an_admin_makes_host_keys_shown_once_and_checked() {
         !keys.to_string().contains(&key),
         "the key is never shown again"
     );
-    let stored: String = backend::on!(app.state.pool, |c| sqlx::query_scalar(
-        "SELECT key_hash FROM host_keys"
-    )
-    .fetch_one(c)
-    .await)
-    .unwrap();
+    let stored: String = app
+        .state
+        .pool
+        .scalar_one("SELECT key_hash FROM host_keys", args![])
+        .await
+        .unwrap();
     assert_ne!(stored, key, "stored hashed");
     for body in [
         json!({"name": "", "origins": [HOST]}),

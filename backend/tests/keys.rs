@@ -5,6 +5,7 @@
 mod support;
 
 use axum::http::StatusCode;
+use backend::args;
 use backend::emulator::RESTRICTED_KEY_PERMISSIONS;
 use serde_json::json;
 use support::*;
@@ -31,12 +32,14 @@ async fn post_key(app: &TestApp, path: &str, key: &str) -> (StatusCode, serde_js
 }
 
 async fn stored_text(app: &TestApp) -> String {
-    let rows: Vec<(String, String, Option<String>)> =
-        backend::on!(app.state.pool, |c| sqlx::query_as(
-            "SELECT display_name, access_token_ct, refresh_token_ct FROM connections"
+    let rows: Vec<(String, String, Option<String>)> = app
+        .state
+        .pool
+        .fetch_all(
+            "SELECT display_name, access_token_ct, refresh_token_ct FROM connections",
+            args![],
         )
-        .fetch_all(c)
-        .await)
+        .await
         .unwrap();
     format!("{rows:?}")
 }

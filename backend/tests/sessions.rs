@@ -9,6 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use axum::http::StatusCode;
+use backend::args;
 use backend::startup::Application;
 use serde_json::json;
 use support::*;
@@ -152,12 +153,12 @@ async fn a_new_admin_role_takes_effect_on_the_next_request_too() {
 async fn sessions_live_in_their_own_table_keyed_by_a_hash_of_the_cookie() {
     let app = spawn_app().await;
     let token = app.admin.split_once('=').unwrap().1.to_owned();
-    let hashes: Vec<String> = backend::on!(app.state.pool, |c| sqlx::query_scalar(
-        "SELECT id_hash FROM sessions"
-    )
-    .fetch_all(c)
-    .await)
-    .unwrap();
+    let hashes: Vec<String> = app
+        .state
+        .pool
+        .scalar_all("SELECT id_hash FROM sessions", args![])
+        .await
+        .unwrap();
     assert_eq!(hashes.len(), 1);
     assert_ne!(hashes[0], token, "the token itself is never stored");
     assert_eq!(hashes[0], backend::crypto::sha256_hex(&token));
@@ -169,11 +170,11 @@ async fn sessions_live_in_their_own_table_keyed_by_a_hash_of_the_cookie() {
         .to_owned();
     assert!(cleared.starts_with("connections_session=;"), "{cleared}");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
-    let left: i64 = backend::on!(app.state.pool, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sessions"
-    )
-    .fetch_one(c)
-    .await)
-    .unwrap();
+    let left: i64 = app
+        .state
+        .pool
+        .scalar_one("SELECT COUNT(*) FROM sessions", args![])
+        .await
+        .unwrap();
     assert_eq!(left, 0);
 }

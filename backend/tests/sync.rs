@@ -6,6 +6,7 @@
 mod support;
 
 use axum::http::StatusCode;
+use backend::args;
 use backend::emulator::{Endpoint, Fault};
 use backend::stripe::lists::StripeList;
 use backend::sync::SyncOptions;
@@ -77,15 +78,16 @@ async fn a_backfill_stopped_mid_way_resumes_from_its_checkpoint_without_duplicat
         max_pages: Some(2),
     };
     assert_eq!(run(&app, small).await, 1);
-    let checkpoint: Option<String> = backend::on!(app.state.pool, |c| {
-        sqlx::query_scalar(
-        "SELECT checkpoint FROM sync_tables WHERE connection_id = $1 AND table_name = 'customers'",
-    )
-    .bind(id)
-    .fetch_one(c)
-    .await
-    })
-    .unwrap();
+    let checkpoint: Option<String> = app
+        .state
+        .pool
+        .scalar_one(
+            "SELECT checkpoint FROM sync_tables \
+             WHERE connection_id = $1 AND table_name = 'customers'",
+            args![id],
+        )
+        .await
+        .unwrap();
     let stored = count(
         &app,
         "SELECT COUNT(*) FROM stripe_customers WHERE connection_id = $1",
@@ -211,13 +213,15 @@ async fn a_rate_limit_mid_sync_is_retried_within_the_call_and_the_sync_completes
     // The stopped run's lease runs out; the next run resumes the job.
     app.state.clock.advance(121);
     assert_eq!(run(&app, SyncOptions::default()).await, 1);
-    let status: String = backend::on!(app.state.pool, |c| sqlx::query_scalar(
-        "SELECT status FROM sync_jobs WHERE connection_id = $1"
-    )
-    .bind(id)
-    .fetch_one(c)
-    .await)
-    .unwrap();
+    let status: String = app
+        .state
+        .pool
+        .scalar_one(
+            "SELECT status FROM sync_jobs WHERE connection_id = $1",
+            args![id],
+        )
+        .await
+        .unwrap();
     assert_eq!(
         status, "done",
         "no failed run: the 429s were retried within the call"
@@ -530,15 +534,15 @@ async fn a_checkpoint_deleted_at_stripe_restarts_its_table() {
     };
     assert_eq!(run(&app, one_page).await, 1);
     // As if the last customer stored had been deleted at Stripe since.
-    backend::on!(app.state.pool, |c| sqlx::query(
-        "UPDATE sync_tables SET checkpoint = 'cus_DeletedMeanwhile' \
+    app.state
+        .pool
+        .execute(
+            "UPDATE sync_tables SET checkpoint = 'cus_DeletedMeanwhile' \
          WHERE connection_id = $1 AND table_name = 'customers'",
-    )
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap();
+            args![id],
+        )
+        .await
+        .unwrap();
     app.state
         .clock
         .advance(backend::sync::engine::LEASE_SECS + 1);

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use backend::args;
 use backend::emulator::{Endpoint, Fault};
 use serde_json::json;
 use support::*;
@@ -63,12 +64,15 @@ async fn transient_faults_give_error_and_are_retried_with_backoff() {
             "{row}"
         );
     }
-    let next: (i64, i64) = backend::on!(app.state.pool, |c| sqlx::query_as(
-        "SELECT failure_count, next_check_at FROM connections"
-    )
-    .fetch_one(c)
-    .await)
-    .unwrap();
+    let next: (i64, i64) = app
+        .state
+        .pool
+        .fetch_one(
+            "SELECT failure_count, next_check_at FROM connections",
+            args![],
+        )
+        .await
+        .unwrap();
     assert_eq!(next.0, 2);
     let now = app.state.clock.now();
     assert!(
@@ -182,12 +186,12 @@ async fn re_authentication_keeps_the_same_row_and_returns_it_to_success() {
 async fn re_authenticating_with_another_account_overwrites_nothing_and_names_both() {
     let app = spawn_app().await;
     let id = app.connect().await;
-    let before: String = backend::on!(app.state.pool, |c| sqlx::query_scalar(
-        "SELECT access_token_ct FROM connections"
-    )
-    .fetch_one(c)
-    .await)
-    .unwrap();
+    let before: String = app
+        .state
+        .pool
+        .scalar_one("SELECT access_token_ct FROM connections", args![])
+        .await
+        .unwrap();
     let (_, body) = app
         .json("POST", &format!("/api/connections/{id}/reauthorize"))
         .await;
@@ -210,12 +214,12 @@ async fn re_authenticating_with_another_account_overwrites_nothing_and_names_bot
     );
     let (_, again) = app.json("GET", "/api/connections/callback-notice").await;
     assert_eq!(again, serde_json::Value::Null, "read once");
-    let after: String = backend::on!(app.state.pool, |c| sqlx::query_scalar(
-        "SELECT access_token_ct FROM connections"
-    )
-    .fetch_one(c)
-    .await)
-    .unwrap();
+    let after: String = app
+        .state
+        .pool
+        .scalar_one("SELECT access_token_ct FROM connections", args![])
+        .await
+        .unwrap();
     assert_eq!(before, after, "nothing overwritten");
     assert_eq!(app.connection_count().await, 1);
     assert!(
@@ -235,12 +239,12 @@ async fn delete_deauthorizes_at_stripe_and_removes_the_row() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.connection_count().await, 0);
     assert!(!app.emulator.is_connected("acct_1AcmeTest"));
-    let log: Vec<(String, String)> = backend::on!(app.state.pool, |c| sqlx::query_as(
-        "SELECT action, actor FROM audit_log ORDER BY id"
-    )
-    .fetch_all(c)
-    .await)
-    .unwrap();
+    let log: Vec<(String, String)> = app
+        .state
+        .pool
+        .fetch_all("SELECT action, actor FROM audit_log ORDER BY id", args![])
+        .await
+        .unwrap();
     assert_eq!(
         log.last().unwrap(),
         &("deleted".to_owned(), ADMIN_EMAIL.to_owned())
@@ -306,13 +310,15 @@ fn deauthorized_event(id: &str, account: &str, livemode: bool) -> String {
 async fn a_deauthorization_older_than_the_last_grant_changes_nothing() {
     let app = spawn_app().await;
     let id = app.connect().await;
-    let granted: i64 = backend::on!(app.state.pool, |c| sqlx::query_scalar(
-        "SELECT granted_at FROM connections WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_one(c)
-    .await)
-    .unwrap();
+    let granted: i64 = app
+        .state
+        .pool
+        .scalar_one(
+            "SELECT granted_at FROM connections WHERE id = $1",
+            args![id],
+        )
+        .await
+        .unwrap();
     let late = json!({
         "id": "evt_late", "object": "event", "type": "account.application.deauthorized",
         "account": "acct_1AcmeTest", "livemode": false, "created": granted - 60,
@@ -349,12 +355,11 @@ async fn deliver(app: &TestApp, body: &str, secret: &str) -> StatusCode {
 }
 
 async fn events(app: &TestApp) -> i64 {
-    backend::on!(app.state.pool, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM webhook_events"
-    )
-    .fetch_one(c)
-    .await)
-    .unwrap()
+    app.state
+        .pool
+        .scalar_one("SELECT COUNT(*) FROM webhook_events", args![])
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -611,12 +616,11 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off_and_others_are_serv
 }
 
 async fn journal_rows(app: &TestApp) -> i64 {
-    backend::on!(app.state.pool, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pending_grants"
-    )
-    .fetch_one(c)
-    .await)
-    .unwrap()
+    app.state
+        .pool
+        .scalar_one("SELECT COUNT(*) FROM pending_grants", args![])
+        .await
+        .unwrap()
 }
 
 /// Journals an exchange of `code`, as the callback does before sending it; the journal id.
@@ -750,14 +754,13 @@ async fn the_data_sources_answer_follows_every_change_even_another_instances_at_
     let other = backend::store::connect(&test_database_url(app.dir.path()).await)
         .await
         .unwrap();
-    backend::on!(other, |c| sqlx::query(
-        "UPDATE connections SET display_name = 'Acme Renamed' WHERE id = $1"
-    )
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap();
+    other
+        .execute(
+            "UPDATE connections SET display_name = 'Acme Renamed' WHERE id = $1",
+            args![id],
+        )
+        .await
+        .unwrap();
     // Nothing is kept between requests: the next one reads the rename.
     let (_, rows) = app.json("GET", "/api/connections").await;
     assert_eq!(rows[0]["name"], "Acme Renamed");

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use backend::args;
 use backend::config::Secret;
 use backend::domain::Credential;
 use backend::state::AppState;
@@ -42,14 +43,17 @@ pub async fn connect(state: &AppState, account: &str) -> i64 {
 pub async fn stored_rows(state: &AppState, connection: i64) -> i64 {
     let mut n = 0;
     for list in StripeList::ALL {
-        let rows: i64 = backend::on!(state.pool, |c| sqlx::query_scalar(&format!(
-            "SELECT COUNT(*) FROM stripe_{} WHERE connection_id = $1",
-            list.name()
-        ))
-        .bind(connection)
-        .fetch_one(c)
-        .await)
-        .expect("count");
+        let rows: i64 = state
+            .pool
+            .scalar_one(
+                &format!(
+                    "SELECT COUNT(*) FROM stripe_{} WHERE connection_id = $1",
+                    list.name()
+                ),
+                args![connection],
+            )
+            .await
+            .expect("count");
         n += rows;
     }
     n

@@ -1,6 +1,6 @@
 //! The audit log: who did what to which connection, as codes and facts (never sentences).
 
-use super::{on, on_conn, Conn, Db, StoreError};
+use super::{args, Conn, Db, StoreError};
 use shared::{AuditAction, AuditDetail, AuditEntry};
 
 use crate::domain::AuditActor;
@@ -28,31 +28,32 @@ pub async fn audit<'a>(
 ) -> Result<(), StoreError> {
     let detail = serde_json::to_string(&line.detail)
         .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?;
-    on_conn!(conn.into(), |c| sqlx::query(
-        "INSERT INTO audit_log (connection_id, stripe_user_id, actor, action, detail, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+    let conn: Conn = conn.into();
+    conn.execute(
+        "INSERT INTO audit_log (connection_id, stripe_user_id, actor, action, detail, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        args![
+            line.connection_id,
+            line.account,
+            line.actor.wire(),
+            line.action.as_str(),
+            detail,
+            now
+        ],
     )
-    .bind(line.connection_id)
-    .bind(line.account)
-    .bind(line.actor.wire())
-    .bind(line.action.as_str())
-    .bind(detail)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
 /// A connection's audit log, newest first.
 pub async fn audit_log(pool: &Db, connection_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
-    let rows: Vec<(String, String, String, i64)> = on!(pool, |c| sqlx::query_as(
-        "SELECT actor, action, detail, created_at FROM audit_log WHERE connection_id = $1 \
-         ORDER BY created_at DESC, id DESC LIMIT 200",
-    )
-    .bind(connection_id)
-    .fetch_all(c)
-    .await)?;
+    let rows: Vec<(String, String, String, i64)> = pool
+        .fetch_all(
+            "SELECT actor, action, detail, created_at FROM audit_log WHERE connection_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT 200",
+            args![connection_id],
+        )
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(actor, action, detail, created_at)| AuditEntry {

@@ -1,6 +1,6 @@
 //! Connections: the Data Sources rows, their health, and the background checker's leases.
 
-use super::{on, on_tx, Db};
+use super::{args, Db};
 use shared::{AuthKind, Connection, ConnectionStatus, IntegrationKind, Problem};
 
 use super::{token_context, StoreError};
@@ -57,51 +57,54 @@ pub async fn upsert_connection(
         .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
         .transpose()?;
     let mut tx = pool.begin().await?;
-    let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
-        "INSERT INTO connections (kind, stripe_user_id, livemode, display_name, scope, \
-             publishable_key, access_token_ct, refresh_token_ct, token_key_id, status, \
-             last_started_at, last_duration_ms, created_at, updated_at, next_check_at, auth_kind, \
-             access_expires_at, key_last4, granted_at, credential_version, organization_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, \
-             $13, 1, COALESCE($18, 1)) \
-         ON CONFLICT (stripe_user_id) DO UPDATE SET \
-             livemode = excluded.livemode, display_name = excluded.display_name, \
-             scope = excluded.scope, publishable_key = excluded.publishable_key, \
-             access_token_ct = excluded.access_token_ct, \
-             refresh_token_ct = excluded.refresh_token_ct, \
-             token_key_id = excluded.token_key_id, status = excluded.status, \
-             last_started_at = excluded.last_started_at, \
-             last_duration_ms = excluded.last_duration_ms, updated_at = excluded.updated_at, \
-             last_error = NULL, failure_count = 0, next_check_at = excluded.next_check_at, \
-             auth_kind = excluded.auth_kind, access_expires_at = excluded.access_expires_at, \
-             key_last4 = excluded.key_last4, granted_at = excluded.granted_at, \
-             credential_version = connections.credential_version + 1, \
-             refresh_lease_owner = NULL, \
-             refresh_lease_until = NULL \
-         WHERE $18 IS NULL OR connections.organization_id = $18 \
-         RETURNING id",
-    )
-    .bind("stripe")
-    .bind(account)
-    .bind(new.livemode)
-    .bind(&new.display_name)
-    .bind(&new.scope)
-    .bind(&new.publishable_key)
-    .bind(&access.ciphertext)
-    .bind(refresh.as_ref().map(|s| s.ciphertext.clone()))
-    .bind(&access.key_id)
-    .bind(ConnectionStatus::Success.as_str())
-    .bind(new.started_at)
-    .bind(new.duration_ms)
-    .bind(now)
-    .bind(new.next_check_at)
-    .bind(new.credential.kind.as_str())
-    .bind(new.credential.expires_at)
-    .bind(&new.key_last4)
-    .bind(new.organization)
-    .fetch_optional(c)
-    .await)?
-    .ok_or(StoreError::OtherOrganization)?;
+    let id: i64 = tx
+        .scalar_optional(
+            "INSERT INTO connections (kind, stripe_user_id, livemode, display_name, scope, \
+                 publishable_key, access_token_ct, refresh_token_ct, token_key_id, status, \
+                 last_started_at, last_duration_ms, created_at, updated_at, next_check_at, \
+                 auth_kind, access_expires_at, key_last4, granted_at, credential_version, \
+                 organization_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, \
+                 $16, $17, $13, 1, COALESCE($18, 1)) \
+             ON CONFLICT (stripe_user_id) DO UPDATE SET \
+                 livemode = excluded.livemode, display_name = excluded.display_name, \
+                 scope = excluded.scope, publishable_key = excluded.publishable_key, \
+                 access_token_ct = excluded.access_token_ct, \
+                 refresh_token_ct = excluded.refresh_token_ct, \
+                 token_key_id = excluded.token_key_id, status = excluded.status, \
+                 last_started_at = excluded.last_started_at, \
+                 last_duration_ms = excluded.last_duration_ms, updated_at = excluded.updated_at, \
+                 last_error = NULL, failure_count = 0, next_check_at = excluded.next_check_at, \
+                 auth_kind = excluded.auth_kind, access_expires_at = excluded.access_expires_at, \
+                 key_last4 = excluded.key_last4, granted_at = excluded.granted_at, \
+                 credential_version = connections.credential_version + 1, \
+                 refresh_lease_owner = NULL, \
+                 refresh_lease_until = NULL \
+             WHERE $18 IS NULL OR connections.organization_id = $18 \
+             RETURNING id",
+            args![
+                "stripe",
+                account,
+                new.livemode,
+                &new.display_name,
+                &new.scope,
+                &new.publishable_key,
+                &access.ciphertext,
+                refresh.as_ref().map(|s| s.ciphertext.clone()),
+                &access.key_id,
+                ConnectionStatus::Success.as_str(),
+                new.started_at,
+                new.duration_ms,
+                now,
+                new.next_check_at,
+                new.credential.kind.as_str(),
+                new.credential.expires_at,
+                &new.key_last4,
+                new.organization
+            ],
+        )
+        .await?
+        .ok_or(StoreError::OtherOrganization)?;
     tx.commit().await?;
     Ok(id)
 }
@@ -169,25 +172,22 @@ pub async fn record_sync_run(
     started_at: i64,
     duration_ms: i64,
 ) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "UPDATE connections SET sync_started_at = $2, sync_duration_ms = $3 WHERE id = $1"
+    pool.execute(
+        "UPDATE connections SET sync_started_at = $2, sync_duration_ms = $3 WHERE id = $1",
+        args![id, started_at, duration_ms],
     )
-    .bind(id)
-    .bind(started_at)
-    .bind(duration_ms)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
 /// Every connection, oldest first, as the Data Sources table shows them.
 pub async fn list_connections(pool: &Db) -> Result<Vec<Connection>, StoreError> {
-    let rows: Vec<ConnectionRow> = on!(pool, |c| sqlx::query_as(&format!(
-        "{CONNECTION_SELECT} ORDER BY created_at, id"
-    ))
-    .fetch_all(c)
-    .await)?;
+    let rows: Vec<ConnectionRow> = pool
+        .fetch_all(
+            &format!("{CONNECTION_SELECT} ORDER BY created_at, id"),
+            args![],
+        )
+        .await?;
     rows.into_iter().map(Connection::try_from).collect()
 }
 
@@ -196,34 +196,31 @@ pub async fn list_organization_connections(
     pool: &Db,
     organization_id: i64,
 ) -> Result<Vec<Connection>, StoreError> {
-    let rows: Vec<ConnectionRow> = on!(pool, |c| sqlx::query_as(&format!(
-        "{CONNECTION_SELECT} WHERE organization_id = $1 ORDER BY created_at, id"
-    ))
-    .bind(organization_id)
-    .fetch_all(c)
-    .await)?;
+    let rows: Vec<ConnectionRow> = pool
+        .fetch_all(
+            &format!("{CONNECTION_SELECT} WHERE organization_id = $1 ORDER BY created_at, id"),
+            args![organization_id],
+        )
+        .await?;
     rows.into_iter().map(Connection::try_from).collect()
 }
 
 /// One connection.
 pub async fn find_connection(pool: &Db, id: i64) -> Result<Option<Connection>, StoreError> {
-    let row: Option<ConnectionRow> = on!(pool, |c| sqlx::query_as(&format!(
-        "{CONNECTION_SELECT} WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(c)
-    .await)?;
+    let row: Option<ConnectionRow> = pool
+        .fetch_optional(&format!("{CONNECTION_SELECT} WHERE id = $1"), args![id])
+        .await?;
     row.map(Connection::try_from).transpose()
 }
 
 /// The connection of a Stripe account, if any.
 pub async fn find_by_account(pool: &Db, account: &str) -> Result<Option<Connection>, StoreError> {
-    let row: Option<ConnectionRow> = on!(pool, |c| sqlx::query_as(&format!(
-        "{CONNECTION_SELECT} WHERE stripe_user_id = $1"
-    ))
-    .bind(account)
-    .fetch_optional(c)
-    .await)?;
+    let row: Option<ConnectionRow> = pool
+        .fetch_optional(
+            &format!("{CONNECTION_SELECT} WHERE stripe_user_id = $1"),
+            args![account],
+        )
+        .await?;
     row.map(Connection::try_from).transpose()
 }
 
@@ -248,22 +245,23 @@ pub async fn adopt_grant(
         .as_ref()
         .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
         .transpose()?;
-    Ok(on!(pool, |c| sqlx::query_scalar(
-        "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3, \
-         access_expires_at = $4, granted_at = $5, updated_at = $5, refresh_lease_owner = NULL, \
-         refresh_lease_until = NULL, next_check_at = $5, \
+    pool.scalar_optional(
+        "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, \
+         token_key_id = $3, access_expires_at = $4, granted_at = $5, updated_at = $5, \
+         refresh_lease_owner = NULL, refresh_lease_until = NULL, next_check_at = $5, \
          credential_version = credential_version + 1 \
          WHERE stripe_user_id = $6 AND livemode = $7 AND auth_kind = 'apps' RETURNING id",
+        args![
+            &access.ciphertext,
+            refresh.map(|r| r.ciphertext),
+            &access.key_id,
+            credential.expires_at,
+            now,
+            account,
+            livemode
+        ],
     )
-    .bind(&access.ciphertext)
-    .bind(refresh.map(|r| r.ciphertext))
-    .bind(&access.key_id)
-    .bind(credential.expires_at)
-    .bind(now)
-    .bind(account)
-    .bind(livemode)
-    .fetch_optional(c)
-    .await)?)
+    .await
 }
 
 /// The outcome of a connection test, to store.
@@ -285,14 +283,11 @@ pub struct TestResult {
 
 /// Marks a connection as being tested.
 pub async fn mark_testing(pool: &Db, id: i64) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "UPDATE connections SET status = $1 WHERE id = $2"
+    pool.execute(
+        "UPDATE connections SET status = $1 WHERE id = $2",
+        args![ConnectionStatus::Testing.as_str(), id],
     )
-    .bind(ConnectionStatus::Testing.as_str())
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
@@ -302,14 +297,11 @@ pub async fn restore_status(
     id: i64,
     status: ConnectionStatus,
 ) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "UPDATE connections SET status = $1 WHERE id = $2 AND status = 'testing'"
+    pool.execute(
+        "UPDATE connections SET status = $1 WHERE id = $2 AND status = 'testing'",
+        args![status.as_str(), id],
     )
-    .bind(status.as_str())
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
@@ -324,22 +316,23 @@ pub async fn record_test(
     result: &TestResult,
 ) -> Result<bool, StoreError> {
     for version in tested_versions {
-        let done = on!(pool, |c| sqlx::query(
-            "UPDATE connections SET status = $1, last_started_at = $2, last_duration_ms = $3, \
-             last_error = $4, failure_count = $5, next_check_at = $6 \
-             WHERE id = $7 AND credential_version = $8 AND status = 'testing'",
-        )
-        .bind(result.status.as_str())
-        .bind(result.started_at)
-        .bind(result.duration_ms)
-        .bind(result.problem.map(Problem::as_str))
-        .bind(result.failure_count)
-        .bind(result.next_check_at)
-        .bind(id)
-        .bind(version)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let done = pool
+            .execute(
+                "UPDATE connections SET status = $1, last_started_at = $2, last_duration_ms = $3, \
+                 last_error = $4, failure_count = $5, next_check_at = $6 \
+                 WHERE id = $7 AND credential_version = $8 AND status = 'testing'",
+                args![
+                    result.status.as_str(),
+                    result.started_at,
+                    result.duration_ms,
+                    result.problem.map(Problem::as_str),
+                    result.failure_count,
+                    result.next_check_at,
+                    id,
+                    *version
+                ],
+            )
+            .await?;
         if done == 1 {
             return Ok(true);
         }
@@ -349,13 +342,13 @@ pub async fn record_test(
 
 /// Consecutive failures so far.
 pub async fn failure_count(pool: &Db, id: i64) -> Result<i64, StoreError> {
-    Ok(on!(pool, |c| sqlx::query_scalar(
-        "SELECT failure_count FROM connections WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await)?
-    .unwrap_or(0))
+    Ok(pool
+        .scalar_optional(
+            "SELECT failure_count FROM connections WHERE id = $1",
+            args![id],
+        )
+        .await?
+        .unwrap_or(0))
 }
 
 /// Claims the connections due for a background test: each is pushed to `lease_until` in the same
@@ -365,50 +358,44 @@ pub async fn claim_due(pool: &Db, now: i64, lease_until: i64) -> Result<Vec<i64>
     // PostgreSQL: rows another instance is claiming right now are skipped, and the conditions are
     // checked again on the row the update locks.
     let skip_locked = pool.dialect().skip_locked();
-    Ok(on!(pool, |c| sqlx::query_scalar(&format!(
-        "UPDATE connections SET next_check_at = $2 \
-         WHERE id IN (SELECT id FROM connections \
-                 WHERE next_check_at <= $1 AND status <> 'needs_reauth'{skip_locked}) \
-           AND next_check_at <= $1 AND status <> 'needs_reauth' RETURNING id",
-    ))
-    .bind(now)
-    .bind(lease_until)
-    .fetch_all(c)
-    .await)?)
+    pool.scalar_all(
+        &format!(
+            "UPDATE connections SET next_check_at = $2 \
+             WHERE id IN (SELECT id FROM connections \
+                     WHERE next_check_at <= $1 AND status <> 'needs_reauth'{skip_locked}) \
+               AND next_check_at <= $1 AND status <> 'needs_reauth' RETURNING id",
+        ),
+        args![now, lease_until],
+    )
+    .await
 }
 
 /// Whether `account` is one of our connections.
 pub async fn account_is_connected(pool: &Db, account: &str) -> Result<bool, StoreError> {
-    let n: i64 = on!(pool, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM connections WHERE stripe_user_id = $1"
-    )
-    .bind(account)
-    .fetch_one(c)
-    .await)?;
+    let n: i64 = pool
+        .scalar_one(
+            "SELECT COUNT(*) FROM connections WHERE stripe_user_id = $1",
+            args![account],
+        )
+        .await?;
     Ok(n > 0)
 }
 
 /// Deletes a connection and its credential.
 pub async fn delete_connection(pool: &Db, id: i64) -> Result<bool, StoreError> {
-    Ok(on!(pool, |c| sqlx::query(
-        "DELETE FROM connections WHERE id = $1"
-    )
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?
+    Ok(pool
+        .execute("DELETE FROM connections WHERE id = $1", args![id])
+        .await?
         == 1)
 }
 
 /// Makes the connection due for a background test now (a sync was refused: the test records
 /// whether it needs re-authentication).
 pub async fn check_soon(pool: &Db, id: i64) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "UPDATE connections SET next_check_at = 0 WHERE id = $1"
+    pool.execute(
+        "UPDATE connections SET next_check_at = 0 WHERE id = $1",
+        args![id],
     )
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! time across every instance, through a lease in the row (never a process-local lock), and the
 //! new pair written in one transaction before anyone uses it.
 
-use super::{on, on_tx, Db};
+use super::{args, Db};
 use shared::{AuditAction, AuditDetail, AuthKind, ConnectionStatus, Problem};
 
 use super::{audit, token_context, AuditLine, StoreError};
@@ -42,13 +42,14 @@ pub async fn credential(
     cipher: &TokenCipher,
     id: i64,
 ) -> Result<Option<StoredCredential>, StoreError> {
-    let row: Option<CredentialRow> = on!(pool, |c| sqlx::query_as(
-        "SELECT stripe_user_id, auth_kind, access_token_ct, refresh_token_ct, token_key_id, \
-         access_expires_at, refresh_lease_until, credential_version FROM connections WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await)?;
+    let row: Option<CredentialRow> = pool
+        .fetch_optional(
+            "SELECT stripe_user_id, auth_kind, access_token_ct, refresh_token_ct, token_key_id, \
+             access_expires_at, refresh_lease_until, credential_version FROM connections \
+             WHERE id = $1",
+            args![id],
+        )
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let open = |ciphertext: &str, field: &str| {
         cipher
@@ -91,33 +92,25 @@ pub async fn claim_refresh_lease(
     now: i64,
     until: i64,
 ) -> Result<bool, StoreError> {
-    let done = on!(pool, |c| sqlx::query(
-        "UPDATE connections SET refresh_lease_owner = $1, refresh_lease_until = $2 \
-         WHERE id = $3 AND credential_version = $4 AND refresh_token_ct IS NOT NULL \
-         AND (refresh_lease_until IS NULL OR refresh_lease_until <= $5)",
-    )
-    .bind(owner)
-    .bind(until)
-    .bind(id)
-    .bind(version)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let done = pool
+        .execute(
+            "UPDATE connections SET refresh_lease_owner = $1, refresh_lease_until = $2 \
+             WHERE id = $3 AND credential_version = $4 AND refresh_token_ct IS NOT NULL \
+             AND (refresh_lease_until IS NULL OR refresh_lease_until <= $5)",
+            args![owner, until, id, version, now],
+        )
+        .await?;
     Ok(done == 1)
 }
 
 /// Gives a lease back without changing the credential (the refresh failed transiently).
 pub async fn release_refresh_lease(pool: &Db, id: i64, owner: &str) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
+    pool.execute(
         "UPDATE connections SET refresh_lease_owner = NULL, refresh_lease_until = NULL \
          WHERE id = $1 AND refresh_lease_owner = $2",
+        args![id, owner],
     )
-    .bind(id)
-    .bind(owner)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
@@ -146,25 +139,26 @@ pub async fn store_refreshed(
         .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
         .transpose()?;
     let mut tx = pool.begin().await?;
-    let renewed_version: Option<i64> = on_tx!(&mut tx, |c| {
-        sqlx::query_scalar(
-        "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3, \
-         access_expires_at = $4, refresh_lease_owner = NULL, refresh_lease_until = NULL, \
-         updated_at = $5, credential_version = credential_version + 1 \
-         WHERE id = $6 AND refresh_lease_owner = $7 AND credential_version = $8 \
-         RETURNING credential_version",
-    )
-    .bind(&access.ciphertext)
-    .bind(refresh.map(|r| r.ciphertext))
-    .bind(&access.key_id)
-    .bind(renewed.expires_at)
-    .bind(now)
-    .bind(id)
-    .bind(owner)
-    .bind(version)
-    .fetch_optional(c)
-    .await
-    })?;
+    let renewed_version: Option<i64> = tx
+        .scalar_optional(
+            "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, \
+             token_key_id = $3, access_expires_at = $4, refresh_lease_owner = NULL, \
+             refresh_lease_until = NULL, updated_at = $5, \
+             credential_version = credential_version + 1 \
+             WHERE id = $6 AND refresh_lease_owner = $7 AND credential_version = $8 \
+             RETURNING credential_version",
+            args![
+                &access.ciphertext,
+                refresh.map(|r| r.ciphertext),
+                &access.key_id,
+                renewed.expires_at,
+                now,
+                id,
+                owner,
+                version
+            ],
+        )
+        .await?;
     let Some(renewed_version) = renewed_version else {
         return Ok(None);
     };
@@ -195,19 +189,20 @@ pub async fn mark_refresh_refused(
     now: i64,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
-    let done = on_tx!(&mut tx, |c| sqlx::query(
-        "UPDATE connections SET status = $1, last_error = $2, refresh_token_ct = NULL, \
-         refresh_lease_owner = NULL, refresh_lease_until = NULL \
-         WHERE id = $3 AND refresh_lease_owner = $4 AND credential_version = $5",
-    )
-    .bind(ConnectionStatus::NeedsReauth.as_str())
-    .bind(Problem::RefreshRefused.as_str())
-    .bind(id)
-    .bind(owner)
-    .bind(version)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let done = tx
+        .execute(
+            "UPDATE connections SET status = $1, last_error = $2, refresh_token_ct = NULL, \
+             refresh_lease_owner = NULL, refresh_lease_until = NULL \
+             WHERE id = $3 AND refresh_lease_owner = $4 AND credential_version = $5",
+            args![
+                ConnectionStatus::NeedsReauth.as_str(),
+                Problem::RefreshRefused.as_str(),
+                id,
+                owner,
+                version
+            ],
+        )
+        .await?;
     if done == 1 {
         let line = AuditLine {
             connection_id: id,

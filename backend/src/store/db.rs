@@ -1,8 +1,9 @@
 //! The database the product runs on, chosen once at start-up from `DATABASE_URL`: SQLite (the
-//! default, one machine) or PostgreSQL (several instances sharing it). Each aggregate's module
-//! writes its SQL once where the dialects agree — `$1` placeholders, `ON CONFLICT`, `RETURNING`,
-//! BIGINT and BOOLEAN columns read as `i64` and `bool` — and [`on!`]/[`on_tx!`] run that text on
-//! whichever pool this is; where they differ a module asks [`Db::dialect`].
+//! default, one machine) or PostgreSQL (several instances sharing it) — its pool ([`Db`]), a
+//! transaction ([`Tx`]) and either ([`Conn`]). Each aggregate's module writes its SQL once where the
+//! dialects agree — `$1` placeholders, `ON CONFLICT`, `RETURNING`, BIGINT and BOOLEAN columns read
+//! as `i64` and `bool` — and runs it with the methods of `store/query.rs`; where they differ a
+//! module asks [`Db::dialect`].
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
@@ -53,48 +54,6 @@ pub enum Tx {
     Postgres(Transaction<'static, Postgres>),
 }
 
-/// Runs `$body` with `$c` bound to the pool of whichever database `$db` (a `Db` or `&Db`) is.
-#[macro_export]
-macro_rules! on {
-    ($db:expr, |$c:ident| $body:expr) => {
-        match &$db {
-            $crate::store::Db::Sqlite($c) => $body,
-            $crate::store::Db::Postgres($c) => $body,
-        }
-    };
-}
-
-/// Runs `$body` with `$c` bound to the connection of the transaction `$tx` (a `&mut Tx`).
-#[macro_export]
-macro_rules! on_tx {
-    ($tx:expr, |$c:ident| $body:expr) => {
-        match $tx {
-            $crate::store::Tx::Sqlite(t) => {
-                let $c = &mut **t;
-                $body
-            }
-            $crate::store::Tx::Postgres(t) => {
-                let $c = &mut **t;
-                $body
-            }
-        }
-    };
-}
-
-/// Runs `$body` with `$c` bound to the pool or the transaction's connection `$conn` (a [`Conn`])
-/// holds.
-#[macro_export]
-macro_rules! on_conn {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::store::Conn::Pool(db) => $crate::store::on!(db, |$c| $body),
-            $crate::store::Conn::Tx(tx) => $crate::store::on_tx!(tx, |$c| $body),
-        }
-    };
-}
-
-pub use crate::{on, on_conn, on_tx};
-
 /// Where a statement runs: on the pool, or inside a caller's transaction.
 #[derive(Debug)]
 pub enum Conn<'a> {
@@ -135,7 +94,10 @@ impl Db {
 
     /// Closes every pooled connection (waits for those in use).
     pub async fn close(&self) {
-        on!(self, |p| p.close().await)
+        match self {
+            Self::Sqlite(p) => p.close().await,
+            Self::Postgres(p) => p.close().await,
+        }
     }
 
     /// The SQLite pool, when this is SQLite (tests and SQLite-only tools).

@@ -1,7 +1,7 @@
 //! Host products: their keys (hashed), their organizations, and the connect sessions their
 //! backends open (tokens hashed, 30 minutes).
 
-use super::{on, on_tx, Db, Dialect};
+use super::{args, Db, Dialect};
 use shared::HostKey;
 
 use super::StoreError;
@@ -36,58 +36,53 @@ pub async fn create_host_key(
     now: i64,
 ) -> Result<HostKey, StoreError> {
     let origins = serde_json::to_string(origins).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let row: HostKeyRow = on!(pool, |c| sqlx::query_as(&format!(
-        "INSERT INTO host_keys (name, origins, key_hash, key_last4, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING {HOST_KEY_COLUMNS}"
-    ))
-    .bind(name)
-    .bind(origins)
-    .bind(key_hash)
-    .bind(key_last4)
-    .bind(now)
-    .fetch_one(c)
-    .await)?;
+    let row: HostKeyRow = pool
+        .fetch_one(
+            &format!(
+                "INSERT INTO host_keys (name, origins, key_hash, key_last4, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING {HOST_KEY_COLUMNS}"
+            ),
+            args![name, origins, key_hash, key_last4, now],
+        )
+        .await?;
     host_key(row)
 }
 
 /// Every host key, newest first.
 pub async fn list_host_keys(pool: &Db) -> Result<Vec<HostKey>, StoreError> {
-    let rows: Vec<HostKeyRow> = on!(pool, |c| sqlx::query_as(&format!(
-        "SELECT {HOST_KEY_COLUMNS} FROM host_keys ORDER BY id DESC"
-    ))
-    .fetch_all(c)
-    .await)?;
+    let rows: Vec<HostKeyRow> = pool
+        .fetch_all(
+            &format!("SELECT {HOST_KEY_COLUMNS} FROM host_keys ORDER BY id DESC"),
+            args![],
+        )
+        .await?;
     rows.into_iter().map(host_key).collect()
 }
 
 /// Revokes a key and ends its connect sessions; `false` when there is no such key.
 pub async fn revoke_host_key(pool: &Db, id: i64, now: i64) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
-    let found = on_tx!(&mut tx, |c| sqlx::query(
-        "UPDATE host_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1"
+    let found = tx
+        .execute(
+            "UPDATE host_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+            args![id, now],
+        )
+        .await?;
+    tx.execute(
+        "DELETE FROM connect_sessions WHERE host_key_id = $1",
+        args![id],
     )
-    .bind(id)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    on_tx!(&mut tx, |c| sqlx::query(
-        "DELETE FROM connect_sessions WHERE host_key_id = $1"
-    )
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     // Flows under way for its organizations end too (their popup or callback finds nothing).
     for table in ["widget_flows", "oauth_states"] {
-        on_tx!(&mut tx, |c| sqlx::query(&format!(
-            "DELETE FROM {table} WHERE organization_id IN \
-             (SELECT id FROM organizations WHERE host_key_id = $1)"
-        ))
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        tx.execute(
+            &format!(
+                "DELETE FROM {table} WHERE organization_id IN \
+                 (SELECT id FROM organizations WHERE host_key_id = $1)"
+            ),
+            args![id],
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(found == 1)
@@ -95,12 +90,15 @@ pub async fn revoke_host_key(pool: &Db, id: i64, now: i64) -> Result<bool, Store
 
 /// The live (not revoked) key with this hash.
 pub async fn active_host_key(pool: &Db, key_hash: &str) -> Result<Option<HostKey>, StoreError> {
-    let row: Option<HostKeyRow> = on!(pool, |c| sqlx::query_as(&format!(
-        "SELECT {HOST_KEY_COLUMNS} FROM host_keys WHERE key_hash = $1 AND revoked_at IS NULL"
-    ))
-    .bind(key_hash)
-    .fetch_optional(c)
-    .await)?;
+    let row: Option<HostKeyRow> = pool
+        .fetch_optional(
+            &format!(
+                "SELECT {HOST_KEY_COLUMNS} FROM host_keys \
+                 WHERE key_hash = $1 AND revoked_at IS NULL"
+            ),
+            args![key_hash],
+        )
+        .await?;
     row.map(host_key).transpose()
 }
 
@@ -117,10 +115,7 @@ pub async fn origin_allowed(pool: &Db, origin: &str) -> Result<bool, StoreError>
              AND jsonb_exists(CAST(host_keys.origins AS JSONB), $1) LIMIT 1"
         }
     };
-    let found: Option<i64> = on!(pool, |c| sqlx::query_scalar(sql)
-        .bind(origin)
-        .fetch_optional(c)
-        .await)?;
+    let found: Option<i64> = pool.scalar_optional(sql, args![origin]).await?;
     Ok(found.is_some())
 }
 
@@ -134,28 +129,24 @@ pub async fn upsert_organization(
 ) -> Result<i64, StoreError> {
     // Renamed only when the name changed: an unchanged one writes nothing (no counter moves, so
     // opening a session never ends other requests' reuse of what they read).
-    let written: Option<i64> = on!(pool, |c| sqlx::query_scalar(
-        "INSERT INTO organizations (host_key_id, external_id, name, created_at) \
-         VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (host_key_id, external_id) DO UPDATE SET name = excluded.name \
-         WHERE organizations.name <> excluded.name \
-         RETURNING id",
-    )
-    .bind(host_key_id)
-    .bind(external_id)
-    .bind(name)
-    .bind(now)
-    .fetch_optional(c)
-    .await)?;
+    let written: Option<i64> = pool
+        .scalar_optional(
+            "INSERT INTO organizations (host_key_id, external_id, name, created_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (host_key_id, external_id) DO UPDATE SET name = excluded.name \
+             WHERE organizations.name <> excluded.name \
+             RETURNING id",
+            args![host_key_id, external_id, name, now],
+        )
+        .await?;
     match written {
         Some(id) => Ok(id),
-        None => Ok(on!(pool, |c| sqlx::query_scalar(
-            "SELECT id FROM organizations WHERE host_key_id = $1 AND external_id = $2",
-        )
-        .bind(host_key_id)
-        .bind(external_id)
-        .fetch_one(c)
-        .await)?),
+        None => Ok(pool
+            .scalar_one(
+                "SELECT id FROM organizations WHERE host_key_id = $1 AND external_id = $2",
+                args![host_key_id, external_id],
+            )
+            .await?),
     }
 }
 
@@ -184,27 +175,25 @@ pub async fn create_connect_session(
     now: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "DELETE FROM connect_sessions WHERE expires_at <= $1"
+    pool.execute(
+        "DELETE FROM connect_sessions WHERE expires_at <= $1",
+        args![now],
     )
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    on!(pool, |c| sqlx::query(
+    .await?;
+    pool.execute(
         "INSERT INTO connect_sessions (token_hash, host_key_id, organization_id, end_user_id, \
          end_user_email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![
+            token_hash,
+            host_key_id,
+            organization_id,
+            &end_user.id,
+            &end_user.email,
+            now,
+            expires_at
+        ],
     )
-    .bind(token_hash)
-    .bind(host_key_id)
-    .bind(organization_id)
-    .bind(&end_user.id)
-    .bind(&end_user.email)
-    .bind(now)
-    .bind(expires_at)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
@@ -214,14 +203,14 @@ pub async fn connect_session(
     pool: &Db,
     token_hash: &str,
 ) -> Result<Option<ConnectSession>, StoreError> {
-    let row: Option<(i64, i64, String, String, i64)> = on!(pool, |c| sqlx::query_as(
-        "SELECT s.organization_id, s.host_key_id, k.origins, s.end_user_email, s.expires_at \
-         FROM connect_sessions s JOIN host_keys k ON k.id = s.host_key_id \
-         WHERE s.token_hash = $1 AND k.revoked_at IS NULL",
-    )
-    .bind(token_hash)
-    .fetch_optional(c)
-    .await)?;
+    let row: Option<(i64, i64, String, String, i64)> = pool
+        .fetch_optional(
+            "SELECT s.organization_id, s.host_key_id, k.origins, s.end_user_email, s.expires_at \
+             FROM connect_sessions s JOIN host_keys k ON k.id = s.host_key_id \
+             WHERE s.token_hash = $1 AND k.revoked_at IS NULL",
+            args![token_hash],
+        )
+        .await?;
     row.map(
         |(organization_id, host_key_id, origins, end_user_email, expires_at)| {
             Ok(ConnectSession {
@@ -242,12 +231,11 @@ pub async fn connection_organization(
     pool: &Db,
     connection_id: i64,
 ) -> Result<Option<i64>, StoreError> {
-    Ok(on!(pool, |c| sqlx::query_scalar(
-        "SELECT organization_id FROM connections WHERE id = $1"
+    pool.scalar_optional(
+        "SELECT organization_id FROM connections WHERE id = $1",
+        args![connection_id],
     )
-    .bind(connection_id)
-    .fetch_optional(c)
-    .await)?)
+    .await
 }
 
 /// A widget's OAuth flow waiting for its popup.
@@ -275,30 +263,28 @@ pub async fn create_widget_flow(
     now: i64,
     ttl: i64,
 ) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "DELETE FROM widget_flows WHERE expires_at <= $1"
+    pool.execute(
+        "DELETE FROM widget_flows WHERE expires_at <= $1",
+        args![now],
     )
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    on!(pool, |c| sqlx::query(
+    .await?;
+    pool.execute(
         "INSERT INTO widget_flows (flow_hash, organization_id, origin, connection_id, actor, \
          created_at, expires_at, return_to, proof_hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        args![
+            flow_hash,
+            flow.organization_id,
+            &flow.origin,
+            flow.connection_id,
+            &flow.actor,
+            now,
+            now + ttl,
+            &flow.return_to,
+            &flow.proof_hash
+        ],
     )
-    .bind(flow_hash)
-    .bind(flow.organization_id)
-    .bind(&flow.origin)
-    .bind(flow.connection_id)
-    .bind(&flow.actor)
-    .bind(now)
-    .bind(now + ttl)
-    .bind(&flow.return_to)
-    .bind(&flow.proof_hash)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
@@ -309,16 +295,14 @@ pub async fn peek_widget_flow(
     flow_hash: &str,
     now: i64,
 ) -> Result<Option<(String, String, String, bool)>, StoreError> {
-    Ok(on!(pool, |c| sqlx::query_as(
+    pool.fetch_optional(
         "SELECT o.name, k.name, f.origin, f.proof_hash IS NOT NULL FROM widget_flows f \
          JOIN organizations o ON o.id = f.organization_id \
          JOIN host_keys k ON k.id = o.host_key_id \
          WHERE f.flow_hash = $1 AND f.expires_at > $2 AND k.revoked_at IS NULL",
+        args![flow_hash, now],
     )
-    .bind(flow_hash)
-    .bind(now)
-    .fetch_optional(c)
-    .await)?)
+    .await
 }
 
 /// Takes a widget's flow, once, if it has not expired — a popup flow only with its proof's hash.
@@ -337,16 +321,15 @@ pub async fn consume_widget_flow(
         Option<String>,
         Option<String>,
     );
-    let row: Option<Row> = on!(pool, |c| sqlx::query_as(
-        "DELETE FROM widget_flows WHERE flow_hash = $1 \
-             AND (proof_hash IS NULL OR proof_hash = $2) \
-         RETURNING organization_id, origin, connection_id, actor, expires_at, return_to, \
-             proof_hash",
-    )
-    .bind(flow_hash)
-    .bind(proof_hash)
-    .fetch_optional(c)
-    .await)?;
+    let row: Option<Row> = pool
+        .fetch_optional(
+            "DELETE FROM widget_flows WHERE flow_hash = $1 \
+                 AND (proof_hash IS NULL OR proof_hash = $2) \
+             RETURNING organization_id, origin, connection_id, actor, expires_at, return_to, \
+                 proof_hash",
+            args![flow_hash, proof_hash],
+        )
+        .await?;
     Ok(row.and_then(
         |(organization_id, origin, connection_id, actor, expires_at, return_to, proof_hash)| {
             (expires_at > now).then_some(WidgetFlow {

@@ -1,7 +1,7 @@
 //! The sealing keys: re-encrypting every credential, verifying them, which keys rows and live
 //! instances still use, and the check that the configured key opens the database's credentials.
 
-use super::{on, on_tx, Db};
+use super::{args, Db};
 
 use super::StoreError;
 use crate::crypto::{Sealed, TokenCipher};
@@ -15,13 +15,13 @@ pub(super) fn token_context(stripe_user_id: &str, field: &str) -> String {
 /// one transaction. Returns how many connections were re-encrypted.
 pub async fn reencrypt_all(pool: &Db, cipher: &TokenCipher) -> Result<usize, StoreError> {
     let mut tx = pool.begin().await?;
-    let rows: Vec<(i64, String, String, Option<String>, String)> = on_tx!(&mut tx, |c| {
-        sqlx::query_as(
-        "SELECT id, stripe_user_id, access_token_ct, refresh_token_ct, token_key_id FROM connections",
-    )
-    .fetch_all(c)
-    .await
-    })?;
+    let rows: Vec<(i64, String, String, Option<String>, String)> = tx
+        .fetch_all(
+            "SELECT id, stripe_user_id, access_token_ct, refresh_token_ct, token_key_id \
+             FROM connections",
+            args![],
+        )
+        .await?;
     for (id, account, access, refresh, key_id) in &rows {
         let reseal = |ciphertext: &String, field: &str| -> Result<Sealed, StoreError> {
             let context = token_context(account, field);
@@ -39,19 +39,17 @@ pub async fn reencrypt_all(pool: &Db, cipher: &TokenCipher) -> Result<usize, Sto
             .as_ref()
             .map(|r| reseal(r, "refresh_token"))
             .transpose()?;
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, token_key_id = $3 \
-             WHERE id = $4",
+        tx.execute(
+            "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, \
+             token_key_id = $3 WHERE id = $4",
+            args![
+                &access.ciphertext,
+                refresh.map(|r| r.ciphertext),
+                &access.key_id,
+                *id
+            ],
         )
-        .bind(&access.ciphertext)
-        .bind(refresh.map(|r| r.ciphertext))
-        .bind(&access.key_id)
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        .await?;
     }
     tx.commit().await?;
     Ok(rows.len())
@@ -59,13 +57,13 @@ pub async fn reencrypt_all(pool: &Db, cipher: &TokenCipher) -> Result<usize, Sto
 
 /// Every stored credential opens with `cipher` (each row, not one per key id). Returns how many.
 pub async fn verify_all(pool: &Db, cipher: &TokenCipher) -> Result<usize, StoreError> {
-    let rows: Vec<(String, String, Option<String>, String)> = on!(pool, |c| {
-        sqlx::query_as(
-        "SELECT stripe_user_id, access_token_ct, refresh_token_ct, token_key_id FROM connections",
-    )
-    .fetch_all(c)
-    .await
-    })?;
+    let rows: Vec<(String, String, Option<String>, String)> = pool
+        .fetch_all(
+            "SELECT stripe_user_id, access_token_ct, refresh_token_ct, token_key_id \
+             FROM connections",
+            args![],
+        )
+        .await?;
     for (account, access, refresh, key_id) in &rows {
         for (ciphertext, field) in [
             (Some(access), "access_token"),
@@ -87,11 +85,11 @@ pub async fn verify_all(pool: &Db, cipher: &TokenCipher) -> Result<usize, StoreE
 
 /// The key ids stored credentials are sealed under.
 pub async fn key_ids_in_use(pool: &Db) -> Result<Vec<String>, StoreError> {
-    Ok(on!(pool, |c| sqlx::query_scalar(
+    pool.scalar_all(
         "SELECT token_key_id FROM connections UNION SELECT key_id FROM pending_grants",
+        args![],
     )
-    .fetch_all(c)
-    .await)?)
+    .await
 }
 
 /// A running instance says which key it seals with (every minute).
@@ -101,47 +99,40 @@ pub async fn announce_key(
     key_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    on!(pool, |c| {
-        sqlx::query(
+    pool.execute(
         "INSERT INTO key_users (instance_id, key_id, seen_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (instance_id) DO UPDATE SET key_id = excluded.key_id, seen_at = excluded.seen_at",
+         ON CONFLICT (instance_id) DO UPDATE SET key_id = excluded.key_id, \
+             seen_at = excluded.seen_at",
+        args![instance_id, key_id, now],
     )
-    .bind(instance_id)
-    .bind(key_id)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
-    on!(pool, |c| sqlx::query(
-        "DELETE FROM key_users WHERE seen_at < $1"
+    .await?;
+    pool.execute(
+        "DELETE FROM key_users WHERE seen_at < $1",
+        args![now - 24 * 60 * 60],
     )
-    .bind(now - 24 * 60 * 60)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
 /// The sealing keys of instances seen since `since`.
 pub async fn keys_of_live_instances(pool: &Db, since: i64) -> Result<Vec<String>, StoreError> {
-    Ok(on!(pool, |c| sqlx::query_scalar(
-        "SELECT DISTINCT key_id FROM key_users WHERE seen_at >= $1"
+    pool.scalar_all(
+        "SELECT DISTINCT key_id FROM key_users WHERE seen_at >= $1",
+        args![since],
     )
-    .bind(since)
-    .fetch_all(c)
-    .await)?)
+    .await
 }
 
 /// Checks at start-up that the configured key opens the stored tokens (one per key id in use), so a
 /// wrong key is a clear error, never garbage later.
 pub async fn check_key(pool: &Db, cipher: &TokenCipher) -> Result<(), StoreError> {
-    let rows: Vec<(String, String, String)> = on!(pool, |c| sqlx::query_as(
-        "SELECT stripe_user_id, access_token_ct, token_key_id FROM connections \
-         WHERE id IN (SELECT MIN(id) FROM connections GROUP BY token_key_id)",
-    )
-    .fetch_all(c)
-    .await)?;
+    let rows: Vec<(String, String, String)> = pool
+        .fetch_all(
+            "SELECT stripe_user_id, access_token_ct, token_key_id FROM connections \
+             WHERE id IN (SELECT MIN(id) FROM connections GROUP BY token_key_id)",
+            args![],
+        )
+        .await?;
     for (account, ciphertext, key_id) in rows {
         cipher.open(
             &Sealed { ciphertext, key_id },

@@ -3,9 +3,11 @@
 //! their sign-in throttling, sessions, connections and their credentials, OAuth states, pending
 //! grants, the audit log, webhook events, sync jobs, cursors and tables, host keys and
 //! organizations, encryption keys. Each writes its SQL once in the dialects' common ground
-//! (`$1` placeholders, `ON CONFLICT`, `RETURNING`, BIGINT/BOOLEAN columns) and asks the dialect
-//! only where they differ (row locks, JSON arrays, an unbounded `OFFSET`). The rest of the code
-//! calls these functions with a [`Db`] and never learns which database it runs on.
+//! (`$1` placeholders, `ON CONFLICT`, `RETURNING`, BIGINT/BOOLEAN columns) and runs it through one
+//! layer (`query`, `args`: `pool.fetch_optional::<Row>("SELECT … WHERE id = $1", args![id])`, the
+//! only code that matches on the database); it asks the dialect only where they differ (row locks,
+//! JSON arrays, an unbounded `OFFSET`). The rest of the code calls these functions with a [`Db`]
+//! and never learns which database it runs on.
 
 mod audit;
 mod connections;
@@ -23,11 +25,14 @@ mod throttle;
 mod users;
 mod webhooks;
 
+mod args;
 mod db;
+mod query;
 mod sessions;
 
-pub use db::{on, on_conn, on_tx};
+pub use args::{args, Arg, Args};
 pub use db::{Conn, Db, Dialect, Tx};
+pub use query::{Record, Scalar};
 pub use sessions::{
     delete_expired_sessions, delete_session, insert_session, put_callback_notice, session_binding,
     signed_in, take_callback_notice, touch_session, SignedIn,
@@ -112,13 +117,11 @@ pub async fn purge_expired(
     window_secs: i64,
     max_throttle_rows: i64,
 ) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "DELETE FROM sign_in_failures WHERE window_start <= $1"
+    pool.execute(
+        "DELETE FROM sign_in_failures WHERE window_start <= $1",
+        args![now - window_secs],
     )
-    .bind(now - window_secs)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     cap_throttle_rows(pool, max_throttle_rows).await
 }
 
@@ -127,26 +130,29 @@ pub async fn purge_expired(
 /// database without connections takes the new mode.
 pub async fn claim_stripe_mode(pool: &Db, mode: &str) -> Result<Option<String>, StoreError> {
     let mut tx = pool.begin().await?;
-    let stored: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar(
-        "SELECT value FROM instance_facts WHERE name = 'stripe'"
-    )
-    .fetch_optional(c)
-    .await)?;
+    let stored: Option<String> = tx
+        .scalar_optional(
+            "SELECT value FROM instance_facts WHERE name = 'stripe'",
+            args![],
+        )
+        .await?;
     // Exchanges still in the journal belong to that Stripe too.
-    let connections: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM connections) + (SELECT COUNT(*) FROM pending_grants)",
-    )
-    .fetch_one(c)
-    .await)?;
+    let connections: i64 = tx
+        .scalar_one(
+            "SELECT (SELECT COUNT(*) FROM connections) + (SELECT COUNT(*) FROM pending_grants)",
+            args![],
+        )
+        .await?;
     // Databases from before this fact: demo connections carry the emulator's account ids.
     let stored = match stored {
         Some(s) => Some(s),
         None if connections > 0 => {
-            let demo: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
-                "SELECT COUNT(*) FROM connections WHERE stripe_user_id LIKE 'acct_1Demo%'",
-            )
-            .fetch_one(c)
-            .await)?;
+            let demo: i64 = tx
+                .scalar_one(
+                    "SELECT COUNT(*) FROM connections WHERE stripe_user_id LIKE 'acct_1Demo%'",
+                    args![],
+                )
+                .await?;
             Some(if demo == connections { "demo" } else { "live" }.to_owned())
         }
         None => None,
@@ -156,14 +162,12 @@ pub async fn claim_stripe_mode(pool: &Db, mode: &str) -> Result<Option<String>, 
             return Ok(Some(stored));
         }
     }
-    on_tx!(&mut tx, |c| sqlx::query(
+    tx.execute(
         "INSERT INTO instance_facts (name, value) VALUES ('stripe', $1) \
          ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        args![mode],
     )
-    .bind(mode)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     tx.commit().await?;
     Ok(None)
 }
@@ -345,12 +349,13 @@ mod tests {
         assert_eq!(stored.credential.secret.expose(), "sk_b");
         assert_eq!(stored.credential.refresh_token.unwrap().expose(), "rt_sk_b");
         assert_eq!(stored.credential.expires_at, Some(3_600));
-        let raw: String = on!(pool, |c| sqlx::query_scalar(
-            "SELECT access_token_ct || refresh_token_ct FROM connections"
-        )
-        .fetch_one(c)
-        .await)
-        .unwrap();
+        let raw: String = pool
+            .scalar_one(
+                "SELECT access_token_ct || refresh_token_ct FROM connections",
+                args![],
+            )
+            .await
+            .unwrap();
         assert!(!raw.contains("sk_b"));
     }
 

@@ -1,6 +1,6 @@
 //! The journal of OAuth exchanges in flight (see migration 0009).
 
-use super::{on, on_tx, Db};
+use super::{args, Db};
 use shared::AuthKind;
 
 use super::StoreError;
@@ -35,25 +35,20 @@ pub async fn journal_grant(
     now: i64,
 ) -> Result<i64, StoreError> {
     let mut tx = pool.begin().await?;
-    let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
-        "INSERT INTO pending_grants (auth_kind, code_ct, key_id, created_at) \
-         VALUES ($1, '', '', $2) RETURNING id",
-    )
-    .bind(kind.as_str())
-    .bind(now)
-    .fetch_one(c)
-    .await)?;
+    let id: i64 = tx
+        .scalar_one(
+            "INSERT INTO pending_grants (auth_kind, code_ct, key_id, created_at) \
+             VALUES ($1, '', '', $2) RETURNING id",
+            args![kind.as_str(), now],
+        )
+        .await?;
     // Sealed under its row id, so a ciphertext cannot be moved to another row.
     let sealed = cipher.seal(code, &code_context(id))?;
-    on_tx!(&mut tx, |c| sqlx::query(
-        "UPDATE pending_grants SET code_ct = $1, key_id = $2 WHERE id = $3"
+    tx.execute(
+        "UPDATE pending_grants SET code_ct = $1, key_id = $2 WHERE id = $3",
+        args![&sealed.ciphertext, &sealed.key_id, id],
     )
-    .bind(&sealed.ciphertext)
-    .bind(&sealed.key_id)
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -65,27 +60,18 @@ pub async fn journal_account(
     account: &str,
     livemode: bool,
 ) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "UPDATE pending_grants SET account = $1, livemode = $2 WHERE id = $3"
+    pool.execute(
+        "UPDATE pending_grants SET account = $1, livemode = $2 WHERE id = $3",
+        args![account, livemode, id],
     )
-    .bind(account)
-    .bind(livemode)
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
 /// The exchange is settled (stored, handed back, or never granted).
 pub async fn settle_grant(pool: &Db, id: i64) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "DELETE FROM pending_grants WHERE id = $1"
-    )
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    pool.execute("DELETE FROM pending_grants WHERE id = $1", args![id])
+        .await?;
     Ok(())
 }
 
@@ -95,14 +81,13 @@ pub async fn unsettled_grants(
     cipher: &TokenCipher,
     before: i64,
 ) -> Result<Vec<PendingGrant>, StoreError> {
-    let rows: Vec<(i64, String, String, String, Option<String>, i64)> =
-        on!(pool, |c| sqlx::query_as(
+    let rows: Vec<(i64, String, String, String, Option<String>, i64)> = pool
+        .fetch_all(
             "SELECT id, auth_kind, code_ct, key_id, account, created_at FROM pending_grants \
-         WHERE created_at < $1 ORDER BY id",
+             WHERE created_at < $1 ORDER BY id",
+            args![before],
         )
-        .bind(before)
-        .fetch_all(c)
-        .await)?;
+        .await?;
     // A row this key cannot open (or of an unknown kind) is left aside with its code unknown, never
     // stopping the others.
     Ok(rows

@@ -7,7 +7,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
-use super::{on, Db, StoreError};
+use super::{args, Db, StoreError};
 
 /// The file behind a `sqlite:` URL, unless the database lives in memory.
 pub(super) fn database_file(database_url: &str) -> Option<std::path::PathBuf> {
@@ -119,6 +119,8 @@ pub async fn migrate(db: &Db) -> Result<i64, StoreError> {
         }
         Db::Postgres(pool) => {
             let migrator = sqlx::migrate!("./migrations/postgres");
+            // On the native pool: the advisory lock belongs to the one connection that takes it
+            // and must be released on that connection, which the query layer does not hold.
             let mut lock = pool.acquire().await?;
             sqlx::query("SELECT pg_advisory_lock($1)")
                 .bind(MIGRATION_LOCK)
@@ -166,10 +168,7 @@ async fn former_sessions_table(db: &Db) -> Result<(), StoreError> {
         ],
     };
     for statement in statements {
-        on!(db, |c| sqlx::query(statement)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        db.execute(statement, args![]).await?;
     }
     Ok(())
 }
@@ -178,12 +177,13 @@ async fn former_sessions_table(db: &Db) -> Result<(), StoreError> {
 /// migration `migrator` does not know.
 async fn refuse_newer(db: &Db, migrator: &sqlx::migrate::Migrator) -> Result<Vec<i64>, StoreError> {
     // A new database has no migrations table yet: nothing applied.
-    let applied: Vec<i64> = on!(db, |c| sqlx::query_scalar(
-        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version"
-    )
-    .fetch_all(c)
-    .await)
-    .unwrap_or_default();
+    let applied: Vec<i64> = db
+        .scalar_all(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+            args![],
+        )
+        .await
+        .unwrap_or_default();
     match applied
         .iter()
         .find(|v| !migrator.iter().any(|m| m.version == **v))
@@ -195,9 +195,6 @@ async fn refuse_newer(db: &Db, migrator: &sqlx::migrate::Migrator) -> Result<Vec
 
 /// Liveness: the database answers.
 pub async fn ping(db: &Db) -> Result<(), StoreError> {
-    on!(db, |c| sqlx::query("SELECT 1")
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    db.execute("SELECT 1", args![]).await?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 use shared::{CallbackNotice, User};
 
 use super::users::{user_from_row, UserRow, USER_COLUMNS};
-use super::{on, on_tx, Db, StoreError};
+use super::{args, Db, StoreError};
 
 /// A session as stored, with its user as they are now.
 #[derive(Debug, Clone)]
@@ -41,31 +41,30 @@ pub async fn insert_session(
     epoch: i64,
     now: i64,
 ) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
+    pool.execute(
         "INSERT INTO sessions (id_hash, user_id, epoch, signed_in_at, seen_at) \
-         VALUES ($1, $2, $3, $4, $4)"
+         VALUES ($1, $2, $3, $4, $4)",
+        args![id_hash, user_id, epoch, now],
     )
-    .bind(id_hash)
-    .bind(user_id)
-    .bind(epoch)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
 /// Session `id_hash` and its user, in one query (the session's primary key, the user's).
 pub async fn signed_in(pool: &Db, id_hash: &str) -> Result<Option<SignedIn>, StoreError> {
-    let row = on!(pool, |c| sqlx::query_as::<_, SignedInRow>(&format!(
-        "SELECT {USER_COLUMNS}, users.session_epoch, sessions.epoch AS started_epoch, \
-         sessions.signed_in_at, sessions.seen_at, \
-         (SELECT version FROM change_counters WHERE name = 'connections') AS connections_version \
-         FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.id_hash = $1"
-    ))
-    .bind(id_hash)
-    .fetch_optional(c)
-    .await)?;
+    let row = pool
+        .fetch_optional::<SignedInRow>(
+            &format!(
+                "SELECT {USER_COLUMNS}, users.session_epoch, sessions.epoch AS started_epoch, \
+                 sessions.signed_in_at, sessions.seen_at, \
+                 (SELECT version FROM change_counters WHERE name = 'connections') \
+                 AS connections_version \
+                 FROM sessions JOIN users ON users.id = sessions.user_id \
+                 WHERE sessions.id_hash = $1"
+            ),
+            args![id_hash],
+        )
+        .await?;
     row.map(|row| {
         Ok(SignedIn {
             user: user_from_row(&row.user)?,
@@ -80,26 +79,18 @@ pub async fn signed_in(pool: &Db, id_hash: &str) -> Result<Option<SignedIn>, Sto
 
 /// Moves session `id_hash`'s idle clock to `now`.
 pub async fn touch_session(pool: &Db, id_hash: &str, now: i64) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "UPDATE sessions SET seen_at = $2 WHERE id_hash = $1"
+    pool.execute(
+        "UPDATE sessions SET seen_at = $2 WHERE id_hash = $1",
+        args![id_hash, now],
     )
-    .bind(id_hash)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
 /// Ends session `id_hash` (nothing happens when there is none).
 pub async fn delete_session(pool: &Db, id_hash: &str) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "DELETE FROM sessions WHERE id_hash = $1"
-    )
-    .bind(id_hash)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    pool.execute("DELETE FROM sessions WHERE id_hash = $1", args![id_hash])
+        .await?;
     Ok(())
 }
 
@@ -109,14 +100,11 @@ pub async fn delete_expired_sessions(
     idle_before: i64,
     signed_in_before: i64,
 ) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "DELETE FROM sessions WHERE seen_at <= $1 OR signed_in_at <= $2"
+    pool.execute(
+        "DELETE FROM sessions WHERE seen_at <= $1 OR signed_in_at <= $2",
+        args![idle_before, signed_in_before],
     )
-    .bind(idle_before)
-    .bind(signed_in_before)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
@@ -128,22 +116,21 @@ pub async fn session_binding(
     fresh: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
     let binding: Option<Option<String>> = match fresh {
-        Some(fresh) => on!(pool, |c| {
-            sqlx::query_scalar(
-            "UPDATE sessions SET oauth_binding = COALESCE(oauth_binding, $2) WHERE id_hash = $1 \
-             RETURNING oauth_binding"
-        )
-        .bind(id_hash)
-        .bind(fresh)
-        .fetch_optional(c)
-        .await
-        })?,
-        None => on!(pool, |c| sqlx::query_scalar(
-            "SELECT oauth_binding FROM sessions WHERE id_hash = $1"
-        )
-        .bind(id_hash)
-        .fetch_optional(c)
-        .await)?,
+        Some(fresh) => {
+            pool.scalar_optional(
+                "UPDATE sessions SET oauth_binding = COALESCE(oauth_binding, $2) \
+                 WHERE id_hash = $1 RETURNING oauth_binding",
+                args![id_hash, fresh],
+            )
+            .await?
+        }
+        None => {
+            pool.scalar_optional(
+                "SELECT oauth_binding FROM sessions WHERE id_hash = $1",
+                args![id_hash],
+            )
+            .await?
+        }
     };
     Ok(binding.flatten())
 }
@@ -155,14 +142,11 @@ pub async fn put_callback_notice(
     notice: &CallbackNotice,
 ) -> Result<(), StoreError> {
     let json = serde_json::to_string(notice).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    on!(pool, |c| sqlx::query(
-        "UPDATE sessions SET callback_notice = $2 WHERE id_hash = $1"
+    pool.execute(
+        "UPDATE sessions SET callback_notice = $2 WHERE id_hash = $1",
+        args![id_hash, json],
     )
-    .bind(id_hash)
-    .bind(json)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
@@ -173,22 +157,20 @@ pub async fn take_callback_notice(
 ) -> Result<Option<CallbackNotice>, StoreError> {
     let lock = pool.dialect().for_update();
     let mut tx = pool.begin().await?;
-    let json: Option<Option<String>> = on_tx!(&mut tx, |c| sqlx::query_scalar(&format!(
-        "SELECT callback_notice FROM sessions WHERE id_hash = $1{lock}"
-    ))
-    .bind(id_hash)
-    .fetch_optional(c)
-    .await)?;
+    let json: Option<Option<String>> = tx
+        .scalar_optional(
+            &format!("SELECT callback_notice FROM sessions WHERE id_hash = $1{lock}"),
+            args![id_hash],
+        )
+        .await?;
     let Some(json) = json.flatten() else {
         return Ok(None);
     };
-    on_tx!(&mut tx, |c| sqlx::query(
-        "UPDATE sessions SET callback_notice = NULL WHERE id_hash = $1"
+    tx.execute(
+        "UPDATE sessions SET callback_notice = NULL WHERE id_hash = $1",
+        args![id_hash],
     )
-    .bind(id_hash)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     tx.commit().await?;
     // A notice this version cannot read is dropped rather than failing the page.
     Ok(serde_json::from_str(&json).ok())

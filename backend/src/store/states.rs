@@ -1,6 +1,6 @@
 //! OAuth `state` values waiting for their callback: stored hashed, bound to a session, consumed once.
 
-use super::{on, Db};
+use super::{args, Db};
 
 use super::StoreError;
 
@@ -43,30 +43,28 @@ pub async fn save_state(
     owner: StateOwner<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "DELETE FROM oauth_states WHERE expires_at <= $1"
+    pool.execute(
+        "DELETE FROM oauth_states WHERE expires_at <= $1",
+        args![now],
     )
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    on!(pool, |c| sqlx::query(
+    .await?;
+    pool.execute(
         "INSERT INTO oauth_states (state_hash, session_binding, connection_id, created_at, \
          expires_at, organization_id, widget_origin, actor, return_to) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        args![
+            state_hash(state),
+            owner.binding,
+            owner.connection_id,
+            now,
+            now + STATE_TTL_SECS,
+            owner.organization_id,
+            owner.widget.map(|w| w.origin.as_str()),
+            owner.widget.map(|w| w.actor.as_str()),
+            owner.widget.and_then(|w| w.return_to.as_deref())
+        ],
     )
-    .bind(state_hash(state))
-    .bind(owner.binding)
-    .bind(owner.connection_id)
-    .bind(now)
-    .bind(now + STATE_TTL_SECS)
-    .bind(owner.organization_id)
-    .bind(owner.widget.map(|w| &w.origin))
-    .bind(owner.widget.map(|w| &w.actor))
-    .bind(owner.widget.and_then(|w| w.return_to.as_ref()))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
@@ -100,14 +98,14 @@ pub async fn consume_state(
         Option<String>,
         Option<String>,
     );
-    let row: Option<Row> = on!(pool, |c| sqlx::query_as(
-        "DELETE FROM oauth_states WHERE state_hash = $1 \
-         RETURNING expires_at, session_binding, connection_id, organization_id, widget_origin, \
-             actor, return_to",
-    )
-    .bind(state_hash(state))
-    .fetch_optional(c)
-    .await)?;
+    let row: Option<Row> = pool
+        .fetch_optional(
+            "DELETE FROM oauth_states WHERE state_hash = $1 \
+             RETURNING expires_at, session_binding, connection_id, organization_id, widget_origin, \
+                 actor, return_to",
+            args![state_hash(state)],
+        )
+        .await?;
     Ok(row.and_then(
         |(
             expires_at,
@@ -198,12 +196,10 @@ mod tests {
         save_state(&pool, "plain-state-value", owner("b", None), 1)
             .await
             .unwrap();
-        let stored: String = on!(pool, |c| sqlx::query_scalar(
-            "SELECT state_hash FROM oauth_states"
-        )
-        .fetch_one(c)
-        .await)
-        .unwrap();
+        let stored: String = pool
+            .scalar_one("SELECT state_hash FROM oauth_states", args![])
+            .await
+            .unwrap();
         assert_ne!(stored, "plain-state-value");
         assert_eq!(stored.len(), 64);
     }

@@ -1,6 +1,6 @@
 //! Where a connection's events pass starts, and the cursor a full pass under way will leave.
 
-use super::{on, on_tx, Db};
+use super::{args, Db};
 
 use super::sync_data::{hold_lease, Lease};
 use super::StoreError;
@@ -17,14 +17,13 @@ pub struct SyncCursor {
 
 /// The connection's cursors (defaults when it never synced).
 pub async fn sync_cursor(pool: &Db, connection_id: i64) -> Result<SyncCursor, StoreError> {
-    let row: Option<(Option<i64>, Option<i64>, Option<i64>)> = on!(pool, |c| {
-        sqlx::query_as(
-        "SELECT events_from, pass_job_id, pass_cursor FROM sync_cursors WHERE connection_id = $1",
-    )
-    .bind(connection_id)
-    .fetch_optional(c)
-    .await
-    })?;
+    let row: Option<(Option<i64>, Option<i64>, Option<i64>)> = pool
+        .fetch_optional(
+            "SELECT events_from, pass_job_id, pass_cursor FROM sync_cursors \
+             WHERE connection_id = $1",
+            args![connection_id],
+        )
+        .await?;
     Ok(row
         .map(|(events_from, job, cursor)| SyncCursor {
             events_from,
@@ -47,38 +46,31 @@ pub async fn begin_full_pass(
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(None);
     }
-    let current: Option<(Option<i64>, Option<i64>)> = on_tx!(&mut tx, |c| sqlx::query_as(
-        "SELECT pass_job_id, pass_cursor FROM sync_cursors WHERE connection_id = $1",
-    )
-    .bind(connection_id)
-    .fetch_optional(c)
-    .await)?;
+    let current: Option<(Option<i64>, Option<i64>)> = tx
+        .fetch_optional(
+            "SELECT pass_job_id, pass_cursor FROM sync_cursors WHERE connection_id = $1",
+            args![connection_id],
+        )
+        .await?;
     if let Some((Some(job), Some(kept))) = current {
         if job == lease.job_id {
             tx.commit().await?;
             return Ok(Some(kept));
         }
     }
-    on_tx!(&mut tx, |c| sqlx::query(
+    tx.execute(
         "UPDATE sync_tables SET checkpoint = NULL, progress_done = 0 WHERE connection_id = $1 \
          AND (done_job_id IS NULL OR done_job_id <> $2)",
+        args![connection_id, lease.job_id],
     )
-    .bind(connection_id)
-    .bind(lease.job_id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    on_tx!(&mut tx, |c| sqlx::query(
+    .await?;
+    tx.execute(
         "INSERT INTO sync_cursors (connection_id, pass_job_id, pass_cursor) VALUES ($1, $2, $3) \
          ON CONFLICT (connection_id) DO UPDATE SET pass_job_id = excluded.pass_job_id, \
              pass_cursor = excluded.pass_cursor",
+        args![connection_id, lease.job_id, cursor],
     )
-    .bind(connection_id)
-    .bind(lease.job_id)
-    .bind(cursor)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     tx.commit().await?;
     Ok(Some(cursor))
 }
@@ -94,7 +86,7 @@ pub async fn advance_events(
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(false);
     }
-    on_tx!(&mut tx, |c| sqlx::query(
+    tx.execute(
         "INSERT INTO sync_cursors (connection_id, events_from) VALUES ($1, $2) \
          ON CONFLICT (connection_id) DO UPDATE SET \
              events_from = COALESCE(excluded.events_from, \
@@ -104,13 +96,9 @@ pub async fn advance_events(
                  ELSE sync_cursors.pass_job_id END, \
              pass_cursor = CASE WHEN sync_cursors.pass_job_id = $3 THEN NULL \
                  ELSE sync_cursors.pass_cursor END",
+        args![connection_id, events_from, lease.job_id],
     )
-    .bind(connection_id)
-    .bind(events_from)
-    .bind(lease.job_id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     tx.commit().await?;
     Ok(true)
 }

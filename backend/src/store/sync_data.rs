@@ -3,7 +3,7 @@
 //! upserts and its checkpoint commit together, so a crash resumes with no duplicates and no gaps.
 
 use super::sync_rows::{table, upsert_objects};
-use super::{on, on_tx, Db, StoreError, Tx};
+use super::{args, Db, StoreError, Tx};
 use crate::stripe::lists::StripeList;
 use serde_json::Value;
 
@@ -16,17 +16,13 @@ pub(super) async fn hold_lease(
     now: i64,
     lease_until: i64,
 ) -> Result<bool, StoreError> {
-    let n = on_tx!(tx, |c| sqlx::query(
-        "UPDATE sync_jobs SET heartbeat_at = $3, lease_until = $4 \
-         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
-    )
-    .bind(job_id)
-    .bind(owner)
-    .bind(now)
-    .bind(lease_until)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let n = tx
+        .execute(
+            "UPDATE sync_jobs SET heartbeat_at = $3, lease_until = $4 \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+            args![job_id, owner, now, lease_until],
+        )
+        .await?;
     Ok(n == 1)
 }
 
@@ -69,7 +65,7 @@ pub async fn commit_page(
     )
     .await?;
     let last = objects.last().and_then(|o| o["id"].as_str());
-    on_tx!(&mut tx, |c| sqlx::query(
+    tx.execute(
         "INSERT INTO sync_tables (connection_id, table_name, checkpoint, progress_done) \
          VALUES ($1, $2, $3, $4) \
          ON CONFLICT (connection_id, table_name) DO UPDATE SET \
@@ -77,15 +73,15 @@ pub async fn commit_page(
              progress_done = CASE WHEN $5 THEN excluded.progress_done \
                  ELSE sync_tables.progress_done + excluded.progress_done END, \
              error_code = NULL, done_job_id = NULL",
+        args![
+            connection_id,
+            list.name(),
+            last,
+            i64::try_from(objects.len()).unwrap_or(i64::MAX),
+            first
+        ],
     )
-    .bind(connection_id)
-    .bind(list.name())
-    .bind(last)
-    .bind(i64::try_from(objects.len()).unwrap_or(i64::MAX))
-    .bind(first)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -123,27 +119,28 @@ pub async fn mark_deleted(
     let table = table(list);
     for object in last_seen {
         let id = object["id"].as_str().unwrap_or_default();
-        let marked = on_tx!(&mut tx, |c| sqlx::query(&format!(
-            "UPDATE {table} SET deleted = TRUE, synced_at = $3 \
-             WHERE connection_id = $1 AND id = $2 AND deleted = FALSE"
-        ))
-        .bind(connection_id)
-        .bind(id)
-        .bind(lease.now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let marked = tx
+            .execute(
+                &format!(
+                    "UPDATE {table} SET deleted = TRUE, synced_at = $3 \
+                     WHERE connection_id = $1 AND id = $2 AND deleted = FALSE"
+                ),
+                args![connection_id, id, lease.now],
+            )
+            .await?;
         if marked == 0 {
             let mut stub = object.clone();
             stub["deleted"] = Value::Bool(true);
             // Inserted only when absent (an already-deleted row stays as it is).
-            let exists: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(&format!(
-                "SELECT CAST(1 AS BIGINT) FROM {table} WHERE connection_id = $1 AND id = $2"
-            ))
-            .bind(connection_id)
-            .bind(id)
-            .fetch_optional(c)
-            .await)?;
+            let exists: Option<i64> = tx
+                .scalar_optional(
+                    &format!(
+                        "SELECT CAST(1 AS BIGINT) FROM {table} \
+                         WHERE connection_id = $1 AND id = $2"
+                    ),
+                    args![connection_id, id],
+                )
+                .await?;
             if exists.is_none() {
                 upsert_objects(
                     &mut tx,
@@ -175,40 +172,34 @@ pub async fn finish_table(
         return Ok(false);
     }
     if reconcile {
-        on_tx!(&mut tx, |c| sqlx::query(&format!(
-            "UPDATE {} SET deleted = TRUE, synced_at = $3 WHERE connection_id = $1 \
-             AND deleted = FALSE AND seen_job IS DISTINCT FROM $2",
-            table(list)
-        ))
-        .bind(connection_id)
-        .bind(lease.job_id)
-        .bind(lease.now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        tx.execute(
+            &format!(
+                "UPDATE {} SET deleted = TRUE, synced_at = $3 WHERE connection_id = $1 \
+                 AND deleted = FALSE AND seen_job IS DISTINCT FROM $2",
+                table(list)
+            ),
+            args![connection_id, lease.job_id, lease.now],
+        )
+        .await?;
     }
-    let rows: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM {} WHERE connection_id = $1",
-        table(list)
-    ))
-    .bind(connection_id)
-    .fetch_one(c)
-    .await)?;
-    on_tx!(&mut tx, |c| sqlx::query(
+    let rows: i64 = tx
+        .scalar_one(
+            &format!(
+                "SELECT COUNT(*) FROM {} WHERE connection_id = $1",
+                table(list)
+            ),
+            args![connection_id],
+        )
+        .await?;
+    tx.execute(
         "INSERT INTO sync_tables (connection_id, table_name, rows, synced_at, done_job_id) \
          VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (connection_id, table_name) DO UPDATE SET rows = excluded.rows, \
              synced_at = excluded.synced_at, checkpoint = NULL, progress_done = 0, \
              error_code = NULL, done_job_id = excluded.done_job_id",
+        args![connection_id, list.name(), rows, lease.now, lease.job_id],
     )
-    .bind(connection_id)
-    .bind(list.name())
-    .bind(rows)
-    .bind(lease.now)
-    .bind(lease.job_id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -220,16 +211,12 @@ pub async fn set_table_error(
     list: StripeList,
     code: &str,
 ) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
+    pool.execute(
         "INSERT INTO sync_tables (connection_id, table_name, error_code) VALUES ($1, $2, $3) \
          ON CONFLICT (connection_id, table_name) DO UPDATE SET error_code = excluded.error_code",
+        args![connection_id, list.name(), code],
     )
-    .bind(connection_id)
-    .bind(list.name())
-    .bind(code)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
@@ -264,14 +251,13 @@ pub async fn table_state(
         Option<String>,
         Option<i64>,
     );
-    let row: Option<Row> = on!(pool, |c| sqlx::query_as(
-        "SELECT rows, synced_at, checkpoint, progress_done, error_code, done_job_id \
-         FROM sync_tables WHERE connection_id = $1 AND table_name = $2",
-    )
-    .bind(connection_id)
-    .bind(list.name())
-    .fetch_optional(c)
-    .await)?;
+    let row: Option<Row> = pool
+        .fetch_optional(
+            "SELECT rows, synced_at, checkpoint, progress_done, error_code, done_job_id \
+             FROM sync_tables WHERE connection_id = $1 AND table_name = $2",
+            args![connection_id, list.name()],
+        )
+        .await?;
     Ok(row
         .map(
             |(rows, synced_at, checkpoint, progress_done, error_code, done_job_id)| TableState {
@@ -295,16 +281,16 @@ pub async fn table_rows(
     after: Option<&str>,
     limit: i64,
 ) -> Result<(Vec<(String, bool)>, bool), StoreError> {
-    let mut rows: Vec<(String, bool)> = on!(pool, |c| sqlx::query_as(&format!(
-        "SELECT object, deleted FROM {} WHERE connection_id = $1 AND id > $2 \
-         ORDER BY id LIMIT $3",
-        table(list)
-    ))
-    .bind(connection_id)
-    .bind(after.unwrap_or(""))
-    .bind(limit + 1)
-    .fetch_all(c)
-    .await)?;
+    let mut rows: Vec<(String, bool)> = pool
+        .fetch_all(
+            &format!(
+                "SELECT object, deleted FROM {} WHERE connection_id = $1 AND id > $2 \
+                 ORDER BY id LIMIT $3",
+                table(list)
+            ),
+            args![connection_id, after.unwrap_or(""), limit + 1],
+        )
+        .await?;
     let has_more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     Ok((rows, has_more))

@@ -1,7 +1,7 @@
 //! Sync jobs: queued, leased by one worker at a time (the lease is taken in one UPDATE…RETURNING,
 //! so several processes on one database never run a job twice), retried with backoff.
 
-use super::{on, Db};
+use super::{args, Db};
 
 use super::StoreError;
 
@@ -38,29 +38,22 @@ pub async fn enqueue_sync(
     now: i64,
     full_pass: bool,
 ) -> Result<bool, StoreError> {
-    let added = on!(pool, |c| sqlx::query(
-        "INSERT INTO sync_jobs (connection_id, status, run_after, created_at, full_pass) \
-         SELECT id, 'queued', $2, $2, $3 FROM connections WHERE id = $1 \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(connection_id)
-    .bind(now)
-    .bind(full_pass)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    if added == 0 && full_pass {
-        on!(pool, |c| {
-            sqlx::query(
-            "UPDATE sync_jobs SET full_pass = TRUE, run_after = CASE WHEN run_after > $2 THEN $2 ELSE run_after END \
-             WHERE connection_id = $1 AND status = 'queued'",
+    let added = pool
+        .execute(
+            "INSERT INTO sync_jobs (connection_id, status, run_after, created_at, full_pass) \
+             SELECT id, 'queued', $2, $2, $3 FROM connections WHERE id = $1 \
+             ON CONFLICT DO NOTHING",
+            args![connection_id, now, full_pass],
         )
-        .bind(connection_id)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        .await?;
+    if added == 0 && full_pass {
+        pool.execute(
+            "UPDATE sync_jobs SET full_pass = TRUE, \
+                 run_after = CASE WHEN run_after > $2 THEN $2 ELSE run_after END \
+             WHERE connection_id = $1 AND status = 'queued'",
+            args![connection_id, now],
+        )
+        .await?;
     }
     Ok(added == 1)
 }
@@ -68,18 +61,15 @@ pub async fn enqueue_sync(
 /// Queues a sync of every connection whose last job was created `interval` seconds ago or more
 /// (or that never had one); those needing re-authentication wait for an admin.
 pub async fn enqueue_due_syncs(pool: &Db, now: i64, interval: i64) -> Result<u64, StoreError> {
-    Ok(on!(pool, |c| sqlx::query(
+    pool.execute(
         "INSERT INTO sync_jobs (connection_id, status, run_after, created_at) \
          SELECT c.id, 'queued', $1, $1 FROM connections c \
          WHERE c.status <> 'needs_reauth' AND NOT EXISTS (SELECT 1 FROM sync_jobs j \
              WHERE j.connection_id = c.id AND j.created_at > $1 - $2) \
          ON CONFLICT DO NOTHING",
+        args![now, interval],
     )
-    .bind(now)
-    .bind(interval)
-    .execute(c)
     .await
-    .map(|r| r.rows_affected()))?)
 }
 
 /// Claims one due job: a queued one whose time has come, or a running one whose lease expired
@@ -93,22 +83,22 @@ pub async fn claim_sync_job(
 ) -> Result<Option<ClaimedJob>, StoreError> {
     // PostgreSQL: a job another instance is claiming right now is skipped, not waited for.
     let skip_locked = pool.dialect().skip_locked();
-    let row: Option<(i64, i64, i64, bool)> = on!(pool, |c| sqlx::query_as(&format!(
-        "UPDATE sync_jobs SET status = 'running', lease_owner = $1, lease_until = $3, \
-             heartbeat_at = $2, started_at = COALESCE(started_at, $2) \
-         WHERE id = (SELECT id FROM sync_jobs \
-             WHERE (status = 'queued' AND run_after <= $2) \
-                OR (status = 'running' AND lease_until < $2) \
-             ORDER BY run_after, id LIMIT 1{skip_locked}) \
-           AND ((status = 'queued' AND run_after <= $2) \
-                OR (status = 'running' AND lease_until < $2)) \
-         RETURNING id, connection_id, attempts, full_pass",
-    ))
-    .bind(owner)
-    .bind(now)
-    .bind(lease_until)
-    .fetch_optional(c)
-    .await)?;
+    let row: Option<(i64, i64, i64, bool)> = pool
+        .fetch_optional(
+            &format!(
+                "UPDATE sync_jobs SET status = 'running', lease_owner = $1, lease_until = $3, \
+                     heartbeat_at = $2, started_at = COALESCE(started_at, $2) \
+                 WHERE id = (SELECT id FROM sync_jobs \
+                     WHERE (status = 'queued' AND run_after <= $2) \
+                        OR (status = 'running' AND lease_until < $2) \
+                     ORDER BY run_after, id LIMIT 1{skip_locked}) \
+                   AND ((status = 'queued' AND run_after <= $2) \
+                        OR (status = 'running' AND lease_until < $2)) \
+                 RETURNING id, connection_id, attempts, full_pass",
+            ),
+            args![owner, now, lease_until],
+        )
+        .await?;
     Ok(
         row.map(|(id, connection_id, attempts, full_pass)| ClaimedJob {
             id,
@@ -143,24 +133,16 @@ pub async fn finish_sync_job(
         JobEnd::Failed(code) => ("error", Some(code), None, 1),
         JobEnd::Retry(code, at) => ("queued", Some(code), Some(at), 1),
     };
-    let n = on!(pool, |c| {
-        sqlx::query(
-        "UPDATE sync_jobs SET status = $3, error_code = $4, run_after = COALESCE($5, run_after), \
-             attempts = attempts + $6, lease_owner = NULL, lease_until = NULL, \
-             finished_at = CASE WHEN $3 = 'queued' THEN NULL ELSE $7 END \
-         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
-    )
-    .bind(id)
-    .bind(owner)
-    .bind(status)
-    .bind(code)
-    .bind(run_after)
-    .bind(attempts)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    let n = pool
+        .execute(
+            "UPDATE sync_jobs SET status = $3, error_code = $4, \
+                 run_after = COALESCE($5, run_after), attempts = attempts + $6, \
+                 lease_owner = NULL, lease_until = NULL, \
+                 finished_at = CASE WHEN $3 = 'queued' THEN NULL ELSE $7 END \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+            args![id, owner, status, code, run_after, attempts, now],
+        )
+        .await?;
     Ok(n == 1)
 }
 
@@ -169,13 +151,13 @@ pub async fn latest_sync_job(
     pool: &Db,
     connection_id: i64,
 ) -> Result<Option<JobState>, StoreError> {
-    let row: Option<(i64, String, Option<String>)> = on!(pool, |c| sqlx::query_as(
-        "SELECT id, status, error_code FROM sync_jobs WHERE connection_id = $1 \
-         ORDER BY id DESC LIMIT 1",
-    )
-    .bind(connection_id)
-    .fetch_optional(c)
-    .await)?;
+    let row: Option<(i64, String, Option<String>)> = pool
+        .fetch_optional(
+            "SELECT id, status, error_code FROM sync_jobs WHERE connection_id = $1 \
+             ORDER BY id DESC LIMIT 1",
+            args![connection_id],
+        )
+        .await?;
     Ok(row.map(|(id, status, error_code)| JobState {
         id,
         status,

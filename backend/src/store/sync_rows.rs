@@ -150,6 +150,9 @@ pub(super) async fn upsert_objects(
         Tx::Postgres(_) => unnest_insert(&head, cols, &tail),
         Tx::Sqlite(_) => String::new(),
     };
+    // The one statement written per dialect, on the drivers themselves rather than through the query
+    // layer: SQLite's is a `VALUES` list of any length, PostgreSQL's binds one array per column
+    // (arrays are bound nowhere else, so `Arg` does not carry them).
     for chunk in objects.chunks(BATCH) {
         match &mut *tx {
             Tx::Sqlite(t) => {

@@ -1,7 +1,7 @@
 //! Sign-in throttling: failure counters per key (an address, an account at an address, an account)
 //! in a fixed window, shared by every instance on the database.
 
-use super::{on, Db, Dialect, StoreError};
+use super::{args, Db, Dialect, StoreError};
 
 /// Counts a sign-in attempt against the keys in order *before* the password is checked, in one
 /// statement per key, so a burst of parallel guesses cannot all slip under the limit. Stops at the
@@ -14,22 +14,19 @@ pub async fn charge_sign_in(
     window_secs: i64,
 ) -> Result<Option<i64>, StoreError> {
     for (key, limit) in keys {
-        let (attempts, window_start): (i64, i64) = on!(pool, |c| {
-            sqlx::query_as(
-            "INSERT INTO sign_in_failures (throttle_key, failures, window_start) VALUES ($1, 1, $2) \
-             ON CONFLICT (throttle_key) DO UPDATE SET \
-               failures = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN 1 \
-                               ELSE sign_in_failures.failures + 1 END, \
-               window_start = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN $2 \
-                                   ELSE sign_in_failures.window_start END \
-             RETURNING failures, window_start",
-        )
-        .bind(key)
-        .bind(now)
-        .bind(window_secs)
-        .fetch_one(c)
-        .await
-        })?;
+        let (attempts, window_start): (i64, i64) = pool
+            .fetch_one(
+                "INSERT INTO sign_in_failures (throttle_key, failures, window_start) \
+                 VALUES ($1, 1, $2) \
+                 ON CONFLICT (throttle_key) DO UPDATE SET \
+                   failures = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN 1 \
+                                   ELSE sign_in_failures.failures + 1 END, \
+                   window_start = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN $2 \
+                                       ELSE sign_in_failures.window_start END \
+                 RETURNING failures, window_start",
+                args![key, now, window_secs],
+            )
+            .await?;
         if attempts > *limit {
             return Ok(Some((window_start + window_secs - now).max(1)));
         }
@@ -41,23 +38,19 @@ pub async fn charge_sign_in(
 /// client address (only failures count against it).
 pub async fn refund_sign_in(pool: &Db, keys: &[(String, i64)]) -> Result<(), StoreError> {
     for (account, _) in keys.iter().filter(|(k, _)| k.starts_with("account:")) {
-        on!(pool, |c| sqlx::query(
-            "DELETE FROM sign_in_failures WHERE throttle_key = $1"
+        pool.execute(
+            "DELETE FROM sign_in_failures WHERE throttle_key = $1",
+            args![account],
         )
-        .bind(account)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
     }
     for (key, _) in keys.iter().filter(|(k, _)| k.starts_with("client:")) {
-        on!(pool, |c| sqlx::query(
+        pool.execute(
             "UPDATE sign_in_failures SET failures = failures - 1 \
              WHERE throttle_key = $1 AND failures > 0",
+            args![key],
         )
-        .bind(key)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
     }
     Ok(())
 }
@@ -69,13 +62,13 @@ pub async fn cap_throttle_rows(pool: &Db, max: i64) -> Result<(), StoreError> {
         Dialect::Sqlite => "LIMIT -1 ",
         Dialect::Postgres => "",
     };
-    on!(pool, |c| sqlx::query(&format!(
-        "DELETE FROM sign_in_failures WHERE throttle_key IN (SELECT throttle_key FROM \
-         sign_in_failures ORDER BY window_start DESC {all}OFFSET $1)",
-    ))
-    .bind(max)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    pool.execute(
+        &format!(
+            "DELETE FROM sign_in_failures WHERE throttle_key IN (SELECT throttle_key FROM \
+             sign_in_failures ORDER BY window_start DESC {all}OFFSET $1)",
+        ),
+        args![max],
+    )
+    .await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use shared::{Locale, Role, User};
 
-use super::{on, on_tx, Db, StoreError};
+use super::{args, Db, StoreError};
 
 /// A user row with its hash, for sign-in.
 #[derive(Debug, Clone)]
@@ -53,11 +53,7 @@ pub(super) const USER_COLUMNS: &str =
 
 /// How many users exist.
 pub async fn count_users(pool: &Db) -> Result<i64, StoreError> {
-    Ok(on!(pool, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users"
-    )
-    .fetch_one(c)
-    .await)?)
+    pool.scalar_one("SELECT COUNT(*) FROM users", args![]).await
 }
 
 /// Inserts a user (email and name already checked); `None` when the email is taken.
@@ -69,28 +65,27 @@ pub async fn insert_user(
     password_hash: &str,
     now: i64,
 ) -> Result<Option<User>, StoreError> {
-    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
-        "INSERT INTO users (email, display_name, role, password_hash, disabled, created_at) \
-         VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
-    ))
-    .bind(email)
-    .bind(display_name)
-    .bind(role.as_str())
-    .bind(password_hash)
-    .bind(now)
-    .fetch_optional(c)
-    .await)?;
+    let row = pool
+        .fetch_optional::<UserRow>(
+            &format!(
+                "INSERT INTO users (email, display_name, role, password_hash, disabled, \
+                 created_at) VALUES ($1, $2, $3, $4, FALSE, $5) \
+                 ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
+            ),
+            args![email, display_name, role.as_str(), password_hash, now],
+        )
+        .await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
 /// The credentials for an email, if such a user exists.
 pub async fn user_credentials(pool: &Db, email: &str) -> Result<Option<Credentials>, StoreError> {
-    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
-        "SELECT {USER_COLUMNS}, session_epoch FROM users WHERE email = $1"
-    ))
-    .bind(email.trim().to_lowercase())
-    .fetch_optional(c)
-    .await)?;
+    let row = pool
+        .fetch_optional::<UserRow>(
+            &format!("SELECT {USER_COLUMNS}, session_epoch FROM users WHERE email = $1"),
+            args![email.trim().to_lowercase()],
+        )
+        .await?;
     row.map(|row| {
         Ok(Credentials {
             user: user_from_row(&row)?,
@@ -103,50 +98,45 @@ pub async fn user_credentials(pool: &Db, email: &str) -> Result<Option<Credentia
 
 /// A user by id.
 pub async fn find_user(pool: &Db, id: i64) -> Result<Option<User>, StoreError> {
-    let row = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(c)
-    .await)?;
+    let row = pool
+        .fetch_optional::<UserRow>(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
+            args![id],
+        )
+        .await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
 /// Every user, by email.
 pub async fn list_users(pool: &Db) -> Result<Vec<User>, StoreError> {
-    let rows = on!(pool, |c| sqlx::query_as::<_, UserRow>(&format!(
-        "SELECT {USER_COLUMNS} FROM users ORDER BY email"
-    ))
-    .fetch_all(c)
-    .await)?;
+    let rows = pool
+        .fetch_all::<UserRow>(
+            &format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"),
+            args![],
+        )
+        .await?;
     rows.iter().map(user_from_row).collect()
 }
 
 /// Records a successful sign-in.
 pub async fn touch_sign_in(pool: &Db, id: i64, now: i64) -> Result<(), StoreError> {
-    on!(pool, |c| sqlx::query(
-        "UPDATE users SET last_sign_in_at = $1 WHERE id = $2"
+    pool.execute(
+        "UPDATE users SET last_sign_in_at = $1 WHERE id = $2",
+        args![now, id],
     )
-    .bind(now)
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
 /// Replaces a user's password hash.
 pub async fn set_password(pool: &Db, email: &str, password_hash: &str) -> Result<bool, StoreError> {
-    let done = on!(pool, |c| {
-        sqlx::query(
-        "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE email = $2",
-    )
-    .bind(password_hash)
-    .bind(email.trim().to_lowercase())
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    let done = pool
+        .execute(
+            "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 \
+             WHERE email = $2",
+            args![password_hash, email.trim().to_lowercase()],
+        )
+        .await?;
     Ok(done == 1)
 }
 
@@ -170,12 +160,12 @@ pub async fn update_user(
     disabled: Option<bool>,
 ) -> Result<UserUpdate, StoreError> {
     let mut tx = pool.begin().await?;
-    let row = on_tx!(&mut tx, |c| sqlx::query_as::<_, UserRow>(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(c)
-    .await)?;
+    let row = tx
+        .fetch_optional::<UserRow>(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
+            args![id],
+        )
+        .await?;
     let Some(row) = row else {
         return Ok(UserUpdate::NotFound);
     };
@@ -188,38 +178,38 @@ pub async fn update_user(
         // PostgreSQL: the enabled Admins' rows stay locked until the change commits, so two Admins
         // demoting each other at once cannot both pass (the second sees the first's change).
         let lock = pool.dialect().for_update();
-        let admins: Vec<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(&format!(
-            "SELECT id FROM users WHERE role = 'admin' AND disabled = FALSE{lock}"
-        ))
-        .fetch_all(c)
-        .await)?;
+        let admins: Vec<i64> = tx
+            .scalar_all(
+                &format!("SELECT id FROM users WHERE role = 'admin' AND disabled = FALSE{lock}"),
+                args![],
+            )
+            .await?;
         if admins.len() <= 1 {
             return Ok(UserUpdate::LastAdmin);
         }
     }
-    let row = on_tx!(&mut tx, |c| sqlx::query_as::<_, UserRow>(&format!(
-        "UPDATE users SET role = $1, disabled = $2, \
-         session_epoch = session_epoch + CASE WHEN role <> $1 OR disabled <> $2 THEN 1 ELSE 0 END \
-         WHERE id = $3 RETURNING {USER_COLUMNS}"
-    ))
-    .bind(new_role.as_str())
-    .bind(new_disabled)
-    .bind(id)
-    .fetch_one(c)
-    .await)?;
+    let row = tx
+        .fetch_one::<UserRow>(
+            &format!(
+                "UPDATE users SET role = $1, disabled = $2, \
+                 session_epoch = session_epoch \
+                     + CASE WHEN role <> $1 OR disabled <> $2 THEN 1 ELSE 0 END \
+                 WHERE id = $3 RETURNING {USER_COLUMNS}"
+            ),
+            args![new_role.as_str(), new_disabled, id],
+        )
+        .await?;
     tx.commit().await?;
     Ok(UserUpdate::Updated(user_from_row(&row)?))
 }
 
 /// Records the language user `id` picked (`None`: follow the browser). `false` when no such user.
 pub async fn set_locale(pool: &Db, id: i64, locale: Option<Locale>) -> Result<bool, StoreError> {
-    let done = on!(pool, |c| sqlx::query(
-        "UPDATE users SET locale = $1 WHERE id = $2"
-    )
-    .bind(locale.map(Locale::as_str))
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let done = pool
+        .execute(
+            "UPDATE users SET locale = $1 WHERE id = $2",
+            args![locale.map(Locale::as_str), id],
+        )
+        .await?;
     Ok(done == 1)
 }

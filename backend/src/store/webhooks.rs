@@ -1,6 +1,6 @@
 //! Stripe webhook events already processed, and their effects.
 
-use super::{on, on_tx, Db};
+use super::{args, Db};
 use crate::domain::AuditActor;
 use shared::{AuditAction, AuditDetail, ConnectionStatus, Problem};
 
@@ -20,33 +20,33 @@ pub async fn apply_deauthorization(
     now: i64,
 ) -> Result<Option<Vec<i64>>, StoreError> {
     let mut tx = pool.begin().await?;
-    let first = on_tx!(&mut tx, |c| sqlx::query(
-        "INSERT INTO webhook_events (event_id, event_type, account, received_at) \
-         VALUES ($1, 'account.application.deauthorized', $2, $3) ON CONFLICT (event_id) DO NOTHING",
-    )
-    .bind(event_id)
-    .bind(account)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?
+    let first = tx
+        .execute(
+            "INSERT INTO webhook_events (event_id, event_type, account, received_at) \
+             VALUES ($1, 'account.application.deauthorized', $2, $3) \
+             ON CONFLICT (event_id) DO NOTHING",
+            args![event_id, account, now],
+        )
+        .await?
         == 1;
     if !first {
         return Ok(None);
     }
     // A restricted key is not an application grant: uninstalling an app leaves it working.
-    let ids: Vec<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
-        "UPDATE connections SET status = $1, last_error = $2 \
-         WHERE stripe_user_id = $3 AND livemode = $4 AND auth_kind <> 'restricted_key' \
-         AND granted_at <= $5 RETURNING id",
-    )
-    .bind(ConnectionStatus::NeedsReauth.as_str())
-    .bind(Problem::Revoked.as_str())
-    .bind(account)
-    .bind(livemode)
-    .bind(created.unwrap_or(i64::MAX))
-    .fetch_all(c)
-    .await)?;
+    let ids: Vec<i64> = tx
+        .scalar_all(
+            "UPDATE connections SET status = $1, last_error = $2 \
+             WHERE stripe_user_id = $3 AND livemode = $4 AND auth_kind <> 'restricted_key' \
+             AND granted_at <= $5 RETURNING id",
+            args![
+                ConnectionStatus::NeedsReauth.as_str(),
+                Problem::Revoked.as_str(),
+                account,
+                livemode,
+                created.unwrap_or(i64::MAX)
+            ],
+        )
+        .await?;
     for id in &ids {
         let line = AuditLine {
             connection_id: *id,
@@ -73,16 +73,12 @@ pub async fn first_delivery(
     account: Option<&str>,
     now: i64,
 ) -> Result<bool, StoreError> {
-    Ok(on!(pool, |c| sqlx::query(
-        "INSERT INTO webhook_events (event_id, event_type, account, received_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
-    )
-    .bind(event_id)
-    .bind(event_type)
-    .bind(account)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?
+    Ok(pool
+        .execute(
+            "INSERT INTO webhook_events (event_id, event_type, account, received_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
+            args![event_id, event_type, account, now],
+        )
+        .await?
         == 1)
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
 use axum::Router;
+use backend::args;
 use backend::config::{join_path, Config};
 use backend::emulator::{DemoAccount, Emulator, EmulatorConfig};
 use backend::startup::Application;
@@ -415,21 +416,19 @@ impl TestApp {
     }
 
     pub async fn connection_count(&self) -> i64 {
-        backend::on!(self.state.pool, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM connections"
-        )
-        .fetch_one(c)
-        .await)
-        .unwrap()
+        self.state
+            .pool
+            .scalar_one("SELECT COUNT(*) FROM connections", args![])
+            .await
+            .unwrap()
     }
 
     pub async fn state_count(&self) -> i64 {
-        backend::on!(self.state.pool, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM oauth_states"
-        )
-        .fetch_one(c)
-        .await)
-        .unwrap()
+        self.state
+            .pool
+            .scalar_one("SELECT COUNT(*) FROM oauth_states", args![])
+            .await
+            .unwrap()
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
+use backend::args;
 use backend::services::credentials;
 use backend::stripe::lists::StripeList;
 use backend::sync::{run_due_jobs, SyncOptions};
@@ -81,14 +82,18 @@ pub async fn assert_tables_match_stripe(app: &TestApp, id: i64) {
 pub async fn snapshot(app: &TestApp, id: i64) -> Vec<(String, String, String, i64)> {
     let mut all = Vec::new();
     for list in StripeList::ALL {
-        let rows: Vec<(String, String, i64)> =
-            backend::on!(app.state.pool, |c| sqlx::query_as(&format!(
-                "SELECT id, object, synced_at FROM stripe_{} WHERE connection_id = $1 ORDER BY id",
-                list.name()
-            ))
-            .bind(id)
-            .fetch_all(c)
-            .await)
+        let rows: Vec<(String, String, i64)> = app
+            .state
+            .pool
+            .fetch_all(
+                &format!(
+                    "SELECT id, object, synced_at FROM stripe_{} WHERE connection_id = $1 \
+                     ORDER BY id",
+                    list.name()
+                ),
+                args![id],
+            )
+            .await
             .unwrap();
         all.extend(
             rows.into_iter()
@@ -99,11 +104,7 @@ pub async fn snapshot(app: &TestApp, id: i64) -> Vec<(String, String, String, i6
 }
 
 pub async fn count(app: &TestApp, sql: &str, id: i64) -> i64 {
-    backend::on!(app.state.pool, |c| sqlx::query_scalar(sql)
-        .bind(id)
-        .fetch_one(c)
-        .await)
-    .unwrap()
+    app.state.pool.scalar_one(sql, args![id]).await.unwrap()
 }
 
 pub async fn run(app: &TestApp, options: SyncOptions) -> usize {
@@ -112,11 +113,12 @@ pub async fn run(app: &TestApp, options: SyncOptions) -> usize {
 
 /// The connection's sync job: attempts, when it runs next, status.
 pub async fn job_row(app: &TestApp, id: i64) -> (i64, i64, String) {
-    backend::on!(app.state.pool, |c| sqlx::query_as(
-        "SELECT attempts, run_after, status FROM sync_jobs WHERE connection_id = $1"
-    )
-    .bind(id)
-    .fetch_one(c)
-    .await)
-    .unwrap()
+    app.state
+        .pool
+        .fetch_one(
+            "SELECT attempts, run_after, status FROM sync_jobs WHERE connection_id = $1",
+            args![id],
+        )
+        .await
+        .unwrap()
 }
