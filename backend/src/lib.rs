@@ -13,7 +13,6 @@ pub mod crypto;
 pub mod domain;
 pub mod emulator;
 pub mod error;
-pub mod ids;
 pub mod routes;
 pub mod server;
 pub mod services;
