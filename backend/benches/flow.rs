@@ -4,6 +4,7 @@
 
 mod common;
 
+use backend::ids::ConnectionId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -144,7 +145,7 @@ async fn main() {
         let t = Instant::now();
         backend::services::connection_check::test_connection(
             &state,
-            id,
+            ConnectionId(id),
             &backend::domain::AuditActor::System,
         )
         .await
@@ -180,7 +181,7 @@ async fn main() {
     let mut samples = Vec::new();
     for id in 1..=100 {
         let t = Instant::now();
-        backend::services::credentials::usable(&apps_state, id)
+        backend::services::credentials::usable(&apps_state, ConnectionId(id))
             .await
             .expect("renewed");
         samples.push(t.elapsed());
@@ -194,7 +195,8 @@ async fn main() {
         expire_all().await;
         let before = emulator.refresh_requests();
         let t = Instant::now();
-        let calls = (0..16).map(|_| backend::services::credentials::usable(&apps_state, id));
+        let calls =
+            (0..16).map(|_| backend::services::credentials::usable(&apps_state, ConnectionId(id)));
         for result in futures::future::join_all(calls).await {
             result.expect("renewed");
         }

@@ -2,6 +2,7 @@
 //! with a connect session token (`Authorization: Bearer cs_…`: its organization only, from the
 //! origins its host key allows). A connection outside the actor's organization does not exist for it.
 
+use crate::ids::{ConnectionId, OrganizationId};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -25,7 +26,7 @@ pub enum Actor {
 
 impl Actor {
     /// The organization the actor is limited to; `None`: every one.
-    pub fn organization(&self) -> Option<i64> {
+    pub fn organization(&self) -> Option<OrganizationId> {
         match self {
             Self::Admin(_) => None,
             Self::Widget(session) => Some(session.organization_id),
@@ -42,7 +43,7 @@ impl Actor {
 
     /// `Ok` when connection `id` exists for this actor; `NotFound` otherwise (another
     /// organization's connection is not told apart from a missing one).
-    pub async fn may_use(&self, state: &AppState, id: i64) -> Result<(), AppError> {
+    pub async fn may_use(&self, state: &AppState, id: ConnectionId) -> Result<(), AppError> {
         let found = store::connection_organization(&state.pool, id).await?;
         match (found, self.organization()) {
             (Some(_), None) => Ok(()),

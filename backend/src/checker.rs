@@ -17,7 +17,7 @@ pub async fn run_due_checks(state: &AppState) -> Result<usize, StoreError> {
     for id in &due {
         // One broken row must not stop the others from being tested.
         if let Err(e) = test_connection(state, *id, &AuditActor::System).await {
-            tracing::error!(connection_id = id, error = %e, "background connection test failed");
+            tracing::error!(connection_id = %id, error = %e, "background connection test failed");
         }
     }
     Ok(due.len())

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod domain;
 pub mod emulator;
 pub mod error;
+pub mod ids;
 pub mod routes;
 pub mod server;
 pub mod services;

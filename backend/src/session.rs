@@ -3,6 +3,7 @@
 //! from the database, in one query: a sign-out, a reset password, a role change or a disabled
 //! account made by any process (another instance, the CLI) shows on the very next request.
 
+use crate::ids::UserId;
 use std::convert::Infallible;
 
 use axum::extract::FromRequestParts;
@@ -98,7 +99,7 @@ pub async fn signed_in(pool: &Db, id: &SessionId, now: i64) -> Result<SignedIn, 
 pub async fn start(
     pool: &Db,
     previous: Option<&SessionId>,
-    user_id: i64,
+    user_id: UserId,
     epoch: i64,
     now: i64,
     secure: bool,

@@ -1,6 +1,7 @@
 //! Users: the rules (emails, passwords, the last Admin), password hashing (Argon2id, per-user salt);
 //! their rows are the store's (`store::users`).
 
+use crate::ids::UserId;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -185,7 +186,7 @@ pub async fn hash_password_queued(password: String) -> Result<String, UserError>
 /// happen in one transaction).
 pub async fn update(
     pool: &Db,
-    id: i64,
+    id: UserId,
     role: Option<Role>,
     disabled: Option<bool>,
 ) -> Result<User, UserError> {

@@ -5,6 +5,7 @@
 
 mod support;
 
+use backend::ids::ConnectionId;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -61,7 +62,7 @@ async fn an_install_connects_the_account_with_a_one_hour_token() {
     assert_eq!(c["name"], "Acme Test Ltd");
     assert_eq!(detail["audit"][0]["action"], "connected");
     assert_eq!(detail["audit"][0]["detail"]["auth_kind"], "apps");
-    let stored = backend::store::credential(&app.state.pool, &app.state.cipher, id)
+    let stored = backend::store::credential(&app.state.pool, &app.state.cipher, ConnectionId(id))
         .await
         .unwrap()
         .unwrap();
@@ -90,7 +91,7 @@ async fn a_refusal_on_the_install_page_stores_nothing() {
 async fn a_token_near_its_expiry_is_renewed_before_use_and_rotated() {
     let app = spawn_apps_app().await;
     let id = app.connect_app().await;
-    let before = backend::store::credential(&app.state.pool, &app.state.cipher, id)
+    let before = backend::store::credential(&app.state.pool, &app.state.cipher, ConnectionId(id))
         .await
         .unwrap()
         .unwrap();
@@ -99,7 +100,7 @@ async fn a_token_near_its_expiry_is_renewed_before_use_and_rotated() {
     let row = test_now(&app, id).await;
     assert_eq!(row["status"], "success");
     assert_eq!(app.emulator.refresh_requests(), 1);
-    let after = backend::store::credential(&app.state.pool, &app.state.cipher, id)
+    let after = backend::store::credential(&app.state.pool, &app.state.cipher, ConnectionId(id))
         .await
         .unwrap()
         .unwrap();
@@ -160,8 +161,8 @@ async fn two_instances_on_one_database_refresh_a_connection_once() {
     let other = second_instance(&app).await;
     age_token(&app, id, 3601, -1).await;
     let (a, b) = tokio::join!(
-        backend::services::credentials::usable(&app.state, id),
-        backend::services::credentials::usable(&other, id)
+        backend::services::credentials::usable(&app.state, ConnectionId(id)),
+        backend::services::credentials::usable(&other, ConnectionId(id))
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(app.emulator.refresh_requests(), 1);
@@ -174,7 +175,7 @@ async fn a_reused_refresh_token_needs_re_authentication_and_is_not_retried() {
     let app = spawn_apps_app().await;
     let id = app.connect_app().await;
     // Someone else (a copy of the database, a crash after Stripe rotated) used our refresh token.
-    let stored = backend::store::credential(&app.state.pool, &app.state.cipher, id)
+    let stored = backend::store::credential(&app.state.pool, &app.state.cipher, ConnectionId(id))
         .await
         .unwrap()
         .unwrap();

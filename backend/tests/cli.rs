@@ -4,6 +4,7 @@
 
 mod support;
 
+use backend::ids::ConnectionId;
 use std::process::Command;
 
 use backend::args;
@@ -27,7 +28,7 @@ async fn write_row_with(
     cipher: &TokenCipher,
     account: &str,
     refresh: Option<&str>,
-) -> i64 {
+) -> ConnectionId {
     store::upsert_connection(
         pool,
         cipher,
@@ -55,7 +56,7 @@ async fn write_row_with(
     .unwrap()
 }
 
-async fn seed(dir: &std::path::Path) -> (TokenCipher, i64) {
+async fn seed(dir: &std::path::Path) -> (TokenCipher, ConnectionId) {
     let cipher = TokenCipher::load_or_create(None, dir).unwrap();
     let pool = store::connect(&format!("sqlite://{}/connections.db", dir.display()))
         .await

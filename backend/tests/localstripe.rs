@@ -6,6 +6,7 @@
 
 mod support;
 
+use backend::ids::ConnectionId;
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::StatusCode;
@@ -56,7 +57,7 @@ async fn app_on(ls: &LocalStripe) -> (TestApp, i64) {
         .await
         .unwrap();
     backend::sync::jobs::enqueue(&app.state, id).await;
-    (app, id)
+    (app, id.into())
 }
 
 /// Runs every due sync job; checks the connection ends idle with no table in error.
@@ -264,9 +265,11 @@ async fn a_scheduled_sync_applies_localstripes_events() {
 
     app.state.clock.advance(600);
     let now = app.state.clock.now();
-    assert!(store::enqueue_sync(&app.state.pool, id, now, false)
-        .await
-        .unwrap());
+    assert!(
+        store::enqueue_sync(&app.state.pool, ConnectionId(id), now, false)
+            .await
+            .unwrap()
+    );
     sync(&app, id, SyncOptions::default()).await;
 
     let customers = stored(&app, id, "customers").await;

@@ -8,6 +8,7 @@ mod support;
 use axum::http::StatusCode;
 use backend::args;
 use backend::emulator::{Endpoint, Fault};
+use backend::ids::ConnectionId;
 use backend::stripe::lists::StripeList;
 use backend::sync::SyncOptions;
 use serde_json::Value;
@@ -429,7 +430,7 @@ async fn a_revoked_credential_fails_the_job_without_retry() {
     let due = backend::store::claim_due(&app.state.pool, app.state.clock.now(), 0)
         .await
         .unwrap();
-    assert_eq!(due, [id]);
+    assert_eq!(due, [ConnectionId(id)]);
     app.state.clock.advance(4000);
     assert_eq!(run(&app, SyncOptions::default()).await, 0, "no retry");
 }
@@ -463,7 +464,7 @@ async fn syncs_are_queued_again_every_sync_interval() {
         "one queued job at a time"
     );
     // (The admin's session has idled out by now: read the job directly.)
-    let job = backend::store::latest_sync_job(pool, id)
+    let job = backend::store::latest_sync_job(pool, ConnectionId(id))
         .await
         .unwrap()
         .unwrap();
@@ -481,7 +482,7 @@ async fn a_worker_that_lost_its_lease_writes_nothing() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(a.connection_id, id);
+    assert_eq!(a.connection_id, ConnectionId(id));
     assert_eq!(
         claim_sync_job(pool, "worker-b", now, now + 10)
             .await
@@ -502,11 +503,16 @@ async fn a_worker_that_lost_its_lease_writes_nothing() {
         until: later + 10,
     };
     let page = [serde_json::json!({"id": "cus_stale", "object": "customer", "created": 1})];
-    assert!(
-        !commit_page(pool, stale, id, StripeList::Customers, &page, true)
-            .await
-            .unwrap()
-    );
+    assert!(!commit_page(
+        pool,
+        stale,
+        ConnectionId(id),
+        StripeList::Customers,
+        &page,
+        true
+    )
+    .await
+    .unwrap());
     assert!(
         !finish_sync_job(pool, a.id, "worker-a", JobEnd::Done, later)
             .await

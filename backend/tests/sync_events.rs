@@ -9,6 +9,7 @@ mod support;
 
 use axum::http::StatusCode;
 use backend::emulator::ChangeKind;
+use backend::ids::ConnectionId;
 use backend::stripe::lists::StripeList;
 use backend::sync::SyncOptions;
 use serde_json::{json, Value};
@@ -48,7 +49,7 @@ async fn scheduled(app: &TestApp, id: i64, options: SyncOptions) -> usize {
     app.state.clock.advance(600);
     let now = app.state.clock.now();
     assert!(
-        backend::store::enqueue_sync(&app.state.pool, id, now, false)
+        backend::store::enqueue_sync(&app.state.pool, ConnectionId(id), now, false)
             .await
             .unwrap()
     );
@@ -245,7 +246,7 @@ async fn forcing_while_a_scheduled_sync_waits_makes_it_a_full_pass() {
     app.state.clock.advance(600);
     let now = app.state.clock.now();
     assert!(
-        backend::store::enqueue_sync(&app.state.pool, id, now, false)
+        backend::store::enqueue_sync(&app.state.pool, ConnectionId(id), now, false)
             .await
             .unwrap()
     );

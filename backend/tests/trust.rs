@@ -4,6 +4,7 @@
 
 mod support;
 
+use backend::ids::ConnectionId;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -113,7 +114,7 @@ async fn a_slow_stripe_times_out_into_error() {
         .inject(Endpoint::Account, Some(Fault::Slow(Duration::from_secs(3))));
     let row = backend::services::connection_check::test_connection(
         &app.state,
-        id,
+        ConnectionId(id),
         &backend::domain::AuditActor::System,
     )
     .await

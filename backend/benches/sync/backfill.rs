@@ -37,6 +37,7 @@ pub async fn connect(state: &AppState, account: &str) -> i64 {
     store::upsert_connection(&state.pool, &state.cipher, &new, now)
         .await
         .expect("connection")
+        .into()
 }
 
 /// Rows stored for a connection over the seven tables.
@@ -61,9 +62,14 @@ pub async fn stored_rows(state: &AppState, connection: i64) -> i64 {
 
 /// Queues a sync of `connection` and runs due jobs to the end; the time it took.
 pub async fn sync(state: &AppState, connection: i64) -> Duration {
-    store::enqueue_sync(&state.pool, connection, state.clock.now(), true)
-        .await
-        .expect("enqueue");
+    store::enqueue_sync(
+        &state.pool,
+        backend::ids::ConnectionId(connection),
+        state.clock.now(),
+        true,
+    )
+    .await
+    .expect("enqueue");
     let t = Instant::now();
     let runs = run_due_jobs(state, SyncOptions::default())
         .await

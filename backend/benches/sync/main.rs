@@ -22,6 +22,7 @@ mod objects;
 mod spec;
 mod timed;
 
+use backend::ids::ConnectionId;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -241,7 +242,7 @@ async fn main() {
     println!();
     let (rps, p99) = load(&url, Some(&cookie)).await;
     println!("under load: GET /api/connections {rps:.0} req/s p99 {p99:.1?} (no sync running)");
-    store::enqueue_sync(&state.pool, c, state.clock.now(), true)
+    store::enqueue_sync(&state.pool, ConnectionId(c), state.clock.now(), true)
         .await
         .expect("enqueue");
     let sync_task = {
@@ -271,7 +272,7 @@ async fn main() {
     // The product started again over the same database, with its default rate.
     let Bench { state: paced, .. } =
         common::product_state(dir.path(), &stripe, None, "connect").await;
-    store::enqueue_sync(&state.pool, e, state.clock.now(), true)
+    store::enqueue_sync(&state.pool, ConnectionId(e), state.clock.now(), true)
         .await
         .expect("enqueue");
     let paced_start = Instant::now();

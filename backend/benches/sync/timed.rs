@@ -1,6 +1,7 @@
 //! A copy of the engine's page loop with a stopwatch around each step: where a backfill's time
 //! goes (fetch, parse, commit, finish), and what reading the next page during a commit would give.
 
+use backend::ids::ConnectionId;
 use std::time::{Duration, Instant};
 
 use backend::state::AppState;
@@ -71,9 +72,14 @@ pub async fn timed_backfill(
     connection: i64,
     prefetch: bool,
 ) -> (Duration, Split) {
-    store::enqueue_sync(&state.pool, connection, state.clock.now(), true)
-        .await
-        .expect("enqueue");
+    store::enqueue_sync(
+        &state.pool,
+        ConnectionId(connection),
+        state.clock.now(),
+        true,
+    )
+    .await
+    .expect("enqueue");
     let owner = "bench:timed";
     let now = state.clock.now();
     let job = store::claim_sync_job(&state.pool, owner, now, now + LEASE_SECS)
@@ -91,7 +97,7 @@ pub async fn timed_backfill(
     store::begin_full_pass(
         &state.pool,
         lease(now),
-        connection,
+        ConnectionId(connection),
         now - CURSOR_OVERLAP_SECS,
     )
     .await
@@ -136,9 +142,16 @@ pub async fn timed_backfill(
             let t = Instant::now();
             let lease = lease(state.clock.now());
             assert!(
-                store::commit_page(&state.pool, lease, connection, list, &page.data, first)
-                    .await
-                    .expect("commit"),
+                store::commit_page(
+                    &state.pool,
+                    lease,
+                    ConnectionId(connection),
+                    list,
+                    &page.data,
+                    first
+                )
+                .await
+                .expect("commit"),
                 "lease held"
             );
             split.commit += t.elapsed();
@@ -148,21 +161,28 @@ pub async fn timed_backfill(
             if !page.has_more || page.data.is_empty() {
                 let t = Instant::now();
                 let reconcile = list != StripeList::Events;
-                assert!(
-                    store::finish_table(&state.pool, lease, connection, list, reconcile)
-                        .await
-                        .expect("finish")
-                );
+                assert!(store::finish_table(
+                    &state.pool,
+                    lease,
+                    ConnectionId(connection),
+                    list,
+                    reconcile
+                )
+                .await
+                .expect("finish"));
                 split.finish += t.elapsed();
                 break;
             }
         }
     }
-    assert!(
-        store::advance_events(&state.pool, lease(state.clock.now()), connection, None)
-            .await
-            .expect("advance")
-    );
+    assert!(store::advance_events(
+        &state.pool,
+        lease(state.clock.now()),
+        ConnectionId(connection),
+        None
+    )
+    .await
+    .expect("advance"));
     let took = started.elapsed();
     let now = state.clock.now();
     store::finish_sync_job(&state.pool, job.id, owner, JobEnd::Done, now)

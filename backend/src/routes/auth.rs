@@ -1,5 +1,6 @@
 //! Sign-in, sign-out and "who am I".
 
+use crate::ids::UserId;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -46,9 +47,16 @@ pub async fn sign_in(
     };
     auth::refund_attempt(&state.pool, &keys).await?;
     let secure = state.settings.secure_cookies();
-    let (_, cookie) =
-        session::start(&state.pool, previous.as_ref(), user.id, epoch, now, secure).await?;
-    users::touch_sign_in(&state.pool, user.id, now).await?;
+    let (_, cookie) = session::start(
+        &state.pool,
+        previous.as_ref(),
+        UserId(user.id),
+        epoch,
+        now,
+        secure,
+    )
+    .await?;
+    users::touch_sign_in(&state.pool, UserId(user.id), now).await?;
     tracing::info!(user_id = user.id, "signed in");
     let user = User {
         last_sign_in_at: Some(now),
@@ -83,7 +91,7 @@ pub async fn set_locale(
     current: CurrentUser,
     ApiJson(body): ApiJson<LocaleChoice>,
 ) -> Result<Json<User>, AppError> {
-    crate::store::set_locale(&state.pool, current.user.id, body.locale).await?;
+    crate::store::set_locale(&state.pool, UserId(current.user.id), body.locale).await?;
     Ok(Json(User {
         locale: body.locale,
         ..current.user

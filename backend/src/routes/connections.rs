@@ -1,6 +1,7 @@
 //! `/api/connections…`: the Data Sources rows, one connection with its history, tests, restricted
 //! keys, deletion. An Admin sees every organization's; a widget's connect session its own only.
 
+use crate::ids::ConnectionId;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -44,7 +45,7 @@ pub async fn list_connections(
 pub async fn get_connection(
     actor: Actor,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ConnectionId>,
 ) -> Result<Json<ConnectionDetail>, AppError> {
     actor.may_use(&state, id).await?;
     let connection = store::find_connection(&state.pool, id)
@@ -71,7 +72,7 @@ pub async fn get_connection(
 pub async fn test_connection(
     actor: Actor,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ConnectionId>,
 ) -> Result<Json<Connection>, AppError> {
     actor.may_use(&state, id).await?;
     Ok(Json(
@@ -100,7 +101,7 @@ pub async fn connect_with_key(
 pub async fn replace_key(
     actor: Actor,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ConnectionId>,
     ApiJson(body): ApiJson<RestrictedKeyRequest>,
 ) -> Result<Json<Connection>, AppError> {
     actor.may_use(&state, id).await?;
@@ -129,7 +130,7 @@ pub struct DeleteQuery {
 pub async fn delete_connection(
     actor: Actor,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ConnectionId>,
     ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<Response, AppError> {
     actor.may_use(&state, id).await?;

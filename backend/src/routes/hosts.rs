@@ -1,5 +1,6 @@
 //! Host products: their keys (Admin only) and the connect sessions their backends open with them.
 
+use crate::ids::HostKeyId;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -33,7 +34,7 @@ pub async fn create_host_key(
 pub async fn revoke_host_key(
     _admin: AdminUser,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<HostKeyId>,
 ) -> Result<StatusCode, AppError> {
     hosts::revoke_key(&state, id).await?;
     Ok(StatusCode::NO_CONTENT)

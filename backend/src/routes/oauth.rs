@@ -2,6 +2,7 @@
 //! and Stripe's redirect back (`GET /oauth/stripe/callback`), which always ends on the Connections
 //! page with a code for the banner.
 
+use crate::ids::ConnectionId;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
@@ -43,7 +44,7 @@ pub async fn start_reauthorize(
     actor: Actor,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ConnectionId>,
     body: Bytes,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
     actor.may_use(&state, id).await?;
@@ -59,7 +60,7 @@ async fn start(
     actor: &Actor,
     headers: &HeaderMap,
     body: &[u8],
-    connection_id: Option<i64>,
+    connection_id: Option<ConnectionId>,
 ) -> Result<(String, Option<String>), AppError> {
     Ok(match actor {
         Actor::Admin(admin) => (
@@ -138,7 +139,7 @@ pub async fn stripe_callback(
         return widget::result_page(&state, &target, completion.outcome).await;
     }
     let location = match completion.outcome {
-        Ok(id) => callback_redirect(Ok(id)),
+        Ok(id) => callback_redirect(Ok(id.into())),
         Err(Failure { error, notice }) => {
             if let (Some(notice), Some(session)) = (notice, notice_session) {
                 if let Err(e) = session::keep_callback_notice(&state.pool, &session, &notice).await

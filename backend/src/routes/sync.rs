@@ -2,6 +2,7 @@
 //! data. The sync's status and **Force an update** also for a widget's connect session (its
 //! organization's connections); the rows themselves for Admins only.
 
+use crate::ids::ConnectionId;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -20,7 +21,7 @@ use crate::state::AppState;
 pub async fn sync_status(
     actor: Actor,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ConnectionId>,
 ) -> Result<Json<SyncStatus>, AppError> {
     actor.may_use(&state, id).await?;
     Ok(Json(sync::status(&state, id).await?))
@@ -30,7 +31,7 @@ pub async fn sync_status(
 pub async fn force_sync(
     actor: Actor,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ConnectionId>,
 ) -> Result<StatusCode, AppError> {
     actor.may_use(&state, id).await?;
     sync::force(&state, id).await?;
@@ -51,7 +52,7 @@ pub struct RowsQuery {
 pub async fn table_rows(
     _admin: AdminUser,
     State(state): State<AppState>,
-    ApiPath((id, table)): ApiPath<(i64, String)>,
+    ApiPath((id, table)): ApiPath<(ConnectionId, String)>,
     ApiQuery(query): ApiQuery<RowsQuery>,
 ) -> Result<Response, AppError> {
     if let Some(name) = table.strip_suffix(".csv") {

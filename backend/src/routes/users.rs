@@ -1,5 +1,6 @@
 //! Admin > Users: list, add, change role, disable. Admin only.
 
+use crate::ids::UserId;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -60,13 +61,13 @@ pub async fn create_user(
 pub async fn update_user(
     AdminUser(admin): AdminUser,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(body): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<User>, AppError> {
     let user = users::update(&state.pool, id, body.role, body.disabled).await?;
     tracing::info!(
         by = admin.user.id,
-        user_id = id,
+        user_id = %id,
         role = user.role.as_str(),
         disabled = user.disabled,
         "user changed"

@@ -74,7 +74,7 @@ pub async fn stripe_webhook(
                 None => tracing::info!(event = %event.id, "webhook redelivery ignored"),
                 Some(ids) => {
                     for id in ids {
-                        tracing::info!(connection_id = id, account = %account, "access revoked at Stripe");
+                        tracing::info!(connection_id = %id, account = %account, "access revoked at Stripe");
                     }
                 }
             }

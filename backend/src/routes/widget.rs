@@ -2,6 +2,7 @@
 //! browser (a cookie only the callback gets back) and goes on to Stripe; after the callback, a small
 //! page posts the outcome to the widget's window — to the host page's origin only — and closes.
 
+use crate::ids::ConnectionId;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -100,7 +101,7 @@ pub fn return_address(to: &str, origins: &[String]) -> Result<String, crate::err
 pub async fn result_page(
     state: &AppState,
     target: &store::WidgetTarget,
-    outcome: Result<i64, Failure>,
+    outcome: Result<ConnectionId, Failure>,
 ) -> Response {
     let origin = target.origin.as_str();
     let result = match outcome {

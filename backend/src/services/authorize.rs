@@ -4,6 +4,7 @@
 //! of a code would revoke the connection). A failure stores nothing and hands back a grant it
 //! could not keep.
 
+use crate::ids::{ConnectionId, OrganizationId};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -32,7 +33,7 @@ pub fn new_state() -> String {
 pub async fn start(
     app: &AppState,
     session: &SessionId,
-    connection_id: Option<i64>,
+    connection_id: Option<ConnectionId>,
 ) -> Result<String, ConnectionError> {
     if let Some(id) = connection_id {
         store::find_connection(&app.pool, id)
@@ -99,7 +100,7 @@ pub struct CallbackBrowser<'a> {
 #[derive(Debug)]
 pub struct Completion {
     /// The connection's id, or why not.
-    pub outcome: Result<i64, Failure>,
+    pub outcome: Result<ConnectionId, Failure>,
     /// A widget's flow: where its outcome goes.
     pub widget: Option<store::WidgetTarget>,
 }
@@ -118,7 +119,7 @@ async fn finish(
     browser: CallbackBrowser<'_>,
     raw_query: &str,
     widget: &mut Option<store::WidgetTarget>,
-) -> Result<i64, Failure> {
+) -> Result<ConnectionId, Failure> {
     let Some(params) = parse_query(raw_query) else {
         tracing::warn!("stripe callback refused: malformed query string");
         return Err(CallbackError::InvalidRequest.into());
@@ -185,7 +186,7 @@ async fn check_browser(
     app: &AppState,
     browser: CallbackBrowser<'_>,
     consumed: &store::ConsumedState,
-) -> Result<(AuditActor, Option<i64>), Failure> {
+) -> Result<(AuditActor, Option<OrganizationId>), Failure> {
     let Some(target) = &consumed.widget else {
         let Some(browser_session) = browser.session else {
             tracing::warn!("stripe callback refused: no session");
@@ -282,7 +283,7 @@ struct Kept<'a> {
     /// The connection being re-authenticated.
     expected: Option<&'a shared::Connection>,
     /// A widget's organization.
-    organization: Option<i64>,
+    organization: Option<OrganizationId>,
     /// Who acts (for the audit log).
     actor: &'a AuditActor,
 }
@@ -294,7 +295,7 @@ async fn keep_grant(
     journal: i64,
     grant: &Grant,
     kept: Kept<'_>,
-) -> Result<i64, Failure> {
+) -> Result<ConnectionId, Failure> {
     let outcome = store_grant(app, grant, kept.expected, kept.organization).await;
     let settled = match &outcome {
         Ok(_) => true,
@@ -319,7 +320,7 @@ async fn keep_grant(
     } else {
         AuditAction::Connected
     };
-    tracing::info!(account = %grant.account, connection_id = id, ?action, "stripe account connected");
+    tracing::info!(account = %grant.account, connection_id = %id, ?action, "stripe account connected");
     let line = AuditLine {
         connection_id: id,
         account: grant.account.as_str(),
@@ -345,8 +346,8 @@ async fn store_grant(
     app: &AppState,
     grant: &Grant,
     expected: Option<&shared::Connection>,
-    organization: Option<i64>,
-) -> Result<i64, Failure> {
+    organization: Option<OrganizationId>,
+) -> Result<ConnectionId, Failure> {
     let started_at = app.clock.now();
     let timer = Instant::now();
     let account = app

@@ -3,6 +3,7 @@
 //! checked as when it was pasted (the account and every list). A refusal means the admin must
 //! re-authenticate; a timeout, 5xx or malformed answer is transient, retried with backoff.
 
+use crate::ids::ConnectionId;
 use std::time::Instant;
 
 use shared::{AuditAction, AuditDetail, AuthKind, Connection, ConnectionStatus, Problem};
@@ -60,8 +61,9 @@ async fn probe(
     app: &AppState,
     connection: &Connection,
 ) -> Result<(Probe, Vec<i64>), CredentialError> {
+    let id = ConnectionId(connection.id);
     if connection.auth_kind == AuthKind::RestrictedKey {
-        let stored = credentials::usable(app, connection.id).await?;
+        let stored = credentials::usable(app, id).await?;
         let found =
             restricted_key::check(&app.stripe, &stored.credential.secret, connection.livemode)
                 .await
@@ -75,12 +77,10 @@ async fn probe(
                 });
         return Ok((found, vec![stored.version]));
     }
-    let used = credentials::call(app, connection.id, |key| async move {
-        app.stripe.account(&key).await
-    })
-    .await?;
+    let used =
+        credentials::call(app, id, |key| async move { app.stripe.account(&key).await }).await?;
     let found = used.value.map(|a| a.id).map_err(|e| {
-        tracing::warn!(connection_id = connection.id, error = %e, "connection test failed");
+        tracing::warn!(connection_id = %connection.id, error = %e, "connection test failed");
         if e.is_expired_key() {
             // Expired, and it could not be renewed (Stripe refused the refresh token earlier).
             (ConnectionStatus::NeedsReauth, Problem::RefreshRefused)
@@ -95,7 +95,7 @@ async fn probe(
 /// into the audit log. `None` when the connection does not exist.
 pub async fn test_connection(
     app: &AppState,
-    id: i64,
+    id: ConnectionId,
     actor: &AuditActor,
 ) -> Result<Option<ConnectionStatus>, StoreError> {
     let Some(connection) = store::find_connection(&app.pool, id).await? else {
@@ -164,7 +164,7 @@ pub async fn test_connection(
     };
     if !store::record_test(&app.pool, id, &versions, &result).await? {
         tracing::info!(
-            connection_id = id,
+            connection_id = %id,
             "connection changed during its test; result dropped"
         );
         return Ok(store::find_connection(&app.pool, id)

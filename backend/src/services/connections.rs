@@ -1,6 +1,8 @@
 //! Connections made and removed: connecting (and re-authenticating) with a restricted key, testing
 //! on demand, deleting with revocation where the flow has one.
 
+use crate::ids::ConnectionId;
+use crate::ids::OrganizationId;
 use std::time::Instant;
 
 use shared::{
@@ -57,8 +59,8 @@ pub async fn connect_with_key(
     app: &AppState,
     actor: &AuditActor,
     request: &RestrictedKeyRequest,
-    existing: Option<i64>,
-    organization: Option<i64>,
+    existing: Option<ConnectionId>,
+    organization: Option<OrganizationId>,
 ) -> Result<Connection, ConnectionError> {
     let expected = match existing {
         Some(id) => Some(
@@ -144,7 +146,7 @@ pub async fn connect_with_key(
         },
     };
     store::audit(&app.pool, &line, now).await?;
-    tracing::info!(connection_id = id, account = %check.account, ?action, "restricted key connected");
+    tracing::info!(connection_id = %id, account = %check.account, ?action, "restricted key connected");
     crate::sync::jobs::enqueue(app, id).await;
     store::find_connection(&app.pool, id)
         .await?
@@ -179,7 +181,7 @@ pub async fn list_json(app: &AppState, version: i64) -> Result<axum::body::Bytes
 /// Tests a connection now (to completion even if the caller goes away) and returns the row.
 pub async fn test_now(
     app: &AppState,
-    id: i64,
+    id: ConnectionId,
     actor: &AuditActor,
 ) -> Result<Connection, ConnectionError> {
     let (task_app, actor) = (app.clone(), actor.clone());
@@ -201,7 +203,7 @@ pub async fn test_now(
 /// unreachable Stripe keeps the row unless `force`. Returns how it ended and the connection's kind.
 pub async fn delete(
     app: &AppState,
-    id: i64,
+    id: ConnectionId,
     actor: &AuditActor,
     force: bool,
 ) -> Result<(Removal, AuthKind), ConnectionError> {
@@ -223,11 +225,11 @@ pub async fn delete(
             Removal::AlreadyDisconnected
         }
         Err(e) if force => {
-            tracing::warn!(connection_id = id, error = %e, "force-removing a connection Stripe was not told about");
+            tracing::warn!(connection_id = %id, error = %e, "force-removing a connection Stripe was not told about");
             Removal::LocalOnly
         }
         Err(e) => {
-            tracing::warn!(connection_id = id, error = %e, "revocation failed; connection kept");
+            tracing::warn!(connection_id = %id, error = %e, "revocation failed; connection kept");
             return Err(ConnectionError::Kept(e));
         }
     };
@@ -245,6 +247,6 @@ pub async fn delete(
         },
     };
     store::audit(&app.pool, &line, app.clock.now()).await?;
-    tracing::info!(connection_id = id, account = %account, ?removal, "connection deleted");
+    tracing::info!(connection_id = %id, account = %account, ?removal, "connection deleted");
     Ok((removal, connection.auth_kind))
 }

@@ -3,6 +3,7 @@
 //! process on the database (a lease in the row); the new pair is stored in one transaction before
 //! anyone uses it; `invalid_grant` marks the connection **Needs re-authentication**, never a loop.
 
+use crate::ids::ConnectionId;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -39,7 +40,7 @@ pub enum CredentialError {
 }
 
 /// The connection's credential, renewed first if it expires within the margin.
-pub async fn usable(app: &AppState, id: i64) -> Result<StoredCredential, CredentialError> {
+pub async fn usable(app: &AppState, id: ConnectionId) -> Result<StoredCredential, CredentialError> {
     let stored = store::credential(&app.pool, &app.cipher, id)
         .await?
         .ok_or(CredentialError::Gone)?;
@@ -55,7 +56,7 @@ pub async fn usable(app: &AppState, id: i64) -> Result<StoredCredential, Credent
 /// Renews the grant `seen`, or waits for whoever is renewing it and returns their result.
 pub async fn refresh(
     app: &AppState,
-    id: i64,
+    id: ConnectionId,
     seen: &StoredCredential,
 ) -> Result<StoredCredential, CredentialError> {
     // One owner per attempt (not per process): a stale holder in this very process can never
@@ -100,27 +101,24 @@ pub async fn refresh(
 /// old refresh token, so giving up here would lose the grant.
 async fn store_renewed(
     app: &AppState,
-    id: i64,
+    id: ConnectionId,
     seen: &StoredCredential,
     owner: &str,
     renewed: &crate::domain::Credential,
 ) -> Result<Option<i64>, StoreError> {
     let mut attempt = 0;
     loop {
-        let stored = store::store_refreshed(
-            &app.pool,
-            &app.cipher,
+        let held = store::HeldRefresh {
             id,
             owner,
-            seen.version,
-            &seen.account,
-            renewed,
-            app.clock.now(),
-        )
-        .await;
+            version: seen.version,
+            account: &seen.account,
+        };
+        let stored =
+            store::store_refreshed(&app.pool, &app.cipher, held, renewed, app.clock.now()).await;
         match stored {
             Err(e) if attempt < 3 => {
-                tracing::warn!(connection_id = id, error = %e, "storing the renewed authorization failed; retrying");
+                tracing::warn!(connection_id = %id, error = %e, "storing the renewed authorization failed; retrying");
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
             }
@@ -131,7 +129,7 @@ async fn store_renewed(
 
 async fn renew_holding_lease(
     app: &AppState,
-    id: i64,
+    id: ConnectionId,
     seen: &StoredCredential,
     owner: &str,
 ) -> Result<StoredCredential, CredentialError> {
@@ -147,7 +145,7 @@ async fn renew_holding_lease(
             };
             match version {
                 Some(version) => {
-                    tracing::info!(connection_id = id, "access token renewed");
+                    tracing::info!(connection_id = %id, "access token renewed");
                     Ok(StoredCredential {
                         account: seen.account.clone(),
                         credential: renewed,
@@ -162,20 +160,18 @@ async fn renew_holding_lease(
             }
         }
         Err(e) if e.is_invalid_grant() => {
-            tracing::warn!(connection_id = id, error = %e, "Stripe refused to renew the authorization");
-            store::mark_refresh_refused(
-                &app.pool,
+            tracing::warn!(connection_id = %id, error = %e, "Stripe refused to renew the authorization");
+            let held = store::HeldRefresh {
                 id,
                 owner,
-                seen.version,
-                &seen.account,
-                app.clock.now(),
-            )
-            .await?;
+                version: seen.version,
+                account: &seen.account,
+            };
+            store::mark_refresh_refused(&app.pool, held, app.clock.now()).await?;
             Err(CredentialError::NeedsReauth)
         }
         Err(e) => {
-            tracing::warn!(connection_id = id, error = %e, "renewing the authorization failed");
+            tracing::warn!(connection_id = %id, error = %e, "renewing the authorization failed");
             store::release_refresh_lease(&app.pool, id, owner).await?;
             Err(e.into())
         }
@@ -193,7 +189,11 @@ pub struct Used<T> {
 
 /// Runs `call` with the connection's credential as the API key. A 401 for an expired key renews the
 /// credential once and retries; any other answer is returned as it is.
-pub async fn call<T, F, Fut>(app: &AppState, id: i64, call: F) -> Result<Used<T>, CredentialError>
+pub async fn call<T, F, Fut>(
+    app: &AppState,
+    id: ConnectionId,
+    call: F,
+) -> Result<Used<T>, CredentialError>
 where
     F: Fn(Secret) -> Fut,
     Fut: Future<Output = Result<T, StripeError>>,

@@ -3,6 +3,7 @@
 //! their JSON; a text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR
 //! first) is prefixed with `'`. Streamed page by page: memory stays flat however big the table.
 
+use crate::ids::ConnectionId;
 use std::collections::BTreeSet;
 
 use axum::body::Bytes;
@@ -20,7 +21,7 @@ const PAGE: i64 = 500;
 /// The CSV of `table` (a list name), as a stream of chunks.
 pub async fn csv(
     app: &AppState,
-    id: i64,
+    id: ConnectionId,
     table: &str,
 ) -> Result<impl Stream<Item = Result<Bytes, StoreError>> + use<>, DataError> {
     let list = parse_table(table).ok_or(DataError::UnknownTable)?;
@@ -48,7 +49,11 @@ pub async fn csv(
 }
 
 /// Every top-level field name of the table's objects.
-async fn columns(app: &AppState, id: i64, list: StripeList) -> Result<Vec<String>, StoreError> {
+async fn columns(
+    app: &AppState,
+    id: ConnectionId,
+    list: StripeList,
+) -> Result<Vec<String>, StoreError> {
     let mut names = BTreeSet::new();
     let mut after: Option<String> = None;
     loop {
@@ -75,7 +80,7 @@ async fn columns(app: &AppState, id: i64, list: StripeList) -> Result<Vec<String
 /// One page of rows as CSV: the chunk, the last id, whether more follow. `None` when empty.
 async fn page(
     app: &AppState,
-    id: i64,
+    id: ConnectionId,
     list: StripeList,
     after: Option<&str>,
     columns: &[String],

@@ -2,6 +2,7 @@
 //! for their backends, and reading a widget request's session token. Keys and tokens are random
 //! (256 bits), shown once, stored as SHA-256 hashes.
 
+use crate::ids::HostKeyId;
 use rand::RngCore;
 use shared::{ConnectSessionRequest, ConnectSessionToken, CreatedHostKey, HostKey, NewHostKey};
 
@@ -115,11 +116,11 @@ pub async fn list_keys(app: &AppState) -> Result<Vec<HostKey>, HostError> {
 }
 
 /// Revokes a host key; its connect sessions end at once.
-pub async fn revoke_key(app: &AppState, id: i64) -> Result<(), HostError> {
+pub async fn revoke_key(app: &AppState, id: HostKeyId) -> Result<(), HostError> {
     if !store::revoke_host_key(&app.pool, id, app.clock.now()).await? {
         return Err(HostError::NotFound);
     }
-    tracing::info!(host_key = id, "host key revoked");
+    tracing::info!(host_key = %id, "host key revoked");
     Ok(())
 }
 
@@ -154,7 +155,7 @@ pub async fn open_session(
     let now = app.clock.now();
     let organization = store::upsert_organization(
         &app.pool,
-        host.id,
+        HostKeyId(host.id),
         &organization_id,
         &organization_name,
         now,
@@ -165,7 +166,7 @@ pub async fn open_session(
     store::create_connect_session(
         &app.pool,
         &sha256_hex(&token),
-        host.id,
+        HostKeyId(host.id),
         organization,
         &end_user,
         now,

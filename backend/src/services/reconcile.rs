@@ -27,7 +27,7 @@ pub(super) async fn hand_back(app: &AppState, grant: &Grant, actor: &AuditActor)
         .await;
         match adopted {
             Ok(Some(id)) => {
-                tracing::info!(connection_id = id, account = %grant.account, "the new install's tokens went to the account's existing connection");
+                tracing::info!(connection_id = %id, account = %grant.account, "the new install's tokens went to the account's existing connection");
                 let line = AuditLine {
                     connection_id: id,
                     account: grant.account.as_str(),

@@ -1,6 +1,7 @@
 //! The synced data behind the routes: a connection's sync status, **Force an update**, and pages
 //! of a synced table.
 
+use crate::ids::ConnectionId;
 use serde_json::Value;
 use shared::{SyncError, SyncProgress, SyncState, SyncStatus, TablePage, TableSync};
 
@@ -30,7 +31,7 @@ pub enum DataError {
     Store(#[from] StoreError),
 }
 
-pub(crate) async fn require_connection(app: &AppState, id: i64) -> Result<(), DataError> {
+pub(crate) async fn require_connection(app: &AppState, id: ConnectionId) -> Result<(), DataError> {
     store::find_connection(&app.pool, id)
         .await?
         .map(|_| ())
@@ -51,7 +52,7 @@ pub fn error_message(code: &str) -> &'static str {
 }
 
 /// `GET /api/connections/{id}/sync`: the seven tables and where the sync stands.
-pub async fn status(app: &AppState, id: i64) -> Result<SyncStatus, DataError> {
+pub async fn status(app: &AppState, id: ConnectionId) -> Result<SyncStatus, DataError> {
     require_connection(app, id).await?;
     let job = store::latest_sync_job(&app.pool, id).await?;
     let status = match job.as_ref().map(|j| j.status.as_str()) {
@@ -88,7 +89,7 @@ pub async fn status(app: &AppState, id: i64) -> Result<SyncStatus, DataError> {
 }
 
 /// `POST /api/connections/{id}/sync`: queues a sync unless one is queued or running.
-pub async fn force(app: &AppState, id: i64) -> Result<(), DataError> {
+pub async fn force(app: &AppState, id: ConnectionId) -> Result<(), DataError> {
     require_connection(app, id).await?;
     store::enqueue_sync(&app.pool, id, app.clock.now(), true).await?;
     Ok(())
@@ -102,7 +103,7 @@ pub fn parse_table(table: &str) -> Option<StripeList> {
 /// `GET /api/connections/{id}/tables/{table}`: up to `limit` rows after the Stripe id `after`.
 pub async fn rows(
     app: &AppState,
-    id: i64,
+    id: ConnectionId,
     table: &str,
     limit: Option<i64>,
     after: Option<&str>,

@@ -183,3 +183,28 @@ mod tests {
         assert_eq!(built, args![7]);
     }
 }
+
+/// The typed ids bind as the BIGINT they are.
+macro_rules! id_args {
+    ($($id:ty),*) => {$(
+        impl From<$id> for Arg<'_> {
+            fn from(id: $id) -> Self {
+                Self::Int(Some(id.0))
+            }
+        }
+
+        impl From<Option<$id>> for Arg<'_> {
+            fn from(id: Option<$id>) -> Self {
+                Self::Int(id.map(|id| id.0))
+            }
+        }
+    )*};
+}
+
+id_args!(
+    crate::ids::ConnectionId,
+    crate::ids::JobId,
+    crate::ids::OrganizationId,
+    crate::ids::UserId,
+    crate::ids::HostKeyId
+);

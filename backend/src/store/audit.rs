@@ -1,5 +1,7 @@
 //! The audit log: who did what to which connection, as codes and facts (never sentences).
 
+use crate::ids::ConnectionId;
+
 use super::{args, Conn, Db, StoreError};
 use shared::{AuditAction, AuditDetail, AuditEntry};
 
@@ -9,7 +11,7 @@ use crate::domain::AuditActor;
 #[derive(Debug, Clone)]
 pub struct AuditLine<'a> {
     /// The connection.
-    pub connection_id: i64,
+    pub connection_id: ConnectionId,
     /// Its Stripe account (kept after the connection is deleted).
     pub account: &'a str,
     /// Who.
@@ -46,7 +48,10 @@ pub async fn audit<'a>(
 }
 
 /// A connection's audit log, newest first.
-pub async fn audit_log(pool: &Db, connection_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+pub async fn audit_log(
+    pool: &Db,
+    connection_id: ConnectionId,
+) -> Result<Vec<AuditEntry>, StoreError> {
     let rows: Vec<(String, String, String, i64)> = pool
         .fetch_all(
             "SELECT actor, action, detail, created_at FROM audit_log WHERE connection_id = $1 \

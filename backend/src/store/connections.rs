@@ -1,5 +1,7 @@
 //! Connections: the Data Sources rows, their health, and the background checker's leases.
 
+use crate::ids::{ConnectionId, OrganizationId};
+
 use super::{args, Db};
 use shared::{AuthKind, Connection, ConnectionStatus, IntegrationKind, Problem};
 
@@ -33,7 +35,7 @@ pub struct NewConnection {
     /// The organization it is made for: a new connection goes there, and an existing one of the
     /// account must already be there. `None`: the app's Admin (any organization; a new one is the
     /// app's own).
-    pub organization: Option<i64>,
+    pub organization: Option<OrganizationId>,
 }
 
 /// Inserts the connection, or updates the existing one for the same Stripe account (same id), in one
@@ -44,7 +46,7 @@ pub async fn upsert_connection(
     cipher: &TokenCipher,
     new: &NewConnection,
     now: i64,
-) -> Result<i64, StoreError> {
+) -> Result<ConnectionId, StoreError> {
     let account = &new.stripe_user_id;
     let access = cipher.seal(
         new.credential.secret.expose(),
@@ -57,7 +59,7 @@ pub async fn upsert_connection(
         .map(|t| cipher.seal(t.expose(), &token_context(account, "refresh_token")))
         .transpose()?;
     let mut tx = pool.begin().await?;
-    let id: i64 = tx
+    let id: ConnectionId = tx
         .scalar_optional(
             "INSERT INTO connections (kind, stripe_user_id, livemode, display_name, scope, \
                  publishable_key, access_token_ct, refresh_token_ct, token_key_id, status, \
@@ -112,7 +114,7 @@ pub async fn upsert_connection(
 /// A connections row as stored.
 #[derive(sqlx::FromRow)]
 struct ConnectionRow {
-    id: i64,
+    id: ConnectionId,
     kind: String,
     stripe_user_id: String,
     livemode: bool,
@@ -132,7 +134,7 @@ impl TryFrom<ConnectionRow> for Connection {
 
     fn try_from(row: ConnectionRow) -> Result<Self, StoreError> {
         Ok(Connection {
-            id: row.id,
+            id: row.id.into(),
             name: row.display_name,
             kind: match row.kind.as_str() {
                 "stripe" => IntegrationKind::Stripe,
@@ -168,7 +170,7 @@ const CONNECTION_SELECT: &str = "SELECT id, kind, stripe_user_id, livemode, disp
 /// Records a sync run of the connection: when it started and how long it took.
 pub async fn record_sync_run(
     pool: &Db,
-    id: i64,
+    id: ConnectionId,
     started_at: i64,
     duration_ms: i64,
 ) -> Result<(), StoreError> {
@@ -194,7 +196,7 @@ pub async fn list_connections(pool: &Db) -> Result<Vec<Connection>, StoreError> 
 /// The connections of one organization, oldest first.
 pub async fn list_organization_connections(
     pool: &Db,
-    organization_id: i64,
+    organization_id: OrganizationId,
 ) -> Result<Vec<Connection>, StoreError> {
     let rows: Vec<ConnectionRow> = pool
         .fetch_all(
@@ -206,7 +208,10 @@ pub async fn list_organization_connections(
 }
 
 /// One connection.
-pub async fn find_connection(pool: &Db, id: i64) -> Result<Option<Connection>, StoreError> {
+pub async fn find_connection(
+    pool: &Db,
+    id: ConnectionId,
+) -> Result<Option<Connection>, StoreError> {
     let row: Option<ConnectionRow> = pool
         .fetch_optional(&format!("{CONNECTION_SELECT} WHERE id = $1"), args![id])
         .await?;
@@ -235,7 +240,7 @@ pub async fn adopt_grant(
     livemode: bool,
     credential: &Credential,
     now: i64,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Option<ConnectionId>, StoreError> {
     let access = cipher.seal(
         credential.secret.expose(),
         &token_context(account, "access_token"),
@@ -282,7 +287,7 @@ pub struct TestResult {
 }
 
 /// Marks a connection as being tested.
-pub async fn mark_testing(pool: &Db, id: i64) -> Result<(), StoreError> {
+pub async fn mark_testing(pool: &Db, id: ConnectionId) -> Result<(), StoreError> {
     pool.execute(
         "UPDATE connections SET status = $1 WHERE id = $2",
         args![ConnectionStatus::Testing.as_str(), id],
@@ -294,7 +299,7 @@ pub async fn mark_testing(pool: &Db, id: i64) -> Result<(), StoreError> {
 /// Puts a connection still marked as being tested back to `status` (a test that could not finish).
 pub async fn restore_status(
     pool: &Db,
-    id: i64,
+    id: ConnectionId,
     status: ConnectionStatus,
 ) -> Result<(), StoreError> {
     pool.execute(
@@ -311,7 +316,7 @@ pub async fn restore_status(
 /// outcome was recorded.
 pub async fn record_test(
     pool: &Db,
-    id: i64,
+    id: ConnectionId,
     tested_versions: &[i64],
     result: &TestResult,
 ) -> Result<bool, StoreError> {
@@ -341,7 +346,7 @@ pub async fn record_test(
 }
 
 /// Consecutive failures so far.
-pub async fn failure_count(pool: &Db, id: i64) -> Result<i64, StoreError> {
+pub async fn failure_count(pool: &Db, id: ConnectionId) -> Result<i64, StoreError> {
     Ok(pool
         .scalar_optional(
             "SELECT failure_count FROM connections WHERE id = $1",
@@ -354,7 +359,11 @@ pub async fn failure_count(pool: &Db, id: i64) -> Result<i64, StoreError> {
 /// Claims the connections due for a background test: each is pushed to `lease_until` in the same
 /// statement, so two instances never test the same one at once. Those needing re-authentication
 /// wait for an admin.
-pub async fn claim_due(pool: &Db, now: i64, lease_until: i64) -> Result<Vec<i64>, StoreError> {
+pub async fn claim_due(
+    pool: &Db,
+    now: i64,
+    lease_until: i64,
+) -> Result<Vec<ConnectionId>, StoreError> {
     // PostgreSQL: rows another instance is claiming right now are skipped, and the conditions are
     // checked again on the row the update locks.
     let skip_locked = pool.dialect().skip_locked();
@@ -382,7 +391,7 @@ pub async fn account_is_connected(pool: &Db, account: &str) -> Result<bool, Stor
 }
 
 /// Deletes a connection and its credential.
-pub async fn delete_connection(pool: &Db, id: i64) -> Result<bool, StoreError> {
+pub async fn delete_connection(pool: &Db, id: ConnectionId) -> Result<bool, StoreError> {
     Ok(pool
         .execute("DELETE FROM connections WHERE id = $1", args![id])
         .await?
@@ -391,7 +400,7 @@ pub async fn delete_connection(pool: &Db, id: i64) -> Result<bool, StoreError> {
 
 /// Makes the connection due for a background test now (a sync was refused: the test records
 /// whether it needs re-authentication).
-pub async fn check_soon(pool: &Db, id: i64) -> Result<(), StoreError> {
+pub async fn check_soon(pool: &Db, id: ConnectionId) -> Result<(), StoreError> {
     pool.execute(
         "UPDATE connections SET next_check_at = 0 WHERE id = $1",
         args![id],

@@ -2,6 +2,8 @@
 //! time across every instance, through a lease in the row (never a process-local lock), and the
 //! new pair written in one transaction before anyone uses it.
 
+use crate::ids::ConnectionId;
+
 use super::{args, Db};
 use shared::{AuditAction, AuditDetail, AuthKind, ConnectionStatus, Problem};
 
@@ -40,7 +42,7 @@ struct CredentialRow {
 pub async fn credential(
     pool: &Db,
     cipher: &TokenCipher,
-    id: i64,
+    id: ConnectionId,
 ) -> Result<Option<StoredCredential>, StoreError> {
     let row: Option<CredentialRow> = pool
         .fetch_optional(
@@ -86,7 +88,7 @@ pub async fn credential(
 /// across every process wins.
 pub async fn claim_refresh_lease(
     pool: &Db,
-    id: i64,
+    id: ConnectionId,
     owner: &str,
     version: i64,
     now: i64,
@@ -104,7 +106,11 @@ pub async fn claim_refresh_lease(
 }
 
 /// Gives a lease back without changing the credential (the refresh failed transiently).
-pub async fn release_refresh_lease(pool: &Db, id: i64, owner: &str) -> Result<(), StoreError> {
+pub async fn release_refresh_lease(
+    pool: &Db,
+    id: ConnectionId,
+    owner: &str,
+) -> Result<(), StoreError> {
     pool.execute(
         "UPDATE connections SET refresh_lease_owner = NULL, refresh_lease_until = NULL \
          WHERE id = $1 AND refresh_lease_owner = $2",
@@ -114,21 +120,36 @@ pub async fn release_refresh_lease(pool: &Db, id: i64, owner: &str) -> Result<()
     Ok(())
 }
 
+/// One refresh attempt's hold on a connection's grant: the lease `owner` took on grant `version`
+/// of connection `id` (Stripe account `account`).
+#[derive(Debug, Clone, Copy)]
+pub struct HeldRefresh<'a> {
+    /// The connection.
+    pub id: ConnectionId,
+    /// The attempt holding the lease.
+    pub owner: &'a str,
+    /// The grant version the lease was taken on.
+    pub version: i64,
+    /// The connection's Stripe account (for the audit line and the token contexts).
+    pub account: &'a str,
+}
+
 /// Stores a renewed credential and releases the lease, with its audit line, in one transaction —
-/// only while `owner` (one refresh attempt) still holds the lease on the grant `version` it
-/// renewed. Returns the new version, or `None` if the lease was lost (a re-authentication replaced
-/// the grant meanwhile).
-#[allow(clippy::too_many_arguments)]
+/// only while the attempt still holds the lease on the grant it renewed. Returns the new version,
+/// or `None` if the lease was lost (a re-authentication replaced the grant meanwhile).
 pub async fn store_refreshed(
     pool: &Db,
     cipher: &TokenCipher,
-    id: i64,
-    owner: &str,
-    version: i64,
-    account: &str,
+    held: HeldRefresh<'_>,
     renewed: &Credential,
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
+    let HeldRefresh {
+        id,
+        owner,
+        version,
+        account,
+    } = held;
     let access = cipher.seal(
         renewed.secret.expose(),
         &token_context(account, "access_token"),
@@ -179,15 +200,18 @@ pub async fn store_refreshed(
 
 /// Stripe refused to renew (`invalid_grant`): the connection needs re-authentication and the dead
 /// refresh token is dropped, so nobody tries it again. Releases the lease and audits, in one
-/// transaction, only while `owner` holds the lease on that grant `version`.
+/// transaction, only while the attempt holds the lease on that grant.
 pub async fn mark_refresh_refused(
     pool: &Db,
-    id: i64,
-    owner: &str,
-    version: i64,
-    account: &str,
+    held: HeldRefresh<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
+    let HeldRefresh {
+        id,
+        owner,
+        version,
+        account,
+    } = held;
     let mut tx = pool.begin().await?;
     let done = tx
         .execute(

@@ -1,13 +1,15 @@
 //! Host products: their keys (hashed), their organizations, and the connect sessions their
 //! backends open (tokens hashed, 30 minutes).
 
+use crate::ids::{ConnectionId, HostKeyId, OrganizationId};
+
 use super::{args, Db, Dialect};
 use shared::HostKey;
 
 use super::StoreError;
 
 /// The default organization: the app's own connections.
-pub const DEFAULT_ORGANIZATION: i64 = 1;
+pub const DEFAULT_ORGANIZATION: OrganizationId = OrganizationId(1);
 
 type HostKeyRow = (i64, String, String, String, i64, Option<i64>);
 
@@ -60,7 +62,7 @@ pub async fn list_host_keys(pool: &Db) -> Result<Vec<HostKey>, StoreError> {
 }
 
 /// Revokes a key and ends its connect sessions; `false` when there is no such key.
-pub async fn revoke_host_key(pool: &Db, id: i64, now: i64) -> Result<bool, StoreError> {
+pub async fn revoke_host_key(pool: &Db, id: HostKeyId, now: i64) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     let found = tx
         .execute(
@@ -122,14 +124,14 @@ pub async fn origin_allowed(pool: &Db, origin: &str) -> Result<bool, StoreError>
 /// The host's organization `external_id`, created or renamed to `name`; its id.
 pub async fn upsert_organization(
     pool: &Db,
-    host_key_id: i64,
+    host_key_id: HostKeyId,
     external_id: &str,
     name: &str,
     now: i64,
-) -> Result<i64, StoreError> {
+) -> Result<OrganizationId, StoreError> {
     // Renamed only when the name changed: an unchanged one writes nothing (no counter moves, so
     // opening a session never ends other requests' reuse of what they read).
-    let written: Option<i64> = pool
+    let written: Option<OrganizationId> = pool
         .scalar_optional(
             "INSERT INTO organizations (host_key_id, external_id, name, created_at) \
              VALUES ($1, $2, $3, $4) \
@@ -154,9 +156,9 @@ pub async fn upsert_organization(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectSession {
     /// The organization it is scoped to.
-    pub organization_id: i64,
+    pub organization_id: OrganizationId,
     /// The key that opened it.
-    pub host_key_id: i64,
+    pub host_key_id: HostKeyId,
     /// Origins that key allows.
     pub origins: Vec<String>,
     /// The host's end user.
@@ -169,8 +171,8 @@ pub struct ConnectSession {
 pub async fn create_connect_session(
     pool: &Db,
     token_hash: &str,
-    host_key_id: i64,
-    organization_id: i64,
+    host_key_id: HostKeyId,
+    organization_id: OrganizationId,
     end_user: &shared::EndUser,
     now: i64,
     expires_at: i64,
@@ -203,7 +205,7 @@ pub async fn connect_session(
     pool: &Db,
     token_hash: &str,
 ) -> Result<Option<ConnectSession>, StoreError> {
-    let row: Option<(i64, i64, String, String, i64)> = pool
+    let row: Option<(OrganizationId, HostKeyId, String, String, i64)> = pool
         .fetch_optional(
             "SELECT s.organization_id, s.host_key_id, k.origins, s.end_user_email, s.expires_at \
              FROM connect_sessions s JOIN host_keys k ON k.id = s.host_key_id \
@@ -229,8 +231,8 @@ pub async fn connect_session(
 /// The organization a connection belongs to (`None`: no such connection).
 pub async fn connection_organization(
     pool: &Db,
-    connection_id: i64,
-) -> Result<Option<i64>, StoreError> {
+    connection_id: ConnectionId,
+) -> Result<Option<OrganizationId>, StoreError> {
     pool.scalar_optional(
         "SELECT organization_id FROM connections WHERE id = $1",
         args![connection_id],
@@ -242,11 +244,11 @@ pub async fn connection_organization(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WidgetFlow {
     /// The organization a new connection goes to.
-    pub organization_id: i64,
+    pub organization_id: OrganizationId,
     /// The host page's origin.
     pub origin: String,
     /// The connection being re-authenticated, if any.
-    pub connection_id: Option<i64>,
+    pub connection_id: Option<ConnectionId>,
     /// Who started it (`widget:<email>`).
     pub actor: String,
     /// A full-page flow: the host page the callback sends the browser back to.
@@ -313,9 +315,9 @@ pub async fn consume_widget_flow(
     now: i64,
 ) -> Result<Option<WidgetFlow>, StoreError> {
     type Row = (
-        i64,
+        OrganizationId,
         String,
-        Option<i64>,
+        Option<ConnectionId>,
         String,
         i64,
         Option<String>,

@@ -51,7 +51,7 @@ pub use connections::{
 };
 pub use credentials::{
     claim_refresh_lease, credential, mark_refresh_refused, release_refresh_lease, store_refreshed,
-    StoredCredential,
+    HeldRefresh, StoredCredential,
 };
 pub use hosts::{
     active_host_key, connect_session, connection_organization, consume_widget_flow,
@@ -179,6 +179,17 @@ mod tests {
     use crate::config::Secret;
     use crate::crypto::TokenCipher;
     use crate::domain::Credential;
+    use crate::ids::ConnectionId;
+
+    /// The hold of refresh attempt `owner` on grant `version` of connection `id` (account acct_1).
+    fn held(id: ConnectionId, owner: &str, version: i64) -> HeldRefresh<'_> {
+        HeldRefresh {
+            id,
+            owner,
+            version,
+            account: "acct_1",
+        }
+    }
     use base64::Engine;
     use shared::{AuthKind, ConnectionStatus};
 
@@ -214,7 +225,7 @@ mod tests {
         }
     }
 
-    async fn token_of(pool: &Db, cipher: &TokenCipher, id: i64) -> String {
+    async fn token_of(pool: &Db, cipher: &TokenCipher, id: ConnectionId) -> String {
         credential(pool, cipher, id)
             .await
             .unwrap()
@@ -267,18 +278,9 @@ mod tests {
             refresh_token: Some(Secret::new("rt_new")),
             ..seen.credential.clone()
         };
-        let version = store_refreshed(
-            &pool,
-            &old,
-            id,
-            "one",
-            seen.version,
-            "acct_1",
-            &renewed,
-            101,
-        )
-        .await
-        .unwrap();
+        let version = store_refreshed(&pool, &old, held(id, "one", seen.version), &renewed, 101)
+            .await
+            .unwrap();
         assert_eq!(version, Some(seen.version + 1), "the renewal is kept");
         assert_eq!(
             credential(&pool, &ring, id)
@@ -385,13 +387,13 @@ mod tests {
             ..seen.credential.clone()
         };
         assert!(
-            store_refreshed(&pool, &c, id, "two", seen.version, "acct_1", &renewed, 102)
+            store_refreshed(&pool, &c, held(id, "two", seen.version), &renewed, 102)
                 .await
                 .unwrap()
                 .is_none(),
             "only the lease holder may write"
         );
-        let version = store_refreshed(&pool, &c, id, "one", seen.version, "acct_1", &renewed, 102)
+        let version = store_refreshed(&pool, &c, held(id, "one", seen.version), &renewed, 102)
             .await
             .unwrap()
             .unwrap();
@@ -408,7 +410,7 @@ mod tests {
         assert!(claim_refresh_lease(&pool, id, "two", version, 103, 133)
             .await
             .unwrap());
-        mark_refresh_refused(&pool, id, "two", version, "acct_1", 104)
+        mark_refresh_refused(&pool, held(id, "two", version), 104)
             .await
             .unwrap();
         let dead = credential(&pool, &c, id).await.unwrap().unwrap();

@@ -3,6 +3,8 @@
 //! indexed query ([`signed_in`], which also reads the connections table's trigger-kept version);
 //! nothing of it is kept in memory between requests.
 
+use crate::ids::UserId;
+
 use shared::{CallbackNotice, User};
 
 use super::users::{user_from_row, UserRow, USER_COLUMNS};
@@ -37,7 +39,7 @@ struct SignedInRow {
 pub async fn insert_session(
     pool: &Db,
     id_hash: &str,
-    user_id: i64,
+    user_id: UserId,
     epoch: i64,
     now: i64,
 ) -> Result<(), StoreError> {

@@ -1,5 +1,7 @@
 //! OAuth `state` values waiting for their callback: stored hashed, bound to a session, consumed once.
 
+use crate::ids::{ConnectionId, OrganizationId};
+
 use super::{args, Db};
 
 use super::StoreError;
@@ -28,9 +30,9 @@ pub struct StateOwner<'a> {
     /// Hash of the starting browser's nonce (the Admin's session, or the widget popup's cookie).
     pub binding: &'a str,
     /// The connection being re-authenticated, if any.
-    pub connection_id: Option<i64>,
+    pub connection_id: Option<ConnectionId>,
     /// The organization a new connection goes to.
-    pub organization_id: i64,
+    pub organization_id: OrganizationId,
     /// For a widget's flow: where it reports back.
     pub widget: Option<&'a WidgetTarget>,
 }
@@ -74,9 +76,9 @@ pub struct ConsumedState {
     /// Hash of the starting session's nonce.
     pub session_binding: String,
     /// The connection being re-authenticated, if any.
-    pub connection_id: Option<i64>,
+    pub connection_id: Option<ConnectionId>,
     /// The organization a new connection goes to.
-    pub organization_id: i64,
+    pub organization_id: OrganizationId,
     /// For a widget's flow: where it reports back.
     pub widget: Option<WidgetTarget>,
 }
@@ -92,8 +94,8 @@ pub async fn consume_state(
     type Row = (
         i64,
         String,
-        Option<i64>,
-        i64,
+        Option<ConnectionId>,
+        OrganizationId,
         Option<String>,
         Option<String>,
         Option<String>,
@@ -134,11 +136,11 @@ pub async fn consume_state(
 mod tests {
     use super::*;
 
-    fn owner(binding: &str, connection_id: Option<i64>) -> StateOwner<'_> {
+    fn owner(binding: &str, connection_id: Option<ConnectionId>) -> StateOwner<'_> {
         StateOwner {
             binding,
             connection_id,
-            organization_id: 1,
+            organization_id: OrganizationId(1),
             widget: None,
         }
     }
@@ -150,15 +152,15 @@ mod tests {
     #[tokio::test]
     async fn a_state_is_consumed_exactly_once() {
         let pool = pool().await;
-        save_state(&pool, "s1", owner("b1", Some(4)), 1_000)
+        save_state(&pool, "s1", owner("b1", Some(ConnectionId(4))), 1_000)
             .await
             .unwrap();
         assert_eq!(
             consume_state(&pool, "s1", 1_001).await.unwrap(),
             Some(ConsumedState {
                 session_binding: "b1".into(),
-                connection_id: Some(4),
-                organization_id: 1,
+                connection_id: Some(ConnectionId(4)),
+                organization_id: OrganizationId(1),
                 widget: None,
             })
         );

@@ -1,5 +1,7 @@
 //! Where a connection's events pass starts, and the cursor a full pass under way will leave.
 
+use crate::ids::{ConnectionId, JobId};
+
 use super::{args, Db};
 
 use super::sync_data::{hold_lease, Lease};
@@ -12,12 +14,12 @@ pub struct SyncCursor {
     /// completed.
     pub events_from: Option<i64>,
     /// The full pass under way and the cursor it leaves when it completes.
-    pub pass: Option<(i64, i64)>,
+    pub pass: Option<(JobId, i64)>,
 }
 
 /// The connection's cursors (defaults when it never synced).
-pub async fn sync_cursor(pool: &Db, connection_id: i64) -> Result<SyncCursor, StoreError> {
-    let row: Option<(Option<i64>, Option<i64>, Option<i64>)> = pool
+pub async fn sync_cursor(pool: &Db, connection_id: ConnectionId) -> Result<SyncCursor, StoreError> {
+    let row: Option<(Option<i64>, Option<JobId>, Option<i64>)> = pool
         .fetch_optional(
             "SELECT events_from, pass_job_id, pass_cursor FROM sync_cursors \
              WHERE connection_id = $1",
@@ -39,14 +41,14 @@ pub async fn sync_cursor(pool: &Db, connection_id: i64) -> Result<SyncCursor, St
 pub async fn begin_full_pass(
     pool: &Db,
     lease: Lease<'_>,
-    connection_id: i64,
+    connection_id: ConnectionId,
     cursor: i64,
 ) -> Result<Option<i64>, StoreError> {
     let mut tx = pool.begin().await?;
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(None);
     }
-    let current: Option<(Option<i64>, Option<i64>)> = tx
+    let current: Option<(Option<JobId>, Option<i64>)> = tx
         .fetch_optional(
             "SELECT pass_job_id, pass_cursor FROM sync_cursors WHERE connection_id = $1",
             args![connection_id],
@@ -79,7 +81,7 @@ pub async fn begin_full_pass(
 pub async fn advance_events(
     pool: &Db,
     lease: Lease<'_>,
-    connection_id: i64,
+    connection_id: ConnectionId,
     events_from: Option<i64>,
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;

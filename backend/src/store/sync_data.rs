@@ -2,6 +2,8 @@
 //! user filters on plus the whole object, and each table's progress (`sync_tables`). A page's
 //! upserts and its checkpoint commit together, so a crash resumes with no duplicates and no gaps.
 
+use crate::ids::{ConnectionId, JobId};
+
 use super::sync_rows::{table, upsert_objects};
 use super::{args, Db, StoreError, Tx};
 use crate::stripe::lists::StripeList;
@@ -11,7 +13,7 @@ use serde_json::Value;
 /// another never writes.
 pub(super) async fn hold_lease(
     tx: &mut Tx,
-    job_id: i64,
+    job_id: JobId,
     owner: &str,
     now: i64,
     lease_until: i64,
@@ -30,7 +32,7 @@ pub(super) async fn hold_lease(
 #[derive(Debug, Clone, Copy)]
 pub struct Lease<'a> {
     /// The job.
-    pub job_id: i64,
+    pub job_id: JobId,
     /// The lease holder.
     pub owner: &'a str,
     /// Now.
@@ -45,7 +47,7 @@ pub struct Lease<'a> {
 pub async fn commit_page(
     pool: &Db,
     lease: Lease<'_>,
-    connection_id: i64,
+    connection_id: ConnectionId,
     list: StripeList,
     objects: &[Value],
     first: bool,
@@ -90,7 +92,7 @@ pub async fn commit_page(
 pub async fn store_objects(
     pool: &Db,
     lease: Lease<'_>,
-    connection_id: i64,
+    connection_id: ConnectionId,
     list: StripeList,
     objects: &[Value],
 ) -> Result<bool, StoreError> {
@@ -108,7 +110,7 @@ pub async fn store_objects(
 pub async fn mark_deleted(
     pool: &Db,
     lease: Lease<'_>,
-    connection_id: i64,
+    connection_id: ConnectionId,
     list: StripeList,
     last_seen: &[Value],
 ) -> Result<bool, StoreError> {
@@ -163,7 +165,7 @@ pub async fn mark_deleted(
 pub async fn finish_table(
     pool: &Db,
     lease: Lease<'_>,
-    connection_id: i64,
+    connection_id: ConnectionId,
     list: StripeList,
     reconcile: bool,
 ) -> Result<bool, StoreError> {
@@ -207,7 +209,7 @@ pub async fn finish_table(
 /// Records why `list` could not be synced.
 pub async fn set_table_error(
     pool: &Db,
-    connection_id: i64,
+    connection_id: ConnectionId,
     list: StripeList,
     code: &str,
 ) -> Result<(), StoreError> {
@@ -234,13 +236,13 @@ pub struct TableState {
     /// Why the last attempt failed.
     pub error_code: Option<String>,
     /// The job whose pass completed the table.
-    pub done_job_id: Option<i64>,
+    pub done_job_id: Option<JobId>,
 }
 
 /// The sync state of `list` for a connection (defaults when never synced).
 pub async fn table_state(
     pool: &Db,
-    connection_id: i64,
+    connection_id: ConnectionId,
     list: StripeList,
 ) -> Result<TableState, StoreError> {
     type Row = (
@@ -249,7 +251,7 @@ pub async fn table_state(
         Option<String>,
         i64,
         Option<String>,
-        Option<i64>,
+        Option<JobId>,
     );
     let row: Option<Row> = pool
         .fetch_optional(
@@ -276,7 +278,7 @@ pub async fn table_state(
 /// deleted flag; and whether more follow.
 pub async fn table_rows(
     pool: &Db,
-    connection_id: i64,
+    connection_id: ConnectionId,
     list: StripeList,
     after: Option<&str>,
     limit: i64,

@@ -1,6 +1,8 @@
 //! Sync jobs: queued, leased by one worker at a time (the lease is taken in one UPDATE…RETURNING,
 //! so several processes on one database never run a job twice), retried with backoff.
 
+use crate::ids::{ConnectionId, JobId};
+
 use super::{args, Db};
 
 use super::StoreError;
@@ -9,9 +11,9 @@ use super::StoreError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedJob {
     /// The job.
-    pub id: i64,
+    pub id: JobId,
     /// Its connection.
-    pub connection_id: i64,
+    pub connection_id: ConnectionId,
     /// Failed runs so far.
     pub attempts: i64,
     /// A full pass was asked for (**Force an update**): list everything, reconcile deletions.
@@ -22,7 +24,7 @@ pub struct ClaimedJob {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobState {
     /// The job.
-    pub id: i64,
+    pub id: JobId,
     /// `queued`, `running`, `done` or `error`.
     pub status: String,
     /// Why it failed, if it did.
@@ -34,7 +36,7 @@ pub struct JobState {
 /// one (a running one is left alone). Returns whether a job was added.
 pub async fn enqueue_sync(
     pool: &Db,
-    connection_id: i64,
+    connection_id: ConnectionId,
     now: i64,
     full_pass: bool,
 ) -> Result<bool, StoreError> {
@@ -83,7 +85,7 @@ pub async fn claim_sync_job(
 ) -> Result<Option<ClaimedJob>, StoreError> {
     // PostgreSQL: a job another instance is claiming right now is skipped, not waited for.
     let skip_locked = pool.dialect().skip_locked();
-    let row: Option<(i64, i64, i64, bool)> = pool
+    let row: Option<(JobId, ConnectionId, i64, bool)> = pool
         .fetch_optional(
             &format!(
                 "UPDATE sync_jobs SET status = 'running', lease_owner = $1, lease_until = $3, \
@@ -123,7 +125,7 @@ pub enum JobEnd<'a> {
 /// Ends a job the worker holds; `false` when the lease was lost meanwhile.
 pub async fn finish_sync_job(
     pool: &Db,
-    id: i64,
+    id: JobId,
     owner: &str,
     end: JobEnd<'_>,
     now: i64,
@@ -149,9 +151,9 @@ pub async fn finish_sync_job(
 /// The connection's latest job, if it ever had one.
 pub async fn latest_sync_job(
     pool: &Db,
-    connection_id: i64,
+    connection_id: ConnectionId,
 ) -> Result<Option<JobState>, StoreError> {
-    let row: Option<(i64, String, Option<String>)> = pool
+    let row: Option<(JobId, String, Option<String>)> = pool
         .fetch_optional(
             "SELECT id, status, error_code FROM sync_jobs WHERE connection_id = $1 \
              ORDER BY id DESC LIMIT 1",

@@ -2,6 +2,8 @@
 //! columns a BI user filters on plus the whole object, written in multi-row upserts (a `VALUES`
 //! list on SQLite, one array per column on PostgreSQL).
 
+use crate::ids::{ConnectionId, JobId};
+
 use serde_json::Value;
 
 use super::{StoreError, Tx};
@@ -114,11 +116,11 @@ fn last_of_each(objects: &[Value]) -> std::borrow::Cow<'_, [Value]> {
 /// pass) marks each object listed by it.
 pub(super) async fn upsert_objects(
     tx: &mut Tx,
-    connection_id: i64,
+    connection_id: ConnectionId,
     list: StripeList,
     objects: &[Value],
     now: i64,
-    seen_job: Option<i64>,
+    seen_job: Option<JobId>,
 ) -> Result<(), StoreError> {
     let table = table(list);
     let cols = columns(list);

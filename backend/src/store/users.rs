@@ -1,6 +1,8 @@
 //! Users and their sign-in facts: the `users` rows (with the session epoch a password reset
 //! moves). Rules (emails, passwords, hashes) live in `crate::users`.
 
+use crate::ids::UserId;
+
 use shared::{Locale, Role, User};
 
 use super::{args, Db, StoreError};
@@ -20,7 +22,7 @@ pub struct Credentials {
 /// A users row as read by [`USER_COLUMNS`] (the epoch when asked for).
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
-    id: i64,
+    id: UserId,
     email: String,
     display_name: String,
     role: String,
@@ -35,7 +37,7 @@ pub(super) struct UserRow {
 
 pub(super) fn user_from_row(row: &UserRow) -> Result<User, StoreError> {
     Ok(User {
-        id: row.id,
+        id: row.id.into(),
         email: row.email.clone(),
         display_name: row.display_name.clone(),
         role: Role::parse(&row.role)
@@ -97,7 +99,7 @@ pub async fn user_credentials(pool: &Db, email: &str) -> Result<Option<Credentia
 }
 
 /// A user by id.
-pub async fn find_user(pool: &Db, id: i64) -> Result<Option<User>, StoreError> {
+pub async fn find_user(pool: &Db, id: UserId) -> Result<Option<User>, StoreError> {
     let row = pool
         .fetch_optional::<UserRow>(
             &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
@@ -119,7 +121,7 @@ pub async fn list_users(pool: &Db) -> Result<Vec<User>, StoreError> {
 }
 
 /// Records a successful sign-in.
-pub async fn touch_sign_in(pool: &Db, id: i64, now: i64) -> Result<(), StoreError> {
+pub async fn touch_sign_in(pool: &Db, id: UserId, now: i64) -> Result<(), StoreError> {
     pool.execute(
         "UPDATE users SET last_sign_in_at = $1 WHERE id = $2",
         args![now, id],
@@ -155,7 +157,7 @@ pub enum UserUpdate {
 /// happen in one transaction.
 pub async fn update_user(
     pool: &Db,
-    id: i64,
+    id: UserId,
     role: Option<Role>,
     disabled: Option<bool>,
 ) -> Result<UserUpdate, StoreError> {
@@ -204,7 +206,7 @@ pub async fn update_user(
 }
 
 /// Records the language user `id` picked (`None`: follow the browser). `false` when no such user.
-pub async fn set_locale(pool: &Db, id: i64, locale: Option<Locale>) -> Result<bool, StoreError> {
+pub async fn set_locale(pool: &Db, id: UserId, locale: Option<Locale>) -> Result<bool, StoreError> {
     let done = pool
         .execute(
             "UPDATE users SET locale = $1 WHERE id = $2",

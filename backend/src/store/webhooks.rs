@@ -2,6 +2,7 @@
 
 use super::{args, Db};
 use crate::domain::AuditActor;
+use crate::ids::ConnectionId;
 use shared::{AuditAction, AuditDetail, ConnectionStatus, Problem};
 
 use super::{audit, AuditLine, StoreError};
@@ -18,7 +19,7 @@ pub async fn apply_deauthorization(
     livemode: bool,
     created: Option<i64>,
     now: i64,
-) -> Result<Option<Vec<i64>>, StoreError> {
+) -> Result<Option<Vec<ConnectionId>>, StoreError> {
     let mut tx = pool.begin().await?;
     let first = tx
         .execute(
@@ -33,7 +34,7 @@ pub async fn apply_deauthorization(
         return Ok(None);
     }
     // A restricted key is not an application grant: uninstalling an app leaves it working.
-    let ids: Vec<i64> = tx
+    let ids: Vec<ConnectionId> = tx
         .scalar_all(
             "UPDATE connections SET status = $1, last_error = $2 \
              WHERE stripe_user_id = $3 AND livemode = $4 AND auth_kind <> 'restricted_key' \

@@ -95,7 +95,7 @@ pub(super) async fn pass(run: &mut Run<'_>, from: i64) -> Outcome {
         }
         if changes.len() > MAX_CHANGED {
             tracing::info!(
-                connection_id = connection,
+                connection_id = %connection,
                 changed = changes.len(),
                 "many changes since the last sync: a full pass instead"
             );

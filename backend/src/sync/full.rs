@@ -70,7 +70,7 @@ async fn table(run: &mut Run<'_>, list: StripeList) -> Outcome {
                 if after.is_some() && !restarted =>
             {
                 tracing::info!(
-                    connection_id = connection,
+                    connection_id = %connection,
                     table = list.name(),
                     "sync checkpoint gone at Stripe; restarting the table"
                 );

@@ -2,6 +2,7 @@
 //! `SYNC_INTERVAL`; claimed with a lease by one worker of any process; retried with exponential
 //! backoff on transient failures; failed for good on 401/403.
 
+use crate::ids::ConnectionId;
 use std::time::Duration;
 
 use super::engine::{run, Outcome, SyncOptions};
@@ -24,9 +25,9 @@ pub fn backoff_secs(attempts: i64) -> i64 {
 
 /// Queues a sync of the connection unless one is queued or running; logs a failure (a sync not
 /// queued now is queued by the next interval).
-pub async fn enqueue(app: &AppState, connection_id: i64) {
+pub async fn enqueue(app: &AppState, connection_id: ConnectionId) {
     if let Err(e) = store::enqueue_sync(&app.pool, connection_id, app.clock.now(), false).await {
-        tracing::error!(connection_id, error = %e, "queueing a sync failed");
+        tracing::error!(connection_id = %connection_id, error = %e, "queueing a sync failed");
     }
 }
 
@@ -49,8 +50,8 @@ pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize,
         };
         runs += 1;
         tracing::info!(
-            connection_id = job.connection_id,
-            job = job.id,
+            connection_id = %job.connection_id,
+            job = %job.id,
             instance = %app.settings.instance_id,
             full_pass = job.full_pass,
             "sync run started"
@@ -86,8 +87,8 @@ pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize,
             }
         };
         tracing::info!(
-            connection_id = job.connection_id,
-            job = job.id,
+            connection_id = %job.connection_id,
+            job = %job.id,
             ?outcome,
             "sync run ended"
         );

@@ -9,6 +9,7 @@
 //! Hand-written rather than a crate: no rate-limiting crate is in Cargo.lock, and the bucket is a
 //! few lines on tokio's clock (which tests can pause).
 
+use crate::ids::ConnectionId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,12 +41,12 @@ struct Bucket {
 /// Token buckets keyed by connection id.
 #[derive(Debug, Clone, Default)]
 pub struct RateLimiter {
-    buckets: Arc<Mutex<HashMap<i64, Bucket>>>,
+    buckets: Arc<Mutex<HashMap<ConnectionId, Bucket>>>,
 }
 
 impl RateLimiter {
     /// Waits until `connection` may make one more request at `rate` requests per second.
-    pub async fn acquire(&self, connection: i64, rate: f64) {
+    pub async fn acquire(&self, connection: ConnectionId, rate: f64) {
         let rate = if rate.is_finite() && rate > 0.0 {
             rate
         } else {
@@ -73,7 +74,7 @@ impl RateLimiter {
     }
 
     /// Forgets a connection's bucket (it was deleted).
-    pub fn forget(&self, connection: i64) {
+    pub fn forget(&self, connection: ConnectionId) {
         self.buckets
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -90,7 +91,7 @@ mod tests {
         let limiter = RateLimiter::default();
         let start = Instant::now();
         for _ in 0..10 {
-            limiter.acquire(1, 5.0).await;
+            limiter.acquire(ConnectionId(1), 5.0).await;
         }
         // The first goes at once, the nine others 200 ms apart.
         let took = start.elapsed();
@@ -98,7 +99,7 @@ mod tests {
         assert!(took < Duration::from_millis(2100), "{took:?}");
         // Another connection has its own bucket.
         let start = Instant::now();
-        limiter.acquire(2, 5.0).await;
+        limiter.acquire(ConnectionId(2), 5.0).await;
         assert!(start.elapsed() < Duration::from_millis(10));
     }
 

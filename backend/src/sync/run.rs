@@ -2,6 +2,7 @@
 //! Stripe at the connection's rate with its credential. Shared by the full and the events passes.
 
 use crate::config::Secret;
+use crate::ids::ConnectionId;
 use crate::services::credentials::{self, CredentialError};
 use crate::state::AppState;
 use crate::store::{self, ClaimedJob, Lease};
@@ -66,11 +67,11 @@ fn classify(e: &CredentialError) -> (&'static str, bool) {
 }
 
 /// The outcome of a failed read of `list`.
-pub(super) fn failed(connection: i64, list: StripeList, e: &CredentialError) -> Outcome {
+pub(super) fn failed(connection: ConnectionId, list: StripeList, e: &CredentialError) -> Outcome {
     if matches!(e, CredentialError::Gone) {
         return Outcome::Gone;
     }
-    tracing::warn!(connection_id = connection, table = list.name(), error = %e, "sync read failed");
+    tracing::warn!(connection_id = %connection, table = list.name(), error = %e, "sync read failed");
     let (code, retry) = classify(e);
     if retry {
         Outcome::Transient(list, code)
@@ -80,8 +81,12 @@ pub(super) fn failed(connection: i64, list: StripeList, e: &CredentialError) -> 
 }
 
 /// The outcome of a failed write for `list`.
-pub(super) fn not_stored(connection: i64, list: StripeList, e: &store::StoreError) -> Outcome {
-    tracing::warn!(connection_id = connection, table = list.name(), error = %e, "storing sync data failed");
+pub(super) fn not_stored(
+    connection: ConnectionId,
+    list: StripeList,
+    e: &store::StoreError,
+) -> Outcome {
+    tracing::warn!(connection_id = %connection, table = list.name(), error = %e, "storing sync data failed");
     Outcome::Transient(list, "storage_failed")
 }
 
@@ -98,7 +103,7 @@ pub(super) struct Run<'a> {
 }
 
 impl Run<'_> {
-    pub fn connection(&self) -> i64 {
+    pub fn connection(&self) -> ConnectionId {
         self.job.connection_id
     }
 

@@ -1,5 +1,6 @@
 //! The sync tests' helpers: what Stripe (the emulator) lists, what the tables hold, running jobs.
 
+use backend::ids::ConnectionId;
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
@@ -18,7 +19,7 @@ pub async fn stripe_objects(app: &TestApp, id: i64, list: StripeList) -> BTreeMa
     loop {
         let client = app.state.stripe.clone();
         let cursor = after.clone();
-        let page = credentials::call(&app.state, id, move |key| {
+        let page = credentials::call(&app.state, ConnectionId(id), move |key| {
             let client = client.clone();
             let cursor = cursor.clone();
             async move { client.list_page(list, cursor.as_deref(), &key).await }
