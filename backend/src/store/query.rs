@@ -1,7 +1,7 @@
 //! Running one statement on whichever database: `execute`, `fetch_*` (rows) and `scalar_*` (one
-//! column) on a [`Conn`], and the same on a [`Db`] (any pooled connection) and a [`Tx`] (the
-//! transaction). The SQL text is the dialects' common ground, bound with [`Args`]; the match on the
-//! database happens here, once per method, and nowhere else.
+//! column) on a [`Db`] (any pooled connection), a [`Tx`] (the transaction) and a [`Conn`] (either).
+//! The SQL text is the dialects' common ground, bound with [`Args`]; the match on the database
+//! happens here, in the [`Db`] and [`Tx`] methods, and nowhere else.
 
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -41,25 +41,30 @@ impl<T> Scalar for T where
 {
 }
 
-/// Runs `$body` with `$e` bound to the executor `$conn` (a [`Conn`]) holds — the pool or the
-/// transaction's connection — and `$a` to `$args` bound for that database. The one dialect switch.
+/// Runs `$body` with `$e` bound to the executor — a pool (`pool $db`, a [`Db`]) or a
+/// transaction's connection (`tx $tx`, a [`Tx`]) — and `$a` to `$args` bound for that database.
+/// The one dialect switch: two arms per use, as the macros at each call site had before.
 macro_rules! dispatch {
-    ($conn:expr, $args:expr, |$e:ident, $a:ident| $body:expr) => {
-        match $conn {
-            Conn::Pool(Db::Sqlite($e)) => {
+    (pool $db:expr, $args:expr, |$e:ident, $a:ident| $body:expr) => {
+        match $db {
+            Db::Sqlite($e) => {
                 let $a = $args.bind::<SqliteArguments<'_>>()?;
                 $body
             }
-            Conn::Pool(Db::Postgres($e)) => {
+            Db::Postgres($e) => {
                 let $a = $args.bind::<PgArguments>()?;
                 $body
             }
-            Conn::Tx(Tx::Sqlite(t)) => {
+        }
+    };
+    (tx $tx:expr, $args:expr, |$e:ident, $a:ident| $body:expr) => {
+        match $tx {
+            Tx::Sqlite(t) => {
                 let $e = &mut **t;
                 let $a = $args.bind::<SqliteArguments<'_>>()?;
                 $body
             }
-            Conn::Tx(Tx::Postgres(t)) => {
+            Tx::Postgres(t) => {
                 let $e = &mut **t;
                 let $a = $args.bind::<PgArguments>()?;
                 $body
@@ -68,89 +73,19 @@ macro_rules! dispatch {
     };
 }
 
-impl Conn<'_> {
-    /// Runs a statement; the rows it changed.
-    pub async fn execute(self, sql: &str, args: Args<'_>) -> Result<u64, StoreError> {
-        Ok(dispatch!(self, args, |e, a| sqlx::query_with(sql, a)
-            .execute(e)
-            .await?
-            .rows_affected()))
-    }
-
-    /// The one row a query returns (an error when there is none).
-    pub async fn fetch_one<T: Record>(self, sql: &str, args: Args<'_>) -> Result<T, StoreError> {
-        Ok(dispatch!(self, args, |e, a| sqlx::query_as_with(sql, a)
-            .fetch_one(e)
-            .await?))
-    }
-
-    /// The first row a query returns, if any.
-    pub async fn fetch_optional<T: Record>(
-        self,
-        sql: &str,
-        args: Args<'_>,
-    ) -> Result<Option<T>, StoreError> {
-        Ok(dispatch!(self, args, |e, a| sqlx::query_as_with(sql, a)
-            .fetch_optional(e)
-            .await?))
-    }
-
-    /// Every row a query returns.
-    pub async fn fetch_all<T: Record>(
-        self,
-        sql: &str,
-        args: Args<'_>,
-    ) -> Result<Vec<T>, StoreError> {
-        Ok(dispatch!(self, args, |e, a| sqlx::query_as_with(sql, a)
-            .fetch_all(e)
-            .await?))
-    }
-
-    /// The first column of the one row a query returns (an error when there is none).
-    pub async fn scalar_one<T: Scalar>(self, sql: &str, args: Args<'_>) -> Result<T, StoreError> {
-        Ok(dispatch!(self, args, |e, a| sqlx::query_scalar_with(
-            sql, a
-        )
-        .fetch_one(e)
-        .await?))
-    }
-
-    /// The first column of the first row a query returns, if any.
-    pub async fn scalar_optional<T: Scalar>(
-        self,
-        sql: &str,
-        args: Args<'_>,
-    ) -> Result<Option<T>, StoreError> {
-        Ok(dispatch!(self, args, |e, a| sqlx::query_scalar_with(
-            sql, a
-        )
-        .fetch_optional(e)
-        .await?))
-    }
-
-    /// The first column of every row a query returns.
-    pub async fn scalar_all<T: Scalar>(
-        self,
-        sql: &str,
-        args: Args<'_>,
-    ) -> Result<Vec<T>, StoreError> {
-        Ok(dispatch!(self, args, |e, a| sqlx::query_scalar_with(
-            sql, a
-        )
-        .fetch_all(e)
-        .await?))
-    }
-}
-
 impl Db {
     /// Runs a statement on any pooled connection; the rows it changed.
     pub async fn execute(&self, sql: &str, args: Args<'_>) -> Result<u64, StoreError> {
-        Conn::Pool(self).execute(sql, args).await
+        Ok(dispatch!(pool self, args, |e, a| {
+            sqlx::query_with(sql, a).execute(e).await?.rows_affected()
+        }))
     }
 
     /// The one row a query returns on any pooled connection (an error when there is none).
     pub async fn fetch_one<T: Record>(&self, sql: &str, args: Args<'_>) -> Result<T, StoreError> {
-        Conn::Pool(self).fetch_one(sql, args).await
+        Ok(dispatch!(pool self, args, |e, a| {
+            sqlx::query_as_with(sql, a).fetch_one(e).await?
+        }))
     }
 
     /// The first row a query returns on any pooled connection, if any.
@@ -159,7 +94,9 @@ impl Db {
         sql: &str,
         args: Args<'_>,
     ) -> Result<Option<T>, StoreError> {
-        Conn::Pool(self).fetch_optional(sql, args).await
+        Ok(dispatch!(pool self, args, |e, a| {
+            sqlx::query_as_with(sql, a).fetch_optional(e).await?
+        }))
     }
 
     /// Every row a query returns on any pooled connection.
@@ -168,13 +105,17 @@ impl Db {
         sql: &str,
         args: Args<'_>,
     ) -> Result<Vec<T>, StoreError> {
-        Conn::Pool(self).fetch_all(sql, args).await
+        Ok(dispatch!(pool self, args, |e, a| {
+            sqlx::query_as_with(sql, a).fetch_all(e).await?
+        }))
     }
 
     /// The first column of the one row a query returns on any pooled connection (an error when
     /// there is none).
     pub async fn scalar_one<T: Scalar>(&self, sql: &str, args: Args<'_>) -> Result<T, StoreError> {
-        Conn::Pool(self).scalar_one(sql, args).await
+        Ok(dispatch!(pool self, args, |e, a| {
+            sqlx::query_scalar_with(sql, a).fetch_one(e).await?
+        }))
     }
 
     /// The first column of the first row a query returns on any pooled connection, if any.
@@ -183,7 +124,9 @@ impl Db {
         sql: &str,
         args: Args<'_>,
     ) -> Result<Option<T>, StoreError> {
-        Conn::Pool(self).scalar_optional(sql, args).await
+        Ok(dispatch!(pool self, args, |e, a| {
+            sqlx::query_scalar_with(sql, a).fetch_optional(e).await?
+        }))
     }
 
     /// The first column of every row a query returns on any pooled connection.
@@ -192,14 +135,18 @@ impl Db {
         sql: &str,
         args: Args<'_>,
     ) -> Result<Vec<T>, StoreError> {
-        Conn::Pool(self).scalar_all(sql, args).await
+        Ok(dispatch!(pool self, args, |e, a| {
+            sqlx::query_scalar_with(sql, a).fetch_all(e).await?
+        }))
     }
 }
 
 impl Tx {
     /// Runs a statement in the transaction; the rows it changed.
     pub async fn execute(&mut self, sql: &str, args: Args<'_>) -> Result<u64, StoreError> {
-        Conn::Tx(self).execute(sql, args).await
+        Ok(dispatch!(tx self, args, |e, a| {
+            sqlx::query_with(sql, a).execute(e).await?.rows_affected()
+        }))
     }
 
     /// The one row a query returns in the transaction (an error when there is none).
@@ -208,7 +155,9 @@ impl Tx {
         sql: &str,
         args: Args<'_>,
     ) -> Result<T, StoreError> {
-        Conn::Tx(self).fetch_one(sql, args).await
+        Ok(dispatch!(tx self, args, |e, a| {
+            sqlx::query_as_with(sql, a).fetch_one(e).await?
+        }))
     }
 
     /// The first row a query returns in the transaction, if any.
@@ -217,7 +166,9 @@ impl Tx {
         sql: &str,
         args: Args<'_>,
     ) -> Result<Option<T>, StoreError> {
-        Conn::Tx(self).fetch_optional(sql, args).await
+        Ok(dispatch!(tx self, args, |e, a| {
+            sqlx::query_as_with(sql, a).fetch_optional(e).await?
+        }))
     }
 
     /// Every row a query returns in the transaction.
@@ -226,7 +177,9 @@ impl Tx {
         sql: &str,
         args: Args<'_>,
     ) -> Result<Vec<T>, StoreError> {
-        Conn::Tx(self).fetch_all(sql, args).await
+        Ok(dispatch!(tx self, args, |e, a| {
+            sqlx::query_as_with(sql, a).fetch_all(e).await?
+        }))
     }
 
     /// The first column of the one row a query returns in the transaction (an error when there is
@@ -236,7 +189,9 @@ impl Tx {
         sql: &str,
         args: Args<'_>,
     ) -> Result<T, StoreError> {
-        Conn::Tx(self).scalar_one(sql, args).await
+        Ok(dispatch!(tx self, args, |e, a| {
+            sqlx::query_scalar_with(sql, a).fetch_one(e).await?
+        }))
     }
 
     /// The first column of the first row a query returns in the transaction, if any.
@@ -245,7 +200,9 @@ impl Tx {
         sql: &str,
         args: Args<'_>,
     ) -> Result<Option<T>, StoreError> {
-        Conn::Tx(self).scalar_optional(sql, args).await
+        Ok(dispatch!(tx self, args, |e, a| {
+            sqlx::query_scalar_with(sql, a).fetch_optional(e).await?
+        }))
     }
 
     /// The first column of every row a query returns in the transaction.
@@ -254,7 +211,83 @@ impl Tx {
         sql: &str,
         args: Args<'_>,
     ) -> Result<Vec<T>, StoreError> {
-        Conn::Tx(self).scalar_all(sql, args).await
+        Ok(dispatch!(tx self, args, |e, a| {
+            sqlx::query_scalar_with(sql, a).fetch_all(e).await?
+        }))
+    }
+}
+
+impl Conn<'_> {
+    /// Runs a statement; the rows it changed.
+    pub async fn execute(self, sql: &str, args: Args<'_>) -> Result<u64, StoreError> {
+        match self {
+            Conn::Pool(db) => db.execute(sql, args).await,
+            Conn::Tx(tx) => tx.execute(sql, args).await,
+        }
+    }
+
+    /// The one row a query returns (an error when there is none).
+    pub async fn fetch_one<T: Record>(self, sql: &str, args: Args<'_>) -> Result<T, StoreError> {
+        match self {
+            Conn::Pool(db) => db.fetch_one(sql, args).await,
+            Conn::Tx(tx) => tx.fetch_one(sql, args).await,
+        }
+    }
+
+    /// The first row a query returns, if any.
+    pub async fn fetch_optional<T: Record>(
+        self,
+        sql: &str,
+        args: Args<'_>,
+    ) -> Result<Option<T>, StoreError> {
+        match self {
+            Conn::Pool(db) => db.fetch_optional(sql, args).await,
+            Conn::Tx(tx) => tx.fetch_optional(sql, args).await,
+        }
+    }
+
+    /// Every row a query returns.
+    pub async fn fetch_all<T: Record>(
+        self,
+        sql: &str,
+        args: Args<'_>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Conn::Pool(db) => db.fetch_all(sql, args).await,
+            Conn::Tx(tx) => tx.fetch_all(sql, args).await,
+        }
+    }
+
+    /// The first column of the one row a query returns (an error when there is none).
+    pub async fn scalar_one<T: Scalar>(self, sql: &str, args: Args<'_>) -> Result<T, StoreError> {
+        match self {
+            Conn::Pool(db) => db.scalar_one(sql, args).await,
+            Conn::Tx(tx) => tx.scalar_one(sql, args).await,
+        }
+    }
+
+    /// The first column of the first row a query returns, if any.
+    pub async fn scalar_optional<T: Scalar>(
+        self,
+        sql: &str,
+        args: Args<'_>,
+    ) -> Result<Option<T>, StoreError> {
+        match self {
+            Conn::Pool(db) => db.scalar_optional(sql, args).await,
+            Conn::Tx(tx) => tx.scalar_optional(sql, args).await,
+        }
+    }
+
+    /// The first column of every row a query returns.
+    pub async fn scalar_all<T: Scalar>(
+        self,
+        sql: &str,
+        args: Args<'_>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Conn::Pool(db) => db.scalar_all(sql, args).await,
+            Conn::Tx(tx) => tx.scalar_all(sql, args).await,
+        }
     }
 }
 
