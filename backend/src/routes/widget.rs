@@ -3,11 +3,12 @@
 //! page posts the outcome to the widget's window — to the host page's origin only — and closes.
 
 use crate::ids::ConnectionId;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use shared::CallbackError;
 
+use crate::cookies;
 use crate::services::authorize::Failure;
 use crate::services::widget_flows::{self, WIDGET_COOKIE};
 use crate::state::AppState;
@@ -120,9 +121,9 @@ pub async fn result_page(
         None => page(StatusCode::OK, Some(origin), &result),
     };
     // The flow's cookie has done its job.
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "{WIDGET_COOKIE}=; Path=/oauth/stripe/callback; Max-Age=0; HttpOnly; SameSite=Lax"
-    )) {
+    let secure = state.settings.secure_cookies();
+    if let Some(value) = cookies::set_cookie(WIDGET_COOKIE, "", "/oauth/stripe/callback", 0, secure)
+    {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response

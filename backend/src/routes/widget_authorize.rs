@@ -15,6 +15,7 @@ use serde::Deserialize;
 use shared::CallbackError;
 
 use super::widget::{escape, html_page, refused, script};
+use crate::cookies;
 use crate::services::widget_flows::{self, WIDGET_COOKIE, WIDGET_FLOW_TTL_SECS};
 use crate::state::AppState;
 use crate::stripe::flows::Flows;
@@ -212,16 +213,15 @@ pub async fn authorize_go(
     let proof = form.proof.as_deref().filter(|p| !p.is_empty());
     match widget_flows::open_widget_flow(&state, &form.flow, proof).await {
         Ok(Some((nonce, stripe_url))) => {
-            let secure = if state.settings.public_origin.starts_with("https://") {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = format!(
-                "{WIDGET_COOKIE}={nonce}; Path=/oauth/stripe/callback; Max-Age={WIDGET_FLOW_TTL_SECS}; HttpOnly; SameSite=Lax{secure}"
+            let cookie = cookies::set_cookie(
+                WIDGET_COOKIE,
+                &nonce,
+                "/oauth/stripe/callback",
+                WIDGET_FLOW_TTL_SECS,
+                state.settings.secure_cookies(),
             );
             let mut response = Redirect::to(&stripe_url).into_response();
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
+            if let Some(value) = cookie {
                 response.headers_mut().insert(header::SET_COOKIE, value);
             }
             response

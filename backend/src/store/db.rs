@@ -99,14 +99,6 @@ impl Db {
             Self::Postgres(p) => p.close().await,
         }
     }
-
-    /// The SQLite pool, when this is SQLite (tests and SQLite-only tools).
-    pub fn as_sqlite(&self) -> Option<&SqlitePool> {
-        match self {
-            Self::Sqlite(p) => Some(p),
-            Self::Postgres(_) => None,
-        }
-    }
 }
 
 impl Tx {
