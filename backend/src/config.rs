@@ -97,6 +97,11 @@ pub struct Config {
     pub sync_interval_secs: i64,
     /// Requests per second a sync makes per connection (`SYNC_RATE_LIMIT`); `None` → by mode.
     pub sync_rate_limit: Option<f64>,
+    /// Sync jobs one instance runs side by side (`SYNC_MAX_JOBS`, default 64).
+    pub sync_max_jobs: usize,
+    /// Requests to Stripe one instance's syncs have in flight at most (`SYNC_MAX_IN_FLIGHT`,
+    /// default 256): what bounds the sync's memory.
+    pub sync_max_in_flight: usize,
     /// Seconds a sync job stays leased to an instance that stopped heart-beating (`SYNC_LEASE`,
     /// default `2m`): after that another instance takes it over from its checkpoints.
     pub sync_lease_secs: i64,
@@ -112,6 +117,11 @@ pub struct Config {
 pub const STRIPE_RETRY_BASE: Duration = Duration::from_millis(250);
 /// The longest wait before a failed Stripe call is tried again.
 pub const STRIPE_RETRY_CAP: Duration = Duration::from_secs(8);
+
+/// Sync jobs one instance runs side by side without `SYNC_MAX_JOBS`.
+pub const DEFAULT_SYNC_MAX_JOBS: usize = 64;
+/// Requests in flight to Stripe of one instance's syncs without `SYNC_MAX_IN_FLIGHT`.
+pub const DEFAULT_SYNC_MAX_IN_FLIGHT: usize = 256;
 
 /// A sync job's lease without `SYNC_LEASE`: two minutes without a heartbeat (one per page).
 pub const DEFAULT_SYNC_LEASE_SECS: i64 = 120;
@@ -376,17 +386,20 @@ impl Config {
             .transpose()?
             .unwrap_or_default();
 
-        let max_connections_per_client = match var("MAX_CONNECTIONS_PER_CLIENT") {
-            Some(raw) => raw
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| {
-                    invalid("MAX_CONNECTIONS_PER_CLIENT", "must be a positive number")
-                })?,
-            None => 64,
+        let count = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
+            match var(name) {
+                Some(raw) => raw
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| invalid(name, "must be a positive number")),
+                None => Ok(default),
+            }
         };
+        let max_connections_per_client = count("MAX_CONNECTIONS_PER_CLIENT", 64)?;
+        let sync_max_jobs = count("SYNC_MAX_JOBS", DEFAULT_SYNC_MAX_JOBS)?;
+        let sync_max_in_flight = count("SYNC_MAX_IN_FLIGHT", DEFAULT_SYNC_MAX_IN_FLIGHT)?;
         let trusted_proxies = match var("TRUSTED_PROXIES") {
             Some(raw) => parse_trusted_proxies(&raw)?,
             None => TrustedProxies::default(),
@@ -400,6 +413,8 @@ impl Config {
             sync_interval_secs,
             sync_lease_secs,
             sync_rate_limit,
+            sync_max_jobs,
+            sync_max_in_flight,
             webhook_secrets,
             first_admin,
             bind,

@@ -19,6 +19,7 @@ use crate::store::{self, StoreError};
 use crate::stripe::flows::connect::OAuthConfigError;
 use crate::stripe::flows::{AppsFlow, ConnectFlow, Flows};
 use crate::stripe::{self, StripeClient};
+use crate::sync::writer::Writer;
 use crate::users::{self, UserError};
 use shared::{AuthKind, Role};
 
@@ -262,6 +263,8 @@ impl Application {
             }
             StripeMode::Unconfigured => return Err(StartupError::NoStripe),
         };
+        let clock = Clock::default();
+        let sync_writer = Writer::start(pool.clone(), clock.clone(), config.sync_lease_secs);
         let state = AppState {
             pool,
             cipher: Arc::new(cipher),
@@ -271,7 +274,7 @@ impl Application {
                 ..stripe::RetryPolicy::default()
             }),
             flows: Arc::new(flows),
-            clock: Clock::default(),
+            clock,
             settings: Arc::new(Settings {
                 demo_mode: emulator.is_some(),
                 public_origin: public_url.origin().ascii_serialization(),
@@ -279,13 +282,17 @@ impl Application {
                 sync_interval_secs: config.sync_interval_secs,
                 sync_lease_secs: config.sync_lease_secs,
                 sync_rate_limit: config.sync_rate_limit,
+                sync_max_jobs: config.sync_max_jobs,
                 restricted_key_url,
                 instance_id: new_instance_id(),
                 trusted_proxies: config.trusted_proxies.clone(),
             }),
             webhook_secrets: Arc::new(webhook_secrets),
             connections_answer: Arc::default(),
-            sync_limiter: Default::default(),
+            sync_limits: Default::default(),
+            sync_requests: Arc::new(tokio::sync::Semaphore::new(config.sync_max_in_flight)),
+            sync_writer,
+            sync_wake: Arc::default(),
         };
         tracing::info!(
             instance = %state.settings.instance_id,

@@ -12,7 +12,8 @@ use crate::config::Secret;
 use crate::crypto::TokenCipher;
 use crate::stripe::flows::Flows;
 use crate::stripe::StripeClient;
-use crate::sync::ratelimit::RateLimiter;
+use crate::sync::limits::Limits;
+use crate::sync::writer::Writer;
 
 /// Facts about this server fixed at start-up.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct Settings {
     /// Requests per second a sync makes per connection (`SYNC_RATE_LIMIT`); `None` → 20 in test
     /// mode, 80 in live mode.
     pub sync_rate_limit: Option<f64>,
+    /// Sync jobs this instance runs side by side (`SYNC_MAX_JOBS`).
+    pub sync_max_jobs: usize,
     /// Where an account owner makes a restricted key.
     pub restricted_key_url: String,
     /// This process, as the holder of leases in the shared database.
@@ -65,8 +68,14 @@ pub struct AppState {
     /// The Data Sources answer last built, with the connections table's version it was built at
     /// (read from the database on every request: never served past a change).
     pub connections_answer: Arc<std::sync::Mutex<Option<(i64, axum::body::Bytes)>>>,
-    /// The sync's per-connection rate limit toward Stripe (this process only).
-    pub sync_limiter: RateLimiter,
+    /// The sync's per-connection pace toward Stripe (this process only).
+    pub sync_limits: Limits,
+    /// The process's requests in flight to Stripe for syncs (`SYNC_MAX_IN_FLIGHT` permits).
+    pub sync_requests: Arc<tokio::sync::Semaphore>,
+    /// Where full passes' pages are written.
+    pub sync_writer: Writer,
+    /// Wakes the sync scheduler: a job was queued in this process.
+    pub sync_wake: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<AppState> for TrustedProxies {

@@ -105,7 +105,15 @@ pub async fn timed_backfill(
     .expect("lease held");
     for list in StripeList::ALL {
         let mut after: Option<String> = None;
-        let mut first = true;
+        store::begin_ranges(
+            &state.pool,
+            lease(state.clock.now()),
+            ConnectionId(connection),
+            list,
+        )
+        .await
+        .expect("ranges")
+        .expect("lease held");
         let mut next: Option<tokio::task::JoinHandle<axum::body::Bytes>> = None;
         loop {
             let t = Instant::now();
@@ -141,24 +149,25 @@ pub async fn timed_backfill(
             }
             let t = Instant::now();
             let lease = lease(state.clock.now());
-            assert!(
-                store::commit_page(
-                    &state.pool,
+            let done = !page.has_more || page.data.is_empty();
+            let written = store::commit_pages(
+                &state.pool,
+                &[store::RangePage {
                     lease,
-                    ConnectionId(connection),
+                    connection_id: ConnectionId(connection),
                     list,
-                    &page.data,
-                    first
-                )
-                .await
-                .expect("commit"),
-                "lease held"
-            );
+                    range: store::UNBOUNDED_HI,
+                    objects: &page.data,
+                    done,
+                }],
+            )
+            .await
+            .expect("commit");
+            assert_eq!(written, [true], "lease held");
             split.commit += t.elapsed();
             split.pages += 1;
             split.objects += page.data.len() as u64;
-            first = false;
-            if !page.has_more || page.data.is_empty() {
+            if done {
                 let t = Instant::now();
                 let reconcile = list != StripeList::Events;
                 assert!(store::finish_table(

@@ -49,6 +49,7 @@ pub fn classify(error: &StripeError) -> (ConnectionStatus, Problem) {
         }
         StripeError::ServerError { .. }
         | StripeError::Malformed(_)
+        | StripeError::InvalidRequest { .. }
         | StripeError::Missing(_)
         | StripeError::Refused { .. } => (ConnectionStatus::Error, Problem::BadAnswer),
     }

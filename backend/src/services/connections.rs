@@ -234,7 +234,7 @@ pub async fn delete(
         }
     };
     store::delete_connection(&app.pool, id).await?;
-    app.sync_limiter.forget(id);
+    app.sync_limits.forget(id);
     let line = AuditLine {
         connection_id: id,
         account: account.as_str(),

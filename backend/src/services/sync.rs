@@ -68,7 +68,7 @@ pub async fn status(app: &AppState, id: ConnectionId) -> Result<SyncStatus, Data
         // A pass is under way for this table while its job is active and has not completed it.
         let in_pass = active
             && job.as_ref().map(|j| j.id) != t.done_job_id
-            && (t.checkpoint.is_some() || status == SyncState::Running);
+            && (t.in_pass || status == SyncState::Running);
         let progress = in_pass.then_some(SyncProgress {
             done: t.progress_done,
             total: t.rows.max(t.progress_done),
@@ -92,6 +92,7 @@ pub async fn status(app: &AppState, id: ConnectionId) -> Result<SyncStatus, Data
 pub async fn force(app: &AppState, id: ConnectionId) -> Result<(), DataError> {
     require_connection(app, id).await?;
     store::enqueue_sync(&app.pool, id, app.clock.now(), true).await?;
+    app.sync_wake.notify_one();
     Ok(())
 }
 

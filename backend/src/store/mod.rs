@@ -20,6 +20,7 @@ mod states;
 mod sync_cursors;
 mod sync_data;
 mod sync_jobs;
+mod sync_ranges;
 mod sync_rows;
 mod throttle;
 mod users;
@@ -69,12 +70,15 @@ pub use states::{
 };
 pub use sync_cursors::{advance_events, begin_full_pass, sync_cursor, SyncCursor};
 pub use sync_data::{
-    commit_page, finish_table, mark_deleted, set_table_error, store_objects, table_rows,
-    table_state, Lease, TableState,
+    commit_pages, finish_table, mark_deleted, set_table_error, store_objects, table_rows,
+    table_state, Lease, RangePage, TableState,
 };
 pub use sync_jobs::{
     claim_sync_job, enqueue_due_syncs, enqueue_sync, finish_sync_job, latest_sync_job, ClaimedJob,
     JobEnd, JobState,
+};
+pub use sync_ranges::{
+    begin_ranges, restart_range, split_range, SyncRange, UNBOUNDED_HI, UNBOUNDED_LO,
 };
 pub use throttle::{cap_throttle_rows, charge_sign_in, refund_sign_in};
 pub use users::{

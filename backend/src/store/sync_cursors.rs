@@ -61,8 +61,14 @@ pub async fn begin_full_pass(
         }
     }
     tx.execute(
-        "UPDATE sync_tables SET checkpoint = NULL, progress_done = 0 WHERE connection_id = $1 \
+        "UPDATE sync_tables SET progress_done = 0 WHERE connection_id = $1 \
          AND (done_job_id IS NULL OR done_job_id <> $2)",
+        args![connection_id, lease.job_id],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM sync_ranges WHERE connection_id = $1 AND table_name NOT IN \
+             (SELECT table_name FROM sync_tables WHERE connection_id = $1 AND done_job_id = $2)",
         args![connection_id, lease.job_id],
     )
     .await?;

@@ -1,6 +1,7 @@
 //! Synced Stripe data: one table per list keyed by (connection, Stripe id) with the columns a BI
 //! user filters on plus the whole object, and each table's progress (`sync_tables`). A page's
-//! upserts and its checkpoint commit together, so a crash resumes with no duplicates and no gaps.
+//! upserts and its range's checkpoint commit together, so a crash resumes with no duplicates and
+//! no gaps.
 
 use crate::ids::{ConnectionId, JobId};
 
@@ -41,51 +42,84 @@ pub struct Lease<'a> {
     pub until: i64,
 }
 
-/// Stores one page of `list` listed by a full pass and moves the table's checkpoint to its last id,
-/// in one transaction. `first` starts the pass's progress count. `false` (nothing written) when the
-/// lease was lost.
-pub async fn commit_page(
-    pool: &Db,
-    lease: Lease<'_>,
-    connection_id: ConnectionId,
-    list: StripeList,
-    objects: &[Value],
-    first: bool,
-) -> Result<bool, StoreError> {
+/// One page of a range of `list`, read by a full pass, to store.
+#[derive(Debug, Clone, Copy)]
+pub struct RangePage<'a> {
+    /// The job writing it.
+    pub lease: Lease<'a>,
+    /// The connection.
+    pub connection_id: ConnectionId,
+    /// The list.
+    pub list: StripeList,
+    /// The range it belongs to (its `hi`).
+    pub range: i64,
+    /// The objects, in Stripe's order.
+    pub objects: &'a [Value],
+    /// The range is read to its end with this page.
+    pub done: bool,
+}
+
+/// Stores pages of full passes — the objects, each range's checkpoint (its page's last id) and
+/// done flag, each table's progress — in one transaction. Per page, whether it was written: not
+/// when its job's lease was lost.
+pub async fn commit_pages(pool: &Db, pages: &[RangePage<'_>]) -> Result<Vec<bool>, StoreError> {
     let mut tx = pool.begin().await?;
     tx.relax_durability().await?;
-    if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
-        return Ok(false);
-    }
-    upsert_objects(
-        &mut tx,
-        connection_id,
-        list,
-        objects,
-        lease.now,
-        Some(lease.job_id),
-    )
-    .await?;
-    let last = objects.last().and_then(|o| o["id"].as_str());
-    tx.execute(
-        "INSERT INTO sync_tables (connection_id, table_name, checkpoint, progress_done) \
-         VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (connection_id, table_name) DO UPDATE SET \
-             checkpoint = COALESCE(excluded.checkpoint, sync_tables.checkpoint), \
-             progress_done = CASE WHEN $5 THEN excluded.progress_done \
-                 ELSE sync_tables.progress_done + excluded.progress_done END, \
-             error_code = NULL, done_job_id = NULL",
-        args![
+    let mut leases: Vec<(JobId, &str, bool)> = Vec::new();
+    let mut written = Vec::with_capacity(pages.len());
+    for page in pages {
+        let lease = page.lease;
+        let held = match leases
+            .iter()
+            .find(|(job, owner, _)| *job == lease.job_id && *owner == lease.owner)
+        {
+            Some((_, _, held)) => *held,
+            None => {
+                let held =
+                    hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await?;
+                leases.push((lease.job_id, lease.owner, held));
+                held
+            }
+        };
+        written.push(held);
+        if !held {
+            continue;
+        }
+        let (connection_id, list) = (page.connection_id, page.list);
+        upsert_objects(
+            &mut tx,
             connection_id,
-            list.name(),
-            last,
-            i64::try_from(objects.len()).unwrap_or(i64::MAX),
-            first
-        ],
-    )
-    .await?;
+            list,
+            page.objects,
+            lease.now,
+            Some(lease.job_id),
+        )
+        .await?;
+        let last = page.objects.last().and_then(|o| o["id"].as_str());
+        tx.execute(
+            "UPDATE sync_ranges SET checkpoint = COALESCE($4, checkpoint), done = $5 \
+             WHERE connection_id = $1 AND table_name = $2 AND hi = $3",
+            args![connection_id, list.name(), page.range, last, page.done],
+        )
+        .await?;
+        if !page.objects.is_empty() {
+            tx.execute(
+                "INSERT INTO sync_tables (connection_id, table_name, progress_done) \
+                 VALUES ($1, $2, $3) \
+                 ON CONFLICT (connection_id, table_name) DO UPDATE SET \
+                     progress_done = sync_tables.progress_done + excluded.progress_done, \
+                     error_code = NULL, done_job_id = NULL",
+                args![
+                    connection_id,
+                    list.name(),
+                    i64::try_from(page.objects.len()).unwrap_or(i64::MAX)
+                ],
+            )
+            .await?;
+        }
+    }
     tx.commit().await?;
-    Ok(true)
+    Ok(written)
 }
 
 /// Stores objects read one by one (the events pass), outside any full pass.
@@ -160,7 +194,7 @@ pub async fn mark_deleted(
     Ok(true)
 }
 
-/// Marks `list` synced by this job: row count and time set, checkpoint cleared. With `reconcile`
+/// Marks `list` synced by this job: row count and time set, its ranges gone. With `reconcile`
 /// (a full pass that listed the whole table), what the pass did not list is marked deleted.
 pub async fn finish_table(
     pool: &Db,
@@ -197,9 +231,14 @@ pub async fn finish_table(
         "INSERT INTO sync_tables (connection_id, table_name, rows, synced_at, done_job_id) \
          VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (connection_id, table_name) DO UPDATE SET rows = excluded.rows, \
-             synced_at = excluded.synced_at, checkpoint = NULL, progress_done = 0, \
+             synced_at = excluded.synced_at, progress_done = 0, \
              error_code = NULL, done_job_id = excluded.done_job_id",
         args![connection_id, list.name(), rows, lease.now, lease.job_id],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM sync_ranges WHERE connection_id = $1 AND table_name = $2",
+        args![connection_id, list.name()],
     )
     .await?;
     tx.commit().await?;
@@ -229,8 +268,8 @@ pub struct TableState {
     pub rows: i64,
     /// When the last pass completed.
     pub synced_at: Option<i64>,
-    /// The last id stored by the pass under way.
-    pub checkpoint: Option<String>,
+    /// A full pass is under way (it has ranges).
+    pub in_pass: bool,
     /// Objects stored by the pass under way.
     pub progress_done: i64,
     /// Why the last attempt failed.
@@ -245,27 +284,22 @@ pub async fn table_state(
     connection_id: ConnectionId,
     list: StripeList,
 ) -> Result<TableState, StoreError> {
-    type Row = (
-        i64,
-        Option<i64>,
-        Option<String>,
-        i64,
-        Option<String>,
-        Option<JobId>,
-    );
+    type Row = (i64, Option<i64>, bool, i64, Option<String>, Option<JobId>);
     let row: Option<Row> = pool
         .fetch_optional(
-            "SELECT rows, synced_at, checkpoint, progress_done, error_code, done_job_id \
-             FROM sync_tables WHERE connection_id = $1 AND table_name = $2",
+            "SELECT t.rows, t.synced_at, EXISTS (SELECT 1 FROM sync_ranges r \
+                 WHERE r.connection_id = t.connection_id AND r.table_name = t.table_name), \
+                 t.progress_done, t.error_code, t.done_job_id \
+             FROM sync_tables t WHERE t.connection_id = $1 AND t.table_name = $2",
             args![connection_id, list.name()],
         )
         .await?;
     Ok(row
         .map(
-            |(rows, synced_at, checkpoint, progress_done, error_code, done_job_id)| TableState {
+            |(rows, synced_at, in_pass, progress_done, error_code, done_job_id)| TableState {
                 rows,
                 synced_at,
-                checkpoint,
+                in_pass,
                 progress_done,
                 error_code,
                 done_job_id,

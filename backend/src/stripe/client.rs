@@ -10,7 +10,7 @@ use url::Url;
 
 use super::account::Account;
 use super::lists::StripeList;
-use super::{redact_secrets, StripeError};
+use super::{redact_secrets, LimitReason, StripeError};
 use crate::config::{join_path, Secret};
 
 /// The API version every call is pinned to, so Stripe's answers keep the shape we parse.
@@ -56,7 +56,7 @@ impl RetryPolicy {
     }
 
     /// A random wait before retry number `retry` (full jitter).
-    fn delay(&self, retry: u32) -> Duration {
+    pub fn delay(&self, retry: u32) -> Duration {
         use rand::Rng;
         let ceiling = self.ceiling(retry);
         ceiling.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
@@ -74,6 +74,8 @@ struct ApiErrorDetail {
     code: Option<String>,
     #[serde(default)]
     message: Option<String>,
+    #[serde(default)]
+    param: Option<String>,
 }
 
 /// The text between `before` and the next `'` in `message`.
@@ -86,11 +88,24 @@ fn quoted_after<'a>(message: &'a str, before: &str) -> Option<&'a str> {
 /// Turns a non-2xx answer into an error, reading Stripe's `{"error":{…}}` body.
 #[cfg(test)]
 fn api_error(status: u16, body: &[u8]) -> StripeError {
-    api_error_with(status, body, None)
+    api_error_with(status, body, Hints::default())
 }
 
-/// [`api_error`] with Stripe's `Stripe-Should-Retry` header (`true`/`false`), when it sent one.
-fn api_error_with(status: u16, body: &[u8], should_retry: Option<bool>) -> StripeError {
+/// What Stripe's headers say about a refused request.
+#[derive(Debug, Clone, Copy, Default)]
+struct Hints {
+    /// `Stripe-Should-Retry` (`true`/`false`), when sent.
+    should_retry: Option<bool>,
+    /// `Stripe-Rate-Limited-Reason`, when sent and known.
+    reason: Option<LimitReason>,
+}
+
+/// [`api_error`] with what Stripe's headers said.
+fn api_error_with(status: u16, body: &[u8], hints: Hints) -> StripeError {
+    let Hints {
+        should_retry,
+        reason,
+    } = hints;
     let detail = serde_json::from_slice::<ApiErrorBody>(body)
         .ok()
         .map(|b| b.error);
@@ -122,10 +137,20 @@ fn api_error_with(status: u16, body: &[u8], should_retry: Option<bool>) -> Strip
         404 => StripeError::Missing(message),
         // Stripe's rate limiter answers 429 (also `lock_timeout` on a contended object) and, for
         // some endpoints, 400 `rate_limit`.
-        429 => StripeError::RateLimited { should_retry },
+        429 => StripeError::RateLimited {
+            should_retry,
+            reason,
+        },
         400 if detail.as_ref().and_then(|d| d.code.as_deref()) == Some("rate_limit") => {
-            StripeError::RateLimited { should_retry }
+            StripeError::RateLimited {
+                should_retry,
+                reason,
+            }
         }
+        400 => StripeError::InvalidRequest {
+            param: detail.and_then(|d| d.param),
+            message,
+        },
         500..=599 => StripeError::ServerError {
             status,
             should_retry,
@@ -182,22 +207,27 @@ impl StripeClient {
             .send()
             .await?;
         let status = response.status();
-        let should_retry = match response
-            .headers()
-            .get("stripe-should-retry")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-        {
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            _ => None,
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+        };
+        let hints = Hints {
+            should_retry: match header("stripe-should-retry") {
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                _ => None,
+            },
+            reason: header("stripe-rate-limited-reason").and_then(LimitReason::parse),
         };
         let body = response.bytes().await?;
         if status.is_success() {
             return serde_json::from_slice::<T>(&body)
                 .map_err(|e| StripeError::Malformed(format!("{path}: {e}")));
         }
-        Err(api_error_with(status.as_u16(), &body, should_retry))
+        Err(api_error_with(status.as_u16(), &body, hints))
     }
 
     /// The account the key belongs to.
@@ -266,6 +296,17 @@ impl StripeClient {
         id: &str,
         key: &Secret,
     ) -> Result<Option<serde_json::Value>, StripeError> {
+        self.retrying(list, || self.retrieve_once(list, id, key))
+            .await
+    }
+
+    /// [`Self::retrieve`] without retrying: one request (the sync paces and retries its own).
+    pub async fn retrieve_once(
+        &self,
+        list: StripeList,
+        id: &str,
+        key: &Secret,
+    ) -> Result<Option<serde_json::Value>, StripeError> {
         // Ids come from Stripe's answers: only Stripe's id alphabet goes into a path.
         if id.is_empty()
             || id.len() > 255
@@ -277,10 +318,7 @@ impl StripeClient {
             )));
         }
         let path = format!("{}/{id}", list.path());
-        let found = self
-            .retrying(list, || self.get::<serde_json::Value>(&path, &[], key))
-            .await;
-        match found {
+        match self.get::<serde_json::Value>(&path, &[], key).await {
             Ok(object) if object["deleted"].as_bool() == Some(true) => Ok(None),
             Ok(object) if object["id"].as_str() == Some(id) => Ok(Some(object)),
             Ok(_) => Err(StripeError::Malformed(format!(
@@ -312,8 +350,8 @@ impl StripeClient {
         }
     }
 
-    /// One attempt at a page, no retry.
-    async fn list_page_once(
+    /// One attempt at a page, no retry (the sync paces and retries its own).
+    pub async fn list_page_once(
         &self,
         list: StripeList,
         filters: &[(&str, &str)],
@@ -431,7 +469,10 @@ mod tests {
         let limited = br#"{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Request rate limit exceeded."}}"#;
         assert!(matches!(
             api_error(429, limited),
-            StripeError::RateLimited { should_retry: None }
+            StripeError::RateLimited {
+                should_retry: None,
+                ..
+            }
         ));
         assert!(matches!(
             api_error(400, limited),
@@ -441,9 +482,31 @@ mod tests {
             api_error(429, br#"{"error":{"code":"lock_timeout","message":"x"}}"#),
             StripeError::RateLimited { .. }
         ));
-        assert!(!api_error_with(429, limited, Some(false)).is_retryable());
-        assert!(api_error_with(500, b"", Some(true)).is_retryable());
-        assert!(!api_error_with(500, b"", Some(false)).is_retryable());
+        let should_retry = |retry: bool| Hints {
+            should_retry: Some(retry),
+            reason: None,
+        };
+        assert!(!api_error_with(429, limited, should_retry(false)).is_retryable());
+        assert!(api_error_with(500, b"", should_retry(true)).is_retryable());
+        assert!(!api_error_with(500, b"", should_retry(false)).is_retryable());
+        let endpoint = Hints {
+            should_retry: None,
+            reason: LimitReason::parse("endpoint-rate"),
+        };
+        assert!(matches!(
+            api_error_with(429, limited, endpoint),
+            StripeError::RateLimited {
+                reason: Some(LimitReason::EndpointRate),
+                ..
+            }
+        ));
+        assert!(matches!(
+            api_error(
+                400,
+                br#"{"error":{"type":"invalid_request_error","message":"Received unknown parameter: created[lt]","param":"created[lt]"}}"#
+            ),
+            StripeError::InvalidRequest { param: Some(p), .. } if p == "created[lt]"
+        ));
         assert!(matches!(
             api_error(403, b"{}"),
             StripeError::Forbidden {

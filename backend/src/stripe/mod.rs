@@ -71,6 +71,15 @@ pub enum StripeError {
     RateLimited {
         /// Stripe's `Stripe-Should-Retry` header, when it sent one.
         should_retry: Option<bool>,
+        /// The limit it names (`Stripe-Rate-Limited-Reason`), when it names a known one.
+        reason: Option<LimitReason>,
+    },
+    /// A 400 other than a missing object or a rate limit: Stripe refused the request's parameters
+    /// (`param` names the one, when it says).
+    #[error("Stripe refused the request: {message}")]
+    InvalidRequest {
+        param: Option<String>,
+        message: String,
     },
     /// Stripe failed on its side (5xx): transient.
     #[error("Stripe answered {status}")]
@@ -98,7 +107,7 @@ impl StripeError {
     /// Stripe said `Stripe-Should-Retry: false`; anything Stripe says `true` to.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::RateLimited { should_retry } | Self::ServerError { should_retry, .. } => {
+            Self::RateLimited { should_retry, .. } | Self::ServerError { should_retry, .. } => {
                 should_retry.unwrap_or(true)
             }
             Self::Unreachable(_) => true,
@@ -109,6 +118,43 @@ impl StripeError {
     /// Stripe refused a grant for good (`invalid_grant`): used, expired, revoked, or rotated away.
     pub fn is_invalid_grant(&self) -> bool {
         matches!(self, Self::Refused { code, .. } if code == "invalid_grant")
+    }
+}
+
+/// Which of Stripe's limiters refused a request (`Stripe-Rate-Limited-Reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitReason {
+    /// `global-rate`: the account's requests per second in total.
+    GlobalRate,
+    /// `global-concurrency`: the account's requests in flight.
+    GlobalConcurrency,
+    /// `endpoint-rate`: one endpoint's requests per second.
+    EndpointRate,
+    /// `endpoint-concurrency`: one endpoint's requests in flight.
+    EndpointConcurrency,
+    /// `resource-specific`: one object is contended.
+    ResourceSpecific,
+}
+
+impl LimitReason {
+    /// The header's value, parsed; `None` for one Stripe has not documented.
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value.trim() {
+            "global-rate" => Self::GlobalRate,
+            "global-concurrency" => Self::GlobalConcurrency,
+            "endpoint-rate" => Self::EndpointRate,
+            "endpoint-concurrency" => Self::EndpointConcurrency,
+            "resource-specific" => Self::ResourceSpecific,
+            _ => return None,
+        })
+    }
+
+    /// The limit is one endpoint's (or one object's), not the whole account's.
+    pub fn is_endpoint(self) -> bool {
+        matches!(
+            self,
+            Self::EndpointRate | Self::EndpointConcurrency | Self::ResourceSpecific
+        )
     }
 }
 

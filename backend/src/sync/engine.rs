@@ -4,7 +4,7 @@
 //! **events pass** from the cursor. Every write holds the job's lease, so a worker that lost the
 //! job writes nothing, and a crash anywhere resumes with no duplicates and no gaps.
 
-use super::ratelimit;
+use super::limits;
 use super::run::{not_stored, Run};
 pub use super::run::{
     Outcome, SyncOptions, CURSOR_OVERLAP_SECS, EVENTS_KEPT_SECS, EVENTS_USABLE_SECS, LEASE_SECS,
@@ -25,14 +25,8 @@ pub async fn run(app: &AppState, job: &ClaimedJob, owner: &str, options: SyncOpt
         Ok(cursor) => cursor,
         Err(e) => return not_stored(connection, StripeList::ALL[0], &e),
     };
-    let mut run = Run {
-        app,
-        job,
-        owner,
-        options,
-        rate: ratelimit::rate_for(livemode, app.settings.sync_rate_limit),
-        pages: 0,
-    };
+    let rates = limits::rates_for(livemode, app.settings.sync_rate_limit);
+    let run = std::sync::Arc::new(Run::new(app, job, owner, options, rates));
     let now = app.clock.now();
     let usable_events_from = cursor
         .events_from
@@ -40,7 +34,7 @@ pub async fn run(app: &AppState, job: &ClaimedJob, owner: &str, options: SyncOpt
     // A full pass under way (a resumed job) is finished first.
     let resuming = cursor.pass.is_some_and(|(pass_job, _)| pass_job == job.id);
     match usable_events_from {
-        Some(from) if !job.full_pass && !resuming => super::events::pass(&mut run, from).await,
-        _ => super::full::pass(&mut run).await,
+        Some(from) if !job.full_pass && !resuming => super::events::pass(&run, from).await,
+        _ => super::full::pass(&run).await,
     }
 }

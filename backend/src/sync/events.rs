@@ -5,8 +5,12 @@
 //! not a deletion: it is stored canceled). Too many changes at once → a full pass instead.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use futures_util::StreamExt;
 use serde_json::Value;
+
+use super::limits::Endpoint;
 
 use super::run::{failed, not_stored, Outcome, Run, CURSOR_OVERLAP_SECS};
 use crate::store;
@@ -17,6 +21,8 @@ use crate::stripe::lists::StripeList;
 pub const MAX_CHANGED: usize = 5_000;
 /// Objects written per transaction.
 const BATCH: usize = 100;
+/// Objects read again by id side by side (the connection's pace still applies).
+const REREADS_IN_FLIGHT: usize = 16;
 
 /// The newest news of one object.
 #[derive(Debug, Clone)]
@@ -42,31 +48,25 @@ fn list_of(object: &Value) -> Option<StripeList> {
 }
 
 /// Runs the events pass from `from` (inclusive).
-pub(super) async fn pass(run: &mut Run<'_>, from: i64) -> Outcome {
-    let (app, connection) = (run.app, run.connection());
+pub(super) async fn pass(run: &Arc<Run>, from: i64) -> Outcome {
+    let (app, connection) = (&run.app, run.connection());
     let from_param = from.to_string();
     let size = run.options.page_size;
     let mut after: Option<String> = None;
     let mut changes: BTreeMap<(&'static str, String), (StripeList, Change)> = BTreeMap::new();
     let mut newest = from;
     loop {
-        if run.out_of_pages() {
+        if !run.take_page() {
             return Outcome::Stopped;
         }
         let cursor = after.clone();
         let filter = [("created[gte]", from_param.as_str())];
         let read = run
-            .read(|client, key| {
+            .read(Endpoint::List(StripeList::Events), |client, key| {
                 let cursor = cursor.clone();
                 async move {
                     client
-                        .list_page_filtered(
-                            StripeList::Events,
-                            &filter,
-                            cursor.as_deref(),
-                            size,
-                            &key,
-                        )
+                        .list_page_once(StripeList::Events, &filter, cursor.as_deref(), size, &key)
                         .await
                 }
             })
@@ -155,14 +155,15 @@ fn note(
     }
 }
 
-/// Writes the changes: payloads as they are, others read again, deletions marked. `Some` when the
-/// run must end.
+/// Writes the changes: payloads as they are, others read again (side by side, at the
+/// connection's pace), deletions marked. `Some` when the run must end.
 async fn apply(
-    run: &mut Run<'_>,
+    run: &Run,
     changes: BTreeMap<(&'static str, String), (StripeList, Change)>,
 ) -> Option<Outcome> {
-    let (app, connection) = (run.app, run.connection());
+    let (app, connection) = (&run.app, run.connection());
     let mut by_list: BTreeMap<&'static str, (StripeList, Vec<Value>, Vec<Value>)> = BTreeMap::new();
+    let mut stale: Vec<(&'static str, StripeList, String, Value)> = Vec::new();
     for ((name, id), (list, change)) in changes {
         let (_, upserts, deletions) = by_list
             .entry(name)
@@ -172,22 +173,41 @@ async fn apply(
         } else if change.current {
             upserts.push(change.object);
         } else {
-            if run.out_of_pages() {
-                return Some(Outcome::Stopped);
-            }
-            let read = run
-                .read(|client, key| {
-                    let id = id.clone();
-                    async move { client.retrieve(list, &id, &key).await }
-                })
-                .await;
-            match read {
-                Ok(Some(object)) => upserts.push(object),
-                Ok(None) => deletions.push(change.object),
-                Err(e) => return Some(failed(connection, list, &e)),
+            stale.push((name, list, id, change.object));
+        }
+    }
+    let reread = |(name, list, id, seen): (&'static str, StripeList, String, Value)| async move {
+        if !run.take_page() {
+            return Err(Outcome::Stopped);
+        }
+        let read = run
+            .read(Endpoint::Retrieve(list), |client, key| {
+                let id = id.clone();
+                async move { client.retrieve_once(list, &id, &key).await }
+            })
+            .await;
+        match read {
+            Ok(found) => Ok((name, found, seen)),
+            Err(e) => Err(failed(connection, list, &e)),
+        }
+    };
+    // Made before streaming them: a stream of a closure's futures trips the compiler's `Send`
+    // check on the worker's future (rust-lang/rust#64552).
+    let rereads: Vec<_> = stale.into_iter().map(reread).collect();
+    let mut reads = futures_util::stream::iter(rereads).buffer_unordered(REREADS_IN_FLIGHT);
+    while let Some(read) = reads.next().await {
+        let (name, found, seen) = match read {
+            Ok(read) => read,
+            Err(outcome) => return Some(outcome),
+        };
+        if let Some((_, upserts, deletions)) = by_list.get_mut(name) {
+            match found {
+                Some(object) => upserts.push(object),
+                None => deletions.push(seen),
             }
         }
     }
+    drop(reads);
     for (list, upserts, deletions) in by_list.into_values() {
         for chunk in upserts.chunks(BATCH) {
             match store::store_objects(&app.pool, run.lease(), connection, list, chunk).await {

@@ -1,13 +1,16 @@
 //! Sync jobs in the database: queued after connecting, on **Force an update** and every
-//! `SYNC_INTERVAL`; claimed with a lease by one worker of any process; retried with exponential
-//! backoff on transient failures; failed for good on 401/403.
+//! `SYNC_INTERVAL`; claimed with a lease by one worker of any process and run side by side (up to
+//! `SYNC_MAX_JOBS` in a process); retried with exponential backoff on transient failures; failed
+//! for good on 401/403.
 
-use crate::ids::ConnectionId;
 use std::time::Duration;
 
+use tokio::task::JoinSet;
+
 use super::engine::{run, Outcome, SyncOptions};
+use crate::ids::ConnectionId;
 use crate::state::AppState;
-use crate::store::{self, JobEnd, StoreError};
+use crate::store::{self, ClaimedJob, JobEnd, StoreError};
 
 /// Failed runs after which a job gives up (the next interval queues a new one).
 pub const MAX_ATTEMPTS: i64 = 6;
@@ -23,93 +26,167 @@ pub fn backoff_secs(attempts: i64) -> i64 {
         .min(MAX_BACKOFF_SECS)
 }
 
-/// Queues a sync of the connection unless one is queued or running; logs a failure (a sync not
-/// queued now is queued by the next interval).
+/// Queues a sync of the connection unless one is queued or running, and wakes this process's
+/// scheduler; logs a failure (a sync not queued now is queued by the next interval).
 pub async fn enqueue(app: &AppState, connection_id: ConnectionId) {
-    if let Err(e) = store::enqueue_sync(&app.pool, connection_id, app.clock.now(), false).await {
-        tracing::error!(connection_id = %connection_id, error = %e, "queueing a sync failed");
+    match store::enqueue_sync(&app.pool, connection_id, app.clock.now(), false).await {
+        Ok(_) => app.sync_wake.notify_one(),
+        Err(e) => {
+            tracing::error!(connection_id = %connection_id, error = %e, "queueing a sync failed")
+        }
     }
 }
 
-/// Runs every due job until none is left; returns how many runs were made.
-pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize, StoreError> {
-    // One owner per run: a stale run in this very process never writes over a later one.
-    let owner = format!(
-        "{}:{}",
-        app.settings.instance_id,
-        crate::state::new_instance_id()
+/// How one run of a job ended, for the scheduler.
+enum RunEnd {
+    /// The job was finished, rescheduled or lost to another worker.
+    Ended,
+    /// The run stopped as a dead worker does (tests): the scheduler stops claiming too.
+    Stopped,
+}
+
+/// Runs one claimed job and records how it ended.
+async fn run_job(
+    app: AppState,
+    job: ClaimedJob,
+    owner: String,
+    options: SyncOptions,
+) -> Result<RunEnd, StoreError> {
+    let app = &app;
+    tracing::info!(
+        connection_id = %job.connection_id,
+        job = %job.id,
+        instance = %app.settings.instance_id,
+        full_pass = job.full_pass,
+        "sync run started"
     );
-    let mut runs = 0;
-    loop {
+    let (started_at, timer) = (app.clock.now(), std::time::Instant::now());
+    let outcome = run(app, &job, &owner, options).await;
+    let now = app.clock.now();
+    if matches!(
+        outcome,
+        Outcome::Done | Outcome::Failed(..) | Outcome::Transient(..)
+    ) {
+        let ms = i64::try_from(timer.elapsed().as_millis()).unwrap_or(i64::MAX);
+        store::record_sync_run(&app.pool, job.connection_id, started_at, ms).await?;
+    }
+    let end = match &outcome {
+        Outcome::Done => JobEnd::Done,
+        // A dead worker leaves its lease to expire; another run resumes the job.
+        Outcome::Stopped => return Ok(RunEnd::Stopped),
+        Outcome::LeaseLost | Outcome::Gone => return Ok(RunEnd::Ended),
+        Outcome::Failed(list, code) => {
+            store::set_table_error(&app.pool, job.connection_id, *list, code).await?;
+            // The connection's status must say so too: its test runs at the next tick.
+            store::check_soon(&app.pool, job.connection_id).await?;
+            JobEnd::Failed(code)
+        }
+        Outcome::Transient(list, code) => {
+            store::set_table_error(&app.pool, job.connection_id, *list, code).await?;
+            if job.attempts + 1 >= MAX_ATTEMPTS {
+                JobEnd::Failed(code)
+            } else {
+                JobEnd::Retry(code, now + backoff_secs(job.attempts))
+            }
+        }
+    };
+    tracing::info!(
+        connection_id = %job.connection_id,
+        job = %job.id,
+        ?outcome,
+        "sync run ended"
+    );
+    store::finish_sync_job(&app.pool, job.id, &owner, end, now).await?;
+    Ok(RunEnd::Ended)
+}
+
+/// The runs under way in this process, each a task of its own (so that claiming more never waits
+/// on a run's turn to be polled).
+type Running = JoinSet<Result<RunEnd, StoreError>>;
+
+/// Claims due jobs while this process runs fewer than `SYNC_MAX_JOBS`, and starts each; returns
+/// how many were claimed.
+async fn claim(
+    app: &AppState,
+    options: SyncOptions,
+    running: &mut Running,
+) -> Result<usize, StoreError> {
+    let mut claimed = 0;
+    while running.len() < app.settings.sync_max_jobs {
+        // One owner per run: a stale run in this very process never writes over a later one.
+        let owner = format!(
+            "{}:{}",
+            app.settings.instance_id,
+            crate::state::new_instance_id()
+        );
         let now = app.clock.now();
         let Some(job) =
             store::claim_sync_job(&app.pool, &owner, now, now + app.settings.sync_lease_secs)
                 .await?
         else {
-            return Ok(runs);
+            break;
         };
-        runs += 1;
-        tracing::info!(
-            connection_id = %job.connection_id,
-            job = %job.id,
-            instance = %app.settings.instance_id,
-            full_pass = job.full_pass,
-            "sync run started"
-        );
-        let (started_at, timer) = (app.clock.now(), std::time::Instant::now());
-        let outcome = run(app, &job, &owner, options).await;
-        let now = app.clock.now();
-        if matches!(
-            outcome,
-            Outcome::Done | Outcome::Failed(..) | Outcome::Transient(..)
-        ) {
-            let ms = i64::try_from(timer.elapsed().as_millis()).unwrap_or(i64::MAX);
-            store::record_sync_run(&app.pool, job.connection_id, started_at, ms).await?;
-        }
-        let end = match &outcome {
-            Outcome::Done => JobEnd::Done,
-            // A dead worker leaves its lease to expire; another run resumes the job.
-            Outcome::Stopped => return Ok(runs),
-            Outcome::LeaseLost | Outcome::Gone => continue,
-            Outcome::Failed(list, code) => {
-                store::set_table_error(&app.pool, job.connection_id, *list, code).await?;
-                // The connection's status must say so too: its test runs at the next tick.
-                store::check_soon(&app.pool, job.connection_id).await?;
-                JobEnd::Failed(code)
-            }
-            Outcome::Transient(list, code) => {
-                store::set_table_error(&app.pool, job.connection_id, *list, code).await?;
-                if job.attempts + 1 >= MAX_ATTEMPTS {
-                    JobEnd::Failed(code)
-                } else {
-                    JobEnd::Retry(code, now + backoff_secs(job.attempts))
-                }
-            }
-        };
-        tracing::info!(
-            connection_id = %job.connection_id,
-            job = %job.id,
-            ?outcome,
-            "sync run ended"
-        );
-        store::finish_sync_job(&app.pool, job.id, &owner, end, now).await?;
+        claimed += 1;
+        running.spawn(run_job(app.clone(), job, owner, options));
     }
+    Ok(claimed)
 }
 
-/// The sync worker: every `tick`, queues the syncs `SYNC_INTERVAL` makes due and runs due jobs.
+/// A run's end; a run that panicked is a dead worker (its lease expires, another run resumes).
+fn joined(
+    end: Result<Result<RunEnd, StoreError>, tokio::task::JoinError>,
+) -> Result<RunEnd, StoreError> {
+    end.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a sync run panicked");
+        Ok(RunEnd::Ended)
+    })
+}
+
+/// Runs every due job, many side by side, until none is left (a job queued meanwhile in this
+/// process is started at once); returns how many runs were made. A run stopped as a dead worker
+/// stops (tests) ends the claiming: what is running finishes, nothing more starts.
+pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize, StoreError> {
+    let mut running = Running::new();
+    let mut runs = claim(app, options, &mut running).await?;
+    let mut stopped = false;
+    while let Some(end) = running.join_next().await {
+        if matches!(joined(end)?, RunEnd::Stopped) {
+            stopped = true;
+        }
+        if !stopped {
+            runs += claim(app, options, &mut running).await?;
+        }
+    }
+    Ok(runs)
+}
+
+/// The sync scheduler of this process: every `tick` it queues the syncs `SYNC_INTERVAL` makes due;
+/// it starts due jobs whenever a slot is free — at once when a job is queued in this process,
+/// when a run ends, else at the next tick (jobs queued by other instances, retries coming due).
 pub fn spawn_worker(state: AppState, tick: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let app = &state;
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut running = Running::new();
         loop {
-            interval.tick().await;
-            let now = state.clock.now();
-            let interval_secs = state.settings.sync_interval_secs;
-            if let Err(e) = store::enqueue_due_syncs(&state.pool, now, interval_secs).await {
-                tracing::error!(error = %e, "queueing due syncs failed");
+            tokio::select! {
+                _ = interval.tick() => {
+                    let now = app.clock.now();
+                    let interval_secs = app.settings.sync_interval_secs;
+                    if let Err(e) = store::enqueue_due_syncs(&app.pool, now, interval_secs).await {
+                        tracing::error!(error = %e, "queueing due syncs failed");
+                    }
+                }
+                () = app.sync_wake.notified() => {}
+                Some(end) = running.join_next(), if !running.is_empty() => {
+                    if let Err(e) = joined(end) {
+                        tracing::error!(error = %e, "a sync run could not record its end");
+                    }
+                }
             }
-            if let Err(e) = run_due_jobs(&state, SyncOptions::default()).await {
-                tracing::error!(error = %e, "running sync jobs failed");
+            if let Err(e) = claim(app, SyncOptions::default(), &mut running).await {
+                tracing::error!(error = %e, "claiming sync jobs failed");
             }
         }
     })

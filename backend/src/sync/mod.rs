@@ -1,12 +1,17 @@
-//! The Stripe data sync: full passes of the seven lists (`full`) and events passes (`events`) into
-//! the product's database, chosen per run (`engine`), run by durable, leased, retried jobs (`jobs`).
+//! The Stripe data sync: full passes of the seven lists side by side, each read as `created` ranges
+//! (`full`, `list_pass`, `ranges`), and events passes (`events`) into the product's database,
+//! chosen per run (`engine`), paced per connection (`limits`), written through one bounded queue
+//! (`writer`), run by durable, leased, retried jobs side by side (`jobs`).
 
 pub mod engine;
 mod events;
 mod full;
 pub mod jobs;
-pub mod ratelimit;
+pub mod limits;
+mod list_pass;
+mod ranges;
 mod run;
+pub mod writer;
 
 pub use engine::SyncOptions;
 pub use jobs::{run_due_jobs, spawn_worker};

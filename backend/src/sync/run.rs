@@ -1,6 +1,11 @@
 //! What a run of a sync job works with: its knobs, how it ends, the lease it holds, and one read of
 //! Stripe at the connection's rate with its credential. Shared by the full and the events passes.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::limits::{Endpoint, Rates};
 use crate::config::Secret;
 use crate::ids::ConnectionId;
 use crate::services::credentials::{self, CredentialError};
@@ -90,19 +95,51 @@ pub(super) fn not_stored(
     Outcome::Transient(list, "storage_failed")
 }
 
-/// What one run works with.
-pub(super) struct Run<'a> {
-    pub app: &'a AppState,
-    pub job: &'a ClaimedJob,
-    pub owner: &'a str,
+/// What one run works with (shared by the run's concurrent reads, which run as tasks of their own
+/// so that none waits on another's turn to be polled).
+pub(super) struct Run {
+    pub app: AppState,
+    pub job: ClaimedJob,
+    pub owner: Arc<str>,
     pub options: SyncOptions,
-    /// Requests per second toward Stripe for this connection.
-    pub rate: f64,
+    /// The connection's share of its account's allowance.
+    pub rates: Rates,
     /// Pages read so far (for [`SyncOptions::max_pages`]).
-    pub pages: usize,
+    pages: AtomicUsize,
+    /// Stripe's answer time, a moving average in microseconds (0: none yet).
+    latency_micros: AtomicU64,
+    /// Lists of a full pass not yet read to their end.
+    pub lists_left: AtomicUsize,
 }
 
-impl Run<'_> {
+/// The most ranges of one list read side by side.
+const MAX_RANGES_PER_LIST: usize = 8;
+/// Requests in flight per list, as a multiple of what covers the latency at the list's rate.
+const IN_FLIGHT_HEADROOM: f64 = 1.5;
+/// No account is allowed more than this many requests per second: what `SYNC_RATE_LIMIT` above it
+/// (a lab setting) is worth when covering latency.
+const STRIPE_MAX_RATE: f64 = 100.0;
+
+impl Run {
+    pub fn new(
+        app: &AppState,
+        job: &ClaimedJob,
+        owner: &str,
+        options: SyncOptions,
+        rates: Rates,
+    ) -> Self {
+        Self {
+            app: app.clone(),
+            job: job.clone(),
+            owner: Arc::from(owner),
+            options,
+            rates,
+            pages: AtomicUsize::new(0),
+            latency_micros: AtomicU64::new(0),
+            lists_left: AtomicUsize::new(StripeList::ALL.len()),
+        }
+    }
+
     pub fn connection(&self) -> ConnectionId {
         self.job.connection_id
     }
@@ -112,32 +149,103 @@ impl Run<'_> {
         let now = self.app.clock.now();
         Lease {
             job_id: self.job.id,
-            owner: self.owner,
+            owner: &self.owner,
             now,
             until: now + self.app.settings.sync_lease_secs,
         }
     }
 
-    /// Whether the page budget is spent (a crash is played).
-    pub fn out_of_pages(&self) -> bool {
-        self.options.max_pages.is_some_and(|max| self.pages >= max)
+    /// Takes one page of the budget; `false` when it is spent (a crash is played).
+    pub fn take_page(&self) -> bool {
+        match self.options.max_pages {
+            None => true,
+            Some(max) => self
+                .pages
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    (n < max).then_some(n + 1)
+                })
+                .is_ok(),
+        }
     }
 
-    /// One read of Stripe with the connection's credential (renewed when it expired), at the
-    /// connection's rate.
-    pub async fn read<T, F, Fut>(&mut self, call: F) -> Result<T, CredentialError>
+    /// How many ranges of one list to read side by side: enough requests in flight to cover
+    /// Stripe's answer time at the list's share of the rate (Little's law), with headroom.
+    pub fn ranges_wanted(&self) -> usize {
+        let micros = self.latency_micros.load(Ordering::Relaxed);
+        let lists = self.lists_left.load(Ordering::Relaxed).max(1) as f64;
+        let rate = self
+            .rates
+            .endpoint
+            .min(self.rates.total / lists)
+            .min(STRIPE_MAX_RATE);
+        let wanted = (rate * micros as f64 / 1e6 * IN_FLIGHT_HEADROOM).ceil();
+        (wanted as usize).clamp(1, MAX_RANGES_PER_LIST)
+    }
+
+    fn observe(&self, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let _ = self
+            .latency_micros
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(if old == 0 {
+                    micros
+                } else {
+                    (old * 4 + micros) / 5
+                })
+            });
+    }
+
+    /// One read of Stripe with the connection's credential (renewed when it expired): paced by
+    /// the connection's rates, holding one of the process's requests in flight, retried on a rate
+    /// limit, a 5xx or a timeout (unless `Stripe-Should-Retry: false`); a rate limit slows the
+    /// dimension it names.
+    pub async fn read<T, F, Fut>(&self, endpoint: Endpoint, call: F) -> Result<T, CredentialError>
     where
         F: Fn(crate::stripe::StripeClient, Secret) -> Fut,
         Fut: std::future::Future<Output = Result<T, StripeError>>,
     {
-        self.app
-            .sync_limiter
-            .acquire(self.connection(), self.rate)
-            .await;
-        self.pages += 1;
-        let client = &self.app.stripe;
-        credentials::call(self.app, self.connection(), |key| call(client.clone(), key))
-            .await
-            .and_then(|used| used.value.map_err(CredentialError::from))
+        let (app, connection) = (&self.app, self.connection());
+        let policy = app.stripe.retry_policy();
+        let mut retry = 0;
+        loop {
+            app.sync_limits
+                .acquire(connection, endpoint, self.rates)
+                .await;
+            let answer = {
+                let _slot = app.sync_requests.acquire().await;
+                let started = std::time::Instant::now();
+                let client = &app.stripe;
+                let answer = credentials::call(app, connection, |key| call(client.clone(), key))
+                    .await
+                    .and_then(|used| used.value.map_err(CredentialError::from));
+                self.observe(started.elapsed());
+                answer
+            };
+            match answer {
+                Err(CredentialError::Stripe(e)) if e.is_retryable() => {
+                    if let StripeError::RateLimited { reason, .. } = &e {
+                        app.sync_limits.refused(connection, endpoint, *reason);
+                    }
+                    if retry >= policy.max_retries {
+                        return Err(CredentialError::Stripe(e));
+                    }
+                    let wait = policy.delay(retry);
+                    tracing::info!(connection_id = %connection, ?endpoint, error = %e, retry = retry + 1, wait_ms = wait.as_millis() as u64, "Stripe read retried");
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                }
+                Err(CredentialError::Stripe(StripeError::RateLimited {
+                    reason,
+                    should_retry,
+                })) => {
+                    app.sync_limits.refused(connection, endpoint, reason);
+                    return Err(CredentialError::Stripe(StripeError::RateLimited {
+                        reason,
+                        should_retry,
+                    }));
+                }
+                other => return other,
+            }
+        }
     }
 }
