@@ -69,12 +69,12 @@ pub use states::{
 };
 pub use sync_cursors::{advance_events, begin_full_pass, sync_cursor, SyncCursor};
 pub use sync_data::{
-    commit_page, finish_table, mark_deleted, set_table_error, store_objects, table_rows,
-    table_state, Lease, TableState,
+    commit_page, connection_freshness, finish_table, mark_deleted, set_table_error, store_objects,
+    table_rows, table_state, Lease, TableState,
 };
 pub use sync_jobs::{
-    claim_sync_job, enqueue_due_syncs, enqueue_sync, finish_sync_job, latest_sync_job, ClaimedJob,
-    JobEnd, JobState,
+    claim_sync_job, count_sync_jobs, enqueue_due_syncs, enqueue_sync, finish_sync_job,
+    latest_sync_job, ClaimedJob, JobCounts, JobEnd, JobState,
 };
 pub use throttle::{cap_throttle_rows, charge_sign_in, refund_sign_in};
 pub use users::{
