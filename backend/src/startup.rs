@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::{join_path, Config, Secret, StripeMode, StripeSettings};
 use crate::crypto::{CryptoError, TokenCipher};
 use crate::emulator::{Emulator, EmulatorConfig};
+use crate::metrics::Metrics;
 use crate::state::{new_instance_id, stripe_key_page, AppState, Settings};
 use crate::store::{self, StoreError};
 use crate::stripe::flows::connect::OAuthConfigError;
@@ -262,14 +263,17 @@ impl Application {
             }
             StripeMode::Unconfigured => return Err(StartupError::NoStripe),
         };
+        let metrics = Metrics::default();
         let state = AppState {
             pool,
             cipher: Arc::new(cipher),
-            stripe: StripeClient::new(http, api_url).with_retry(stripe::RetryPolicy {
-                base: config.stripe_retry.0,
-                cap: config.stripe_retry.1,
-                ..stripe::RetryPolicy::default()
-            }),
+            stripe: StripeClient::new(http, api_url)
+                .with_retry(stripe::RetryPolicy {
+                    base: config.stripe_retry.0,
+                    cap: config.stripe_retry.1,
+                    ..stripe::RetryPolicy::default()
+                })
+                .with_metrics(metrics.clone()),
             flows: Arc::new(flows),
             clock: Clock::default(),
             settings: Arc::new(Settings {
@@ -286,6 +290,7 @@ impl Application {
             webhook_secrets: Arc::new(webhook_secrets),
             connections_answer: Arc::default(),
             sync_limiter: Default::default(),
+            metrics,
         };
         tracing::info!(
             instance = %state.settings.instance_id,

@@ -10,6 +10,7 @@ use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::crypto::TokenCipher;
+use crate::metrics::Metrics;
 use crate::stripe::flows::Flows;
 use crate::stripe::StripeClient;
 use crate::sync::ratelimit::RateLimiter;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub connections_answer: Arc<std::sync::Mutex<Option<(i64, axum::body::Bytes)>>>,
     /// The sync's per-connection rate limit toward Stripe (this process only).
     pub sync_limiter: RateLimiter,
+    /// This process's Prometheus counters (`GET /metrics`); the Stripe client holds a clone.
+    pub metrics: Metrics,
 }
 
 impl FromRef<AppState> for TrustedProxies {
