@@ -83,7 +83,7 @@ async fn table(run: &mut Run<'_>, list: StripeList) -> Outcome {
         };
         let lease = run.lease();
         match store::commit_page(&app.pool, lease, connection, list, &page.data, first).await {
-            Ok(true) => {}
+            Ok(true) => app.metrics.rows_written(page.data.len() as u64),
             Ok(false) => return Outcome::LeaseLost,
             Err(e) => return not_stored(connection, list, &e),
         }
