@@ -286,6 +286,7 @@ impl Application {
                 restricted_key_url,
                 instance_id: new_instance_id(),
                 trusted_proxies: config.trusted_proxies.clone(),
+                metrics_token: config.metrics_token,
             }),
             webhook_secrets: Arc::new(webhook_secrets),
             connections_answer: Arc::default(),

@@ -37,6 +37,8 @@ pub struct Settings {
     pub instance_id: String,
     /// The reverse proxies whose forwarding headers name the client (`TRUSTED_PROXIES`).
     pub trusted_proxies: TrustedProxies,
+    /// The bearer token `GET /metrics` asks for (`METRICS_TOKEN`); `None` → no such route (404).
+    pub metrics_token: Option<Secret>,
 }
 
 impl Settings {
