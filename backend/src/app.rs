@@ -1,6 +1,6 @@
-//! The router: API, OAuth callback, webhooks, the emulator in demo mode, and the SPA with fallback to
-//! `index.html`, with the security headers. Separate from start-up so tests drive it with `oneshot`
-//! and no socket.
+//! The router: API, OAuth callback, webhooks, metrics, the emulator in demo mode, and the SPA with
+//! fallback to `index.html`, with the security headers. Separate from start-up so tests drive it
+//! with `oneshot` and no socket.
 
 use std::path::Path;
 
@@ -21,8 +21,8 @@ use tower_http::trace::TraceLayer;
 use crate::auth;
 use crate::emulator::Emulator;
 use crate::routes::{
-    auth as auth_routes, connections, hosts as host_routes, meta, oauth, sync as sync_routes,
-    users as user_routes, webhooks, widget, widget_authorize,
+    auth as auth_routes, connections, hosts as host_routes, meta, metrics, oauth,
+    sync as sync_routes, users as user_routes, webhooks, widget, widget_authorize,
 };
 use crate::state::AppState;
 
@@ -195,6 +195,8 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .route("/oauth/stripe/callback", get(oauth::stripe_callback))
         .route("/oauth/{*rest}", any(meta::not_found))
         .merge(webhooks)
+        // Prometheus' scrape: not under /api (no session, no Origin), its own bearer token.
+        .route("/metrics", get(metrics::scrape))
         .route(
             "/widget/authorize",
             get(widget_authorize::authorize_page)

@@ -1,6 +1,6 @@
 //! Who is calling: the extractors that require a signed-in user or an Admin (their session and
-//! user read from the database on every request, see [`crate::session`]), sign-in throttling, and
-//! the same-origin guard against CSRF.
+//! user read from the database on every request, see [`crate::session`]), the metrics scraper's
+//! token, sign-in throttling, and the same-origin guard against CSRF.
 
 use std::sync::OnceLock;
 
@@ -88,6 +88,26 @@ impl FromRequestParts<AppState> for AdminUser {
             return Err(AppError::Forbidden);
         }
         Ok(Self(current))
+    }
+}
+
+/// A Prometheus scraper holding `METRICS_TOKEN` as its bearer token (`GET /metrics`). Without a
+/// configured token the route is as absent (404); a missing or wrong token is refused (401), the
+/// token compared in constant time.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsScraper;
+
+impl FromRequestParts<AppState> for MetricsScraper {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Some(expected) = &state.settings.metrics_token else {
+            return Err(AppError::NotFound);
+        };
+        match bearer(&parts.headers) {
+            Some(token) if crate::crypto::secrets_equal(token, expected) => Ok(Self),
+            _ => Err(AppError::MetricsToken),
+        }
     }
 }
 

@@ -107,6 +107,8 @@ pub struct Config {
     pub sync_lease_secs: i64,
     /// `whsec_…` secrets accepted on `POST /webhooks/stripe` (several during a roll); empty → refused.
     pub webhook_secrets: Vec<Secret>,
+    /// The bearer token `GET /metrics` asks for (`METRICS_TOKEN`); `None` → the route answers 404.
+    pub metrics_token: Option<Secret>,
     /// The ceilings of the waits before a failed Stripe call is tried again: the first retry's and
     /// the longest (not read from the environment: the product keeps [`STRIPE_RETRY_BASE`] and
     /// [`STRIPE_RETRY_CAP`]; tests shorten them).
@@ -424,6 +426,8 @@ impl Config {
             static_dir,
             stripe,
             encryption_key: var("ENCRYPTION_KEY").map(Secret::new),
+            // Trimmed like the bearer token it is compared with (a secrets file's newline).
+            metrics_token: var("METRICS_TOKEN").map(|raw| Secret::new(raw.trim())),
             stripe_retry: (STRIPE_RETRY_BASE, STRIPE_RETRY_CAP),
         })
     }
@@ -552,9 +556,11 @@ mod tests {
             ("ENCRYPTION_KEY", "a2V5a2V5"),
             ("ADMIN_EMAIL", "a@b.co"),
             ("ADMIN_PASSWORD", "admin-password-secret"),
+            ("METRICS_TOKEN", "metrics-token-secret"),
         ])
         .unwrap();
         let printed = format!("{c:?}");
+        assert!(!printed.contains("metrics-token-secret"));
         assert!(!printed.contains("sk_test_very_secret"));
         assert!(!printed.contains("a2V5a2V5"));
         assert!(!printed.contains("admin-password-secret"));
@@ -619,6 +625,23 @@ mod tests {
         let c = config(&[("STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b")]).unwrap();
         assert_eq!(c.webhook_secrets.len(), 2);
         assert!(config(&[("STRIPE_WEBHOOK_SECRET", "sk_x")]).is_err());
+    }
+
+    #[test]
+    fn the_metrics_token_is_optional_and_trimmed() {
+        assert!(
+            config(&[]).unwrap().metrics_token.is_none(),
+            "unset: no /metrics"
+        );
+        assert!(config(&[("METRICS_TOKEN", "  ")])
+            .unwrap()
+            .metrics_token
+            .is_none());
+        let c = config(&[("METRICS_TOKEN", " s3cret-scrape-token\n")]).unwrap();
+        assert_eq!(
+            c.metrics_token.as_ref().map(Secret::expose),
+            Some("s3cret-scrape-token")
+        );
     }
 
     #[test]

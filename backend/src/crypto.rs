@@ -9,6 +9,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -90,6 +91,24 @@ fn key_entry(key: &str) -> Result<KeyEntry, CryptoError> {
 /// session tokens) are stored and compared.
 pub fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+/// Whether a presented secret (a bearer token) is the expected one, compared in constant time: both
+/// go through one HMAC and the tags are compared with `verify_slice`, as webhook signatures are, so
+/// the answer's timing tells nothing of how much of a guess was right.
+pub fn secrets_equal(presented: &str, expected: &Secret) -> bool {
+    let tag = |value: &str| {
+        // Any key does: the HMAC only makes both sides fixed-length tags.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"secret comparison").ok()?;
+        mac.update(value.as_bytes());
+        Some(mac)
+    };
+    match (tag(presented), tag(expected.expose())) {
+        (Some(presented), Some(expected)) => presented
+            .verify_slice(&expected.finalize().into_bytes())
+            .is_ok(),
+        _ => false,
+    }
 }
 
 /// A fresh random key, base64.
@@ -269,6 +288,20 @@ mod tests {
 
     fn key(byte: u8) -> Secret {
         Secret::new(B64.encode([byte; 32]))
+    }
+
+    #[test]
+    fn secrets_are_equal_only_when_identical() {
+        let token = Secret::new("mt_0123456789abcdef");
+        assert!(secrets_equal("mt_0123456789abcdef", &token));
+        for wrong in [
+            "",
+            "mt_0123456789abcde",
+            "mt_0123456789abcdef0",
+            "MT_0123456789abcdef",
+        ] {
+            assert!(!secrets_equal(wrong, &token), "{wrong:?}");
+        }
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum AppError {
     /// Not signed in (or the session ended).
     #[error("not signed in")]
     Unauthorized,
+    /// `GET /metrics` without the right `METRICS_TOKEN`.
+    #[error("metrics token refused")]
+    MetricsToken,
     /// Wrong email or password (same answer whether the email exists or not).
     #[error("sign-in refused")]
     BadCredentials,
@@ -101,6 +104,16 @@ impl From<crate::services::sync::DataError> for AppError {
             DataError::NotFound | DataError::UnknownTable => Self::NotFound,
             DataError::BadLimit => Self::BadRequest(e.to_string()),
             DataError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<crate::services::metrics::ScrapeError> for AppError {
+    fn from(e: crate::services::metrics::ScrapeError) -> Self {
+        use crate::services::metrics::ScrapeError;
+        match e {
+            ScrapeError::Store(e) => Self::Store(e),
+            ScrapeError::Encode(e) => Self::Internal(e.to_string()),
         }
     }
 }
@@ -259,6 +272,11 @@ impl AppError {
                 ErrorCode::Unauthorized,
                 "Please sign in.".into(),
             ),
+            Self::MetricsToken => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                "Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.".into(),
+            ),
             Self::BadCredentials => (
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Unauthorized,
@@ -373,6 +391,12 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if let Self::MetricsToken = self {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"metrics\""),
+            );
+        }
         if let Self::RateLimited(secs) = self {
             if let Ok(value) = HeaderValue::from_str(&secs.max(1).to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod emulator;
 pub mod error;
 pub mod ids;
+pub mod metrics;
 pub mod routes;
 pub mod server;
 pub mod services;

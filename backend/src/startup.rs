@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::{join_path, Config, Secret, StripeMode, StripeSettings};
 use crate::crypto::{CryptoError, TokenCipher};
 use crate::emulator::{Emulator, EmulatorConfig};
+use crate::metrics::Metrics;
 use crate::state::{new_instance_id, stripe_key_page, AppState, Settings};
 use crate::store::{self, StoreError};
 use crate::stripe::flows::connect::OAuthConfigError;
@@ -264,15 +265,23 @@ impl Application {
             StripeMode::Unconfigured => return Err(StartupError::NoStripe),
         };
         let clock = Clock::default();
-        let sync_writer = Writer::start(pool.clone(), clock.clone(), config.sync_lease_secs);
+        let metrics = Metrics::default();
+        let sync_writer = Writer::start(
+            pool.clone(),
+            clock.clone(),
+            config.sync_lease_secs,
+            metrics.clone(),
+        );
         let state = AppState {
             pool,
             cipher: Arc::new(cipher),
-            stripe: StripeClient::new(http, api_url).with_retry(stripe::RetryPolicy {
-                base: config.stripe_retry.0,
-                cap: config.stripe_retry.1,
-                ..stripe::RetryPolicy::default()
-            }),
+            stripe: StripeClient::new(http, api_url)
+                .with_retry(stripe::RetryPolicy {
+                    base: config.stripe_retry.0,
+                    cap: config.stripe_retry.1,
+                    ..stripe::RetryPolicy::default()
+                })
+                .with_metrics(metrics.clone()),
             flows: Arc::new(flows),
             clock,
             settings: Arc::new(Settings {
@@ -286,6 +295,7 @@ impl Application {
                 restricted_key_url,
                 instance_id: new_instance_id(),
                 trusted_proxies: config.trusted_proxies.clone(),
+                metrics_token: config.metrics_token,
             }),
             webhook_secrets: Arc::new(webhook_secrets),
             connections_answer: Arc::default(),
@@ -293,6 +303,7 @@ impl Application {
             sync_requests: Arc::new(tokio::sync::Semaphore::new(config.sync_max_in_flight)),
             sync_writer,
             sync_wake: Arc::default(),
+            metrics,
         };
         tracing::info!(
             instance = %state.settings.instance_id,

@@ -10,6 +10,7 @@ use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::crypto::TokenCipher;
+use crate::metrics::Metrics;
 use crate::stripe::flows::Flows;
 use crate::stripe::StripeClient;
 use crate::sync::limits::Limits;
@@ -39,6 +40,8 @@ pub struct Settings {
     pub instance_id: String,
     /// The reverse proxies whose forwarding headers name the client (`TRUSTED_PROXIES`).
     pub trusted_proxies: TrustedProxies,
+    /// The bearer token `GET /metrics` asks for (`METRICS_TOKEN`); `None` → no such route (404).
+    pub metrics_token: Option<Secret>,
 }
 
 impl Settings {
@@ -76,6 +79,8 @@ pub struct AppState {
     pub sync_writer: Writer,
     /// Wakes the sync scheduler: a job was queued in this process.
     pub sync_wake: Arc<tokio::sync::Notify>,
+    /// This process's Prometheus counters (`GET /metrics`); the Stripe client holds a clone.
+    pub metrics: Metrics,
 }
 
 impl FromRef<AppState> for TrustedProxies {

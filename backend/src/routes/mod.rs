@@ -4,6 +4,7 @@ pub mod auth;
 pub mod connections;
 pub mod hosts;
 pub mod meta;
+pub mod metrics;
 pub mod oauth;
 pub mod sync;
 pub mod users;

@@ -70,12 +70,12 @@ pub use states::{
 };
 pub use sync_cursors::{advance_events, begin_full_pass, sync_cursor, SyncCursor};
 pub use sync_data::{
-    commit_pages, finish_table, mark_deleted, set_table_error, store_objects, table_rows,
-    table_state, Lease, RangePage, TableState,
+    commit_pages, connection_freshness, finish_table, mark_deleted, set_table_error, store_objects,
+    table_rows, table_state, Lease, RangePage, TableState,
 };
 pub use sync_jobs::{
-    claim_sync_job, enqueue_due_syncs, enqueue_sync, finish_sync_job, latest_sync_job, ClaimedJob,
-    JobEnd, JobState,
+    claim_sync_job, count_sync_jobs, enqueue_due_syncs, enqueue_sync, finish_sync_job,
+    latest_sync_job, ClaimedJob, JobCounts, JobEnd, JobState,
 };
 pub use sync_ranges::{
     begin_ranges, restart_range, split_range, SyncRange, UNBOUNDED_HI, UNBOUNDED_LO,

@@ -308,6 +308,29 @@ pub async fn table_state(
         .unwrap_or_default())
 }
 
+/// Each connection with the moment its synced data is fresh as of (Unix seconds), in id order: the
+/// oldest `synced_at` (last completed pass) over its seven tables; while any of them has never
+/// completed a pass, the connection's creation, so a first sync that never ends shows a lag that
+/// grows rather than none.
+pub async fn connection_freshness(pool: &Db) -> Result<Vec<(ConnectionId, i64)>, StoreError> {
+    // The seven names are ours (`StripeList::name`), never input: safe to write into the SQL.
+    let tables = StripeList::ALL
+        .map(|list| format!("'{}'", list.name()))
+        .join(", ");
+    let seven = i64::try_from(StripeList::ALL.len()).unwrap_or(i64::MAX);
+    pool.fetch_all(
+        &format!(
+            "SELECT c.id, CASE WHEN COUNT(t.synced_at) = $1 THEN MIN(t.synced_at) \
+                 ELSE c.created_at END \
+             FROM connections c LEFT JOIN sync_tables t \
+                 ON t.connection_id = c.id AND t.table_name IN ({tables}) \
+             GROUP BY c.id, c.created_at ORDER BY c.id"
+        ),
+        args![seven],
+    )
+    .await
+}
+
 /// Up to `limit` stored objects of `list` after the id `after`, in id order, each with its
 /// deleted flag; and whether more follow.
 pub async fn table_rows(

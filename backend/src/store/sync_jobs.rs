@@ -166,3 +166,32 @@ pub async fn latest_sync_job(
         error_code,
     }))
 }
+
+/// Sync jobs waiting and running, by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    /// `queued` jobs (due or not yet due).
+    pub queued: i64,
+    /// `running` jobs (leased; a lapsed lease still counts until another worker claims the job).
+    pub running: i64,
+}
+
+/// How many sync jobs are queued and running in the database: every instance's, as the metrics
+/// show them.
+pub async fn count_sync_jobs(pool: &Db) -> Result<JobCounts, StoreError> {
+    let rows: Vec<(String, i64)> = pool
+        .fetch_all(
+            "SELECT status, COUNT(*) FROM sync_jobs WHERE status IN ('queued', 'running') \
+             GROUP BY status",
+            args![],
+        )
+        .await?;
+    let mut counts = JobCounts::default();
+    for (status, n) in rows {
+        match status.as_str() {
+            "queued" => counts.queued = n,
+            _ => counts.running = n,
+        }
+    }
+    Ok(counts)
+}

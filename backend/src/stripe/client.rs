@@ -12,6 +12,7 @@ use super::account::Account;
 use super::lists::StripeList;
 use super::{redact_secrets, LimitReason, StripeError};
 use crate::config::{join_path, Secret};
+use crate::metrics::{Metrics, StripeOutcome};
 
 /// The API version every call is pinned to, so Stripe's answers keep the shape we parse.
 pub const STRIPE_VERSION: &str = "2024-06-20";
@@ -22,6 +23,7 @@ pub struct StripeClient {
     http: reqwest::Client,
     api_url: Url,
     retry: RetryPolicy,
+    metrics: Metrics,
 }
 
 /// How the sync's list reads retry a rate limit, a 5xx or a timeout: exponential backoff with full
@@ -166,7 +168,14 @@ impl StripeClient {
             http,
             api_url,
             retry: RetryPolicy::default(),
+            metrics: Metrics::default(),
         }
+    }
+
+    /// The same client counting its requests in `metrics` (the app's, shown by `GET /metrics`).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The same client retrying list reads by `policy` (tests shrink the waits).
@@ -190,9 +199,27 @@ impl StripeClient {
         &self.api_url
     }
 
-    /// `GET {api}{path}?query` with `key` as the API key; the parsed JSON answer.
-    #[tracing::instrument(skip(self, key, query))]
+    /// `GET {api}{path}?query` with `key` as the API key; the parsed JSON answer. Every REST read
+    /// goes through here, so here it is counted: in flight while under way, then by outcome.
     pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        key: &Secret,
+    ) -> Result<T, StripeError> {
+        let _in_flight = self.metrics.in_flight();
+        let answer = self.get_uncounted(path, query, key).await;
+        self.metrics.stripe_request(match &answer {
+            Ok(_) => StripeOutcome::Ok,
+            Err(StripeError::RateLimited { .. }) => StripeOutcome::RateLimited,
+            Err(_) => StripeOutcome::Error,
+        });
+        answer
+    }
+
+    /// [`Self::get`] without the metrics.
+    #[tracing::instrument(skip(self, key, query))]
+    async fn get_uncounted<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, &str)],

@@ -84,7 +84,7 @@ pub(super) async fn pass(run: &Arc<Run>, from: i64) -> Outcome {
         )
         .await
         {
-            Ok(true) => {}
+            Ok(true) => app.metrics.rows_written(page.data.len() as u64),
             Ok(false) => return Outcome::LeaseLost,
             Err(e) => return not_stored(connection, StripeList::Events, &e),
         }
@@ -211,7 +211,7 @@ async fn apply(
     for (list, upserts, deletions) in by_list.into_values() {
         for chunk in upserts.chunks(BATCH) {
             match store::store_objects(&app.pool, run.lease(), connection, list, chunk).await {
-                Ok(true) => {}
+                Ok(true) => app.metrics.rows_written(chunk.len() as u64),
                 Ok(false) => return Some(Outcome::LeaseLost),
                 Err(e) => return Some(not_stored(connection, list, &e)),
             }

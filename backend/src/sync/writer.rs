@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::ids::{ConnectionId, JobId};
+use crate::metrics::Metrics;
 use crate::store::{self, Db, Lease, RangePage};
 use crate::stripe::lists::StripeList;
 
@@ -64,7 +65,7 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer's tasks (they end when the last `Writer` is dropped).
-    pub fn start(pool: Db, clock: Clock, lease_secs: i64) -> Self {
+    pub fn start(pool: Db, clock: Clock, lease_secs: i64, metrics: Metrics) -> Self {
         let count = match pool.dialect() {
             crate::store::Dialect::Sqlite => 1,
             crate::store::Dialect::Postgres => POSTGRES_SHARDS,
@@ -72,7 +73,13 @@ impl Writer {
         let shards = (0..count)
             .map(|_| {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                tokio::spawn(shard(rx, pool.clone(), clock.clone(), lease_secs));
+                tokio::spawn(shard(
+                    rx,
+                    pool.clone(),
+                    clock.clone(),
+                    lease_secs,
+                    metrics.clone(),
+                ));
                 tx
             })
             .collect();
@@ -100,7 +107,13 @@ impl Writer {
 }
 
 /// One shard: takes what is waiting (up to a batch), writes it in one transaction, answers each.
-async fn shard(mut rx: mpsc::Receiver<Queued>, pool: Db, clock: Clock, lease_secs: i64) {
+async fn shard(
+    mut rx: mpsc::Receiver<Queued>,
+    pool: Db,
+    clock: Clock,
+    lease_secs: i64,
+    metrics: Metrics,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let now = clock.now();
@@ -139,6 +152,9 @@ async fn shard(mut rx: mpsc::Receiver<Queued>, pool: Db, clock: Clock, lease_sec
         };
         drop(pages);
         for (queued, answer) in batch.drain(..).zip(answers) {
+            if answer == Ok(true) {
+                metrics.rows_written(queued.page.objects.len() as u64);
+            }
             let _ = queued.reply.send(answer);
         }
     }
