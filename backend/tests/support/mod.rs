@@ -3,6 +3,7 @@
 
 pub mod localstripe;
 pub mod postgres;
+pub mod stripe_like;
 pub mod sync;
 
 use std::collections::HashMap;
