@@ -148,7 +148,8 @@ impl StripeLike {
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap();
         let total_limit = ((if livemode { 100.0 } else { 25.0 }) * self.limits) as usize;
-        let endpoint_limit = ((if livemode { 25.0 } else { 25.0 }) * self.limits) as usize;
+        // Test mode's 25 in total bounds every endpoint too.
+        let endpoint_limit = (25.0 * self.limits) as usize;
         let prune = |q: &mut VecDeque<Instant>| {
             while q
                 .front()
