@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backend::args;
@@ -140,27 +139,28 @@ async fn ranges_side_by_side_store_every_object_once_within_stripes_limits() {
     );
     assert_same(&app, &server, a, &live.key).await;
     assert_same(&app, &server, b, &test.key).await;
-    let seen = server.seen.lock().unwrap();
-    assert!(
-        seen.bounded.get(&live.key).copied().unwrap_or(0) > 0,
-        "the live lists were split into created ranges"
-    );
-    assert_eq!(seen.refused.get(&live.key), None, "{seen:?}");
-    assert_eq!(seen.refused.get(&test.key), None, "{seen:?}");
-    assert!(seen.busiest[&live.key] <= 100, "{seen:?}");
-    assert!(seen.busiest[&test.key] <= 25, "{seen:?}");
-    assert!(
-        seen.busiest_endpoint
-            .iter()
-            .all(|((key, _), n)| *n <= 25 || key == &test.key),
-        "{seen:?}"
-    );
-    // More than one request was in flight: 84 pages of the live account at 150 ms each one after
-    // another would take 12 s.
-    for list in LISTS {
-        assert_eq!(seen.first_pages[&(live.key.clone(), list.to_owned())], 1);
+    {
+        let seen = server.seen.lock().unwrap();
+        assert!(
+            seen.bounded.get(&live.key).copied().unwrap_or(0) > 0,
+            "the live lists were split into created ranges"
+        );
+        assert_eq!(seen.refused.get(&live.key), None, "{seen:?}");
+        assert_eq!(seen.refused.get(&test.key), None, "{seen:?}");
+        assert!(seen.busiest[&live.key] <= 100, "{seen:?}");
+        assert!(seen.busiest[&test.key] <= 25, "{seen:?}");
+        assert!(
+            seen.busiest_endpoint
+                .iter()
+                .all(|((key, _), n)| *n <= 25 || key == &test.key),
+            "{seen:?}"
+        );
+        // More than one request was in flight: 84 pages of the live account at 150 ms each one after
+        // another would take 12 s.
+        for list in LISTS {
+            assert_eq!(seen.first_pages[&(live.key.clone(), list.to_owned())], 1);
+        }
     }
-    drop(seen);
     let (_, body) = app.json("GET", &format!("/api/connections/{a}/sync")).await;
     assert_eq!(body["status"], "idle", "{body}");
     for table in body["tables"].as_array().unwrap() {
@@ -171,7 +171,8 @@ async fn ranges_side_by_side_store_every_object_once_within_stripes_limits() {
 #[tokio::test]
 async fn a_kill_in_the_middle_of_concurrent_ranges_resumes_with_no_duplicate_and_no_gap() {
     let live = account("rk_live_KilledRanges", true, 600);
-    let server = StripeLike::start(&[live.clone()], Duration::from_millis(200), 1.0).await;
+    let server =
+        StripeLike::start(std::slice::from_ref(&live), Duration::from_millis(200), 1.0).await;
     let app = app_on(&server).await;
     let id = connect(&app, &live, true).await;
     let killed = SyncOptions {
@@ -278,19 +279,20 @@ async fn two_instances_split_a_fleet_without_running_one_twice() {
         run_due_jobs(other.state(), options)
     );
     assert_eq!(here.unwrap() + there.unwrap(), 12);
-    let seen = server.seen.lock().unwrap();
-    for account in &fleet {
-        for list in LISTS {
-            assert_eq!(
-                seen.first_pages[&(account.key.clone(), list.to_owned())],
-                1,
-                "{} {list} was read by one run only",
-                account.key
-            );
+    {
+        let seen = server.seen.lock().unwrap();
+        for account in &fleet {
+            for list in LISTS {
+                assert_eq!(
+                    seen.first_pages[&(account.key.clone(), list.to_owned())],
+                    1,
+                    "{} {list} was read by one run only",
+                    account.key
+                );
+            }
+            assert!(seen.busiest[&account.key] <= 25);
         }
-        assert!(seen.busiest[&account.key] <= 25);
     }
-    drop(seen);
     for (account, id) in fleet.iter().zip(ids) {
         assert_same(&app, &server, id, &account.key).await;
         assert_eq!(job_status(&app, id).await, "done");
@@ -301,7 +303,8 @@ async fn two_instances_split_a_fleet_without_running_one_twice() {
 async fn rate_limits_slow_the_sync_down_and_it_still_completes() {
     // The account allows a fifth of Stripe's limits: 20 requests/s, 5 per endpoint.
     let tight = account("rk_live_TightLimits0", true, 100);
-    let server = StripeLike::start(&[tight.clone()], Duration::from_millis(20), 0.2).await;
+    let server =
+        StripeLike::start(std::slice::from_ref(&tight), Duration::from_millis(20), 0.2).await;
     let app = app_on(&server).await;
     let id = connect(&app, &tight, true).await;
     // Retries wait as they do in the product (full jitter up to 250 ms, doubling).
@@ -329,5 +332,4 @@ async fn rate_limits_slow_the_sync_down_and_it_still_completes() {
     let served = seen.requests[&tight.key];
     assert!(refused > 0, "the limits were met");
     assert!(refused < served, "{refused} refused of {served}");
-    let _ = Arc::clone(&server);
 }
