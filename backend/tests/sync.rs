@@ -92,8 +92,8 @@ async fn a_backfill_stopped_mid_way_resumes_from_its_checkpoint_without_duplicat
         )
         .await;
     }
-    // (A list may have fewer than two objects.)
-    assert!((1..=4).contains(&stored), "{stored}");
+    // (A list may have fewer than two objects, or none.)
+    assert!(stored <= 4, "{stored}");
     let checkpoints: Vec<(String, String)> = app
         .state
         .pool
@@ -104,14 +104,13 @@ async fn a_backfill_stopped_mid_way_resumes_from_its_checkpoint_without_duplicat
         )
         .await
         .unwrap();
-    assert!(!checkpoints.is_empty());
+    assert_eq!(checkpoints.is_empty(), stored == 0);
     for (table, checkpoint) in &checkpoints {
         let list = StripeList::ALL
             .into_iter()
             .find(|l| l.name() == table)
             .unwrap();
         let objects = stripe_objects(&app, id, list).await;
-        assert!(objects.len() > 2, "the demo account has more {table}");
         assert!(objects.contains_key(checkpoint.as_str()));
     }
     let customers = stripe_objects(&app, id, StripeList::Customers).await;
@@ -126,6 +125,17 @@ async fn a_backfill_stopped_mid_way_resumes_from_its_checkpoint_without_duplicat
         .map(|t| t["progress"]["done"].as_i64().unwrap_or(0))
         .sum();
     assert_eq!(done, stored, "{body}");
+    // A first pass: Stripe has not said how many objects there are, so progress is what was read.
+    let tables = body["tables"].as_array().unwrap();
+    let pages: i64 = tables
+        .iter()
+        .map(|t| t["progress"]["pages"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(pages, 2, "{body}");
+    assert!(
+        tables.iter().all(|t| t["progress"]["expected"] == false),
+        "{body}"
+    );
     assert_eq!(body["tables"][0]["synced_at"], Value::Null, "{body}");
 
     // The lease still holds: nobody else takes the job.

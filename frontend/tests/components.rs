@@ -542,7 +542,12 @@ fn seven_tables(status: shared::SyncState) -> shared::SyncStatus {
                 name: (*name).into(),
                 rows: i as i64 * 10,
                 synced_at: (i != 1).then(|| (js_sys::Date::now() / 1000.0) as i64 - 7_200),
-                progress: (i == 0).then_some(shared::SyncProgress { done: 4, total: 10 }),
+                progress: (i == 0).then_some(shared::SyncProgress {
+                    done: 4,
+                    total: 10,
+                    pages: 2,
+                    expected: true,
+                }),
                 error: (i == 1).then(|| shared::SyncError {
                     code: "storage_failed".into(),
                     message: "The rows could not be stored.".into(),

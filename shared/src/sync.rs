@@ -23,6 +23,13 @@ pub struct SyncProgress {
     pub done: i64,
     /// Objects expected (the last pass's count, or `done` when more were already stored).
     pub total: i64,
+    /// Pages read so far in this pass.
+    #[serde(default)]
+    pub pages: i64,
+    /// `total` is an expectation: a pass completed before (Stripe does not say how many objects a
+    /// list holds, so a first pass knows only what it has read).
+    #[serde(default)]
+    pub expected: bool,
 }
 
 /// Why a table could not be synced.

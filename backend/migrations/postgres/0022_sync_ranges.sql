@@ -19,3 +19,5 @@ SELECT connection_id, table_name, 9223372036854775807, -9223372036854775808, che
 FROM sync_tables WHERE checkpoint IS NOT NULL;
 
 ALTER TABLE sync_tables DROP COLUMN checkpoint;
+-- Pages read by the pass under way: its progress while the number of objects is not known yet.
+ALTER TABLE sync_tables ADD COLUMN progress_pages BIGINT NOT NULL DEFAULT 0;

@@ -72,6 +72,8 @@ pub async fn status(app: &AppState, id: ConnectionId) -> Result<SyncStatus, Data
         let progress = in_pass.then_some(SyncProgress {
             done: t.progress_done,
             total: t.rows.max(t.progress_done),
+            pages: t.progress_pages,
+            expected: t.synced_at.is_some(),
         });
         let error = t.error_code.map(|code| SyncError {
             message: error_message(&code).to_owned(),

@@ -61,7 +61,7 @@ pub async fn begin_full_pass(
         }
     }
     tx.execute(
-        "UPDATE sync_tables SET progress_done = 0 WHERE connection_id = $1 \
+        "UPDATE sync_tables SET progress_done = 0, progress_pages = 0 WHERE connection_id = $1 \
          AND (done_job_id IS NULL OR done_job_id <> $2)",
         args![connection_id, lease.job_id],
     )

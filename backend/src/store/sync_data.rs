@@ -102,21 +102,20 @@ pub async fn commit_pages(pool: &Db, pages: &[RangePage<'_>]) -> Result<Vec<bool
             args![connection_id, list.name(), page.range, last, page.done],
         )
         .await?;
-        if !page.objects.is_empty() {
-            tx.execute(
-                "INSERT INTO sync_tables (connection_id, table_name, progress_done) \
-                 VALUES ($1, $2, $3) \
-                 ON CONFLICT (connection_id, table_name) DO UPDATE SET \
-                     progress_done = sync_tables.progress_done + excluded.progress_done, \
-                     error_code = NULL, done_job_id = NULL",
-                args![
-                    connection_id,
-                    list.name(),
-                    i64::try_from(page.objects.len()).unwrap_or(i64::MAX)
-                ],
-            )
-            .await?;
-        }
+        tx.execute(
+            "INSERT INTO sync_tables (connection_id, table_name, progress_done, progress_pages) \
+             VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (connection_id, table_name) DO UPDATE SET \
+                 progress_done = sync_tables.progress_done + excluded.progress_done, \
+                 progress_pages = sync_tables.progress_pages + 1, \
+                 error_code = NULL, done_job_id = NULL",
+            args![
+                connection_id,
+                list.name(),
+                i64::try_from(page.objects.len()).unwrap_or(i64::MAX)
+            ],
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(written)
@@ -231,7 +230,7 @@ pub async fn finish_table(
         "INSERT INTO sync_tables (connection_id, table_name, rows, synced_at, done_job_id) \
          VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (connection_id, table_name) DO UPDATE SET rows = excluded.rows, \
-             synced_at = excluded.synced_at, progress_done = 0, \
+             synced_at = excluded.synced_at, progress_done = 0, progress_pages = 0, \
              error_code = NULL, done_job_id = excluded.done_job_id",
         args![connection_id, list.name(), rows, lease.now, lease.job_id],
     )
@@ -272,6 +271,8 @@ pub struct TableState {
     pub in_pass: bool,
     /// Objects stored by the pass under way.
     pub progress_done: i64,
+    /// Pages read by the pass under way.
+    pub progress_pages: i64,
     /// Why the last attempt failed.
     pub error_code: Option<String>,
     /// The job whose pass completed the table.
@@ -284,25 +285,36 @@ pub async fn table_state(
     connection_id: ConnectionId,
     list: StripeList,
 ) -> Result<TableState, StoreError> {
-    type Row = (i64, Option<i64>, bool, i64, Option<String>, Option<JobId>);
+    type Row = (
+        i64,
+        Option<i64>,
+        bool,
+        i64,
+        i64,
+        Option<String>,
+        Option<JobId>,
+    );
     let row: Option<Row> = pool
         .fetch_optional(
             "SELECT t.rows, t.synced_at, EXISTS (SELECT 1 FROM sync_ranges r \
                  WHERE r.connection_id = t.connection_id AND r.table_name = t.table_name), \
-                 t.progress_done, t.error_code, t.done_job_id \
+                 t.progress_done, t.progress_pages, t.error_code, t.done_job_id \
              FROM sync_tables t WHERE t.connection_id = $1 AND t.table_name = $2",
             args![connection_id, list.name()],
         )
         .await?;
     Ok(row
         .map(
-            |(rows, synced_at, in_pass, progress_done, error_code, done_job_id)| TableState {
-                rows,
-                synced_at,
-                in_pass,
-                progress_done,
-                error_code,
-                done_job_id,
+            |(rows, synced_at, in_pass, progress_done, progress_pages, error_code, done_job_id)| {
+                TableState {
+                    rows,
+                    synced_at,
+                    in_pass,
+                    progress_done,
+                    progress_pages,
+                    error_code,
+                    done_job_id,
+                }
             },
         )
         .unwrap_or_default())

@@ -119,7 +119,8 @@ pub async fn restart_range(
         )
         .await?;
         tx.execute(
-            "UPDATE sync_tables SET progress_done = 0 WHERE connection_id = $1 AND table_name = $2",
+            "UPDATE sync_tables SET progress_done = 0, progress_pages = 0 \
+             WHERE connection_id = $1 AND table_name = $2",
             args![connection_id, list.name()],
         )
         .await?;

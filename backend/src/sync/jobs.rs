@@ -149,9 +149,14 @@ pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize,
     let mut running = Running::new();
     let mut runs = claim(app, options, &mut running).await?;
     let mut stopped = false;
-    while let Some(end) = running.join_next().await {
-        if matches!(joined(end)?, RunEnd::Stopped) {
-            stopped = true;
+    while !running.is_empty() {
+        tokio::select! {
+            Some(end) = running.join_next() => {
+                if matches!(joined(end)?, RunEnd::Stopped) {
+                    stopped = true;
+                }
+            }
+            () = app.sync_wake.notified() => {}
         }
         if !stopped {
             runs += claim(app, options, &mut running).await?;

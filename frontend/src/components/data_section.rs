@@ -41,10 +41,21 @@ fn open_preview(id: i64, table: String, preview: Preview) {
 
 fn table_row(t: TableSync, id: i64, preview: Preview) -> impl IntoView {
     let name = t.name;
+    // Rows of rows expected once a pass completed; before, Stripe has not said how many there
+    // are: an indeterminate bar and what was read.
     let progress = t.progress.map(|p| {
-        view! {
-            <progress aria-label=strings::progress_of(&name) value=p.done max=p.total.max(1)></progress>
-            " "<small>{strings::progress_text(p.done, p.total)}</small>
+        if p.expected {
+            view! {
+                <progress aria-label=strings::progress_of(&name) value=p.done max=p.total.max(1)></progress>
+                " "<small>{strings::progress_text(p.done, p.total)}</small>
+            }
+            .into_any()
+        } else {
+            view! {
+                <progress aria-label=strings::progress_of(&name)></progress>
+                " "<small>{strings::progress_read(p.done, p.pages)}</small>
+            }
+            .into_any()
         }
     });
     let error = t

@@ -353,6 +353,17 @@ pub fn progress_text(done: i64, total: i64) -> String {
     format!("{} {} {}", number(done), t("of", "di"), number(total))
 }
 
+/// "Rows read: 1,200 · pages: 12" (a first pass: how many there are is not known yet).
+pub fn progress_read(done: i64, pages: i64) -> String {
+    format!(
+        "{}: {} · {}: {}",
+        t("Rows read", "Righe lette"),
+        number(done),
+        t("pages", "pagine"),
+        number(pages)
+    )
+}
+
 /// "First rows of customers".
 pub fn preview_title(table: &str) -> String {
     match super::italian() {
