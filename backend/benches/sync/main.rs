@@ -26,6 +26,7 @@ mod stripe_account;
 mod stripe_check;
 mod stripe_conditions;
 mod stripe_limits;
+mod stripe_product;
 mod stripe_server;
 mod timed;
 

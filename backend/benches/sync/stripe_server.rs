@@ -50,6 +50,15 @@ impl StripeServer {
             .unwrap_or_default()
     }
 
+    /// The sum of what the accounts of `keys` saw (maxima: the largest of one account).
+    pub fn total<'a>(&self, keys: impl IntoIterator<Item = &'a str>) -> AccountStats {
+        let mut total = AccountStats::default();
+        for key in keys {
+            total += self.stats(key);
+        }
+        total
+    }
+
     /// Admits a request of `key`'s account to `endpoint` (or refuses it); the request is in
     /// flight until the returned guard is dropped.
     fn admit(
