@@ -7,7 +7,9 @@
 //! product's. The list server (it generates each object from its index as it is asked for;
 //! nothing is held) stays in this process. The other figures are this process's: they include the
 //! list server, the router, the signed-in admin and the load generator, and are labelled so.
-//! `SYNC_BENCH_QUICK=1` runs the backfills alone (for `perf record`).
+//! `SYNC_BENCH_QUICK=1` runs the backfills alone (for `perf record`). `SYNC_BENCH_STRIPE=1` runs
+//! the Stripe-conditions scenarios instead (latency and Stripe's rate limits, many accounts: see
+//! `stripe_conditions`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // `json!` of a whole Stripe charge nests deeper than the default limit.
 #![recursion_limit = "256"]
@@ -20,6 +22,12 @@ mod list_server;
 mod measure;
 mod objects;
 mod spec;
+mod stripe_account;
+mod stripe_check;
+mod stripe_conditions;
+mod stripe_limits;
+mod stripe_product;
+mod stripe_server;
 mod timed;
 
 use backend::ids::ConnectionId;
@@ -71,6 +79,10 @@ async fn main() {
             rss_start,
         )
         .await;
+        return;
+    }
+    if std::env::var(stripe_conditions::MODE).as_deref() == Ok("1") {
+        stripe_conditions::run().await;
         return;
     }
     let quick = std::env::var_os("SYNC_BENCH_QUICK").is_some();
