@@ -100,6 +100,21 @@ struct SlotState {
     position: Option<i64>,
     /// Its reader has read its last page: it is not split any more.
     finished: bool,
+    /// The `created` of the first object this run stored from it, and how many it stored: the
+    /// density that tells whether what is left is worth splitting.
+    first: Option<i64>,
+    read: u64,
+}
+
+impl SlotState {
+    /// Objects left to read, as the density read so far predicts (none known: nothing).
+    fn left(&self) -> f64 {
+        let (Some(first), Some(position)) = (self.first, self.position) else {
+            return 0.0;
+        };
+        let density = self.read as f64 / (first - position).max(1) as f64;
+        density * (position - self.lo.max(FLOOR)).max(0) as f64
+    }
 }
 
 impl Slot {
@@ -111,6 +126,8 @@ impl Slot {
                 checkpoint: range.checkpoint,
                 position: None,
                 finished: false,
+                first: None,
+                read: 0,
             }),
         })
     }
@@ -213,7 +230,8 @@ async fn split_one(
         .iter()
         .filter_map(|slot| {
             let state = slot.state();
-            if state.finished {
+            // Each half must be worth a page at least (a split costs a partial last page).
+            if state.finished || state.left() < 2.0 * run.options.page_size as f64 {
                 return None;
             }
             let mid = ranges::split_point(state.lo, state.position?)?;
@@ -346,6 +364,8 @@ async fn read_range(run: &Run, list: StripeList, shared: &ListShared, slot: &Slo
             if let Some(last) = objects.last() {
                 state.checkpoint = last["id"].as_str().map(str::to_owned);
                 state.position = created[keep - 1].or(state.position);
+                state.first = state.first.or(created[0]);
+                state.read += keep as u64;
             }
             let done = keep < listed || !page.has_more || listed == 0;
             state.finished = done;

@@ -115,7 +115,7 @@ pub(super) struct Run {
 /// The most ranges of one list read side by side.
 const MAX_RANGES_PER_LIST: usize = 8;
 /// Requests in flight per list, as a multiple of what covers the latency at the list's rate.
-const IN_FLIGHT_HEADROOM: f64 = 1.5;
+const IN_FLIGHT_HEADROOM: f64 = 1.6;
 /// No account is allowed more than this many requests per second: what `SYNC_RATE_LIMIT` above it
 /// (a lab setting) is worth when covering latency.
 const STRIPE_MAX_RATE: f64 = 100.0;
@@ -168,17 +168,17 @@ impl Run {
         }
     }
 
-    /// How many ranges of one list to read side by side: enough requests in flight to cover
-    /// Stripe's answer time at the list's share of the rate (Little's law), with headroom.
+    /// How many ranges of one list to read side by side: the connection's requests in flight that
+    /// cover Stripe's answer time at its rate (Little's law, with headroom), shared by the lists
+    /// still being read, each within its endpoint's rate. Every extra range costs a partial last
+    /// page, so a list gets no more than its share (rounded).
     pub fn ranges_wanted(&self) -> usize {
-        let micros = self.latency_micros.load(Ordering::Relaxed);
+        let latency = self.latency_micros.load(Ordering::Relaxed) as f64 / 1e6;
         let lists = self.lists_left.load(Ordering::Relaxed).max(1) as f64;
-        let rate = self
-            .rates
-            .endpoint
-            .min(self.rates.total / lists)
-            .min(STRIPE_MAX_RATE);
-        let wanted = (rate * micros as f64 / 1e6 * IN_FLIGHT_HEADROOM).ceil();
+        let total = self.rates.total.min(STRIPE_MAX_RATE);
+        let endpoint = self.rates.endpoint.min(total);
+        let share = (total / lists).min(endpoint);
+        let wanted = (share * latency * IN_FLIGHT_HEADROOM).round();
         (wanted as usize).clamp(1, MAX_RANGES_PER_LIST)
     }
 
