@@ -333,3 +333,55 @@ async fn rate_limits_slow_the_sync_down_and_it_still_completes() {
     assert!(refused > 0, "the limits were met");
     assert!(refused < served, "{refused} refused of {served}");
 }
+
+#[tokio::test]
+async fn an_events_pass_never_waits_for_a_free_slot_behind_backfills() {
+    let large = account("rk_live_FillsTheSlot", true, 2_000);
+    let synced = account("rk_test_HasACursor00", false, 5);
+    let server = StripeLike::start(
+        &[large.clone(), synced.clone()],
+        Duration::from_millis(100),
+        1.0,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<!doctype html>").unwrap();
+    let mut config = test_config(
+        AuthKind::Connect,
+        &server.url,
+        &server.url,
+        SECRET_KEY,
+        dir.path(),
+        &[("SYNC_MAX_JOBS", "1".to_owned())],
+    )
+    .await;
+    config.sync_rate_limit = None;
+    let app = build_app_from(config, Emulator::new(emulator_config()), dir, true).await;
+    // A first full pass gives this connection its events cursor.
+    let id = connect(&app, &synced, true).await;
+    assert_eq!(
+        run_due_jobs(&app.state, SyncOptions::default())
+            .await
+            .unwrap(),
+        1
+    );
+    let worker = backend::sync::spawn_worker(app.state.clone(), Duration::from_secs(3600));
+    let big = connect(&app, &large, true).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        job_status(&app, big).await,
+        "running",
+        "the one slot is taken"
+    );
+    let started = Instant::now();
+    backend::sync::jobs::enqueue(&app.state, ConnectionId(id)).await;
+    while job_status(&app, id).await != "done" {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the events pass waited for the backfill's slot"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(job_status(&app, big).await, "running");
+    worker.abort();
+}

@@ -74,8 +74,8 @@ pub use sync_data::{
     table_rows, table_state, Lease, RangePage, TableState,
 };
 pub use sync_jobs::{
-    claim_sync_job, count_sync_jobs, enqueue_due_syncs, enqueue_sync, finish_sync_job,
-    latest_sync_job, ClaimedJob, JobCounts, JobEnd, JobState,
+    claim_events_job, claim_sync_job, count_sync_jobs, enqueue_due_syncs, enqueue_sync,
+    finish_sync_job, latest_sync_job, ClaimedJob, JobCounts, JobEnd, JobState,
 };
 pub use sync_ranges::{
     begin_ranges, restart_range, split_range, SyncRange, UNBOUNDED_HI, UNBOUNDED_LO,

@@ -83,22 +83,54 @@ pub async fn claim_sync_job(
     now: i64,
     lease_until: i64,
 ) -> Result<Option<ClaimedJob>, StoreError> {
+    claim(pool, owner, now, lease_until, None).await
+}
+
+/// [`claim_sync_job`] of a job that will be an events pass: not a forced full pass, of a
+/// connection whose events cursor is at or after `usable_from` and with no full pass under way.
+pub async fn claim_events_job(
+    pool: &Db,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    usable_from: i64,
+) -> Result<Option<ClaimedJob>, StoreError> {
+    claim(pool, owner, now, lease_until, Some(usable_from)).await
+}
+
+async fn claim(
+    pool: &Db,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    events_from: Option<i64>,
+) -> Result<Option<ClaimedJob>, StoreError> {
     // PostgreSQL: a job another instance is claiming right now is skipped, not waited for.
     let skip_locked = pool.dialect().skip_locked();
+    let due = "((status = 'queued' AND run_after <= $2) \
+                OR (status = 'running' AND lease_until < $2))";
+    let events_only = if events_from.is_some() {
+        " AND full_pass = FALSE AND EXISTS (SELECT 1 FROM sync_cursors c \
+              WHERE c.connection_id = sync_jobs.connection_id AND c.events_from >= $4 \
+                AND c.pass_job_id IS NULL)"
+    } else {
+        ""
+    };
+    let args = match events_from {
+        Some(from) => args![owner, now, lease_until, from],
+        None => args![owner, now, lease_until],
+    };
     let row: Option<(JobId, ConnectionId, i64, bool)> = pool
         .fetch_optional(
             &format!(
                 "UPDATE sync_jobs SET status = 'running', lease_owner = $1, lease_until = $3, \
                      heartbeat_at = $2, started_at = COALESCE(started_at, $2) \
-                 WHERE id = (SELECT id FROM sync_jobs \
-                     WHERE (status = 'queued' AND run_after <= $2) \
-                        OR (status = 'running' AND lease_until < $2) \
+                 WHERE id = (SELECT id FROM sync_jobs WHERE {due}{events_only} \
                      ORDER BY run_after, id LIMIT 1{skip_locked}) \
-                   AND ((status = 'queued' AND run_after <= $2) \
-                        OR (status = 'running' AND lease_until < $2)) \
+                   AND {due} \
                  RETURNING id, connection_id, attempts, full_pass",
             ),
-            args![owner, now, lease_until],
+            args,
         )
         .await?;
     Ok(

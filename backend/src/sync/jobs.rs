@@ -100,19 +100,69 @@ async fn run_job(
     Ok(RunEnd::Ended)
 }
 
-/// The runs under way in this process, each a task of its own (so that claiming more never waits
-/// on a run's turn to be polled).
-type Running = JoinSet<Result<RunEnd, StoreError>>;
+/// Which slots a run takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// Any job (`SYNC_MAX_JOBS` of them).
+    Any,
+    /// An events pass started while every slot of the other lane was taken (as many again): a
+    /// tenant's changes never wait behind other tenants' backfills.
+    Events,
+}
 
-/// Claims due jobs while this process runs fewer than `SYNC_MAX_JOBS`, and starts each; returns
-/// how many were claimed.
+/// The runs under way in this process, each a task of its own (so that claiming more never waits
+/// on a run's turn to be polled), in two lanes.
+#[derive(Default)]
+struct Running {
+    tasks: JoinSet<(Lane, Result<RunEnd, StoreError>)>,
+    any: usize,
+    events: usize,
+}
+
+impl Running {
+    fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// The next run to end (`None` when none runs).
+    async fn next(&mut self) -> Option<Result<RunEnd, StoreError>> {
+        let joined = self.tasks.join_next().await?;
+        Some(match joined {
+            Ok((lane, end)) => {
+                match lane {
+                    Lane::Any => self.any -= 1,
+                    Lane::Events => self.events -= 1,
+                }
+                end
+            }
+            // A run that panicked is a dead worker: its lease expires, another run resumes it. Its
+            // slot is found again by counting.
+            Err(e) => {
+                tracing::error!(error = %e, "a sync run panicked");
+                self.recount();
+                Ok(RunEnd::Ended)
+            }
+        })
+    }
+
+    /// After a panic: the lane of the lost run is not known, so both counts are bounded by what
+    /// still runs.
+    fn recount(&mut self) {
+        let left = self.tasks.len();
+        self.events = self.events.min(left);
+        self.any = left - self.events;
+    }
+}
+
+/// Claims due jobs while a lane has room, and starts each; returns how many were claimed.
 async fn claim(
     app: &AppState,
     options: SyncOptions,
     running: &mut Running,
 ) -> Result<usize, StoreError> {
+    let max = app.settings.sync_max_jobs;
     let mut claimed = 0;
-    while running.len() < app.settings.sync_max_jobs {
+    loop {
         // One owner per run: a stale run in this very process never writes over a later one.
         let owner = format!(
             "{}:{}",
@@ -120,39 +170,44 @@ async fn claim(
             crate::state::new_instance_id()
         );
         let now = app.clock.now();
-        let Some(job) =
-            store::claim_sync_job(&app.pool, &owner, now, now + app.settings.sync_lease_secs)
-                .await?
-        else {
+        let until = now + app.settings.sync_lease_secs;
+        let (lane, job) = if running.any < max {
+            let job = store::claim_sync_job(&app.pool, &owner, now, until).await?;
+            (Lane::Any, job)
+        } else if running.events < max {
+            let usable_from = now - super::engine::EVENTS_USABLE_SECS;
+            let job = store::claim_events_job(&app.pool, &owner, now, until, usable_from).await?;
+            (Lane::Events, job)
+        } else {
             break;
         };
+        let Some(job) = job else {
+            break;
+        };
+        match lane {
+            Lane::Any => running.any += 1,
+            Lane::Events => running.events += 1,
+        }
         claimed += 1;
-        running.spawn(run_job(app.clone(), job, owner, options));
+        let app = app.clone();
+        running
+            .tasks
+            .spawn(async move { (lane, run_job(app, job, owner, options).await) });
     }
     Ok(claimed)
-}
-
-/// A run's end; a run that panicked is a dead worker (its lease expires, another run resumes).
-fn joined(
-    end: Result<Result<RunEnd, StoreError>, tokio::task::JoinError>,
-) -> Result<RunEnd, StoreError> {
-    end.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "a sync run panicked");
-        Ok(RunEnd::Ended)
-    })
 }
 
 /// Runs every due job, many side by side, until none is left (a job queued meanwhile in this
 /// process is started at once); returns how many runs were made. A run stopped as a dead worker
 /// stops (tests) ends the claiming: what is running finishes, nothing more starts.
 pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize, StoreError> {
-    let mut running = Running::new();
+    let mut running = Running::default();
     let mut runs = claim(app, options, &mut running).await?;
     let mut stopped = false;
     while !running.is_empty() {
         tokio::select! {
-            Some(end) = running.join_next() => {
-                if matches!(joined(end)?, RunEnd::Stopped) {
+            Some(end) = running.next() => {
+                if matches!(end?, RunEnd::Stopped) {
                     stopped = true;
                 }
             }
@@ -173,7 +228,7 @@ pub fn spawn_worker(state: AppState, tick: Duration) -> tokio::task::JoinHandle<
         let app = &state;
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut running = Running::new();
+        let mut running = Running::default();
         loop {
             tokio::select! {
                 _ = interval.tick() => {
@@ -184,8 +239,8 @@ pub fn spawn_worker(state: AppState, tick: Duration) -> tokio::task::JoinHandle<
                     }
                 }
                 () = app.sync_wake.notified() => {}
-                Some(end) = running.join_next(), if !running.is_empty() => {
-                    if let Err(e) = joined(end) {
+                Some(end) = running.next(), if !running.is_empty() => {
+                    if let Err(e) = end {
                         tracing::error!(error = %e, "a sync run could not record its end");
                     }
                 }
