@@ -542,11 +542,13 @@ fn seven_tables(status: shared::SyncState) -> shared::SyncStatus {
                 name: (*name).into(),
                 rows: i as i64 * 10,
                 synced_at: (i != 1).then(|| (js_sys::Date::now() / 1000.0) as i64 - 7_200),
-                progress: (i == 0).then_some(shared::SyncProgress {
+                // A table synced before expects its last count; one never synced (charges) only
+                // knows what it has read.
+                progress: (i < 2).then_some(shared::SyncProgress {
                     done: 4,
                     total: 10,
                     pages: 2,
-                    expected: true,
+                    expected: i == 0,
                 }),
                 error: (i == 1).then(|| shared::SyncError {
                     code: "storage_failed".into(),
@@ -587,13 +589,21 @@ async fn the_data_section_lists_the_seven_tables_with_progress_and_errors() {
     assert!(text(&one(&root, "tbody tr[data-table=charges]")).contains("Never"));
     // A progress bar with a name while a table has progress; none elsewhere.
     let progress = all(&root, "progress");
-    assert_eq!(progress.len(), 1);
+    assert_eq!(progress.len(), 2);
     assert_eq!(
         progress[0].get_attribute("aria-label").as_deref(),
         Some("Progress of customers")
     );
     assert_eq!(progress[0].get_attribute("value").as_deref(), Some("4"));
     assert_eq!(progress[0].get_attribute("max").as_deref(), Some("10"));
+    // A first pass: Stripe has not said how many there are, so the bar is indeterminate (no
+    // value) and says what was read.
+    assert_eq!(
+        progress[1].get_attribute("aria-label").as_deref(),
+        Some("Progress of charges")
+    );
+    assert_eq!(progress[1].get_attribute("value"), None);
+    assert!(text(&one(&root, "tbody tr[data-table=charges]")).contains("Rows read: 4 · pages: 2"));
     // Errors in plain words.
     assert!(text(&one(&root, "tbody tr[data-table=charges]")).contains("could not be stored"));
     // The status in words, announced politely; Force an update is off while a sync runs.
