@@ -368,7 +368,7 @@ async fn killing_the_instance_running_a_sync_lets_the_other_finish_it() {
     loop {
         let stored: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM sync_tables WHERE connection_id = $1 \
-             AND (checkpoint IS NOT NULL OR done_job_id IS NOT NULL)",
+             AND (progress_pages > 0 OR done_job_id IS NOT NULL)",
         )
         .bind(connection)
         .fetch_one(&mut db)

@@ -76,7 +76,7 @@ async fn dead_workers_job(data: &Path) -> i64 {
         "the kill did not come mid-sync: jobs {jobs:?}"
     );
     let checkpoints: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sync_tables WHERE checkpoint IS NOT NULL OR done_job_id IS NOT NULL",
+        "SELECT COUNT(*) FROM sync_tables WHERE progress_pages > 0 OR done_job_id IS NOT NULL",
     )
     .fetch_one(&mut db)
     .await
