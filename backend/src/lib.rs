@@ -25,4 +25,5 @@ pub mod store;
 pub mod stripe;
 pub mod sync;
 pub mod users;
+pub mod warehouse;
 pub mod webhook;

@@ -1,0 +1,283 @@
+//! How a Stripe object becomes typed columns (SPEC §6.3): every top-level field, nested objects
+//! flattened with `_` down to scalars (`address_city`, `shipping_address_line1`), arrays, lists and
+//! `metadata` as JSON, an embedded object with an id (an expandable reference, expanded or not) as
+//! that id, Unix times as timestamps, amounts as integers. `id` comes first and `deleted` last in a
+//! relation; neither is a field here.
+
+use serde_json::Value;
+
+/// A column's type, as the warehouse API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColumnType {
+    Text,
+    Integer,
+    Numeric,
+    Boolean,
+    Timestamp,
+    Json,
+}
+
+impl ColumnType {
+    /// The name on the wire (`"text"`, `"integer"`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Integer => "integer",
+            Self::Numeric => "numeric",
+            Self::Boolean => "boolean",
+            Self::Timestamp => "timestamp",
+            Self::Json => "json",
+        }
+    }
+
+    /// The type named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "text" => Self::Text,
+            "integer" => Self::Integer,
+            "numeric" => Self::Numeric,
+            "boolean" => Self::Boolean,
+            "timestamp" => Self::Timestamp,
+            "json" => Self::Json,
+            _ => return None,
+        })
+    }
+
+    /// Whether `value` (a field's value, flattened) can be stored in a column of this type; null
+    /// fits every type.
+    pub fn fits(self, value: &Value) -> bool {
+        match (self, value) {
+            (_, Value::Null) | (Self::Json, _) => true,
+            (Self::Text, Value::String(_)) | (Self::Boolean, Value::Bool(_)) => true,
+            (Self::Integer | Self::Timestamp, Value::Number(n)) => n.is_i64(),
+            (Self::Numeric, Value::Number(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// One flattened field of an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// `address_city`, `amount`, …
+    pub name: String,
+    /// Its type, as far as this value tells (`None`: null, and the name says nothing either).
+    pub kind: Option<ColumnType>,
+    /// Its value: a scalar, the JSON of an array or object, or null.
+    pub value: Value,
+}
+
+/// Stripe's Unix-time fields whose names do not say so (`created` and `*_at` do).
+const TIME_FIELDS: [&str; 14] = [
+    "billing_cycle_anchor",
+    "cancel_at",
+    "current_period_end",
+    "current_period_start",
+    "date",
+    "due_date",
+    "end",
+    "next_payment_attempt",
+    "period_end",
+    "period_start",
+    "redeem_by",
+    "start",
+    "start_date",
+    "trial_end",
+];
+
+/// Fields that may hold a fraction even when Stripe sends a whole number.
+const NUMERIC_FIELDS: [&str; 3] = ["percent_off", "tax_percent", "application_fee_percent"];
+
+/// Fields kept as JSON whatever their shape (their keys are the merchant's).
+const JSON_FIELDS: [&str; 1] = ["metadata"];
+
+/// Whether a (flattened) field name is a Unix time.
+fn is_time(name: &str) -> bool {
+    let last = name.rsplit('_').next().unwrap_or(name);
+    name == "created"
+        || name.ends_with("_at")
+        || last == "created"
+        || TIME_FIELDS
+            .iter()
+            .any(|t| name == *t || name.ends_with(&format!("_{t}")))
+}
+
+/// The type a field's name and value call for (`None`: a null the name says nothing about).
+pub fn kind_of(name: &str, value: &Value) -> Option<ColumnType> {
+    let leaf = name.rsplit('_').next().unwrap_or(name);
+    if JSON_FIELDS.contains(&name) {
+        return Some(ColumnType::Json);
+    }
+    match value {
+        Value::Null if is_time(name) => Some(ColumnType::Timestamp),
+        Value::Null if NUMERIC_FIELDS.contains(&name) => Some(ColumnType::Numeric),
+        Value::Null if leaf == "amount" || name.starts_with("amount_") => Some(ColumnType::Integer),
+        Value::Null => None,
+        Value::Bool(_) => Some(ColumnType::Boolean),
+        Value::String(_) => Some(ColumnType::Text),
+        Value::Number(n) if NUMERIC_FIELDS.contains(&name) || !n.is_i64() => {
+            Some(ColumnType::Numeric)
+        }
+        Value::Number(_) if is_time(name) => Some(ColumnType::Timestamp),
+        Value::Number(_) => Some(ColumnType::Integer),
+        Value::Array(_) | Value::Object(_) => Some(ColumnType::Json),
+    }
+}
+
+/// An embedded object that names another Stripe object (it has an id): a reference.
+fn reference_id(object: &serde_json::Map<String, Value>) -> Option<&str> {
+    if object.get("object").and_then(Value::as_str) == Some("list") {
+        return None;
+    }
+    object.get("id").and_then(Value::as_str)
+}
+
+/// The object's fields, flattened, in the order Stripe sent them; `id` and `deleted` are left
+/// out (the relation puts them first and last).
+pub fn fields(object: &Value) -> Vec<Field> {
+    let mut out = Vec::new();
+    if let Value::Object(map) = object {
+        for (name, value) in map {
+            if name == "id" || name == "deleted" {
+                continue;
+            }
+            flatten(name, value, &mut out);
+        }
+    }
+    out
+}
+
+fn flatten(name: &str, value: &Value, out: &mut Vec<Field>) {
+    match value {
+        Value::Object(map) if !JSON_FIELDS.contains(&name) => {
+            if let Some(id) = reference_id(map) {
+                out.push(Field {
+                    name: name.to_owned(),
+                    kind: Some(ColumnType::Text),
+                    value: Value::String(id.to_owned()),
+                });
+            } else if map.get("object").and_then(Value::as_str) == Some("list") {
+                out.push(Field {
+                    name: name.to_owned(),
+                    kind: Some(ColumnType::Json),
+                    value: value.clone(),
+                });
+            } else {
+                for (key, inner) in map {
+                    flatten(&format!("{name}_{key}"), inner, out);
+                }
+            }
+        }
+        _ => out.push(Field {
+            name: name.to_owned(),
+            kind: kind_of(name, value),
+            value: value.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn named(fields: &[Field], name: &str) -> Field {
+        fields
+            .iter()
+            .find(|f| f.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no field {name} in {fields:?}"))
+    }
+
+    #[test]
+    fn a_customer_flattens_to_scalars_references_ids_and_json() {
+        let customer = json!({
+            "id": "cus_1",
+            "object": "customer",
+            "address": {"city": "Dublin", "line1": "1 Main St", "postal_code": null},
+            "balance": 0,
+            "created": 1_700_000_000,
+            "default_source": {"id": "card_1", "object": "card", "last4": "4242"},
+            "delinquent": false,
+            "email": "ada@example.com",
+            "invoice_settings": {"custom_fields": null, "default_payment_method": "pm_1", "footer": null},
+            "metadata": {"crm_id": "7"},
+            "preferred_locales": ["en"],
+            "shipping": {"address": {"line1": "2 Side St"}, "name": "Ada"},
+            "sources": {"object": "list", "data": [], "has_more": false},
+            "deleted": false,
+        });
+        let fields = fields(&customer);
+        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        assert!(!names.contains(&"id") && !names.contains(&"deleted"));
+        assert_eq!(named(&fields, "address_city").value, "Dublin");
+        assert_eq!(named(&fields, "address_city").kind, Some(ColumnType::Text));
+        assert_eq!(named(&fields, "address_postal_code").kind, None);
+        assert_eq!(named(&fields, "shipping_address_line1").value, "2 Side St");
+        assert_eq!(named(&fields, "shipping_name").value, "Ada");
+        assert_eq!(named(&fields, "created").kind, Some(ColumnType::Timestamp));
+        assert_eq!(named(&fields, "balance").kind, Some(ColumnType::Integer));
+        assert_eq!(named(&fields, "delinquent").kind, Some(ColumnType::Boolean));
+        // An expanded reference is its id.
+        assert_eq!(named(&fields, "default_source").value, "card_1");
+        assert_eq!(
+            named(&fields, "invoice_settings_default_payment_method").value,
+            "pm_1"
+        );
+        // Arrays, lists and metadata stay JSON.
+        assert_eq!(named(&fields, "metadata").kind, Some(ColumnType::Json));
+        assert_eq!(named(&fields, "metadata").value, json!({"crm_id": "7"}));
+        assert_eq!(
+            named(&fields, "preferred_locales").kind,
+            Some(ColumnType::Json)
+        );
+        assert_eq!(named(&fields, "sources").kind, Some(ColumnType::Json));
+    }
+
+    #[test]
+    fn times_amounts_and_fractions_are_typed_by_name_when_null() {
+        assert_eq!(
+            kind_of("canceled_at", &Value::Null),
+            Some(ColumnType::Timestamp)
+        );
+        assert_eq!(
+            kind_of("trial_end", &Value::Null),
+            Some(ColumnType::Timestamp)
+        );
+        assert_eq!(
+            kind_of("status_transitions_paid_at", &json!(1_700_000_000)),
+            Some(ColumnType::Timestamp)
+        );
+        assert_eq!(
+            kind_of("current_period_end", &json!(1)),
+            Some(ColumnType::Timestamp)
+        );
+        assert_eq!(
+            kind_of("amount_off", &Value::Null),
+            Some(ColumnType::Integer)
+        );
+        assert_eq!(kind_of("amount", &json!(2000)), Some(ColumnType::Integer));
+        assert_eq!(
+            kind_of("percent_off", &json!(25)),
+            Some(ColumnType::Numeric)
+        );
+        assert_eq!(kind_of("ratio", &json!(0.5)), Some(ColumnType::Numeric));
+        assert_eq!(kind_of("description", &Value::Null), None);
+        assert_eq!(kind_of("metadata", &json!({})), Some(ColumnType::Json));
+    }
+
+    #[test]
+    fn a_value_fits_its_column_or_is_a_misfit() {
+        assert!(ColumnType::Integer.fits(&json!(5)));
+        assert!(!ColumnType::Integer.fits(&json!(5.5)));
+        assert!(!ColumnType::Integer.fits(&json!("5")));
+        assert!(ColumnType::Numeric.fits(&json!(5)));
+        assert!(ColumnType::Text.fits(&Value::Null));
+        assert!(ColumnType::Json.fits(&json!([1])));
+        assert!(!ColumnType::Boolean.fits(&json!(1)));
+        for name in ["text", "integer", "numeric", "boolean", "timestamp", "json"] {
+            assert_eq!(ColumnType::parse(name).unwrap().name(), name);
+        }
+        assert_eq!(ColumnType::parse("float"), None);
+    }
+}

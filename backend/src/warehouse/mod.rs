@@ -1,0 +1,6 @@
+//! Stripe data as a warehouse (issue 19, under way): the rules by which an object becomes typed
+//! columns (`columns`) and a connection's schema gets its name (`schema`). The relations built on
+//! them, the Data Warehouse Manager and the reader login come next.
+
+pub mod columns;
+pub mod schema;
