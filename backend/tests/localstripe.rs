@@ -10,14 +10,12 @@ use backend::ids::ConnectionId;
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::StatusCode;
-use backend::config::Secret;
-use backend::domain::Credential;
 use backend::emulator::Emulator;
-use backend::store::{self, NewConnection};
+use backend::store;
 use backend::sync::{run_due_jobs, SyncOptions};
 use serde_json::Value;
-use shared::AuthKind;
 use support::localstripe::{self, create_data_set, lists, DataSet, LocalStripe};
+use support::sync::store_key_connection;
 use support::*;
 
 /// The app with its Stripe API at localstripe and a connection whose key localstripe accepts,
@@ -34,28 +32,14 @@ async fn app_on(ls: &LocalStripe) -> (TestApp, i64) {
         true,
     )
     .await;
-    let now = app.state.clock.now();
-    let new = NewConnection {
-        stripe_user_id: "acct_1LocalStripe".into(),
-        livemode: false,
-        display_name: "localstripe".into(),
-        scope: "restricted_key".into(),
-        publishable_key: None,
-        credential: Credential {
-            kind: AuthKind::RestrictedKey,
-            secret: Secret::new(localstripe::KEY),
-            refresh_token: None,
-            expires_at: None,
-        },
-        key_last4: Some(localstripe::KEY[localstripe::KEY.len() - 4..].into()),
-        started_at: now,
-        duration_ms: 0,
-        next_check_at: now + 3600,
-        organization: None,
-    };
-    let id = store::upsert_connection(&app.state.pool, &app.state.cipher, &new, now)
-        .await
-        .unwrap();
+    let id = store_key_connection(
+        &app,
+        "acct_1LocalStripe",
+        "localstripe",
+        localstripe::KEY,
+        false,
+    )
+    .await;
     backend::sync::jobs::enqueue(&app.state, id).await;
     (app, id.into())
 }

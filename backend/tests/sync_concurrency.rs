@@ -10,28 +10,28 @@ mod support;
 use std::time::{Duration, Instant};
 
 use backend::args;
-use backend::config::Secret;
-use backend::domain::Credential;
 use backend::emulator::Emulator;
 use backend::ids::ConnectionId;
-use backend::store::{self, NewConnection};
+use backend::store;
+use backend::stripe::lists::StripeList;
 use backend::sync::{run_due_jobs, SyncOptions};
 use shared::AuthKind;
 use support::stripe_like::{Account, StripeLike};
+use support::sync::store_key_connection;
 use support::*;
 
-const LISTS: [&str; 7] = [
-    "customers",
-    "charges",
-    "coupons",
-    "invoices",
-    "plans",
-    "subscriptions",
-    "events",
-];
+/// The seven lists' names.
+fn lists() -> impl Iterator<Item = &'static str> {
+    StripeList::ALL.into_iter().map(StripeList::name)
+}
 
 /// The product at the server's address with the rates it keeps by default (80/s live, 20/s test).
 async fn app_on(server: &StripeLike) -> TestApp {
+    app_on_with(server, &[]).await
+}
+
+/// [`app_on`] with more settings.
+async fn app_on_with(server: &StripeLike, extra: &[(&str, String)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("index.html"), "<!doctype html>").unwrap();
     let mut config = test_config(
@@ -40,7 +40,7 @@ async fn app_on(server: &StripeLike) -> TestApp {
         &server.url,
         SECRET_KEY,
         dir.path(),
-        &[],
+        extra,
     )
     .await;
     config.sync_rate_limit = None;
@@ -57,28 +57,15 @@ fn account(key: &str, livemode: bool, per_list: u64) -> Account {
 
 /// Stores a connection for `account` as the restricted-key flow would; `enqueue` queues its sync.
 async fn connect(app: &TestApp, account: &Account, enqueue: bool) -> i64 {
-    let now = app.state.clock.now();
-    let new = NewConnection {
-        stripe_user_id: format!("acct_1{}", account.key.replace('_', "")),
-        livemode: account.livemode,
-        display_name: account.key.clone(),
-        scope: "restricted_key".into(),
-        publishable_key: None,
-        credential: Credential {
-            kind: AuthKind::RestrictedKey,
-            secret: Secret::new(account.key.clone()),
-            refresh_token: None,
-            expires_at: None,
-        },
-        key_last4: Some(account.key[account.key.len() - 4..].to_owned()),
-        started_at: now,
-        duration_ms: 0,
-        next_check_at: now + 3600,
-        organization: None,
-    };
-    let id = store::upsert_connection(&app.state.pool, &app.state.cipher, &new, now)
-        .await
-        .unwrap();
+    let stripe_account = format!("acct_1{}", account.key.replace('_', ""));
+    let id = store_key_connection(
+        app,
+        &stripe_account,
+        &account.key,
+        &account.key,
+        account.livemode,
+    )
+    .await;
     if enqueue {
         backend::sync::jobs::enqueue(&app.state, id).await;
     }
@@ -101,7 +88,7 @@ async fn stored_ids(app: &TestApp, id: i64, list: &str) -> Vec<String> {
 
 /// Each table holds exactly the server's objects of the account: none missing, none twice.
 async fn assert_same(app: &TestApp, server: &StripeLike, id: i64, key: &str) {
-    for list in LISTS {
+    for list in lists() {
         assert_eq!(
             stored_ids(app, id, list).await,
             server.ids(key, list),
@@ -157,7 +144,7 @@ async fn ranges_side_by_side_store_every_object_once_within_stripes_limits() {
         );
         // More than one request was in flight: 84 pages of the live account at 150 ms each one after
         // another would take 12 s.
-        for list in LISTS {
+        for list in lists() {
             assert_eq!(seen.first_pages[&(live.key.clone(), list.to_owned())], 1);
         }
     }
@@ -194,7 +181,7 @@ async fn a_kill_in_the_middle_of_concurrent_ranges_resumes_with_no_duplicate_and
         "lists were split before the kill: {ranges} ranges"
     );
     let mut stored = 0;
-    for list in LISTS {
+    for list in lists() {
         let ids = stored_ids(&app, id, list).await;
         let all = server.ids(&live.key, list);
         assert!(ids.iter().all(|i| all.contains(i)));
@@ -282,7 +269,7 @@ async fn two_instances_split_a_fleet_without_running_one_twice() {
     {
         let seen = server.seen.lock().unwrap();
         for account in &fleet {
-            for list in LISTS {
+            for list in lists() {
                 assert_eq!(
                     seen.first_pages[&(account.key.clone(), list.to_owned())],
                     1,
@@ -344,19 +331,7 @@ async fn an_events_pass_never_waits_for_a_free_slot_behind_backfills() {
         1.0,
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("index.html"), "<!doctype html>").unwrap();
-    let mut config = test_config(
-        AuthKind::Connect,
-        &server.url,
-        &server.url,
-        SECRET_KEY,
-        dir.path(),
-        &[("SYNC_MAX_JOBS", "1".to_owned())],
-    )
-    .await;
-    config.sync_rate_limit = None;
-    let app = build_app_from(config, Emulator::new(emulator_config()), dir, true).await;
+    let app = app_on_with(&server, &[("SYNC_MAX_JOBS", "1".to_owned())]).await;
     // A first full pass gives this connection its events cursor.
     let id = connect(&app, &synced, true).await;
     assert_eq!(

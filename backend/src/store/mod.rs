@@ -78,7 +78,7 @@ pub use sync_jobs::{
     finish_sync_job, latest_sync_job, ClaimedJob, JobCounts, JobEnd, JobState,
 };
 pub use sync_ranges::{
-    begin_ranges, restart_range, split_range, SyncRange, UNBOUNDED_HI, UNBOUNDED_LO,
+    begin_ranges, restart_list, restart_range, split_range, SyncRange, UNBOUNDED_HI, UNBOUNDED_LO,
 };
 pub use throttle::{cap_throttle_rows, charge_sign_in, refund_sign_in};
 pub use users::{

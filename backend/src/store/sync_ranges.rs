@@ -92,46 +92,57 @@ pub async fn split_range(
     Ok(true)
 }
 
-/// Starts one range over from its beginning (its checkpoint's object is gone at Stripe), or with
-/// `whole`, the list's pass over as one range (Stripe refused `created` bounds on it). `false`
-/// when the lease was lost.
+/// Starts the range named `hi` over from its beginning (its checkpoint's object is gone at
+/// Stripe). `false` when the lease was lost.
 pub async fn restart_range(
     pool: &Db,
     lease: Lease<'_>,
     connection_id: ConnectionId,
     list: StripeList,
     hi: i64,
-    whole: bool,
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(false);
     }
-    if whole {
-        tx.execute(
-            "DELETE FROM sync_ranges WHERE connection_id = $1 AND table_name = $2",
-            args![connection_id, list.name()],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO sync_ranges (connection_id, table_name, hi, lo) VALUES ($1, $2, $3, $4)",
-            args![connection_id, list.name(), UNBOUNDED_HI, UNBOUNDED_LO],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE sync_tables SET progress_done = 0, progress_pages = 0 \
-             WHERE connection_id = $1 AND table_name = $2",
-            args![connection_id, list.name()],
-        )
-        .await?;
-    } else {
-        tx.execute(
-            "UPDATE sync_ranges SET checkpoint = NULL, done = FALSE \
-             WHERE connection_id = $1 AND table_name = $2 AND hi = $3",
-            args![connection_id, list.name(), hi],
-        )
-        .await?;
+    tx.execute(
+        "UPDATE sync_ranges SET checkpoint = NULL, done = FALSE \
+         WHERE connection_id = $1 AND table_name = $2 AND hi = $3",
+        args![connection_id, list.name(), hi],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Starts the list's pass over as one range, the whole list (Stripe refused `created` bounds on
+/// it). `false` when the lease was lost.
+pub async fn restart_list(
+    pool: &Db,
+    lease: Lease<'_>,
+    connection_id: ConnectionId,
+    list: StripeList,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
+        return Ok(false);
     }
+    tx.execute(
+        "DELETE FROM sync_ranges WHERE connection_id = $1 AND table_name = $2",
+        args![connection_id, list.name()],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO sync_ranges (connection_id, table_name, hi, lo) VALUES ($1, $2, $3, $4)",
+        args![connection_id, list.name(), UNBOUNDED_HI, UNBOUNDED_LO],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE sync_tables SET progress_done = 0, progress_pages = 0 \
+         WHERE connection_id = $1 AND table_name = $2",
+        args![connection_id, list.name()],
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -23,8 +23,6 @@ pub(super) async fn pass(run: &Arc<Run>) -> Outcome {
         Ok(None) => return Outcome::LeaseLost,
         Err(e) => return not_stored(connection, StripeList::ALL[0], &e),
     }
-    run.lists_left
-        .store(StripeList::ALL.len(), Ordering::Relaxed);
     let mut lists: FuturesUnordered<_> = StripeList::ALL
         .into_iter()
         .map(|list| async move {

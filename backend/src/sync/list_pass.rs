@@ -45,16 +45,7 @@ pub(super) async fn table(run: &Arc<Run>, list: StripeList) -> Outcome {
                     table = list.name(),
                     "Stripe refused created ranges on this list: read as one range"
                 );
-                match store::restart_range(
-                    &app.pool,
-                    run.lease(),
-                    connection,
-                    list,
-                    store::UNBOUNDED_HI,
-                    true,
-                )
-                .await
-                {
+                match store::restart_list(&app.pool, run.lease(), connection, list).await {
                     Ok(true) => split = false,
                     Ok(false) => return Outcome::LeaseLost,
                     Err(e) => return not_stored(connection, list, &e),
@@ -321,8 +312,7 @@ async fn read_range(run: &Run, list: StripeList, shared: &ListShared, slot: &Slo
                     return end;
                 }
                 tracing::info!(connection_id = %connection, table = list.name(), "sync checkpoint gone at Stripe; restarting its range");
-                match store::restart_range(&app.pool, run.lease(), connection, list, slot.hi, false)
-                    .await
+                match store::restart_range(&app.pool, run.lease(), connection, list, slot.hi).await
                 {
                     Ok(true) => {}
                     Ok(false) => return ListEnd::Stop(Outcome::LeaseLost),

@@ -12,6 +12,39 @@ use serde_json::Value;
 
 use super::TestApp;
 
+/// Stores a connection of `account` read with the restricted key `key`, as the restricted-key flow
+/// stores one (inserted directly: the flow itself checks the key against Stripe first).
+pub async fn store_key_connection(
+    app: &TestApp,
+    account: &str,
+    name: &str,
+    key: &str,
+    livemode: bool,
+) -> ConnectionId {
+    let now = app.state.clock.now();
+    let new = backend::store::NewConnection {
+        stripe_user_id: account.to_owned(),
+        livemode,
+        display_name: name.to_owned(),
+        scope: "restricted_key".into(),
+        publishable_key: None,
+        credential: backend::domain::Credential {
+            kind: shared::AuthKind::RestrictedKey,
+            secret: backend::config::Secret::new(key),
+            refresh_token: None,
+            expires_at: None,
+        },
+        key_last4: Some(key[key.len() - 4..].to_owned()),
+        started_at: now,
+        duration_ms: 0,
+        next_check_at: now + 3600,
+        organization: None,
+    };
+    backend::store::upsert_connection(&app.state.pool, &app.state.cipher, &new, now)
+        .await
+        .unwrap()
+}
+
 /// Every object Stripe (the emulator) lists for the connection, by id.
 pub async fn stripe_objects(app: &TestApp, id: i64, list: StripeList) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
