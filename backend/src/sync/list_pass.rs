@@ -193,6 +193,12 @@ async fn read_ranges(run: &Arc<Run>, list: StripeList, split: bool) -> ListEnd {
                     active.retain(|s| !Arc::ptr_eq(s, &slot));
                     match end {
                         ListEnd::Done => {}
+                        // A spent page budget (a crash played by tests): every reader reaches
+                        // it, and what they read is written before the run ends.
+                        ListEnd::Stop(Outcome::Stopped) => {
+                            while readers.join_next().await.is_some() {}
+                            return ListEnd::Stop(Outcome::Stopped);
+                        }
                         other => return other,
                     }
                 }
