@@ -22,7 +22,7 @@ use crate::auth;
 use crate::emulator::Emulator;
 use crate::routes::{
     auth as auth_routes, connections, hosts as host_routes, meta, metrics, oauth,
-    sync as sync_routes, users as user_routes, webhooks, widget, widget_authorize,
+    sync as sync_routes, users as user_routes, warehouse, webhooks, widget, widget_authorize,
 };
 use crate::state::AppState;
 
@@ -164,6 +164,10 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .route(
             "/connections/{id}/tables/{table}",
             get(sync_routes::table_rows),
+        )
+        .route(
+            "/connections/{id}/warehouse",
+            get(warehouse::get_warehouse).put(warehouse::put_warehouse),
         )
         .route(
             "/connections/{id}/reauthorize",

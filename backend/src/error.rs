@@ -97,6 +97,20 @@ impl From<ConnectionError> for AppError {
     }
 }
 
+impl From<crate::services::warehouse::WarehouseError> for AppError {
+    fn from(e: crate::services::warehouse::WarehouseError) -> Self {
+        use crate::services::warehouse::WarehouseError;
+        match e {
+            WarehouseError::NotFound => Self::NotFound,
+            WarehouseError::InvalidSchema => Self::Refused(ErrorReason::InvalidSchema),
+            WarehouseError::SchemaTaken => Self::Conflict(ErrorReason::SchemaTaken),
+            WarehouseError::UnknownColumn(_) => Self::Refused(ErrorReason::UnknownColumn),
+            WarehouseError::ColumnRequired => Self::Refused(ErrorReason::ColumnRequired),
+            WarehouseError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
 impl From<crate::services::sync::DataError> for AppError {
     fn from(e: crate::services::sync::DataError) -> Self {
         use crate::services::sync::DataError;

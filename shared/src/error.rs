@@ -94,6 +94,14 @@ pub enum ErrorReason {
     InvalidBody,
     /// The body is over its limit.
     BodyTooLarge,
+    /// A warehouse schema name that is not `[a-z_][a-z0-9_]{0,62}` (or is one PostgreSQL keeps).
+    InvalidSchema,
+    /// The warehouse schema name is another connection's.
+    SchemaTaken,
+    /// A warehouse table or column that does not exist.
+    UnknownColumn,
+    /// `id` and `deleted` are always tracked.
+    ColumnRequired,
     /// A reason this version does not know (a newer server).
     Other,
 }
@@ -112,6 +120,10 @@ wire_names!(ErrorReason {
     ConnectionKept => "connection_kept",
     InvalidBody => "invalid_body",
     BodyTooLarge => "body_too_large",
+    InvalidSchema => "invalid_schema",
+    SchemaTaken => "schema_taken",
+    UnknownColumn => "unknown_column",
+    ColumnRequired => "column_required",
     Other => "other",
 } other Other);
 

@@ -13,6 +13,7 @@ mod error;
 mod hosts;
 mod sync;
 mod users;
+mod warehouse;
 
 pub use callback::*;
 pub use connection::*;
@@ -20,10 +21,25 @@ pub use error::*;
 pub use hosts::*;
 pub use sync::*;
 pub use users::*;
+pub use warehouse::*;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_warehouse_reads_as_the_spec_writes_it_and_a_change_ignores_types() {
+        let body = r#"{"schema": "stripe_acme", "tables": [{"name": "customers", "columns":
+            [{"name": "email", "type": "text", "tracked": true},
+             {"name": "created", "type": "timestamp", "tracked": false}]}]}"#;
+        let warehouse: Warehouse = serde_json::from_str(body).unwrap();
+        assert_eq!(warehouse.tables[0].columns[1].kind, ColumnType::Timestamp);
+        let again = serde_json::to_value(&warehouse).unwrap();
+        assert_eq!(again["tables"][0]["columns"][0]["type"], "text");
+        let change: WarehouseChange = serde_json::from_str(body).unwrap();
+        assert!(!change.tables[0].columns[1].tracked);
+        assert!(serde_json::from_str::<ColumnType>("\"float\"").is_err());
+    }
 
     #[test]
     fn status_round_trips_through_its_wire_name() {

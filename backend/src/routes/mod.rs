@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod sync;
 pub mod users;
+pub mod warehouse;
 pub mod webhooks;
 pub mod widget;
 pub mod widget_authorize;

@@ -11,4 +11,5 @@ pub mod hosts;
 pub mod metrics;
 pub mod reconcile;
 pub mod sync;
+pub mod warehouse;
 pub mod widget_flows;

@@ -392,10 +392,20 @@ pub async fn account_is_connected(pool: &Db, account: &str) -> Result<bool, Stor
 
 /// Deletes a connection and its credential.
 pub async fn delete_connection(pool: &Db, id: ConnectionId) -> Result<bool, StoreError> {
-    Ok(pool
-        .execute("DELETE FROM connections WHERE id = $1", args![id])
-        .await?
-        == 1)
+    let mut tx = pool.begin().await?;
+    // The row first: a sync writing to it waits, and writes nothing after.
+    let deleted: Option<Option<String>> = tx
+        .scalar_optional(
+            "DELETE FROM connections WHERE id = $1 RETURNING warehouse_schema",
+            args![id],
+        )
+        .await?;
+    let Some(schema) = deleted else {
+        return Ok(false);
+    };
+    super::warehouse::drop_all(&mut tx, id, schema.as_deref()).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Makes the connection due for a background test now (a sync was refused: the test records

@@ -102,6 +102,14 @@ impl Db {
 }
 
 impl Tx {
+    /// Which database the transaction is on.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Self::Sqlite(_) => Dialect::Sqlite,
+            Self::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
     /// Makes the transaction's writes durable and visible.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {

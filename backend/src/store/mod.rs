@@ -24,6 +24,7 @@ mod sync_ranges;
 mod sync_rows;
 mod throttle;
 mod users;
+mod warehouse;
 mod webhooks;
 
 mod args;
@@ -84,6 +85,9 @@ pub use throttle::{cap_throttle_rows, charge_sign_in, refund_sign_in};
 pub use users::{
     count_users, find_user, insert_user, list_users, set_locale, set_password, touch_sign_in,
     update_user, user_credentials, Credentials, UserUpdate,
+};
+pub use warehouse::{
+    change_warehouse, relation_name, warehouse, Warehouse, WarehouseColumn, WarehouseRefusal,
 };
 pub use webhooks::{apply_deauthorization, first_delivery};
 

@@ -195,6 +195,11 @@ pub async fn mark_deleted(
             }
         }
     }
+    let ids: Vec<&str> = last_seen
+        .iter()
+        .map(|o| o["id"].as_str().unwrap_or_default())
+        .collect();
+    super::warehouse::mark_deleted(&mut tx, connection_id, list.name(), Some(&ids)).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -222,6 +227,7 @@ pub async fn finish_table(
             args![connection_id, lease.job_id, lease.now],
         )
         .await?;
+        super::warehouse::mark_deleted(&mut tx, connection_id, list.name(), None).await?;
     }
     let rows: i64 = tx
         .scalar_one(

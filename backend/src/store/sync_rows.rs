@@ -217,7 +217,8 @@ pub(super) async fn upsert_objects(
             }
         }
     }
-    Ok(())
+    // The typed relation, in the same transaction: never behind the JSON.
+    super::warehouse::write(tx, connection_id, list.name(), &objects).await
 }
 
 #[cfg(test)]

@@ -5,55 +5,34 @@
 //! relation; neither is a field here.
 
 use serde_json::Value;
+pub use shared::ColumnType;
 
-/// A column's type, as the warehouse API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ColumnType {
-    Text,
-    Integer,
-    Numeric,
-    Boolean,
-    Timestamp,
-    Json,
+/// Whether `value` (a field's value, flattened) can be stored in a column of type `kind`; null fits
+/// every type.
+pub fn fits(kind: ColumnType, value: &Value) -> bool {
+    match (kind, value) {
+        (_, Value::Null) | (ColumnType::Json, _) => true,
+        (ColumnType::Text, Value::String(_)) | (ColumnType::Boolean, Value::Bool(_)) => true,
+        (ColumnType::Integer | ColumnType::Timestamp, Value::Number(n)) => n.is_i64(),
+        (ColumnType::Numeric, Value::Number(_)) => true,
+        _ => false,
+    }
 }
 
-impl ColumnType {
-    /// The name on the wire (`"text"`, `"integer"`, …).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Integer => "integer",
-            Self::Numeric => "numeric",
-            Self::Boolean => "boolean",
-            Self::Timestamp => "timestamp",
-            Self::Json => "json",
-        }
-    }
-
-    /// The type named `name`.
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "text" => Self::Text,
-            "integer" => Self::Integer,
-            "numeric" => Self::Numeric,
-            "boolean" => Self::Boolean,
-            "timestamp" => Self::Timestamp,
-            "json" => Self::Json,
-            _ => return None,
-        })
-    }
-
-    /// Whether `value` (a field's value, flattened) can be stored in a column of this type; null
-    /// fits every type.
-    pub fn fits(self, value: &Value) -> bool {
-        match (self, value) {
-            (_, Value::Null) | (Self::Json, _) => true,
-            (Self::Text, Value::String(_)) | (Self::Boolean, Value::Bool(_)) => true,
-            (Self::Integer | Self::Timestamp, Value::Number(n)) => n.is_i64(),
-            (Self::Numeric, Value::Number(_)) => true,
-            _ => false,
-        }
-    }
+/// Whether a flattened field's name can be a column: `[a-z0-9_]`, starting with a letter or `_`, at
+/// most 63 bytes (PostgreSQL cuts longer names, so two could become one), and not `id` or
+/// `deleted` (the relation's own). Stripe's fields all are; a field that is not stays in the JSON.
+pub fn is_column_name(name: &str) -> bool {
+    name.len() <= 63
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && name != "id"
+        && name != "deleted"
 }
 
 /// One flattened field of an object.
@@ -85,11 +64,23 @@ const TIME_FIELDS: [&str; 14] = [
     "trial_end",
 ];
 
+/// The last words of fields that count (`trial_period_days`, `max_redemptions`, `attempt_count`):
+/// integers, also while null.
+const COUNT_LEAVES: [&str; 6] = [
+    "count",
+    "days",
+    "months",
+    "quantity",
+    "redemptions",
+    "attempts",
+];
+
 /// Fields that may hold a fraction even when Stripe sends a whole number.
 const NUMERIC_FIELDS: [&str; 3] = ["percent_off", "tax_percent", "application_fee_percent"];
 
-/// Fields kept as JSON whatever their shape (their keys are the merchant's).
-const JSON_FIELDS: [&str; 1] = ["metadata"];
+/// Fields kept as JSON whatever their shape: their keys are the merchant's (`metadata`) or vary from one
+/// event to the next (an event's `data`).
+const JSON_FIELDS: [&str; 3] = ["metadata", "data", "previous_attributes"];
 
 /// Whether a (flattened) field name is a Unix time.
 fn is_time(name: &str) -> bool {
@@ -112,6 +103,7 @@ pub fn kind_of(name: &str, value: &Value) -> Option<ColumnType> {
         Value::Null if is_time(name) => Some(ColumnType::Timestamp),
         Value::Null if NUMERIC_FIELDS.contains(&name) => Some(ColumnType::Numeric),
         Value::Null if leaf == "amount" || name.starts_with("amount_") => Some(ColumnType::Integer),
+        Value::Null if COUNT_LEAVES.contains(&leaf) => Some(ColumnType::Integer),
         Value::Null => None,
         Value::Bool(_) => Some(ColumnType::Boolean),
         Value::String(_) => Some(ColumnType::Text),
@@ -263,21 +255,39 @@ mod tests {
         );
         assert_eq!(kind_of("ratio", &json!(0.5)), Some(ColumnType::Numeric));
         assert_eq!(kind_of("description", &Value::Null), None);
+        assert_eq!(
+            kind_of("trial_period_days", &Value::Null),
+            Some(ColumnType::Integer)
+        );
+        assert_eq!(
+            kind_of("max_redemptions", &Value::Null),
+            Some(ColumnType::Integer)
+        );
         assert_eq!(kind_of("metadata", &json!({})), Some(ColumnType::Json));
     }
 
     #[test]
+    fn only_snake_case_names_become_columns() {
+        assert!(is_column_name("address_city"));
+        assert!(is_column_name("_x"));
+        assert!(!is_column_name("id"));
+        assert!(!is_column_name("deleted"));
+        assert!(!is_column_name("Email"));
+        assert!(!is_column_name("a\"; DROP TABLE users; --"));
+        assert!(!is_column_name("1st"));
+        assert!(!is_column_name(""));
+        assert!(!is_column_name(&"a".repeat(64)));
+    }
+
+    #[test]
     fn a_value_fits_its_column_or_is_a_misfit() {
-        assert!(ColumnType::Integer.fits(&json!(5)));
-        assert!(!ColumnType::Integer.fits(&json!(5.5)));
-        assert!(!ColumnType::Integer.fits(&json!("5")));
-        assert!(ColumnType::Numeric.fits(&json!(5)));
-        assert!(ColumnType::Text.fits(&Value::Null));
-        assert!(ColumnType::Json.fits(&json!([1])));
-        assert!(!ColumnType::Boolean.fits(&json!(1)));
-        for name in ["text", "integer", "numeric", "boolean", "timestamp", "json"] {
-            assert_eq!(ColumnType::parse(name).unwrap().name(), name);
-        }
-        assert_eq!(ColumnType::parse("float"), None);
+        assert!(fits(ColumnType::Integer, &json!(5)));
+        assert!(!fits(ColumnType::Integer, &json!(5.5)));
+        assert!(!fits(ColumnType::Integer, &json!("5")));
+        assert!(fits(ColumnType::Numeric, &json!(5)));
+        assert!(fits(ColumnType::Text, &Value::Null));
+        assert!(fits(ColumnType::Json, &json!([1])));
+        assert!(!fits(ColumnType::Boolean, &json!(1)));
+        assert!(!fits(ColumnType::Timestamp, &json!("2024-01-01")));
     }
 }

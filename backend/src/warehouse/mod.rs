@@ -4,3 +4,16 @@
 
 pub mod columns;
 pub mod schema;
+
+/// The relations of a connection's schema: the seven lists' tables and the child tables.
+pub const TABLES: [&str; 9] = [
+    "customers",
+    "charges",
+    "coupons",
+    "invoices",
+    "plans",
+    "subscriptions",
+    "events",
+    "invoice_lines",
+    "subscription_items",
+];

@@ -430,6 +430,22 @@ pub fn refusal(e: &shared::ApiError) -> String {
             "Stripe could not be reached, so the connection was kept. Try again, or remove it here only.",
             "Stripe non è raggiungibile, quindi la connessione è stata mantenuta. Riprova, oppure rimuovila solo qui.",
         ),
+        Some(R::InvalidSchema) => t(
+            "A schema name uses lowercase letters, digits and underscores, does not start with a digit and has at most 63 characters.",
+            "Il nome dello schema usa lettere minuscole, cifre e trattini bassi, non inizia con una cifra e ha al massimo 63 caratteri.",
+        ),
+        Some(R::SchemaTaken) => t(
+            "Another connection already uses this schema name.",
+            "Un'altra connessione usa già questo nome di schema.",
+        ),
+        Some(R::UnknownColumn) => t(
+            "That column no longer exists. Reload the page and try again.",
+            "Questa colonna non esiste più. Ricarica la pagina e riprova.",
+        ),
+        Some(R::ColumnRequired) => t(
+            "The id and deleted columns are always tracked.",
+            "Le colonne id e deleted sono sempre monitorate.",
+        ),
         _ => match e.error {
             C::FullAccessKey => texts::full_access_key(),
             C::InvalidKey => texts::invalid_key(),

@@ -1,0 +1,102 @@
+//! The Data Warehouse Manager behind its route: a connection's schema and columns as the API shows
+//! them (`id` first, `deleted` last, every table), and changes to them checked before the store
+//! applies them at once.
+
+use shared::{ColumnType, Warehouse, WarehouseChange, WarehouseColumn, WarehouseTable};
+
+use crate::ids::ConnectionId;
+use crate::state::AppState;
+use crate::store::{self, StoreError, WarehouseRefusal};
+use crate::warehouse::{schema, TABLES};
+
+/// Why a warehouse request cannot be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    #[error("no such connection")]
+    NotFound,
+    #[error("a schema name is [a-z_][a-z0-9_]{{0,62}} and not one PostgreSQL keeps")]
+    InvalidSchema,
+    #[error("the schema name is another connection's")]
+    SchemaTaken,
+    #[error("no such column: {0}")]
+    UnknownColumn(String),
+    #[error("id and deleted are always tracked")]
+    ColumnRequired,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The columns every relation has, around its fields.
+const ID: &str = "id";
+const DELETED: &str = "deleted";
+
+/// `GET /api/connections/{id}/warehouse`.
+pub async fn describe(app: &AppState, id: ConnectionId) -> Result<Warehouse, WarehouseError> {
+    let stored = store::warehouse(&app.pool, id)
+        .await?
+        .ok_or(WarehouseError::NotFound)?;
+    let fixed = |name: &str, kind| WarehouseColumn {
+        name: name.to_owned(),
+        kind,
+        tracked: true,
+    };
+    let tables = TABLES
+        .iter()
+        .map(|&table| {
+            let fields = stored
+                .tables
+                .iter()
+                .find(|(name, _)| name == table)
+                .map(|(_, columns)| columns.as_slice())
+                .unwrap_or_default();
+            let mut columns = vec![fixed(ID, ColumnType::Text)];
+            columns.extend(fields.iter().map(|c| WarehouseColumn {
+                name: c.name.clone(),
+                kind: c.kind,
+                tracked: c.tracked,
+            }));
+            columns.push(fixed(DELETED, ColumnType::Boolean));
+            WarehouseTable {
+                name: table.to_owned(),
+                columns,
+            }
+        })
+        .collect();
+    Ok(Warehouse {
+        schema: stored.schema,
+        tables,
+    })
+}
+
+/// `PUT /api/connections/{id}/warehouse`: renames the schema and sets the tracked flags, all or
+/// nothing; the warehouse as it is after.
+pub async fn change(
+    app: &AppState,
+    id: ConnectionId,
+    change: &WarehouseChange,
+) -> Result<Warehouse, WarehouseError> {
+    if !schema::is_valid(&change.schema) {
+        return Err(WarehouseError::InvalidSchema);
+    }
+    let mut tracked = Vec::new();
+    for table in &change.tables {
+        if !TABLES.contains(&table.name.as_str()) {
+            return Err(WarehouseError::UnknownColumn(table.name.clone()));
+        }
+        for column in &table.columns {
+            if column.name == ID || column.name == DELETED {
+                if !column.tracked {
+                    return Err(WarehouseError::ColumnRequired);
+                }
+                continue;
+            }
+            tracked.push((table.name.clone(), column.name.clone(), column.tracked));
+        }
+    }
+    match store::change_warehouse(&app.pool, id, &change.schema, &tracked).await? {
+        Ok(()) => describe(app, id).await,
+        Err(WarehouseRefusal::NotFound) => Err(WarehouseError::NotFound),
+        Err(WarehouseRefusal::SchemaTaken) => Err(WarehouseError::SchemaTaken),
+        Err(WarehouseRefusal::UnknownColumn(c)) => Err(WarehouseError::UnknownColumn(c)),
+    }
+}

@@ -1,0 +1,536 @@
+//! Stripe data as a warehouse (SPEC §6.3): each synced table is also a typed relation in the
+//! connection's schema — `id`, every top-level field flattened and typed, `deleted` last — that
+//! follows Stripe (a new field becomes a column), the Data Warehouse Manager's changes (untracked
+//! columns leave it, a renamed schema moves it) and the connection (deleted, nothing stays).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use backend::emulator::ChangeKind;
+use backend::ids::ConnectionId;
+use backend::store::Dialect;
+use backend::stripe::lists::StripeList;
+use backend::sync::SyncOptions;
+use backend::warehouse::columns::{self, ColumnType};
+use serde_json::{json, Value};
+use support::sync::*;
+use support::*;
+
+const ACME: &str = "acct_1AcmeTest";
+
+async fn synced() -> (TestApp, i64) {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    (app, id)
+}
+
+async fn warehouse(app: &TestApp, id: i64) -> Value {
+    let (status, body) = app
+        .json("GET", &format!("/api/connections/{id}/warehouse"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn put(app: &TestApp, id: i64, body: Value) -> (StatusCode, Value) {
+    to_json(
+        app.send(
+            "PUT",
+            &format!("/api/connections/{id}/warehouse"),
+            Some(&app.admin),
+            Some(body),
+        )
+        .await,
+    )
+    .await
+}
+
+/// A table's columns as the API lists them: (name, type, tracked).
+fn api_columns(warehouse: &Value, table: &str) -> Vec<(String, String, bool)> {
+    warehouse["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == table)
+        .unwrap_or_else(|| panic!("no table {table}"))["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["type"].as_str().unwrap().to_owned(),
+                c["tracked"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The relation's name as a query writes it.
+fn relation(app: &TestApp, schema: &str, table: &str) -> String {
+    match app.state.pool.dialect() {
+        Dialect::Postgres => format!("\"{schema}\".\"{table}\""),
+        Dialect::Sqlite => format!("\"{schema}__{table}\""),
+    }
+}
+
+/// The relation's columns in order, as a SQL client sees them.
+async fn relation_columns(app: &TestApp, schema: &str, table: &str) -> Vec<String> {
+    let pool = &app.state.pool;
+    match pool.dialect() {
+        Dialect::Postgres => pool
+            .scalar_all(
+                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
+                 WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                backend::args![schema, table],
+            )
+            .await
+            .unwrap(),
+        Dialect::Sqlite => pool
+            .scalar_all(
+                "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+                backend::args![format!("{schema}__{table}")],
+            )
+            .await
+            .unwrap(),
+    }
+}
+
+/// Every relation and view in the database whose name says it is a warehouse's: in `schema`, or a
+/// connection's typed table (`warehouse_c<id>_<table>`).
+async fn warehouse_relations(app: &TestApp, schema: &str) -> Vec<String> {
+    let pool = &app.state.pool;
+    let typed = |name: &String| {
+        let table = name.rsplit('.').next().unwrap_or(name);
+        table
+            .strip_prefix("warehouse_c")
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    let names: Vec<String> = match pool.dialect() {
+        Dialect::Postgres => pool
+            .scalar_all(
+                "SELECT CAST(table_schema || '.' || table_name AS TEXT) \
+                 FROM information_schema.tables \
+                 WHERE table_schema = $1 OR table_name LIKE 'warehouse\\_c%'",
+                backend::args![schema],
+            )
+            .await
+            .unwrap(),
+        Dialect::Sqlite => pool
+            .scalar_all(
+                "SELECT name FROM sqlite_master WHERE name LIKE $1 ESCAPE '\\' \
+                 OR name LIKE 'warehouse\\_c%' ESCAPE '\\'",
+                backend::args![format!("{schema}\\_\\_%")],
+            )
+            .await
+            .unwrap(),
+    };
+    names
+        .into_iter()
+        .filter(|n| typed(n) || !n.starts_with("warehouse_") && !n.starts_with("public."))
+        .collect()
+}
+
+/// One column's values by id, as text a comparison can read: times as Unix seconds, booleans as
+/// `true`/`false`, JSON as its text.
+async fn column_values(
+    app: &TestApp,
+    schema: &str,
+    table: &str,
+    column: &str,
+    kind: ColumnType,
+) -> BTreeMap<String, Option<String>> {
+    let postgres = app.state.pool.dialect() == Dialect::Postgres;
+    let c = format!("\"{column}\"");
+    let expr = match kind {
+        ColumnType::Boolean => format!("CASE WHEN {c} THEN 'true' WHEN NOT {c} THEN 'false' END"),
+        ColumnType::Timestamp if postgres => {
+            format!("CAST(CAST(EXTRACT(EPOCH FROM {c}) AS BIGINT) AS TEXT)")
+        }
+        ColumnType::Timestamp => format!("strftime('%s', {c})"),
+        _ => format!("CAST({c} AS TEXT)"),
+    };
+    let rows: Vec<(String, Option<String>)> = app
+        .state
+        .pool
+        .fetch_all(
+            &format!("SELECT id, {expr} FROM {}", relation(app, schema, table)),
+            backend::args![],
+        )
+        .await
+        .unwrap();
+    rows.into_iter().collect()
+}
+
+/// Whether a stored value (as `column_values` reads it) is the field's value.
+fn same(kind: ColumnType, stored: Option<&str>, value: &Value) -> bool {
+    match (stored, value) {
+        (None, Value::Null) => true,
+        (None, _) | (_, Value::Null) => false,
+        (Some(s), value) => match kind {
+            ColumnType::Text => value.as_str() == Some(s),
+            ColumnType::Integer | ColumnType::Timestamp => {
+                value.as_i64().map(|n| n.to_string()).as_deref() == Some(s)
+            }
+            ColumnType::Numeric => s.parse::<f64>().ok() == value.as_f64(),
+            ColumnType::Boolean => value.as_bool().map(|b| b.to_string()).as_deref() == Some(s),
+            ColumnType::Json => serde_json::from_str::<Value>(s).ok().as_ref() == Some(value),
+        },
+    }
+}
+
+#[tokio::test]
+async fn every_top_level_field_has_its_typed_column_holding_stripes_value() {
+    let (app, id) = synced().await;
+    let body = warehouse(&app, id).await;
+    assert_eq!(body["schema"], "stripe_acme_test_ltd", "{body}");
+    let schema = body["schema"].as_str().unwrap().to_owned();
+    let names: Vec<&str> = body["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, backend::warehouse::TABLES);
+    for list in StripeList::ALL {
+        let table = list.name();
+        let columns = api_columns(&body, table);
+        assert_eq!(columns[0], ("id".into(), "text".into(), true));
+        assert_eq!(
+            columns.last().unwrap(),
+            &("deleted".into(), "boolean".into(), true)
+        );
+        // The relation shows the same columns in the same order.
+        let shown: Vec<String> = columns.iter().map(|c| c.0.clone()).collect();
+        assert_eq!(
+            relation_columns(&app, &schema, table).await,
+            shown,
+            "{table}"
+        );
+        let objects = stripe_objects(&app, id, list).await;
+        assert!(!objects.is_empty(), "{table}");
+        // Every field Stripe sent has its column, with its value.
+        for (name, kind, _) in &columns[1..columns.len() - 1] {
+            let kind = ColumnType::from_wire(kind).unwrap();
+            let stored = column_values(&app, &schema, table, name, kind).await;
+            assert_eq!(stored.len(), objects.len(), "{table}");
+            for (object_id, object) in &objects {
+                let value = columns::fields(object)
+                    .into_iter()
+                    .find(|f| f.name == *name)
+                    .map(|f| f.value)
+                    .unwrap_or(Value::Null);
+                let value = if columns::fits(kind, &value) {
+                    value
+                } else {
+                    Value::Null
+                };
+                let got = stored[object_id].as_deref();
+                assert!(
+                    same(kind, got, &value),
+                    "{table}.{name} of {object_id}: {got:?} for {value}"
+                );
+            }
+        }
+        for object in objects.values() {
+            for field in columns::fields(object) {
+                assert!(
+                    columns.iter().any(|c| c.0 == field.name),
+                    "{table} has no column {}",
+                    field.name
+                );
+            }
+        }
+    }
+    // Types as the SPEC names them.
+    let customers = api_columns(&body, "customers");
+    let kind = |name: &str| {
+        customers
+            .iter()
+            .find(|c| c.0 == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .1
+            .clone()
+    };
+    assert_eq!(kind("email"), "text");
+    assert_eq!(kind("created"), "timestamp");
+    assert_eq!(kind("metadata"), "json");
+    let charges = api_columns(&body, "charges");
+    assert!(charges.contains(&("amount".into(), "integer".into(), true)));
+}
+
+#[tokio::test]
+async fn a_field_stripe_adds_between_two_syncs_becomes_a_tracked_column() {
+    let (app, id) = synced().await;
+    let schema = warehouse(&app, id).await["schema"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let customer = stripe_objects(&app, id, StripeList::Customers)
+        .await
+        .into_keys()
+        .next()
+        .unwrap();
+    app.emulator
+        .change_object(
+            ACME,
+            "customers",
+            &customer,
+            ChangeKind::Update,
+            json!({"loyalty_points": 120, "tier": {"name": "gold", "granted_at": 1_700_000_000}}),
+        )
+        .unwrap();
+    app.state.clock.advance(600);
+    let now = app.state.clock.now();
+    backend::store::enqueue_sync(&app.state.pool, ConnectionId(id), now, false)
+        .await
+        .unwrap();
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let columns = api_columns(&warehouse(&app, id).await, "customers");
+    for expected in [
+        ("loyalty_points", "integer"),
+        ("tier_name", "text"),
+        ("tier_granted_at", "timestamp"),
+    ] {
+        assert!(
+            columns.contains(&(expected.0.into(), expected.1.into(), true)),
+            "{expected:?} in {columns:?}"
+        );
+    }
+    assert_eq!(columns.last().unwrap().0, "deleted");
+    let points = column_values(
+        &app,
+        &schema,
+        "customers",
+        "loyalty_points",
+        ColumnType::Integer,
+    )
+    .await;
+    assert_eq!(points[&customer].as_deref(), Some("120"));
+    let since = column_values(
+        &app,
+        &schema,
+        "customers",
+        "tier_granted_at",
+        ColumnType::Timestamp,
+    )
+    .await;
+    assert_eq!(since[&customer].as_deref(), Some("1700000000"));
+    // A value that does not fit its column stays in the JSON; the sync goes on.
+    app.emulator
+        .change_object(
+            ACME,
+            "customers",
+            &customer,
+            ChangeKind::Update,
+            json!({"loyalty_points": "lots"}),
+        )
+        .unwrap();
+    // (Force an update: a full pass lists it.)
+    app.json("POST", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let points = column_values(
+        &app,
+        &schema,
+        "customers",
+        "loyalty_points",
+        ColumnType::Integer,
+    )
+    .await;
+    let stored = table_objects(&app, id, "customers", 1000).await;
+    let stored = stored
+        .iter()
+        .find(|o| o["id"] == customer.as_str())
+        .unwrap();
+    assert_eq!(stored["loyalty_points"], "lots", "{stored}");
+    assert_eq!(points[&customer], None);
+    let object = stripe_objects(&app, id, StripeList::Customers).await[&customer].clone();
+    assert_eq!(object["loyalty_points"], "lots");
+    let (_, status) = app
+        .json("GET", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(status["status"], "idle", "{status}");
+}
+
+#[tokio::test]
+async fn an_untracked_column_leaves_the_relation_and_tracked_again_comes_back_filled() {
+    let (app, id) = synced().await;
+    let body = warehouse(&app, id).await;
+    let schema = body["schema"].as_str().unwrap().to_owned();
+    let change = |tracked: bool| {
+        json!({"schema": schema, "tables": [{"name": "customers", "columns": [
+            {"name": "email", "type": "text", "tracked": tracked}]}]})
+    };
+    let (status, after) = put(&app, id, change(false)).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert!(api_columns(&after, "customers").contains(&("email".into(), "text".into(), false)));
+    let shown = relation_columns(&app, &schema, "customers").await;
+    assert!(!shown.contains(&"email".to_owned()), "{shown:?}");
+    assert_eq!(shown.last().unwrap(), "deleted");
+    // A sync keeps it out.
+    app.json("POST", &format!("/api/connections/{id}/sync"))
+        .await;
+    run(&app, SyncOptions::default()).await;
+    assert!(!relation_columns(&app, &schema, "customers")
+        .await
+        .contains(&"email".to_owned()));
+    // Tracked again: back, with every customer's email.
+    let (status, _) = put(&app, id, change(true)).await;
+    assert_eq!(status, StatusCode::OK);
+    let emails = column_values(&app, &schema, "customers", "email", ColumnType::Text).await;
+    for (object_id, object) in stripe_objects(&app, id, StripeList::Customers).await {
+        assert_eq!(emails[&object_id].as_deref(), object["email"].as_str());
+    }
+    // `id` and `deleted` stay; an unknown column is refused and nothing changes.
+    let (status, err) = put(
+        &app,
+        id,
+        json!({"schema": schema, "tables": [{"name": "customers", "columns": [
+            {"name": "deleted", "tracked": false}]}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["reason"], "column_required");
+    let (status, err) = put(
+        &app,
+        id,
+        json!({"schema": "renamed_meanwhile", "tables": [{"name": "customers", "columns": [
+            {"name": "nonexistent", "tracked": false}]}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["reason"], "unknown_column");
+    assert_eq!(warehouse(&app, id).await["schema"], schema.as_str());
+}
+
+#[tokio::test]
+async fn renaming_the_schema_moves_every_relation_and_a_taken_or_bad_name_is_refused() {
+    let (app, id) = synced().await;
+    let old = warehouse(&app, id).await["schema"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = put(&app, id, json!({"schema": "analytics_acme"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["schema"], "analytics_acme");
+    assert!(warehouse_relations(&app, &old)
+        .await
+        .iter()
+        .all(|r| r.starts_with("warehouse_c") || r.starts_with("public.")));
+    let customers = stripe_objects(&app, id, StripeList::Customers).await;
+    let ids = column_values(
+        &app,
+        "analytics_acme",
+        "customers",
+        "email",
+        ColumnType::Text,
+    )
+    .await;
+    assert_eq!(ids.len(), customers.len());
+    // Another connection's name, a malformed one, one PostgreSQL keeps: refused.
+    let other = store_key_connection(
+        &app,
+        "acct_1OtherCo",
+        "Other Co",
+        "rk_test_other1234",
+        false,
+    )
+    .await;
+    let other_schema = warehouse(&app, other.0).await["schema"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(other_schema, "stripe_other_co");
+    let (status, err) = put(&app, id, json!({"schema": other_schema})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{err}");
+    assert_eq!(err["reason"], "schema_taken");
+    for bad in [
+        "Analytics",
+        "1abc",
+        "a-b",
+        "pg_temp",
+        "public",
+        "x\"; DROP TABLE users; --",
+    ] {
+        let (status, err) = put(&app, id, json!({"schema": bad})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {err}");
+        assert_eq!(err["reason"], "invalid_schema");
+    }
+    assert_eq!(warehouse(&app, id).await["schema"], "analytics_acme");
+    // Read-only users and strangers do not see it.
+    let response = app
+        .send(
+            "GET",
+            &format!("/api/connections/{id}/warehouse"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_deleted_object_is_marked_and_a_deleted_connection_leaves_nothing_behind() {
+    let (app, id) = synced().await;
+    let schema = warehouse(&app, id).await["schema"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let plan = stripe_objects(&app, id, StripeList::Plans)
+        .await
+        .into_keys()
+        .next()
+        .unwrap();
+    app.emulator
+        .change_object(ACME, "plans", &plan, ChangeKind::Delete, json!({}))
+        .unwrap();
+    app.state.clock.advance(600);
+    let now = app.state.clock.now();
+    backend::store::enqueue_sync(&app.state.pool, ConnectionId(id), now, false)
+        .await
+        .unwrap();
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let deleted = column_values(&app, &schema, "plans", "deleted", ColumnType::Boolean).await;
+    assert_eq!(deleted[&plan].as_deref(), Some("true"));
+    assert!(deleted
+        .iter()
+        .filter(|(k, _)| **k != plan)
+        .all(|(_, v)| v.as_deref() == Some("false")));
+
+    assert!(!warehouse_relations(&app, &schema).await.is_empty());
+    let (status, body) = app
+        .json("DELETE", &format!("/api/connections/{id}?force=true"))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(
+        warehouse_relations(&app, &schema).await,
+        Vec::<String>::new()
+    );
+    if app.state.pool.dialect() == Dialect::Postgres {
+        let left: Option<String> = app
+            .state
+            .pool
+            .scalar_optional(
+                "SELECT CAST(nspname AS TEXT) FROM pg_namespace WHERE nspname = $1",
+                backend::args![schema.as_str()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(left, None);
+    }
+    for table in ["warehouse_tables", "warehouse_columns"] {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE connection_id = $1");
+        let n: i64 = app
+            .state
+            .pool
+            .scalar_one(&sql, backend::args![id])
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+}
