@@ -534,3 +534,144 @@ async fn a_deleted_object_is_marked_and_a_deleted_connection_leaves_nothing_behi
         assert_eq!(n, 0, "{table}");
     }
 }
+
+/// The ids in a child table of one parent.
+async fn child_ids(
+    app: &TestApp,
+    schema: &str,
+    table: &str,
+    key: &str,
+    parent: &str,
+) -> Vec<String> {
+    app.state
+        .pool
+        .scalar_all(
+            &format!(
+                "SELECT id FROM {} WHERE \"{key}\" = $1 ORDER BY id",
+                relation(app, schema, table)
+            ),
+            backend::args![parent],
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_invoice_with_25_lines_has_25_rows_and_each_subscription_its_items() {
+    let (app, id) = synced().await;
+    let schema = warehouse(&app, id).await["schema"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Every invoice's lines and every subscription's items, from the fixtures.
+    for invoice in stripe_objects(&app, id, StripeList::Invoices)
+        .await
+        .values()
+    {
+        let invoice_id = invoice["id"].as_str().unwrap();
+        let expected: Vec<String> = invoice["lines"]["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(!expected.is_empty());
+        let got = child_ids(&app, &schema, "invoice_lines", "invoice_id", invoice_id).await;
+        assert_eq!(got, expected, "{invoice_id}");
+    }
+    for sub in stripe_objects(&app, id, StripeList::Subscriptions)
+        .await
+        .values()
+    {
+        let sub_id = sub["id"].as_str().unwrap();
+        let got = child_ids(
+            &app,
+            &schema,
+            "subscription_items",
+            "subscription_id",
+            sub_id,
+        )
+        .await;
+        assert_eq!(
+            got.len(),
+            sub["items"]["data"].as_array().unwrap().len(),
+            "{sub_id}"
+        );
+    }
+    // An invoice of 25 lines: Stripe embeds ten.
+    let lines = |n: i64| -> Vec<Value> {
+        (0..n)
+            .map(|k| {
+                json!({"id": format!("il_big{k:02}"), "object": "line_item",
+                    "amount": 100 + k, "currency": "usd", "quantity": 1, "type": "invoiceitem"})
+            })
+            .collect()
+    };
+    let customer = stripe_objects(&app, id, StripeList::Customers)
+        .await
+        .into_keys()
+        .next()
+        .unwrap();
+    app.emulator
+        .change_object(
+            ACME,
+            "invoices",
+            "in_big",
+            ChangeKind::Create,
+            json!({"customer": customer, "currency": "usd", "status": "paid", "total": 3_000,
+                "lines": {"object": "list", "data": lines(25), "has_more": false,
+                    "url": "/v1/invoices/in_big/lines"}}),
+        )
+        .unwrap();
+    let listed = stripe_objects(&app, id, StripeList::Invoices).await["in_big"].clone();
+    assert_eq!(listed["lines"]["data"].as_array().unwrap().len(), 10);
+    assert_eq!(listed["lines"]["has_more"], true);
+    // The events pass reads the rest.
+    app.state.clock.advance(600);
+    let now = app.state.clock.now();
+    backend::store::enqueue_sync(&app.state.pool, ConnectionId(id), now, false)
+        .await
+        .unwrap();
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let got = child_ids(&app, &schema, "invoice_lines", "invoice_id", "in_big").await;
+    assert_eq!(got.len(), 25, "{got:?}");
+    let total: i64 = app
+        .state
+        .pool
+        .scalar_one(
+            &format!(
+                "SELECT CAST(SUM(amount) AS BIGINT) FROM {} WHERE invoice_id = 'in_big'",
+                relation(&app, &schema, "invoice_lines")
+            ),
+            backend::args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, (0..25).map(|k| 100 + k).sum::<i64>());
+    // A full pass reads them whole too; lines the invoice no longer has leave the table.
+    app.emulator
+        .change_object(
+            ACME,
+            "invoices",
+            "in_big",
+            ChangeKind::Update,
+            json!({"lines": {"object": "list", "data": lines(12), "has_more": false,
+                "url": "/v1/invoices/in_big/lines"}}),
+        )
+        .unwrap();
+    app.json("POST", &format!("/api/connections/{id}/sync"))
+        .await;
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let got = child_ids(&app, &schema, "invoice_lines", "invoice_id", "in_big").await;
+    assert_eq!(got.len(), 12, "{got:?}");
+    // The parent id stays tracked.
+    let (status, err) = put(
+        &app,
+        id,
+        json!({"schema": schema, "tables": [{"name": "invoice_lines", "columns": [
+            {"name": "invoice_id", "tracked": false}]}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["reason"], "column_required");
+}

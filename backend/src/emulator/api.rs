@@ -164,7 +164,11 @@ impl Emulator {
     }
 
     /// The demo account a read of `kind` acts on, once its key may read it.
-    fn reader(&self, kind: ListKind, headers: &HeaderMap) -> Result<&DemoAccount, ApiError> {
+    pub(super) fn reader(
+        &self,
+        kind: ListKind,
+        headers: &HeaderMap,
+    ) -> Result<&DemoAccount, ApiError> {
         let caller = self.authenticate_api(headers)?;
         Self::require(&caller, kind.permission())?;
         self.demo_account(&caller.account)
@@ -177,6 +181,7 @@ impl Emulator {
         let query = ListQuery::parse(kind, &params)?;
         let all = self.current_objects(account, kind);
         let (data, has_more) = query.page(kind, &all)?;
+        let data: Vec<Value> = data.into_iter().map(super::children::cut).collect();
         Ok(Json(json!({
             "object": "list",
             "url": format!("/v1/{}", kind.name()),
@@ -196,7 +201,7 @@ impl Emulator {
             .code("resource_missing")
             .param("id")
         })?;
-        Ok(Json(object).into_response())
+        Ok(Json(super::children::cut(object)).into_response())
     }
 }
 

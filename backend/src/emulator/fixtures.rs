@@ -267,6 +267,13 @@ impl Dataset {
             let paid = status != "past_due";
             let inv_created = sub_created + 60;
             let charge_id = (due > 0).then(|| format!("ch_{tag}{i:04}"));
+            let line = json!({
+                "id": format!("il_{tag}{i:04}"), "object": "line_item", "amount": due,
+                "currency": "usd", "livemode": false, "quantity": 1, "subscription": sub_id,
+                "type": "subscription", "plan": plan, "metadata": {},
+                "description": format!("1 × {}", plan["nickname"].as_str().unwrap_or("plan")),
+                "period": { "start": sub_created, "end": sub_created + period },
+            });
             let invoice = json!({
                 "id": invoice_id, "object": "invoice", "created": inv_created,
                 "livemode": false, "customer": customer_id, "customer_email": email,
@@ -277,6 +284,8 @@ impl Dataset {
                 "amount_remaining": if paid { 0 } else { due }, "subtotal": due, "total": due,
                 "billing_reason": "subscription_create", "collection_method": "charge_automatically",
                 "period_start": sub_created, "period_end": sub_created, "charge": charge_id,
+                "lines": { "object": "list", "has_more": false, "total_count": 1,
+                    "data": [line], "url": format!("/v1/invoices/{invoice_id}/lines") },
                 "metadata": {},
             });
             let kind = if paid {

@@ -11,6 +11,7 @@
 
 mod api;
 mod apps;
+mod children;
 mod connect;
 mod data;
 mod faults;
@@ -301,6 +302,14 @@ impl Emulator {
             .route("/oauth/v2/deny", post(|s, q| pages::deny(Page::Apps, s, q)))
             .route("/v1/oauth/token", post(apps::token_handler))
             .route("/v1/account", get(api::account_handler))
+            .route(
+                "/v1/invoices/{id}/lines",
+                get(children::invoice_lines_handler),
+            )
+            .route(
+                "/v1/subscription_items",
+                get(children::subscription_items_handler),
+            )
             .route("/v1/{list}", get(api::list_handler))
             .route("/v1/{list}/{id}", get(api::retrieve_handler))
             .route("/revoke", post(pages::revoke))

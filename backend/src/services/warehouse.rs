@@ -7,7 +7,7 @@ use shared::{ColumnType, Warehouse, WarehouseChange, WarehouseColumn, WarehouseT
 use crate::ids::ConnectionId;
 use crate::state::AppState;
 use crate::store::{self, StoreError, WarehouseRefusal};
-use crate::warehouse::{schema, TABLES};
+use crate::warehouse::{children, schema, TABLES};
 
 /// Why a warehouse request cannot be answered.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +20,7 @@ pub enum WarehouseError {
     SchemaTaken,
     #[error("no such column: {0}")]
     UnknownColumn(String),
-    #[error("id and deleted are always tracked")]
+    #[error("id, deleted and a child's parent id are always tracked")]
     ColumnRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -84,7 +84,11 @@ pub async fn change(
             return Err(WarehouseError::UnknownColumn(table.name.clone()));
         }
         for column in &table.columns {
-            if column.name == ID || column.name == DELETED {
+            let parent_key = children::as_child(&table.name).map(|c| c.parent_key());
+            if column.name == ID
+                || column.name == DELETED
+                || Some(column.name.as_str()) == parent_key
+            {
                 if !column.tracked {
                     return Err(WarehouseError::ColumnRequired);
                 }

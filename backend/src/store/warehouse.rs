@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 
 use super::{args, Db, Dialect, StoreError, Tx};
 use crate::ids::ConnectionId;
+use crate::stripe::lists::ChildList;
+use crate::warehouse::children;
 use crate::warehouse::columns::{self, ColumnType};
 use crate::warehouse::schema;
 
@@ -126,9 +128,23 @@ async fn registered(
         .map(Some)
 }
 
-/// Writes `objects` (already stored as JSON, one copy of each) to `table`'s relation: created on
-/// first use (and filled from the JSON stored before it existed), new fields added as columns.
+/// Writes `objects` (already stored as JSON, one copy of each) to `table`'s relation, and their
+/// children to the child table's: created on first use (and filled from the JSON stored before it
+/// existed), new fields added as columns; children their parent no longer lists are removed.
 pub(super) async fn write(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+    objects: &[Value],
+) -> Result<(), StoreError> {
+    write_relation(tx, connection_id, table, objects).await?;
+    if let Some(child) = children::child_of(table) {
+        write_children(tx, connection_id, child, objects).await?;
+    }
+    Ok(())
+}
+
+async fn write_relation(
     tx: &mut Tx,
     connection_id: ConnectionId,
     table: &str,
@@ -138,7 +154,7 @@ pub(super) async fn write(
         Some(columns) => columns,
         None => {
             create(tx, connection_id, table).await?;
-            // Everything stored so far, this page's objects among them.
+            // Everything stored so far, these objects among them.
             return refill(tx, connection_id, table).await;
         }
     };
@@ -149,6 +165,62 @@ pub(super) async fn write(
         add_columns(tx, connection_id, table, &new).await?
     };
     upsert(tx, connection_id, table, &columns, objects).await
+}
+
+/// Writes the children of `parents` and removes those they no longer list.
+async fn write_children(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    child: ChildList,
+    parents: &[Value],
+) -> Result<(), StoreError> {
+    let mut listed_parents = Vec::new();
+    let mut rows = Vec::new();
+    for parent in parents {
+        if let Some(items) = children::children(child, parent) {
+            listed_parents.push(parent["id"].clone());
+            rows.extend(items);
+        }
+    }
+    if listed_parents.is_empty() {
+        return Ok(());
+    }
+    // One row per id (PostgreSQL refuses to upsert a row twice in a statement): the last wins.
+    let mut seen = std::collections::HashSet::new();
+    let mut rows: Vec<Value> = rows
+        .into_iter()
+        .rev()
+        .filter(|r| seen.insert(r["id"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    rows.reverse();
+    write_relation(tx, connection_id, child.table(), &rows).await?;
+    let key = child.parent_key();
+    let has_key = registered(tx, connection_id, child.table())
+        .await?
+        .is_some_and(|cols| cols.iter().any(|c| c.name == key));
+    if !has_key {
+        return Ok(());
+    }
+    let ids: Vec<Value> = rows.iter().map(|r| r["id"].clone()).collect();
+    let elements = |n: u8| match tx.dialect() {
+        Dialect::Postgres => format!("SELECT jsonb_array_elements_text(CAST(${n} AS TEXT)::JSONB)"),
+        Dialect::Sqlite => format!("SELECT value FROM json_each(${n})"),
+    };
+    let sql = format!(
+        "DELETE FROM {} WHERE \"{key}\" IN ({}) AND id NOT IN ({})",
+        physical(connection_id, child.table()),
+        elements(1),
+        elements(2)
+    );
+    tx.execute(
+        &sql,
+        args![
+            Value::Array(listed_parents).to_string(),
+            Value::Array(ids).to_string()
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Fields of `objects` with no column yet, with the type their first non-null value calls for
@@ -339,7 +411,9 @@ async fn upsert(
 
 /// Fills the relation from the JSON stored for `table` (its first use, a column tracked again).
 async fn refill(tx: &mut Tx, connection_id: ConnectionId, table: &str) -> Result<(), StoreError> {
-    let source = format!("stripe_{table}");
+    // A child table follows from its parents' JSON.
+    let child = children::as_child(table);
+    let source = format!("stripe_{}", child.map_or(table, |c| c.parent().name()));
     let mut after = String::new();
     loop {
         let page: Vec<(String, String, bool)> = tx
@@ -364,6 +438,14 @@ async fn refill(tx: &mut Tx, connection_id: ConnectionId, table: &str) -> Result
                 Ok(object)
             })
             .collect::<Result<_, StoreError>>()?;
+        let objects: Vec<Value> = match child {
+            Some(child) => objects
+                .iter()
+                .filter_map(|parent| children::children(child, parent))
+                .flatten()
+                .collect(),
+            None => objects,
+        };
         let columns = registered(tx, connection_id, table)
             .await?
             .unwrap_or_default();

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::account::Account;
-use super::lists::StripeList;
+use super::lists::{ChildList, StripeList};
 use super::{redact_secrets, LimitReason, StripeError};
 use crate::config::{join_path, Secret};
 use crate::metrics::{Metrics, StripeOutcome};
@@ -405,6 +405,45 @@ impl StripeClient {
             return Err(StripeError::Malformed(format!(
                 "{}: an object without an id",
                 list.name()
+            )));
+        }
+        Ok(ListPage {
+            data: answer.data,
+            has_more: answer.has_more,
+        })
+    }
+
+    /// One page of a parent's children (`parent`: its id), no retry; refused without a request
+    /// when the id could reach another path.
+    pub async fn child_page_once(
+        &self,
+        child: ChildList,
+        parent: &str,
+        starting_after: Option<&str>,
+        key: &Secret,
+    ) -> Result<ListPage, StripeError> {
+        if parent.is_empty()
+            || !parent
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(StripeError::Malformed(format!(
+                "{}: a parent id that is not an id",
+                child.table()
+            )));
+        }
+        let (path, params) = child.request(parent);
+        let limit = LIST_PAGE_LIMIT.to_string();
+        let mut query: Vec<(&str, &str)> = vec![("limit", limit.as_str())];
+        query.extend(params.iter().map(|(k, v)| (*k, v.as_str())));
+        if let Some(after) = starting_after {
+            query.push(("starting_after", after));
+        }
+        let answer: ListPageAnswer = self.get(&path, &query, key).await?;
+        if answer.object != "list" || answer.data.iter().any(|o| !o["id"].is_string()) {
+            return Err(StripeError::Malformed(format!(
+                "{}: not a list of objects with ids",
+                child.table()
             )));
         }
         Ok(ListPage {

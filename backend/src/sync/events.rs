@@ -208,7 +208,10 @@ async fn apply(
         }
     }
     drop(reads);
-    for (list, upserts, deletions) in by_list.into_values() {
+    for (list, mut upserts, deletions) in by_list.into_values() {
+        if let Err(e) = super::children::complete(run, list, &mut upserts).await {
+            return Some(failed(connection, list, &e));
+        }
         for chunk in upserts.chunks(BATCH) {
             match store::store_objects(&app.pool, run.lease(), connection, list, chunk).await {
                 Ok(true) => app.metrics.rows_written(chunk.len() as u64),

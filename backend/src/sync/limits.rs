@@ -76,6 +76,8 @@ pub fn rates_for(livemode: bool, configured: Option<f64>) -> Rates {
 pub enum Endpoint {
     /// `GET /v1/{list}`.
     List(StripeList),
+    /// `GET /v1/invoices/{id}/lines`, `GET /v1/subscription_items`: a list's children.
+    Children(StripeList),
     /// `GET /v1/{list}/{id}`.
     Retrieve(StripeList),
 }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinSet;
 
+use super::children;
 use super::limits::Endpoint;
 use super::ranges::{self, Order, FLOOR};
 use super::run::{failed, not_stored, Outcome, Run};
@@ -367,6 +368,13 @@ async fn read_range(run: &Run, list: StripeList, shared: &ListShared, slot: &Slo
             state.finished = done;
             (objects, done)
         };
+        // Cut child lists read whole first (a failure here is the page's).
+        let mut objects = objects;
+        if let Err(e) = children::complete(run, list, &mut objects).await {
+            return settle(run, list, &mut acks, 0)
+                .await
+                .unwrap_or_else(|| ListEnd::Stop(failed(connection, list, &e)));
+        }
         let written = app
             .sync_writer
             .write(PageWrite {

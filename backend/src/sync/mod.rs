@@ -3,6 +3,7 @@
 //! chosen per run (`engine`), paced per connection (`limits`), written through one bounded queue
 //! (`writer`), run by durable, leased, retried jobs side by side (`jobs`).
 
+mod children;
 pub mod engine;
 mod events;
 mod full;

@@ -2,6 +2,7 @@
 //! columns (`columns`) and a connection's schema gets its name (`schema`). The relations built on
 //! them, the Data Warehouse Manager and the reader login come next.
 
+pub mod children;
 pub mod columns;
 pub mod schema;
 
