@@ -11,11 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::StatusCode;
 use backend::emulator::Emulator;
-use backend::store;
 use backend::sync::{run_due_jobs, SyncOptions};
+use backend::warehouse::examples;
+use backend::{args, store};
 use serde_json::Value;
 use support::localstripe::{self, create_data_set, lists, DataSet, LocalStripe};
 use support::sync::store_key_connection;
+use support::warehouse::{assert_relation_matches, child_ids, warehouse};
 use support::*;
 
 /// The app with its Stripe API at localstripe and a connection whose key localstripe accepts,
@@ -269,4 +271,126 @@ async fn a_scheduled_sync_applies_localstripes_events() {
         ls.list_ids("events").await,
         "every event is stored"
     );
+}
+
+/// Unix seconds as `YYYY-MM`, UTC (days to a civil date, after Howard Hinnant's algorithm).
+fn month(t: i64) -> String {
+    let z = t.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}")
+}
+
+#[test]
+fn months_are_utc_calendar_months() {
+    assert_eq!(month(0), "1970-01");
+    assert_eq!(month(1_700_000_000), "2023-11");
+    assert_eq!(month(951_782_400), "2000-02"); // 2000-02-29
+    assert_eq!(month(1_709_251_199), "2024-02"); // 2024-02-29 23:59:59
+}
+
+#[tokio::test]
+async fn the_warehouse_holds_what_localstripe_sends_typed_with_an_invoice_of_25_lines_whole() {
+    let ls = LocalStripe::start().await;
+    let data = create_data_set(&ls).await;
+    // An invoice of 25 lines (its subscription's and 24 pending items): embedded, cut at ten.
+    let customer = &data.customers[0];
+    for k in 0..24 {
+        let amount = (100 + k).to_string();
+        ls.post(
+            "invoiceitems",
+            &[
+                ("customer", customer.as_str()),
+                ("amount", &amount),
+                ("currency", "usd"),
+            ],
+        )
+        .await;
+    }
+    let invoice = ls
+        .post("invoices", &[("customer", customer.as_str())])
+        .await;
+    let invoice_id = invoice["id"].as_str().unwrap().to_owned();
+    assert_eq!(invoice["lines"]["has_more"], true, "{invoice}");
+    let (status, lines) = ls
+        .get(&format!("invoices/{invoice_id}/lines"), &[("limit", "100")])
+        .await;
+    assert_eq!(status, 200, "{lines}");
+    let lines = lines["data"].as_array().unwrap().clone();
+    assert_eq!(lines.len(), 25);
+
+    let (app, id) = app_on(&ls).await;
+    sync(&app, id, SyncOptions::default()).await;
+    let body = warehouse(&app, id).await;
+    let schema = body["schema"].as_str().unwrap().to_owned();
+    assert_eq!(schema, "stripe_localstripe");
+    for table in lists() {
+        let mut expected = ls.list_all(table).await;
+        if table == "invoices" {
+            let whole = expected.get_mut(&invoice_id).unwrap();
+            whole["lines"]["data"] = Value::Array(lines.clone());
+            whole["lines"]["has_more"] = Value::Bool(false);
+        }
+        assert_relation_matches(&app, &body, table, &expected).await;
+    }
+    let got = child_ids(&app, &schema, "invoice_lines", "invoice_id", &invoice_id).await;
+    let mut want: Vec<String> = lines
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+
+    // The README's example queries answer what the JSON says.
+    let dialect = app.state.pool.dialect();
+    let revenue: Vec<(String, i64)> = app
+        .state
+        .pool
+        .fetch_all(&examples::revenue_by_month(dialect, &schema), args![])
+        .await
+        .unwrap();
+    let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+    for charge in ls.list_all("charges").await.values() {
+        if charge["status"] == "succeeded" {
+            *expected
+                .entry(month(charge["created"].as_i64().unwrap()))
+                .or_default() +=
+                charge["amount"].as_i64().unwrap() - charge["amount_refunded"].as_i64().unwrap();
+        }
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(revenue, expected.into_iter().collect::<Vec<_>>());
+    let mrr: i64 = app
+        .state
+        .pool
+        .scalar_one(&examples::mrr(dialect, &schema), args![])
+        .await
+        .unwrap();
+    let plans = ls.list_all("plans").await;
+    let mut expected = 0.0;
+    for sub in ls.list_all("subscriptions").await.values() {
+        if !matches!(sub["status"].as_str(), Some("active" | "past_due")) {
+            continue;
+        }
+        for item in sub["items"]["data"].as_array().unwrap() {
+            let plan = &plans[item["plan"]["id"].as_str().unwrap()];
+            let per_month = match plan["interval"].as_str().unwrap() {
+                "year" => 1.0 / 12.0,
+                "week" => 52.0 / 12.0,
+                "day" => 365.0 / 12.0,
+                _ => 1.0,
+            };
+            expected += plan["amount"].as_f64().unwrap()
+                * item["quantity"].as_f64().unwrap_or(1.0)
+                * per_month
+                / plan["interval_count"].as_f64().unwrap();
+        }
+    }
+    assert!(mrr > 0);
+    assert_eq!(mrr, expected.round() as i64);
 }

@@ -4,6 +4,7 @@
 
 pub mod children;
 pub mod columns;
+pub mod examples;
 pub mod schema;
 
 /// The relations of a connection's schema: the seven lists' tables and the child tables.

@@ -5,6 +5,7 @@ pub mod localstripe;
 pub mod postgres;
 pub mod stripe_like;
 pub mod sync;
+pub mod warehouse;
 
 use std::collections::HashMap;
 
