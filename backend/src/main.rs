@@ -47,6 +47,17 @@ enum Command {
         #[arg(long = "origin", required = true)]
         origins: Vec<String>,
     },
+    /// Create a PostgreSQL login that may read the warehouse schemas (of one organization, when
+    /// given) and nothing else; prints its postgres:// URL once.
+    CreateReader {
+        /// The login's name: [a-z_][a-z0-9_]{0,62}.
+        #[arg(long)]
+        name: String,
+        /// Only this organization's schemas: its id as the host product names it in its connect
+        /// sessions (`organization.id`).
+        #[arg(long)]
+        organization: Option<String>,
+    },
     /// Run the database migrations alone (before starting a new version, say), then exit.
     Migrate,
     /// Re-encrypt every stored credential under a new key (generated into the key file, or
@@ -80,6 +91,11 @@ async fn main() -> std::process::ExitCode {
         }
         Command::ResetPassword { email } => reset_password(&email).await.map(Some),
         Command::CreateHostKey { name, origins } => create_host_key(name, origins).await.map(Some),
+        Command::CreateReader { name, organization } => {
+            create_reader(&name, organization.as_deref())
+                .await
+                .map(Some)
+        }
         Command::RotateKey => rotate_key().await.map(Some),
         Command::Migrate => migrate().await.map(Some),
         Command::StripeEmulator => serve_emulator().await.map(|()| None),
@@ -223,6 +239,24 @@ async fn create_host_key(name: String, origins: Vec<String>) -> Result<String, A
         created.host_key.name,
         created.host_key.origins.join(", "),
         created.key
+    ))
+}
+
+/// `create-reader`: the URL is printed once (PostgreSQL keeps only the password's hash).
+async fn create_reader(name: &str, organization: Option<&str>) -> Result<String, AnyError> {
+    let pool = open_database().await?;
+    let config = Config::from_env()?;
+    let url = backend::services::warehouse::create_reader(
+        &pool,
+        &config.database_url,
+        name,
+        organization,
+        Clock::default().now(),
+    )
+    .await?;
+    Ok(format!(
+        "reader {name} created; it can read the warehouse schemas{} and nothing else:\n{url}",
+        organization.map_or(String::new(), |o| format!(" of organization {o}"))
     ))
 }
 

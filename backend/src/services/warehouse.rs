@@ -104,3 +104,61 @@ pub async fn change(
         Err(WarehouseRefusal::UnknownColumn(c)) => Err(WarehouseError::UnknownColumn(c)),
     }
 }
+
+/// Why `create-reader` made no login.
+#[derive(Debug, thiserror::Error)]
+pub enum ReaderError {
+    #[error("a reader's name is [a-z_][a-z0-9_]{{0,62}}")]
+    InvalidName,
+    #[error("no organization is named {0}")]
+    UnknownOrganization(String),
+    #[error("several host products name an organization {0}: nothing was created")]
+    AmbiguousOrganization(String),
+    #[error(
+        "SQLite has no logins: a BI tool reads the warehouse by opening the database file \
+         read-only (see the README)"
+    )]
+    NotPostgres,
+    #[error("a role named {0} exists already")]
+    RoleExists(String),
+    #[error("DATABASE_URL is not a URL")]
+    BadUrl,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `backend create-reader`: a login that may read the warehouse schemas (of the organization a
+/// host names `organization`, when given) and nothing else; its `postgres://` URL, with the
+/// password generated now (shown once, stored only as PostgreSQL keeps it).
+pub async fn create_reader(
+    pool: &crate::store::Db,
+    database_url: &str,
+    name: &str,
+    organization: Option<&str>,
+    now: i64,
+) -> Result<String, ReaderError> {
+    if !schema::is_valid(name) {
+        return Err(ReaderError::InvalidName);
+    }
+    let organization = match organization {
+        None => None,
+        Some(external) => match store::organizations_named(pool, external).await?.as_slice() {
+            [] => return Err(ReaderError::UnknownOrganization(external.to_owned())),
+            [one] => Some(*one),
+            _ => return Err(ReaderError::AmbiguousOrganization(external.to_owned())),
+        },
+    };
+    let mut url = url::Url::parse(database_url).map_err(|_| ReaderError::BadUrl)?;
+    let password = crate::users::generate_password();
+    match store::create_reader(pool, name, &password, organization, now).await? {
+        Ok(()) => {}
+        Err(store::ReaderRefusal::NotPostgres) => return Err(ReaderError::NotPostgres),
+        Err(store::ReaderRefusal::RoleExists) => {
+            return Err(ReaderError::RoleExists(name.to_owned()))
+        }
+    }
+    url.set_username(name).map_err(|()| ReaderError::BadUrl)?;
+    url.set_password(Some(&password))
+        .map_err(|()| ReaderError::BadUrl)?;
+    Ok(url.to_string())
+}

@@ -25,6 +25,7 @@ mod sync_rows;
 mod throttle;
 mod users;
 mod warehouse;
+mod warehouse_readers;
 mod webhooks;
 
 mod args;
@@ -89,6 +90,7 @@ pub use users::{
 pub use warehouse::{
     change_warehouse, relation_name, warehouse, Warehouse, WarehouseColumn, WarehouseRefusal,
 };
+pub use warehouse_readers::{create_reader, organizations_named, ReaderRefusal};
 pub use webhooks::{apply_deauthorization, first_delivery};
 
 /// Storage failures.

@@ -593,6 +593,9 @@ async fn rebuild_view(
         args![],
     )
     .await?;
+    if dialect == Dialect::Postgres {
+        super::warehouse_readers::grant_view(tx, connection_id, &schema, &view).await?;
+    }
     Ok(())
 }
 
