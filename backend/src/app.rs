@@ -170,6 +170,10 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
             get(warehouse::get_warehouse).put(warehouse::put_warehouse),
         )
         .route(
+            "/connections/{id}/warehouse/{table}",
+            get(warehouse::warehouse_rows),
+        )
+        .route(
             "/connections/{id}/reauthorize",
             post(oauth::start_reauthorize),
         )

@@ -106,6 +106,7 @@ impl From<crate::services::warehouse::WarehouseError> for AppError {
             WarehouseError::SchemaTaken => Self::Conflict(ErrorReason::SchemaTaken),
             WarehouseError::UnknownColumn(_) => Self::Refused(ErrorReason::UnknownColumn),
             WarehouseError::ColumnRequired => Self::Refused(ErrorReason::ColumnRequired),
+            WarehouseError::BadLimit => Self::BadRequest(e.to_string()),
             WarehouseError::Store(e) => Self::Store(e),
         }
     }

@@ -79,13 +79,50 @@ async fn a_table_exports_as_csv_with_a_column_per_field() {
     assert_eq!(records.len(), stored.len(), "every row");
     for (record, object) in records.iter().zip(&stored) {
         assert_eq!(&record[0], object["id"].as_str().unwrap(), "id order");
-        assert_eq!(record[col("created")], object["created"].to_string());
+        assert_eq!(
+            unix(&record[col("created")]),
+            object["created"].as_i64().unwrap(),
+            "a time in ISO 8601, UTC"
+        );
     }
     let row = |id: &str| records.iter().find(|r| &r[0] == id).unwrap();
     assert_eq!(&row(named)[col("name")], "'=1+1", "a formula is defused");
-    assert_eq!(&row(named)[col("metadata")], r#"{"tier":"gold"}"#);
+    let metadata: serde_json::Value = serde_json::from_str(&row(named)[col("metadata")]).unwrap();
+    assert_eq!(metadata, json!({"tier": "gold"}));
     assert_eq!(&row(gone)[col("deleted")], "true");
-    assert_eq!(&row(named)[col("deleted")], "");
+    assert_eq!(&row(named)[col("deleted")], "false");
+
+    // The columns the Data Warehouse Manager tracks, no more; the child tables too.
+    let schema = support::warehouse::warehouse(&app, id).await["schema"].clone();
+    let (status, _) = support::warehouse::put(
+        &app,
+        id,
+        json!({"schema": schema, "tables": [{"name": "customers", "columns": [
+            {"name": "email", "tracked": false}]}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let header = |body: String| -> Vec<String> {
+        body.lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .map(str::to_owned)
+            .collect()
+    };
+    let uri = format!("/api/connections/{id}/tables/customers.csv");
+    let without = header(body_string(app.request("GET", &uri).await).await);
+    assert!(!without.contains(&"email".to_owned()), "{without:?}");
+    assert!(without.contains(&"name".to_owned()));
+    let uri = format!("/api/connections/{id}/tables/invoice_lines.csv");
+    let response = app.request("GET", &uri).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = body_string(response).await;
+    assert!(
+        header(body.clone()).contains(&"invoice_id".to_owned()),
+        "{body}"
+    );
+    assert!(body.lines().count() > 1, "{body}");
 
     // Admin only, known tables only.
     let standard = app.sign_in(STANDARD_EMAIL, USER_PASSWORD).await;
@@ -100,4 +137,22 @@ async fn a_table_exports_as_csv_with_a_column_per_field() {
         .json("GET", "/api/connections/999/tables/customers.csv")
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// An ISO 8601 UTC time (`2024-01-31T12:00:00Z`) as Unix seconds.
+fn unix(iso: &str) -> i64 {
+    assert!(
+        iso.len() == 20 && iso.ends_with('Z') && &iso[10..11] == "T",
+        "{iso}"
+    );
+    let n = |r: std::ops::Range<usize>| iso[r].parse::<i64>().unwrap();
+    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + n(11..13) * 3_600 + n(14..16) * 60 + n(17..19)
 }

@@ -170,6 +170,50 @@ async fn an_untracked_column_leaves_the_relation_and_tracked_again_comes_back_fi
     let shown = relation_columns(&app, &schema, "customers").await;
     assert!(!shown.contains(&"email".to_owned()), "{shown:?}");
     assert_eq!(shown.last().unwrap(), "deleted");
+    // The preview's rows follow the relation, page by page.
+    let (status, page) = app
+        .json(
+            "GET",
+            &format!("/api/connections/{id}/warehouse/customers?limit=2"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let names: Vec<&str> = page["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.first(), Some(&"id"));
+    assert_eq!(names.last(), Some(&"deleted"));
+    assert!(
+        !names.contains(&"email") && names.contains(&"name"),
+        "{names:?}"
+    );
+    assert_eq!(page["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(page["has_more"], true);
+    let created = names.iter().position(|n| *n == "created").unwrap();
+    let first = page["rows"][0][created].as_str().unwrap();
+    assert!(first.ends_with('Z') && first.contains('T'), "{first}");
+    let last = page["rows"][1][0].as_str().unwrap();
+    let (_, next) = app
+        .json(
+            "GET",
+            &format!("/api/connections/{id}/warehouse/customers?limit=1000&after={last}"),
+        )
+        .await;
+    let customers = stripe_objects(&app, id, StripeList::Customers).await;
+    assert_eq!(next["rows"].as_array().unwrap().len(), customers.len() - 2);
+    for (uri, expected) in [
+        ("warehouse/payouts", StatusCode::NOT_FOUND),
+        ("warehouse/customers?limit=0", StatusCode::BAD_REQUEST),
+        ("warehouse/invoice_lines", StatusCode::OK),
+    ] {
+        let (status, body) = app
+            .json("GET", &format!("/api/connections/{id}/{uri}"))
+            .await;
+        assert_eq!(status, expected, "{uri}: {body}");
+    }
     // A sync keeps it out.
     app.json("POST", &format!("/api/connections/{id}/sync"))
         .await;

@@ -75,3 +75,16 @@ pub struct WarehouseChange {
     #[serde(default)]
     pub tables: Vec<TableChange>,
 }
+
+/// `GET /api/connections/{id}/warehouse/{table}`: rows of a table as its relation holds them
+/// (the Data Warehouse Manager's columns), each cell as text — times in ISO 8601 UTC, booleans
+/// `true`/`false`, JSON as its text — or null.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarehouseRows {
+    /// `id`, the tracked columns in order, `deleted`.
+    pub columns: Vec<WarehouseColumn>,
+    /// One cell per column, in id order.
+    pub rows: Vec<Vec<Option<String>>>,
+    /// More rows follow the last one (ask again with `after` its id).
+    pub has_more: bool,
+}

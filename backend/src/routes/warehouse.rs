@@ -1,11 +1,13 @@
-//! `/api/connections/{id}/warehouse`: the Data Warehouse Manager (Admins only).
+//! `/api/connections/{id}/warehouse`: the Data Warehouse Manager, and `…/warehouse/{table}`: a
+//! table's rows as its relation holds them (Admins only).
 
 use axum::extract::State;
 use axum::Json;
-use shared::{Warehouse, WarehouseChange};
+use serde::Deserialize;
+use shared::{Warehouse, WarehouseChange, WarehouseRows};
 
 use crate::auth::AdminUser;
-use crate::error::{ApiJson, ApiPath, AppError};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
 use crate::ids::ConnectionId;
 use crate::services::warehouse;
 use crate::state::AppState;
@@ -27,4 +29,25 @@ pub async fn put_warehouse(
     ApiJson(change): ApiJson<WarehouseChange>,
 ) -> Result<Json<Warehouse>, AppError> {
     Ok(Json(warehouse::change(&state, id, &change).await?))
+}
+
+/// Query of `GET /api/connections/{id}/warehouse/{table}`.
+#[derive(Debug, Deserialize)]
+pub struct RowsQuery {
+    /// Rows per page (1–1000, default 100).
+    limit: Option<i64>,
+    /// The id the page starts after.
+    after: Option<String>,
+}
+
+/// `GET /{table}`: rows as the relation holds them (the preview).
+pub async fn warehouse_rows(
+    _admin: AdminUser,
+    State(state): State<AppState>,
+    ApiPath((id, table)): ApiPath<(ConnectionId, String)>,
+    ApiQuery(query): ApiQuery<RowsQuery>,
+) -> Result<Json<WarehouseRows>, AppError> {
+    Ok(Json(
+        warehouse::rows(&state, id, &table, query.limit, query.after.as_deref()).await?,
+    ))
 }

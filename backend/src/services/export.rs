@@ -1,124 +1,101 @@
-//! `GET /api/connections/{id}/tables/{table}.csv`: a synced table as CSV, one column per top-level
-//! field of its objects (`id` first, the others in name order, `deleted` last). Nested values are
-//! their JSON; a text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR
-//! first) is prefixed with `'`. Streamed page by page: memory stays flat however big the table.
-
-use crate::ids::ConnectionId;
-use std::collections::BTreeSet;
+//! `GET /api/connections/{id}/tables/{table}.csv`: a table as CSV, the way its warehouse relation
+//! holds it — `id`, the tracked columns in order, `deleted` last (the Data Warehouse Manager's
+//! choice), times in ISO 8601 UTC, booleans `true`/`false`, JSON as its text; the child tables
+//! (`invoice_lines`, `subscription_items`) too. A text cell that a spreadsheet would run as a
+//! formula (`=`, `+`, `-`, `@`, tab, CR first) is prefixed with `'`. Streamed page by page: memory
+//! stays flat however big the table.
 
 use axum::body::Bytes;
 use futures_util::stream::{self, Stream};
-use serde_json::Value;
+use shared::ColumnType;
 
-use super::sync::{parse_table, require_connection, stored_object, DataError};
+use super::sync::DataError;
+use crate::ids::ConnectionId;
 use crate::state::AppState;
 use crate::store::{self, StoreError};
-use crate::stripe::lists::StripeList;
+use crate::warehouse::TABLES;
 
 /// Rows read from the database at a time.
 const PAGE: i64 = 500;
 
-/// The CSV of `table` (a list name), as a stream of chunks.
+/// The CSV of `table`, as a stream of chunks.
 pub async fn csv(
     app: &AppState,
     id: ConnectionId,
     table: &str,
 ) -> Result<impl Stream<Item = Result<Bytes, StoreError>> + use<>, DataError> {
-    let list = parse_table(table).ok_or(DataError::UnknownTable)?;
-    require_connection(app, id).await?;
-    let columns = columns(app, id, list).await?;
-    let header = encode_row(columns.iter().map(|c| Cell::Text(c.as_str())))?;
-    let state = Some((app.clone(), None::<String>, Some(header)));
-    Ok(stream::unfold(state, move |state| {
-        let columns = columns.clone();
+    let table = *TABLES
+        .iter()
+        .find(|t| **t == table)
+        .ok_or(DataError::UnknownTable)?;
+    let first = store::relation_rows(&app.pool, id, table, None, PAGE)
+        .await?
+        .ok_or(DataError::NotFound)?;
+    let kinds: Vec<ColumnType> = first.columns.iter().map(|c| c.kind).collect();
+    let header = encode_row(first.columns.iter().map(|c| Cell::Plain(c.name.as_str())))?;
+    let chunk = page(&first.rows, &kinds)?;
+    let next = first.has_more.then(|| last_id(&first.rows)).flatten();
+    let app = app.clone();
+    let rest = stream::unfold(next, move |after| {
+        let (app, kinds) = (app.clone(), kinds.clone());
         async move {
-            let (app, after, header) = state?;
-            if let Some(header) = header {
-                return Some((Ok(header), Some((app, after, None))));
-            }
-            match page(&app, id, list, after.as_deref(), &columns).await {
-                Ok(None) => None,
-                Ok(Some((chunk, last, more))) => {
-                    let next = more.then_some((app, Some(last), None));
-                    Some((Ok(chunk), next))
+            let after = after?;
+            let read = store::relation_rows(&app.pool, id, table, Some(&after), PAGE).await;
+            match read {
+                Ok(Some(p)) if !p.rows.is_empty() => {
+                    let next = p.has_more.then(|| last_id(&p.rows)).flatten();
+                    Some((page(&p.rows, &kinds), next))
                 }
+                Ok(_) => None,
                 Err(e) => Some((Err(e), None)),
             }
         }
-    }))
+    });
+    let head = stream::iter([Ok(header), Ok(chunk)]);
+    Ok(futures_util::StreamExt::chain(head, rest))
 }
 
-/// Every top-level field name of the table's objects.
-async fn columns(
-    app: &AppState,
-    id: ConnectionId,
-    list: StripeList,
-) -> Result<Vec<String>, StoreError> {
-    let mut names = BTreeSet::new();
-    let mut after: Option<String> = None;
-    loop {
-        let (rows, more) = store::table_rows(&app.pool, id, list, after.as_deref(), PAGE).await?;
-        after = None;
-        for (object, _) in &rows {
-            if let Value::Object(map) = serde_json::from_str(object).unwrap_or(Value::Null) {
-                after = map.get("id").and_then(Value::as_str).map(str::to_owned);
-                names.extend(map.into_iter().map(|(k, _)| k));
-            }
-        }
-        if !more || after.is_none() {
-            break;
-        }
-    }
-    names.remove("id");
-    names.remove("deleted");
-    Ok(std::iter::once("id".to_owned())
-        .chain(names)
-        .chain(std::iter::once("deleted".to_owned()))
-        .collect())
+/// The id of a page's last row.
+fn last_id(rows: &[Vec<Option<String>>]) -> Option<String> {
+    rows.last().and_then(|r| r.first().cloned().flatten())
 }
 
-/// One page of rows as CSV: the chunk, the last id, whether more follow. `None` when empty.
-async fn page(
-    app: &AppState,
-    id: ConnectionId,
-    list: StripeList,
-    after: Option<&str>,
-    columns: &[String],
-) -> Result<Option<(Bytes, String, bool)>, StoreError> {
-    let (rows, more) = store::table_rows(&app.pool, id, list, after, PAGE).await?;
+/// A page of rows as CSV.
+fn page(rows: &[Vec<Option<String>>], kinds: &[ColumnType]) -> Result<Bytes, StoreError> {
     let mut out = Vec::new();
-    let mut last = None;
-    for (object, deleted) in &rows {
-        let value = stored_object(list, object, *deleted)?;
-        last = value["id"].as_str().map(str::to_owned);
-        let cells = columns.iter().map(|c| Cell::of(&value[c.as_str()]));
+    for row in rows {
+        let cells = row
+            .iter()
+            .zip(kinds)
+            .map(|(cell, kind)| Cell::of(cell, *kind));
         out.extend_from_slice(&encode_row(cells)?);
     }
-    Ok(last.map(|last| (Bytes::from(out), last, more)))
+    Ok(Bytes::from(out))
 }
 
 /// A cell's content.
 enum Cell<'a> {
-    Text(&'a str),
-    Owned(String),
+    Plain(&'a str),
+    Defused(String),
 }
 
 impl<'a> Cell<'a> {
-    fn of(value: &'a Value) -> Self {
-        match value {
-            Value::Null => Cell::Text(""),
-            Value::String(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
-                Cell::Owned(format!("'{s}"))
+    fn of(value: &'a Option<String>, kind: ColumnType) -> Self {
+        match value.as_deref() {
+            None => Cell::Plain(""),
+            Some(s)
+                if kind == ColumnType::Text && s.starts_with(['=', '+', '-', '@', '\t', '\r']) =>
+            {
+                Cell::Defused(format!("'{s}"))
             }
-            Value::String(s) => Cell::Text(s),
-            other => Cell::Owned(other.to_string()),
+            Some(s) => Cell::Plain(s),
         }
     }
 
     fn as_str(&self) -> &str {
         match self {
-            Cell::Text(s) => s,
-            Cell::Owned(s) => s,
+            Cell::Plain(s) => s,
+            Cell::Defused(s) => s,
         }
     }
 }
@@ -138,24 +115,25 @@ fn encode_row<'a>(cells: impl Iterator<Item = Cell<'a>>) -> Result<Bytes, StoreE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn cells_are_plain_text_json_or_defused_formulas() {
+        let cell = |s: &str| Some(s.to_owned());
         let row = [
-            json!("cus_1"),
-            json!(null),
-            json!(1200),
-            json!(true),
-            json!({"a": [1, "x"]}),
-            json!("=HYPERLINK(\"http://evil\")"),
-            json!("-5"),
-            json!("a,b \"q\""),
+            (cell("cus_1"), ColumnType::Text),
+            (None, ColumnType::Text),
+            (cell("1200"), ColumnType::Integer),
+            (cell("-5"), ColumnType::Integer),
+            (cell("true"), ColumnType::Boolean),
+            (cell(r#"{"a": [1, "x"]}"#), ColumnType::Json),
+            (cell("=HYPERLINK(\"http://evil\")"), ColumnType::Text),
+            (cell("-5"), ColumnType::Text),
+            (cell("a,b \"q\""), ColumnType::Text),
         ];
-        let bytes = encode_row(row.iter().map(Cell::of)).unwrap();
+        let bytes = encode_row(row.iter().map(|(v, k)| Cell::of(v, *k))).unwrap();
         assert_eq!(
             std::str::from_utf8(&bytes).unwrap(),
-            "cus_1,,1200,true,\"{\"\"a\"\":[1,\"\"x\"\"]}\",\"'=HYPERLINK(\"\"http://evil\"\")\",'-5,\"a,b \"\"q\"\"\"\n"
+            "cus_1,,1200,-5,true,\"{\"\"a\"\": [1, \"\"x\"\"]}\",\"'=HYPERLINK(\"\"http://evil\"\")\",'-5,\"a,b \"\"q\"\"\"\n"
         );
     }
 }

@@ -2,7 +2,9 @@
 //! them (`id` first, `deleted` last, every table), and changes to them checked before the store
 //! applies them at once.
 
-use shared::{ColumnType, Warehouse, WarehouseChange, WarehouseColumn, WarehouseTable};
+use shared::{
+    ColumnType, Warehouse, WarehouseChange, WarehouseColumn, WarehouseRows, WarehouseTable,
+};
 
 use crate::ids::ConnectionId;
 use crate::state::AppState;
@@ -20,6 +22,8 @@ pub enum WarehouseError {
     SchemaTaken,
     #[error("no such column: {0}")]
     UnknownColumn(String),
+    #[error("limit must be between 1 and {}", super::sync::MAX_LIMIT)]
+    BadLimit,
     #[error("id, deleted and a child's parent id are always tracked")]
     ColumnRequired,
     #[error(transparent)]
@@ -65,6 +69,40 @@ pub async fn describe(app: &AppState, id: ConnectionId) -> Result<Warehouse, War
     Ok(Warehouse {
         schema: stored.schema,
         tables,
+    })
+}
+
+/// `GET /api/connections/{id}/warehouse/{table}`: up to `limit` rows (1–1000, default 100) after
+/// the id `after`.
+pub async fn rows(
+    app: &AppState,
+    id: ConnectionId,
+    table: &str,
+    limit: Option<i64>,
+    after: Option<&str>,
+) -> Result<WarehouseRows, WarehouseError> {
+    if !TABLES.contains(&table) {
+        return Err(WarehouseError::NotFound);
+    }
+    let limit = limit.unwrap_or(super::sync::DEFAULT_LIMIT);
+    if !(1..=super::sync::MAX_LIMIT).contains(&limit) {
+        return Err(WarehouseError::BadLimit);
+    }
+    let page = store::relation_rows(&app.pool, id, table, after, limit)
+        .await?
+        .ok_or(WarehouseError::NotFound)?;
+    Ok(WarehouseRows {
+        columns: page
+            .columns
+            .into_iter()
+            .map(|c| WarehouseColumn {
+                name: c.name,
+                kind: c.kind,
+                tracked: c.tracked,
+            })
+            .collect(),
+        rows: page.rows,
+        has_more: page.has_more,
     })
 }
 

@@ -88,7 +88,8 @@ pub use users::{
     update_user, user_credentials, Credentials, UserUpdate,
 };
 pub use warehouse::{
-    change_warehouse, relation_name, warehouse, Warehouse, WarehouseColumn, WarehouseRefusal,
+    change_warehouse, relation_name, relation_rows, warehouse, RelationPage, Warehouse,
+    WarehouseColumn, WarehouseRefusal,
 };
 pub use warehouse_readers::{create_reader, organizations_named, ReaderRefusal};
 pub use webhooks::{apply_deauthorization, first_delivery};

@@ -129,6 +129,28 @@ impl Db {
         }))
     }
 
+    /// Every row a query returns on any pooled connection, each column read as text (a query of
+    /// columns not known until run time: cast each to text in the SQL).
+    pub async fn fetch_text_rows(
+        &self,
+        sql: &str,
+        args: Args<'_>,
+    ) -> Result<Vec<Vec<Option<String>>>, StoreError> {
+        use sqlx::Row;
+        Ok(dispatch!(pool self, args, |e, a| {
+            sqlx::query_with(sql, a)
+                .fetch_all(e)
+                .await?
+                .iter()
+                .map(|row| {
+                    (0..row.len())
+                        .map(|i| row.try_get::<Option<String>, _>(i))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        }))
+    }
+
     /// The first column of every row a query returns on any pooled connection.
     pub async fn scalar_all<T: Scalar>(
         &self,
