@@ -31,6 +31,16 @@ impl<'a> Args<'a> {
         Self::default()
     }
 
+    /// How many values there are (the last one is `$len`).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Appends the next `$n`'s value.
     pub fn push(&mut self, arg: impl Into<Arg<'a>>) {
         self.0.push(arg.into());

@@ -7,9 +7,9 @@
 //! becomes a new column (registered in `warehouse_columns`); a value that does not fit its column's
 //! type is left NULL there (the JSON keeps it) and counted.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{args, Db, Dialect, StoreError, Tx};
+use super::{args, Arg, Args, Db, Dialect, StoreError, Tx};
 use crate::ids::ConnectionId;
 use crate::stripe::lists::ChildList;
 use crate::warehouse::children;
@@ -68,26 +68,6 @@ fn sql_type(dialect: Dialect, kind: ColumnType) -> &'static str {
         (Dialect::Sqlite, ColumnType::Timestamp) => "TIMESTAMP",
         (Dialect::Postgres, ColumnType::Json) => "JSONB",
         (Dialect::Sqlite, ColumnType::Json) => "JSON",
-    }
-}
-
-/// The value of column `name` read from one row of the JSON array the rows are sent as (`r` on
-/// PostgreSQL, `value` of `json_each` on SQLite). `name` passed [`columns::is_column_name`].
-fn extract(dialect: Dialect, name: &str, kind: ColumnType) -> String {
-    match (dialect, kind) {
-        (Dialect::Postgres, ColumnType::Text) => format!("r->>'{name}'"),
-        (Dialect::Postgres, ColumnType::Integer) => format!("(r->>'{name}')::BIGINT"),
-        (Dialect::Postgres, ColumnType::Numeric) => format!("(r->>'{name}')::NUMERIC"),
-        (Dialect::Postgres, ColumnType::Boolean) => format!("(r->>'{name}')::BOOLEAN"),
-        (Dialect::Postgres, ColumnType::Timestamp) => {
-            format!("to_timestamp((r->>'{name}')::BIGINT)")
-        }
-        (Dialect::Postgres, ColumnType::Json) => format!("r->'{name}'"),
-        (Dialect::Sqlite, ColumnType::Timestamp) => {
-            format!("datetime(value->>'$.{name}', 'unixepoch')")
-        }
-        (Dialect::Sqlite, ColumnType::Json) => format!("value->'$.{name}'"),
-        (Dialect::Sqlite, _) => format!("value->>'$.{name}'"),
     }
 }
 
@@ -325,33 +305,47 @@ async fn add_columns(
     Ok(columns)
 }
 
-/// One object as the row the upsert reads: `id`, `deleted` and each tracked column's value where
-/// it fits the column's type; and how many values did not fit.
-fn row(object: &Value, columns: &[&WarehouseColumn]) -> (Value, i64) {
-    let mut row = Map::new();
-    row.insert("id".into(), object["id"].clone());
-    row.insert(
-        "deleted".into(),
-        Value::Bool(object["deleted"].as_bool().unwrap_or(false)),
-    );
-    let mut misfits = 0;
-    for field in columns::fields(object) {
-        let Some(column) = columns.iter().find(|c| c.name == field.name && c.tracked) else {
-            continue;
-        };
-        if field.value.is_null() {
-            continue;
-        }
-        if columns::fits(column.kind, &field.value) {
-            row.insert(field.name, field.value);
-        } else {
-            misfits += 1;
-        }
+/// The most bound values in one statement (SQLite allows 32,766, PostgreSQL 65,535).
+const MAX_BINDS: usize = 30_000;
+
+/// A value as bound for a column of type `kind` (each type binds as one driver type, so a NULL is
+/// typed too): text, JSON and numeric as text, integer, timestamp (Unix seconds) and boolean (0
+/// or 1) as integers. `None` when the value does not fit the column.
+fn bound(kind: ColumnType, value: &Value) -> Option<Arg<'static>> {
+    if !columns::fits(kind, value) {
+        return None;
     }
-    (Value::Object(row), misfits)
+    Some(match kind {
+        ColumnType::Text => Arg::from(value.as_str().map(str::to_owned)),
+        ColumnType::Integer | ColumnType::Timestamp => Arg::from(value.as_i64()),
+        ColumnType::Boolean => Arg::from(value.as_bool().map(i64::from)),
+        ColumnType::Numeric => Arg::from((!value.is_null()).then(|| value.to_string())),
+        ColumnType::Json => Arg::from((!value.is_null()).then(|| value.to_string())),
+    })
 }
 
-/// Writes `objects` to the relation, one statement reading them as a JSON array.
+/// A NULL of the type `kind` binds as.
+fn null(kind: ColumnType) -> Arg<'static> {
+    match kind {
+        ColumnType::Integer | ColumnType::Timestamp | ColumnType::Boolean => Arg::from(None::<i64>),
+        _ => Arg::from(None::<String>),
+    }
+}
+
+/// The SQL that turns bound value `$n` into the column's type.
+fn placeholder(dialect: Dialect, kind: ColumnType, n: usize) -> String {
+    match (dialect, kind) {
+        (_, ColumnType::Numeric) => format!("CAST(${n} AS NUMERIC)"),
+        (Dialect::Postgres, ColumnType::Boolean) => format!("(${n} <> 0)"),
+        (Dialect::Postgres, ColumnType::Timestamp) => format!("to_timestamp(${n})"),
+        (Dialect::Postgres, ColumnType::Json) => format!("CAST(${n} AS JSONB)"),
+        (Dialect::Sqlite, ColumnType::Timestamp) => format!("datetime(${n}, 'unixepoch')"),
+        _ => format!("${n}"),
+    }
+}
+
+/// Writes `objects` to the relation in multi-row upserts, each value bound as its column's type
+/// (read from the object once, never parsed again by the database).
 async fn upsert(
     tx: &mut Tx,
     connection_id: ConnectionId,
@@ -365,39 +359,47 @@ async fn upsert(
     let dialect = tx.dialect();
     let tracked: Vec<&WarehouseColumn> = columns.iter().filter(|c| c.tracked).collect();
     let mut names = String::from("id, deleted");
-    let mut values = match dialect {
-        Dialect::Postgres => String::from("r->>'id', (r->>'deleted')::BOOLEAN"),
-        Dialect::Sqlite => String::from("value->>'$.id', value->>'$.deleted'"),
-    };
     let mut updates = String::from("deleted = excluded.deleted");
     for column in &tracked {
         let name = &column.name;
         names.push_str(&format!(", \"{name}\""));
-        values.push_str(", ");
-        values.push_str(&extract(dialect, name, column.kind));
         updates.push_str(&format!(", \"{name}\" = excluded.\"{name}\""));
     }
-    let source = match dialect {
-        Dialect::Postgres => "jsonb_array_elements(CAST($1 AS TEXT)::JSONB) AS r",
-        // (`WHERE TRUE`: SQLite's parser needs it between a SELECT and ON CONFLICT.)
-        Dialect::Sqlite => "json_each($1) WHERE TRUE",
-    };
-    let sql = format!(
-        "INSERT INTO {} ({names}) SELECT {values} FROM {source} \
-         ON CONFLICT (id) DO UPDATE SET {updates}",
-        physical(connection_id, table)
-    );
-    let mut misfits = 0;
-    let rows: Vec<Value> = objects
-        .iter()
-        .map(|object| {
-            let (row, bad) = row(object, &tracked);
-            misfits += bad;
-            row
-        })
-        .collect();
-    tx.execute(&sql, args![Value::Array(rows).to_string()])
-        .await?;
+    let per_row = tracked.len() + 2;
+    let mut misfits = 0_i64;
+    for chunk in objects.chunks((MAX_BINDS / per_row).max(1)) {
+        let mut args = Args::new();
+        let mut rows = Vec::with_capacity(chunk.len());
+        for object in chunk {
+            let mut cells: Vec<Option<Arg<'static>>> = vec![None; tracked.len()];
+            for field in columns::fields(object) {
+                if field.value.is_null() {
+                    continue;
+                }
+                if let Some(i) = tracked.iter().position(|c| c.name == field.name) {
+                    cells[i] = bound(tracked[i].kind, &field.value);
+                    misfits += i64::from(cells[i].is_none());
+                }
+            }
+            let first = args.len() + 1;
+            args.push(object["id"].as_str().unwrap_or_default().to_owned());
+            args.push(object["deleted"].as_bool().unwrap_or(false));
+            let mut row = format!("(${first}, ${}", first + 1);
+            for (i, (cell, column)) in cells.into_iter().zip(&tracked).enumerate() {
+                args.push(cell.unwrap_or_else(|| null(column.kind)));
+                row.push_str(", ");
+                row.push_str(&placeholder(dialect, column.kind, first + 2 + i));
+            }
+            row.push(')');
+            rows.push(row);
+        }
+        let sql = format!(
+            "INSERT INTO {} ({names}) VALUES {} ON CONFLICT (id) DO UPDATE SET {updates}",
+            physical(connection_id, table),
+            rows.join(", ")
+        );
+        tx.execute(&sql, args).await?;
+    }
     if misfits > 0 {
         tx.execute(
             "UPDATE warehouse_tables SET misfits = misfits + $3 \
