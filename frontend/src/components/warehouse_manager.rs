@@ -42,7 +42,6 @@ struct TableDraft {
 }
 
 /// The form's state: the warehouse as loaded or saved, with the user's edits since.
-#[derive(Clone)]
 struct Draft {
     schema: RwSignal<String>,
     tables: Vec<TableDraft>,
@@ -163,7 +162,7 @@ fn warehouse_form(
     let tables = draft.tables.clone();
     let submit = move |ev: web_sys::SubmitEvent| {
         ev.prevent_default();
-        // The button stays enabled (and focused) while saving; a second press waits its turn.
+        // Save stays enabled (and focused) while saving; a press while one is on its way is ignored.
         if pending.get_untracked() {
             return;
         }
