@@ -11,7 +11,7 @@ use shared::{
     ApiError, AuthorizeRequest, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail,
     CreateUserRequest, CreateUserResponse, CreatedHostKey, DeleteOutcome, HostKey, LocaleChoice,
     NewHostKey, RestrictedKeyRequest, RowSummary, ServerInfo, SignInRequest, SyncStatus, TablePage,
-    UpdateUserRequest, User,
+    UpdateUserRequest, User, Warehouse, WarehouseChange,
 };
 
 use crate::strings;
@@ -298,4 +298,19 @@ pub fn table_csv_url(id: i64, table: &str) -> String {
 pub fn table_preview(id: i64, table: &str, limit: u32) -> Req<TablePage<RowSummary>> {
     let url = format!("/api/connections/{id}/tables/{table}?limit={limit}");
     req(Method::GET, &url)
+}
+
+/// `GET /api/connections/{id}/warehouse`: the schema and each table's columns.
+pub fn warehouse(id: i64) -> Req<Warehouse> {
+    req(Method::GET, &format!("/api/connections/{id}/warehouse"))
+}
+
+/// `PUT /api/connections/{id}/warehouse`: a new schema name and tracked flags; the warehouse as
+/// it is now.
+pub fn put_warehouse(id: i64, change: WarehouseChange) -> Req<Warehouse> {
+    req_with(
+        Method::PUT,
+        &format!("/api/connections/{id}/warehouse"),
+        &change,
+    )
 }

@@ -1,4 +1,5 @@
-//! One connection: its facts, a **Test connection** action, its **Data**, and its audit log (Admins only).
+//! One connection: its facts, a **Test connection** action, its **Data**, its **Data Warehouse
+//! Manager**, and its audit log (Admins only).
 
 use leptos::prelude::*;
 
@@ -8,6 +9,7 @@ use crate::api;
 use crate::components::banner::use_banner;
 use crate::components::data_section::DataSection;
 use crate::components::data_sources_table::TimeAgo;
+use crate::components::warehouse_manager::WarehouseManager;
 use crate::pages::connections::{reauthorize, test_now};
 use crate::remote::Remote;
 use crate::router::Link;
@@ -40,6 +42,7 @@ fn detail_view(detail: ConnectionDetail, remote: Remote<ConnectionDetail>) -> im
             })}
         </p>
         <DataSection id=c.id/>
+        <WarehouseManager id=c.id/>
         <h2 id="history-title">{strings::history()}</h2>
         <table class="data-sources audit" aria-labelledby="history-title">
             <thead><tr>

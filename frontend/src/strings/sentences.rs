@@ -372,6 +372,38 @@ pub fn preview_title(table: &str) -> String {
     }
 }
 
+/// A warehouse column's type, from its code (the SQL type's name, as the warehouse's readers
+/// know it).
+pub fn column_type(kind: shared::ColumnType) -> &'static str {
+    use shared::ColumnType as K;
+    match kind {
+        K::Text => t("Text", "Testo"),
+        K::Integer => t("Integer", "Intero"),
+        K::Numeric => t("Numeric", "Numerico"),
+        K::Boolean => t("Boolean", "Booleano"),
+        K::Timestamp => t("Timestamp", "Data e ora"),
+        K::Json => t("JSON", "JSON"),
+    }
+}
+
+/// A warehouse table's summary: "customers — 12 of 14 columns tracked" (a table always has at
+/// least `id` and `deleted`, so the plural holds).
+pub fn table_summary(table: &str, tracked: usize, total: usize) -> String {
+    let (tracked, total) = (number(tracked as i64), number(total as i64));
+    match super::italian() {
+        false => format!("{table} — {tracked} of {total} columns tracked"),
+        true => format!("{table} — {tracked} di {total} colonne monitorate"),
+    }
+}
+
+/// A warehouse table's caption: "Columns of customers".
+pub fn columns_of(table: &str) -> String {
+    match super::italian() {
+        false => format!("Columns of {table}"),
+        true => format!("Colonne di {table}"),
+    }
+}
+
 /// The banner after a host key was made: the key, shown this once.
 pub fn host_key_created(name: &str, key: &str) -> String {
     match super::italian() {
@@ -442,10 +474,7 @@ pub fn refusal(e: &shared::ApiError) -> String {
             "That column no longer exists. Reload the page and try again.",
             "Questa colonna non esiste più. Ricarica la pagina e riprova.",
         ),
-        Some(R::ColumnRequired) => t(
-            "The id and deleted columns are always tracked.",
-            "Le colonne id e deleted sono sempre monitorate.",
-        ),
+        Some(R::ColumnRequired) => texts::always_tracked(),
         _ => match e.error {
             C::FullAccessKey => texts::full_access_key(),
             C::InvalidKey => texts::invalid_key(),

@@ -287,6 +287,32 @@ texts! {
         / "Completa la connessione nella finestra di Stripe.";
     close = "Close"
         / "Chiudi";
+    /// The connection page's section for the warehouse its tables are written to (SPEC §6.3).
+    warehouse_manager = "Data Warehouse Manager"
+        / "Gestione del data warehouse";
+    warehouse_intro = "Choose the schema this connection's Stripe data is written to, and which columns each table keeps. Changes apply when you save."
+        / "Scegli lo schema in cui vengono scritti i dati Stripe di questa connessione e quali colonne conserva ogni tabella. Le modifiche si applicano al salvataggio.";
+    warehouse_load_failed = "The Data Warehouse settings could not be loaded."
+        / "Non è stato possibile caricare le impostazioni del data warehouse.";
+    schema = "Schema"
+        / "Schema";
+    schema_hint = "Lowercase letters, digits and underscores, not starting with a digit; at most 63 characters."
+        / "Lettere minuscole, cifre e trattini bassi, senza iniziare con una cifra; al massimo 63 caratteri.";
+    /// Why `id` and `deleted` cannot be unticked (also the server's `column_required`, worded).
+    always_tracked = "The id and deleted columns are always tracked."
+        / "Le colonne id e deleted sono sempre monitorate.";
+    col_column = "Column"
+        / "Colonna";
+    col_type = "Type"
+        / "Tipo";
+    col_tracked = "Tracked"
+        / "Monitorata";
+    save = "Save"
+        / "Salva";
+    saving = "Saving…"
+        / "Salvataggio in corso…";
+    warehouse_saved = "Data Warehouse settings saved."
+        / "Impostazioni del data warehouse salvate.";
 }
 
 /// The seven Read permissions a restricted key needs, as Stripe's Dashboard names them in each

@@ -64,6 +64,8 @@ struct Labels {
     access_denied: &'static str,
     connection_successful: &'static str,
     data: &'static str,
+    warehouse_manager: &'static str,
+    save: &'static str,
     users: &'static str,
     delete: &'static str,
     cancel: &'static str,
@@ -90,6 +92,8 @@ const ENGLISH: Labels = Labels {
     access_denied: "Access to Stripe was not granted",
     connection_successful: "Connection Successful!",
     data: "Data",
+    warehouse_manager: "Data Warehouse Manager",
+    save: "Save",
     users: "Users",
     delete: "Delete",
     cancel: "Cancel",
@@ -115,6 +119,8 @@ const ITALIAN: Labels = Labels {
     access_denied: "L'accesso a Stripe non è stato concesso",
     connection_successful: "Connessione riuscita!",
     data: "Dati",
+    warehouse_manager: "Gestione del data warehouse",
+    save: "Salva",
     users: "Utenti",
     delete: "Elimina",
     cancel: "Annulla",
@@ -164,6 +170,11 @@ const ENGLISH_ONLY: &[&str] = &[
     "Progress",
     "Table",
     "Up to date",
+    "Data Warehouse Manager",
+    "Column",
+    "Tracked",
+    "columns tracked",
+    "Save",
 ];
 
 /// `{xpath}` for an element whose normalised text is `text` (quotes in `text` handled).
@@ -362,6 +373,26 @@ async fn walk(l: &Labels) {
     browser.click(&format!("{ACME_ROW}//th//a")).await;
     browser.wait_for(&with_text("h2", l.data)).await;
     checked!("a connection's page and its Data");
+
+    // The Data Warehouse Manager: a table's columns disclosed, then a schema name refused.
+    browser
+        .wait_for(&with_text("h2", l.warehouse_manager))
+        .await;
+    let schema = browser.wait_for("//input[@id='warehouse-schema']").await;
+    browser
+        .click("//details[@data-table='customers']/summary")
+        .await;
+    browser
+        .wait_for("//details[@data-table='customers'][@open]//input[@type='checkbox']")
+        .await;
+    checked!("the Data Warehouse Manager, a table open");
+    schema.clear().await.unwrap();
+    schema.send_keys("Not a schema").await.unwrap();
+    browser.click(&with_text("button", l.save)).await;
+    browser
+        .wait_for("//p[@id='warehouse-error'][normalize-space()!='']")
+        .await;
+    checked!("the Data Warehouse Manager, a schema name refused");
 
     browser
         .c()
