@@ -111,11 +111,15 @@ async fn main() {
             now,
             until: now + 86_400,
         };
-        assert!(
-            store::store_objects(pool, lease, ConnectionId(connection), StripeList::Charges, &objects)
-                .await
-                .expect("store")
-        );
+        assert!(store::store_objects(
+            pool,
+            lease,
+            ConnectionId(connection),
+            StripeList::Charges,
+            &objects
+        )
+        .await
+        .expect("store"));
         start += BATCH;
     }
     let write = t.elapsed();

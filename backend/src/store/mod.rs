@@ -25,7 +25,6 @@ mod sync_rows;
 mod throttle;
 mod users;
 mod warehouse;
-mod warehouse_readers;
 mod webhooks;
 
 mod args;
@@ -88,10 +87,9 @@ pub use users::{
     update_user, user_credentials, Credentials, UserUpdate,
 };
 pub use warehouse::{
-    change_warehouse, relation_name, relation_rows, warehouse, RelationPage, Warehouse,
-    WarehouseColumn, WarehouseRefusal,
+    change_warehouse, create_reader, organizations_named, relation_name, relation_rows, warehouse,
+    ReaderRefusal, RelationPage, Warehouse, WarehouseColumn, WarehouseRefusal,
 };
-pub use warehouse_readers::{create_reader, organizations_named, ReaderRefusal};
 pub use webhooks::{apply_deauthorization, first_delivery};
 
 /// Storage failures.

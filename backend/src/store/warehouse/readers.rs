@@ -3,8 +3,8 @@
 //! and the typed tables behind the views are never granted (a view reads them with its owner's
 //! rights). Views made later are granted as they are made (`grant_view`).
 
-use super::{args, Db, Dialect, StoreError, Tx};
 use crate::ids::{ConnectionId, OrganizationId};
+use crate::store::{args, Db, Dialect, StoreError, Tx};
 
 /// Why a reader was not created.
 #[derive(Debug, Clone, PartialEq, Eq)]

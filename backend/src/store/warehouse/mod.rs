@@ -1,0 +1,122 @@
+//! The warehouse's relations (SPEC §6.3). Per connection and table a typed table,
+//! `warehouse_c<id>_<table>`, holds `id`, the tracked columns and `deleted`; it is written in the
+//! same transaction as the objects' JSON (the source of truth), so it is never behind it. A view
+//! named after the connection's schema shows it with its columns in order (`id`, the fields in the
+//! order Stripe first sent them, `deleted` last): `"<schema>"."<table>"` on PostgreSQL (a real
+//! schema), `"<schema>__<table>"` on SQLite. The columns follow what Stripe sends: a new field
+//! becomes a new column (registered in `warehouse_columns`); a value that does not fit its column's
+//! type is left NULL there (the JSON keeps it) and counted.
+
+mod manager;
+mod readers;
+mod rows;
+mod views;
+mod write;
+
+pub use manager::{change_warehouse, warehouse, WarehouseRefusal};
+pub use readers::{create_reader, organizations_named, ReaderRefusal};
+pub use rows::{relation_rows, RelationPage};
+pub(super) use views::drop_all;
+pub(super) use write::{mark_deleted, write};
+
+use crate::ids::ConnectionId;
+use crate::store::{args, Dialect, StoreError, Tx};
+use crate::warehouse::columns::ColumnType;
+
+/// One column of a relation, as registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarehouseColumn {
+    pub name: String,
+    pub kind: ColumnType,
+    pub tracked: bool,
+}
+
+/// A connection's warehouse: its schema and, per table with a relation, its columns (fields only:
+/// `id` and `deleted` are always there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warehouse {
+    pub schema: String,
+    pub tables: Vec<(String, Vec<WarehouseColumn>)>,
+}
+
+/// The typed table of `table` (names are the product's own, never Stripe's).
+fn physical(connection_id: ConnectionId, table: &str) -> String {
+    format!("warehouse_c{connection_id}_{table}")
+}
+
+/// The view under which `table` is shown in `schema`.
+fn view(dialect: Dialect, schema: &str, table: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!("\"{schema}\".\"{table}\""),
+        Dialect::Sqlite => format!("\"{schema}__{table}\""),
+    }
+}
+
+/// The name a relation has in `schema` (what the README and the reader see).
+pub fn relation_name(dialect: Dialect, schema: &str, table: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!("{schema}.{table}"),
+        Dialect::Sqlite => format!("{schema}__{table}"),
+    }
+}
+
+/// The column type of `kind` on `dialect`.
+fn sql_type(dialect: Dialect, kind: ColumnType) -> &'static str {
+    match (dialect, kind) {
+        (_, ColumnType::Text) => "TEXT",
+        (Dialect::Postgres, ColumnType::Integer) => "BIGINT",
+        (Dialect::Sqlite, ColumnType::Integer) => "INTEGER",
+        (_, ColumnType::Numeric) => "NUMERIC",
+        (_, ColumnType::Boolean) => "BOOLEAN",
+        (Dialect::Postgres, ColumnType::Timestamp) => "TIMESTAMPTZ",
+        (Dialect::Sqlite, ColumnType::Timestamp) => "TIMESTAMP",
+        (Dialect::Postgres, ColumnType::Json) => "JSONB",
+        (Dialect::Sqlite, ColumnType::Json) => "JSON",
+    }
+}
+
+/// The relation's registered columns in order; `None` when it has no relation yet.
+async fn registered(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+) -> Result<Option<Vec<WarehouseColumn>>, StoreError> {
+    let exists: Option<i64> = tx
+        .scalar_optional(
+            "SELECT CAST(1 AS BIGINT) FROM warehouse_tables \
+             WHERE connection_id = $1 AND table_name = $2",
+            args![connection_id, table],
+        )
+        .await?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let rows: Vec<(String, String, bool)> = tx
+        .fetch_all(
+            "SELECT column_name, column_type, tracked FROM warehouse_columns \
+             WHERE connection_id = $1 AND table_name = $2 ORDER BY position",
+            args![connection_id, table],
+        )
+        .await?;
+    rows.into_iter()
+        .map(|(name, kind, tracked)| {
+            let kind = ColumnType::from_wire(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("column type {kind}")))?;
+            Ok(WarehouseColumn {
+                name,
+                kind,
+                tracked,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// The tables that have a relation, in the order they were created.
+async fn tables_of(tx: &mut Tx, connection_id: ConnectionId) -> Result<Vec<String>, StoreError> {
+    tx.scalar_all(
+        "SELECT table_name FROM warehouse_tables WHERE connection_id = $1 ORDER BY table_name",
+        args![connection_id],
+    )
+    .await
+}

@@ -1,0 +1,440 @@
+//! Writing the relations: in the transaction that stores a page's JSON, each object's typed row
+//! (bound as its columns' types), new fields added as columns, child rows derived from their
+//! parents, and a relation filled from the JSON stored before it existed.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::views::rebuild_view;
+use super::{physical, registered, sql_type, WarehouseColumn};
+use crate::ids::ConnectionId;
+use crate::store::{args, Arg, Args, Dialect, StoreError, Tx};
+use crate::stripe::lists::ChildList;
+use crate::warehouse::children;
+use crate::warehouse::columns::{self, ColumnType, Field};
+
+/// Objects per statement when a relation is filled from the stored JSON.
+const REFILL_BATCH: i64 = 500;
+
+/// Writes `objects` (already stored as JSON, one copy of each) to `table`'s relation, and their
+/// children to the child table's: created on first use (and filled from the JSON stored before it
+/// existed), new fields added as columns; children their parent no longer lists are removed.
+pub(in crate::store) async fn write(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+    objects: &[Value],
+) -> Result<(), StoreError> {
+    write_relation(tx, connection_id, table, objects).await?;
+    if let Some(child) = children::child_of(table) {
+        write_children(tx, connection_id, child, objects).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn write_relation(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+    objects: &[Value],
+) -> Result<(), StoreError> {
+    let columns = match registered(tx, connection_id, table).await? {
+        Some(columns) => columns,
+        None => {
+            create(tx, connection_id, table).await?;
+            // Everything stored so far, these objects among them.
+            return refill(tx, connection_id, table).await;
+        }
+    };
+    let flat: Vec<Vec<Field>> = objects.iter().map(columns::fields).collect();
+    let new = new_fields(&columns, &flat);
+    let columns = if new.is_empty() {
+        columns
+    } else {
+        add_columns(tx, connection_id, table, &new).await?
+    };
+    upsert(tx, connection_id, table, &columns, objects, &flat).await
+}
+
+/// Writes the children of `parents` and removes those they no longer list.
+pub(super) async fn write_children(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    child: ChildList,
+    parents: &[Value],
+) -> Result<(), StoreError> {
+    let mut listed_parents = Vec::new();
+    let mut rows = Vec::new();
+    for parent in parents {
+        if let Some(items) = children::children(child, parent) {
+            listed_parents.push(parent["id"].clone());
+            rows.extend(items);
+        }
+    }
+    if listed_parents.is_empty() {
+        return Ok(());
+    }
+    // One row per id (PostgreSQL refuses to upsert a row twice in a statement): the last wins.
+    let mut seen = std::collections::HashSet::new();
+    let mut rows: Vec<Value> = rows
+        .into_iter()
+        .rev()
+        .filter(|r| seen.insert(r["id"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    rows.reverse();
+    write_relation(tx, connection_id, child.table(), &rows).await?;
+    let key = child.parent_key();
+    let has_key = registered(tx, connection_id, child.table())
+        .await?
+        .is_some_and(|cols| cols.iter().any(|c| c.name == key));
+    if !has_key {
+        return Ok(());
+    }
+    let ids: Vec<Value> = rows.iter().map(|r| r["id"].clone()).collect();
+    let elements = |n: u8| match tx.dialect() {
+        Dialect::Postgres => format!("SELECT jsonb_array_elements_text(CAST(${n} AS TEXT)::JSONB)"),
+        Dialect::Sqlite => format!("SELECT value FROM json_each(${n})"),
+    };
+    let sql = format!(
+        "DELETE FROM {} WHERE \"{key}\" IN ({}) AND id NOT IN ({})",
+        physical(connection_id, child.table()),
+        elements(1),
+        elements(2)
+    );
+    tx.execute(
+        &sql,
+        args![
+            Value::Array(listed_parents).to_string(),
+            Value::Array(ids).to_string()
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Fields of the (flattened) objects with no column yet, with the type their first non-null
+/// value calls for (text when every value is null and the name says nothing).
+pub(super) fn new_fields(
+    known: &[WarehouseColumn],
+    flat: &[Vec<Field>],
+) -> Vec<(String, ColumnType)> {
+    let known: HashSet<&str> = known.iter().map(|c| c.name.as_str()).collect();
+    let mut new: Vec<(String, Option<ColumnType>)> = Vec::new();
+    for field in flat.iter().flatten() {
+        if known.contains(field.name.as_str()) || !columns::is_column_name(&field.name) {
+            continue;
+        }
+        match new.iter_mut().find(|(name, _)| *name == field.name) {
+            Some((_, kind)) => *kind = kind.or(field.kind),
+            None => new.push((field.name.clone(), field.kind)),
+        }
+    }
+    new.into_iter()
+        .map(|(name, kind)| (name, kind.unwrap_or(ColumnType::Text)))
+        .collect()
+}
+
+/// Registers and creates the relation (empty: `id` and `deleted`).
+pub(super) async fn create(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+) -> Result<(), StoreError> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO warehouse_tables (connection_id, table_name) VALUES ($1, $2) \
+             ON CONFLICT (connection_id, table_name) DO NOTHING",
+            args![connection_id, table],
+        )
+        .await?;
+    if inserted == 1 {
+        tx.execute(
+            &format!(
+                "CREATE TABLE IF NOT EXISTS {} (id TEXT PRIMARY KEY, \
+                 deleted BOOLEAN NOT NULL DEFAULT FALSE)",
+                physical(connection_id, table)
+            ),
+            args![],
+        )
+        .await?;
+        rebuild_view(tx, connection_id, table).await?;
+    }
+    Ok(())
+}
+
+/// Adds `new` columns (those another writer has not added meanwhile); the relation's columns after.
+pub(super) async fn add_columns(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+    new: &[(String, ColumnType)],
+) -> Result<Vec<WarehouseColumn>, StoreError> {
+    // One writer at a time changes a relation's columns (PostgreSQL: the row lock waits for
+    // another writer's transaction, and what it added is read after).
+    tx.execute(
+        "UPDATE warehouse_tables SET misfits = misfits WHERE connection_id = $1 AND table_name = $2",
+        args![connection_id, table],
+    )
+    .await?;
+    let mut columns = registered(tx, connection_id, table)
+        .await?
+        .unwrap_or_default();
+    let dialect = tx.dialect();
+    let mut added = false;
+    for (name, kind) in new {
+        if columns.iter().any(|c| c.name == *name) {
+            continue;
+        }
+        tx.execute(
+            "INSERT INTO warehouse_columns \
+                 (connection_id, table_name, column_name, column_type, position, tracked) \
+             VALUES ($1, $2, $3, $4, $5, TRUE)",
+            args![
+                connection_id,
+                table,
+                name.as_str(),
+                kind.as_str(),
+                i64::try_from(columns.len()).unwrap_or(i64::MAX)
+            ],
+        )
+        .await?;
+        tx.execute(
+            &format!(
+                "ALTER TABLE {} ADD COLUMN \"{name}\" {}",
+                physical(connection_id, table),
+                sql_type(dialect, *kind)
+            ),
+            args![],
+        )
+        .await?;
+        columns.push(WarehouseColumn {
+            name: name.clone(),
+            kind: *kind,
+            tracked: true,
+        });
+        added = true;
+    }
+    if added {
+        rebuild_view(tx, connection_id, table).await?;
+    }
+    Ok(columns)
+}
+
+/// The most bound values in one statement (SQLite allows 32,766, PostgreSQL 65,535).
+const MAX_BINDS: usize = 30_000;
+
+/// A value as bound for a column of type `kind` (each type binds as one driver type, so a NULL is
+/// typed too): text, JSON and numeric as text, integer, timestamp (Unix seconds) and boolean (0
+/// or 1) as integers. `None` when the value does not fit the column.
+pub(super) fn bound(kind: ColumnType, value: &Value) -> Option<Arg<'static>> {
+    if !columns::fits(kind, value) {
+        return None;
+    }
+    Some(match kind {
+        ColumnType::Text => Arg::from(value.as_str().map(str::to_owned)),
+        ColumnType::Integer | ColumnType::Timestamp => Arg::from(value.as_i64()),
+        ColumnType::Boolean => Arg::from(value.as_bool().map(i64::from)),
+        ColumnType::Numeric => Arg::from((!value.is_null()).then(|| value.to_string())),
+        ColumnType::Json => Arg::from((!value.is_null()).then(|| value.to_string())),
+    })
+}
+
+/// A NULL of the type `kind` binds as.
+pub(super) fn null(kind: ColumnType) -> Arg<'static> {
+    match kind {
+        ColumnType::Integer | ColumnType::Timestamp | ColumnType::Boolean => Arg::from(None::<i64>),
+        _ => Arg::from(None::<String>),
+    }
+}
+
+/// Bound value number `n` as the statement names it: `$n` on PostgreSQL; on SQLite an anonymous
+/// `?` (values bound in order), since the driver looks each `$n` up by name and SQLite finds a
+/// name by scanning every one: a page's thousands of values would cost their square.
+fn param(dialect: Dialect, n: usize) -> String {
+    match dialect {
+        Dialect::Postgres => format!("${n}"),
+        Dialect::Sqlite => "?".to_owned(),
+    }
+}
+
+/// The SQL that turns bound value number `n` into the column's type.
+pub(super) fn placeholder(dialect: Dialect, kind: ColumnType, n: usize) -> String {
+    let p = param(dialect, n);
+    match (dialect, kind) {
+        (_, ColumnType::Numeric) => format!("CAST({p} AS NUMERIC)"),
+        (Dialect::Postgres, ColumnType::Boolean) => format!("({p} <> 0)"),
+        (Dialect::Postgres, ColumnType::Timestamp) => format!("to_timestamp({p})"),
+        (Dialect::Postgres, ColumnType::Json) => format!("CAST({p} AS JSONB)"),
+        (Dialect::Sqlite, ColumnType::Timestamp) => format!("datetime({p}, 'unixepoch')"),
+        _ => p,
+    }
+}
+
+/// Writes `objects` to the relation in multi-row upserts, each value bound as its column's type
+/// (read from the object once, never parsed again by the database).
+pub(super) async fn upsert(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+    columns: &[WarehouseColumn],
+    objects: &[Value],
+    flat: &[Vec<Field>],
+) -> Result<(), StoreError> {
+    if objects.is_empty() {
+        return Ok(());
+    }
+    let dialect = tx.dialect();
+    let tracked: Vec<&WarehouseColumn> = columns.iter().filter(|c| c.tracked).collect();
+    let position: HashMap<&str, usize> = tracked
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), i))
+        .collect();
+    let mut names = String::from("id, deleted");
+    let mut updates = String::from("deleted = excluded.deleted");
+    for column in &tracked {
+        let name = &column.name;
+        names.push_str(&format!(", \"{name}\""));
+        updates.push_str(&format!(", \"{name}\" = excluded.\"{name}\""));
+    }
+    let per_row = tracked.len() + 2;
+    let mut misfits = 0_i64;
+    let rows_per_statement = (MAX_BINDS / per_row).max(1);
+    for (chunk, flat) in objects
+        .chunks(rows_per_statement)
+        .zip(flat.chunks(rows_per_statement))
+    {
+        let mut args = Args::new();
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (object, fields) in chunk.iter().zip(flat) {
+            let mut cells: Vec<Option<Arg<'static>>> = vec![None; tracked.len()];
+            for field in fields {
+                if field.value.is_null() {
+                    continue;
+                }
+                if let Some(&i) = position.get(field.name.as_str()) {
+                    cells[i] = bound(tracked[i].kind, &field.value);
+                    misfits += i64::from(cells[i].is_none());
+                }
+            }
+            let first = args.len() + 1;
+            args.push(object["id"].as_str().unwrap_or_default().to_owned());
+            args.push(object["deleted"].as_bool().unwrap_or(false));
+            let mut row = format!("({}, {}", param(dialect, first), param(dialect, first + 1));
+            for (i, (cell, column)) in cells.into_iter().zip(&tracked).enumerate() {
+                args.push(cell.unwrap_or_else(|| null(column.kind)));
+                row.push_str(", ");
+                row.push_str(&placeholder(dialect, column.kind, first + 2 + i));
+            }
+            row.push(')');
+            rows.push(row);
+        }
+        let sql = format!(
+            "INSERT INTO {} ({names}) VALUES {} ON CONFLICT (id) DO UPDATE SET {updates}",
+            physical(connection_id, table),
+            rows.join(", ")
+        );
+        tx.execute(&sql, args).await?;
+    }
+    if misfits > 0 {
+        tx.execute(
+            "UPDATE warehouse_tables SET misfits = misfits + $3 \
+             WHERE connection_id = $1 AND table_name = $2",
+            args![connection_id, table, misfits],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Fills the relation from the JSON stored for `table` (its first use, a column tracked again).
+pub(super) async fn refill(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+) -> Result<(), StoreError> {
+    // A child table follows from its parents' JSON.
+    let child = children::as_child(table);
+    let source = format!("stripe_{}", child.map_or(table, |c| c.parent().name()));
+    let mut after = String::new();
+    loop {
+        let page: Vec<(String, String, bool)> = tx
+            .fetch_all(
+                &format!(
+                    "SELECT id, object, deleted FROM {source} \
+                     WHERE connection_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+                ),
+                args![connection_id, after.as_str(), REFILL_BATCH],
+            )
+            .await?;
+        let Some((last, ..)) = page.last() else {
+            return Ok(());
+        };
+        after = last.clone();
+        let objects: Vec<Value> = page
+            .into_iter()
+            .map(|(_, object, deleted)| {
+                let mut object: Value = serde_json::from_str(&object)
+                    .map_err(|e| StoreError::Corrupt(format!("stored object: {e}")))?;
+                object["deleted"] = Value::Bool(deleted);
+                Ok(object)
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let objects: Vec<Value> = match child {
+            Some(child) => objects
+                .iter()
+                .filter_map(|parent| children::children(child, parent))
+                .flatten()
+                .collect(),
+            None => objects,
+        };
+        let columns = registered(tx, connection_id, table)
+            .await?
+            .unwrap_or_default();
+        let flat: Vec<Vec<Field>> = objects.iter().map(columns::fields).collect();
+        let new = new_fields(&columns, &flat);
+        let columns = if new.is_empty() {
+            columns
+        } else {
+            add_columns(tx, connection_id, table, &new).await?
+        };
+        upsert(tx, connection_id, table, &columns, &objects, &flat).await?;
+    }
+}
+
+/// Marks deleted in the relation what the JSON says is deleted: the objects `ids` (an event told
+/// of them), or every one (a full pass marked what it did not list).
+pub(in crate::store) async fn mark_deleted(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+    ids: Option<&[&str]>,
+) -> Result<(), StoreError> {
+    if registered(tx, connection_id, table).await?.is_none() {
+        return Ok(());
+    }
+    let relation = physical(connection_id, table);
+    match ids {
+        Some(ids) => {
+            for id in ids {
+                tx.execute(
+                    &format!("UPDATE {relation} SET deleted = TRUE WHERE id = $1"),
+                    args![*id],
+                )
+                .await?;
+            }
+        }
+        None => {
+            tx.execute(
+                &format!(
+                    "UPDATE {relation} SET deleted = TRUE WHERE deleted = FALSE AND id IN \
+                     (SELECT id FROM stripe_{table} WHERE connection_id = $1 AND deleted = TRUE)"
+                ),
+                args![connection_id],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
