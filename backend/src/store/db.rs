@@ -92,6 +92,17 @@ impl Db {
         })
     }
 
+    /// Begins a transaction that will write after reading: on SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`, waiting its turn like any writer), since a transaction that read
+    /// first cannot start writing while another writer went on meanwhile (SQLite answers "database
+    /// is locked" without waiting); on PostgreSQL an ordinary transaction.
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Self::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
     /// Closes every pooled connection (waits for those in use).
     pub async fn close(&self) {
         match self {

@@ -13,16 +13,20 @@ pub async fn warehouse(
     pool: &Db,
     connection_id: ConnectionId,
 ) -> Result<Option<Warehouse>, StoreError> {
-    let mut tx = pool.begin().await?;
-    let exists: Option<i64> = tx
+    let named: Option<Option<String>> = pool
         .scalar_optional(
-            "SELECT id FROM connections WHERE id = $1",
+            "SELECT warehouse_schema FROM connections WHERE id = $1",
             args![connection_id],
         )
         .await?;
-    if exists.is_none() {
+    let Some(named) = named else {
         return Ok(None);
-    }
+    };
+    // Naming the schema writes: then the transaction is a writer's from its start.
+    let mut tx = match named {
+        Some(_) => pool.begin().await?,
+        None => pool.begin_write().await?,
+    };
     let schema = schema_of(&mut tx, connection_id).await?;
     let mut tables = Vec::new();
     for table in tables_of(&mut tx, connection_id).await? {
@@ -54,7 +58,7 @@ pub async fn change_warehouse(
     new_schema: &str,
     tracked: &[(String, String, bool)],
 ) -> Result<Result<(), WarehouseRefusal>, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_write().await?;
     let exists: Option<i64> = tx
         .scalar_optional(
             "SELECT id FROM connections WHERE id = $1",
