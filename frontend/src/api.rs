@@ -10,8 +10,8 @@ use serde::Serialize;
 use shared::{
     ApiError, AuthorizeRequest, AuthorizeResponse, CallbackNotice, Connection, ConnectionDetail,
     CreateUserRequest, CreateUserResponse, CreatedHostKey, DeleteOutcome, HostKey, LocaleChoice,
-    NewHostKey, RestrictedKeyRequest, RowSummary, ServerInfo, SignInRequest, SyncStatus, TablePage,
-    UpdateUserRequest, User, Warehouse, WarehouseChange,
+    NewHostKey, RestrictedKeyRequest, ServerInfo, SignInRequest, SyncStatus, UpdateUserRequest,
+    User, Warehouse, WarehouseChange, WarehouseRows,
 };
 
 use crate::strings;
@@ -294,9 +294,10 @@ pub fn table_csv_url(id: i64, table: &str) -> String {
     format!("{base}/api/connections/{id}/tables/{table}.csv")
 }
 
-/// `GET /api/connections/{id}/tables/{table}?limit=N`: the table's first rows, summarized.
-pub fn table_preview(id: i64, table: &str, limit: u32) -> Req<TablePage<RowSummary>> {
-    let url = format!("/api/connections/{id}/tables/{table}?limit={limit}");
+/// `GET /api/connections/{id}/warehouse/{table}?limit=N`: the table's first rows as the warehouse
+/// holds them (its tracked columns, each cell as text or null).
+pub fn warehouse_rows(id: i64, table: &str, limit: u32) -> Req<WarehouseRows> {
+    let url = format!("/api/connections/{id}/warehouse/{table}?limit={limit}");
     req(Method::GET, &url)
 }
 

@@ -9,8 +9,8 @@ use std::rc::Rc;
 use frontend::api::{self, ApiFailure, Req};
 use serde::de::DeserializeOwned;
 use shared::{
-    ApiError, DeleteOutcome, ErrorCode, ErrorReason, Locale, RowSummary, SignInRequest, TablePage,
-    User,
+    ApiError, ColumnType, DeleteOutcome, ErrorCode, ErrorReason, Locale, SignInRequest, User,
+    WarehouseColumn, WarehouseRows,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -147,34 +147,42 @@ async fn an_answer_without_a_body_is_null() {
 }
 
 #[wasm_bindgen_test]
-async fn a_table_page_reads_as_row_summaries() {
+async fn warehouse_rows_read_as_columns_and_text_cells_with_nulls() {
     stub_fetch(
         200,
-        r#"{"rows":[{"id":"cus_1","object":"customer","created":1700000000,"email":null},
-                    {"id":"cus_2","object":"customer","deleted":true}],"has_more":true}"#,
+        r#"{"columns":[{"name":"id","type":"text","tracked":true},
+                       {"name":"created","type":"timestamp","tracked":true},
+                       {"name":"deleted","type":"boolean","tracked":true}],
+            "rows":[["cus_1","2024-01-31T12:00:00Z","false"],["cus_2",null,"true"]],
+            "has_more":true}"#,
     );
-    let page = answer(api::table_preview(2, "customers", 5)).await.unwrap();
+    let page = answer(api::warehouse_rows(2, "customers", 5))
+        .await
+        .unwrap();
+    let column = |name: &str, kind| WarehouseColumn {
+        name: name.into(),
+        kind,
+        tracked: true,
+    };
+    let cells = |cells: [Option<&str>; 3]| cells.map(|c| c.map(str::to_owned)).to_vec();
     assert_eq!(
         page,
-        TablePage {
+        WarehouseRows {
+            columns: vec![
+                column("id", ColumnType::Text),
+                column("created", ColumnType::Timestamp),
+                column("deleted", ColumnType::Boolean),
+            ],
             rows: vec![
-                RowSummary {
-                    id: "cus_1".into(),
-                    created: Some(1_700_000_000),
-                    deleted: false,
-                },
-                RowSummary {
-                    id: "cus_2".into(),
-                    created: None,
-                    deleted: true,
-                },
+                cells([Some("cus_1"), Some("2024-01-31T12:00:00Z"), Some("false")]),
+                cells([Some("cus_2"), None, Some("true")]),
             ],
             has_more: true,
         }
     );
     assert!(only_call()
         .1
-        .ends_with("/api/connections/2/tables/customers?limit=5"));
+        .ends_with("/api/connections/2/warehouse/customers?limit=5"));
 }
 
 #[wasm_bindgen_test]

@@ -1,15 +1,19 @@
 //! The Data Warehouse Manager (`frontend::components::warehouse_manager`) in headless Chromium,
 //! against a stubbed `fetch`: what it shows from `GET /api/connections/{id}/warehouse`, the `PUT`
-//! body a save sends, and how a refusal is shown (worded, with the edits kept).
+//! body a save sends, and how a refusal is shown (worded, with the edits kept). And the Data
+//! section's preview, which shows a table as the warehouse holds it
+//! (`GET /api/connections/{id}/warehouse/{table}`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use frontend::components::warehouse_manager::WarehouseManager;
 use frontend::strings;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
+use serde::Serialize;
 use shared::{
-    ApiError, ColumnChange, ColumnType, ErrorCode, ErrorReason, Locale, TableChange, Warehouse,
-    WarehouseChange, WarehouseColumn, WarehouseTable,
+    ApiError, ColumnChange, ColumnType, ErrorCode, ErrorReason, Locale, SyncState, SyncStatus,
+    TableChange, TableSync, Warehouse, WarehouseChange, WarehouseColumn, WarehouseRows,
+    WarehouseTable,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -60,7 +64,7 @@ fn warehouse() -> Warehouse {
 
 /// Replaces `window.fetch`: `GET` answers 200 with `get`, anything else `status` with `body`. Each
 /// call is recorded in `window.__calls` as `[method, url, body]` (`null` when there is none).
-fn stub_fetch(get: &Warehouse, status: u16, body: &str) {
+fn stub_fetch(get: &impl Serialize, status: u16, body: &str) {
     let make = js_sys::Function::new_with_args(
         "get, status, body",
         "window.__calls = []; \
@@ -428,4 +432,148 @@ async fn an_italian_admin_reads_the_manager_in_italian() {
         text(&one(&root, "#warehouse-required-hint")),
         "Le colonne id e deleted sono sempre monitorate."
     );
+}
+
+/// The Data section of connection 4 listing customers, with `fetch` stubbed to answer `rows`.
+fn data_section(rows: &WarehouseRows) -> (web_sys::HtmlElement, impl Drop) {
+    use frontend::components::data_section::SyncView;
+    stub_fetch(rows, 500, "");
+    let status = SyncStatus {
+        status: SyncState::Idle,
+        tables: vec![TableSync {
+            name: "customers".into(),
+            rows: 2,
+            synced_at: Some(1_700_000_000),
+            progress: None,
+            error: None,
+        }],
+    };
+    let root: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    document().body().unwrap().append_child(&root).unwrap();
+    let status = RwSignal::new(Some(Ok(status)));
+    let handle = mount_to(root.clone(), move || view! { <SyncView id=4 status/> });
+    (root, handle)
+}
+
+#[wasm_bindgen_test]
+async fn the_preview_shows_the_warehouse_columns_and_cells_in_a_named_scrolling_region() {
+    let metadata = r#"{"plan":"enterprise","region":"eu-west","seats":"250","owner":"ada"}"#;
+    let rows = WarehouseRows {
+        columns: vec![
+            column("id", ColumnType::Text, true),
+            column("email", ColumnType::Text, true),
+            column("created", ColumnType::Timestamp, true),
+            column("metadata", ColumnType::Json, true),
+            column("deleted", ColumnType::Boolean, true),
+        ],
+        rows: vec![
+            [
+                "cus_1",
+                "ada@example.com",
+                "2024-01-31T12:00:00Z",
+                metadata,
+                "false",
+            ]
+            .map(|c| Some(c.to_owned()))
+            .to_vec(),
+            vec![
+                Some("cus_2".into()),
+                None,
+                Some("2024-02-01T08:30:00Z".into()),
+                Some("{}".into()),
+                Some("true".into()),
+            ],
+        ],
+        has_more: true,
+    };
+    let (root, _h) = data_section(&rows);
+
+    let button: web_sys::HtmlElement =
+        one(&root, "button[aria-label='Preview customers']").unchecked_into();
+    button.click();
+    let r = root.clone();
+    until("the preview's rows", move || {
+        r.query_selector(".preview tbody tr").unwrap().is_some()
+    })
+    .await;
+
+    let calls = calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].0, "GET");
+    assert!(
+        calls[0]
+            .1
+            .ends_with("/api/connections/4/warehouse/customers?limit=5"),
+        "{}",
+        calls[0].1
+    );
+    // A region a keyboard can focus and scroll, named by the preview's title.
+    let region: web_sys::HtmlElement = one(&root, ".preview [role=region]").unchecked_into();
+    assert_eq!(region.get_attribute("tabindex").as_deref(), Some("0"));
+    let title = region.get_attribute("aria-labelledby").unwrap();
+    assert_eq!(
+        text(&one(&root, &format!("h3#{title}"))),
+        "First rows of customers"
+    );
+    // (That it scrolls sideways is the stylesheet's, checked end to end.)
+    assert!(region.class_list().contains("table-scroll"));
+    // One header per column, named as the warehouse names it, in order.
+    let table: web_sys::HtmlElement = one(&region, "table").unchecked_into();
+    let headers: Vec<String> = all(&table, "thead th[scope=col] code")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(headers, ["id", "email", "created", "metadata", "deleted"]);
+    // The cells in order, the id heading its row, times as they come.
+    let cells: Vec<Vec<String>> = all(&table, "tbody tr")
+        .iter()
+        .map(|tr| {
+            let tr: web_sys::HtmlElement = tr.clone().unchecked_into();
+            all(&tr, "th, td").iter().map(text).collect()
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            [
+                "cus_1",
+                "ada@example.com",
+                "2024-01-31T12:00:00Z",
+                metadata,
+                "false"
+            ],
+            ["cus_2", "—empty", "2024-02-01T08:30:00Z", "{}", "true"],
+        ]
+    );
+    let ids: Vec<String> = all(&table, "tbody th[scope=row]")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(ids, ["cus_1", "cus_2"]);
+    // A null: a dash to the eye, "empty" to a screen reader.
+    let null: web_sys::HtmlElement = one(&table, "td.null").unchecked_into();
+    assert_eq!(text(&one(&null, "[aria-hidden=true]")), "—");
+    assert_eq!(text(&one(&null, ".visually-hidden")), strings::empty_cell());
+    // A long value wraps in a wide column; the others stay on one line.
+    assert_eq!(all(&table, "td.long").len(), 1);
+    assert!(text(&root).contains(strings::more_rows()));
+}
+
+#[wasm_bindgen_test]
+async fn a_preview_of_a_table_without_rows_says_so() {
+    let rows = WarehouseRows {
+        columns: vec![column("id", ColumnType::Text, true)],
+        rows: Vec::new(),
+        has_more: false,
+    };
+    let (root, _h) = data_section(&rows);
+    let button: web_sys::HtmlElement =
+        one(&root, "button[aria-label='Preview customers']").unchecked_into();
+    button.click();
+    let r = root.clone();
+    until("the empty preview", move || {
+        text(&r).contains(strings::no_rows())
+    })
+    .await;
+    assert!(root.query_selector(".preview table").unwrap().is_none());
 }

@@ -1,13 +1,14 @@
 //! The **Data** section of a connection's page: each synced Stripe table with **Rows** and **Last
 //! synced**, a progress bar while a sync runs, errors in plain words, **Force an update**, and a
-//! preview of each table's first rows. The status is polled every 2 s while a sync is queued or
-//! running, and the polling stops with the page.
+//! preview of each table's first rows as the warehouse holds them (its tracked columns, scrolling
+//! sideways). The status is polled every 2 s while a sync is queued or running, and the polling
+//! stops with the page.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 
-use shared::{RowSummary, SyncState, SyncStatus, TablePage, TableSync};
+use shared::{SyncState, SyncStatus, TableSync, WarehouseRows};
 
 use crate::api::{self, ApiFailure};
 use crate::components::data_sources_table::TimeAgo;
@@ -18,10 +19,14 @@ use crate::strings;
 type Loaded<T> = Option<Result<T, ApiFailure>>;
 
 /// The table being previewed and, once loaded, its first rows.
-type Preview = RwSignal<Option<(String, Loaded<TablePage<RowSummary>>)>>;
+type Preview = RwSignal<Option<(String, Loaded<WarehouseRows>)>>;
 
 /// Rows a preview shows.
 const PREVIEW_ROWS: u32 = 5;
+
+/// Bytes past which a cell wraps in a wide column rather than stretching the row (JSON, long
+/// texts); shorter cells stay on one line, so the table scrolls sideways instead of squeezing.
+const LONG_CELL: usize = 40;
 
 fn busy(status: &Loaded<SyncStatus>) -> bool {
     matches!(status, Some(Ok(s)) if matches!(s.status, SyncState::Queued | SyncState::Running))
@@ -29,7 +34,7 @@ fn busy(status: &Loaded<SyncStatus>) -> bool {
 
 fn open_preview(id: i64, table: String, preview: Preview) {
     preview.set(Some((table.clone(), None)));
-    api::table_preview(id, &table, PREVIEW_ROWS).send(move |answer| {
+    api::warehouse_rows(id, &table, PREVIEW_ROWS).send(move |answer| {
         // Only if that table is still the one asked for (and the page is still there).
         let _ = preview.try_update(|p| {
             if p.as_ref().is_some_and(|(t, _)| *t == table) {
@@ -84,26 +89,45 @@ fn table_row(t: TableSync, id: i64, preview: Preview) -> impl IntoView {
     }
 }
 
-fn preview_rows(page: TablePage<RowSummary>) -> impl IntoView {
+/// Cell `i` of a row: the id heads its row; a null reads "empty" (a dash to the eye).
+fn cell(i: usize, value: Option<String>) -> impl IntoView {
+    match (i, value) {
+        (0, id) => view! { <th scope="row"><code>{id}</code></th> }.into_any(),
+        (_, Some(v)) => {
+            let long = v.len() > LONG_CELL;
+            view! { <td class:long=long>{v}</td> }.into_any()
+        }
+        (_, None) => view! {
+            <td class="null">
+                <span aria-hidden="true">"—"</span>
+                <span class="visually-hidden">{strings::empty_cell()}</span>
+            </td>
+        }
+        .into_any(),
+    }
+}
+
+/// The rows under their columns' names, in a region that scrolls sideways: focusable and named
+/// by the preview's title, so a keyboard can scroll it and a screen reader names it.
+fn preview_rows(page: WarehouseRows) -> impl IntoView {
     if page.rows.is_empty() {
         return view! { <p>{strings::no_rows()}</p> }.into_any();
     }
     view! {
-        <table class="data-sources preview-rows" aria-labelledby="preview-title">
-            <thead><tr>
-                <th scope="col">{strings::col_id()}</th>
-                <th scope="col">{strings::col_created()}</th>
-            </tr></thead>
-            <tbody>
-                {page.rows.into_iter().map(|r| view! {
-                    <tr>
-                        <th scope="row"><code>{r.id}</code>
-                            {r.deleted.then(|| view! { <span class="tag">{strings::deleted_tag()}</span> })}</th>
-                        <td>{r.created.map(|at| view! { <TimeAgo unix_seconds=at/> })}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
+        <div class="table-scroll" role="region" tabindex="0" aria-labelledby="preview-title">
+            <table class="data-sources preview-rows" aria-labelledby="preview-title">
+                <thead><tr>
+                    {page.columns.into_iter().map(|c| view! {
+                        <th scope="col"><code>{c.name}</code></th>
+                    }).collect_view()}
+                </tr></thead>
+                <tbody>
+                    {page.rows.into_iter().map(|row| view! {
+                        <tr>{row.into_iter().enumerate().map(|(i, v)| cell(i, v)).collect_view()}</tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
         {page.has_more.then(|| view! { <p><small>{strings::more_rows()}</small></p> })}
     }
     .into_any()

@@ -241,12 +241,9 @@ texts! {
     /// The link that downloads a table as CSV.
     csv = "CSV"
         / "CSV";
-    col_id = "ID"
-        / "ID";
-    col_created = "Created"
-        / "Creato";
-    deleted_tag = "deleted"
-        / "eliminato";
+    /// What a screen reader hears for a null cell of a preview (the eye sees a dash).
+    empty_cell = "empty"
+        / "vuoto";
     no_rows = "No rows yet."
         / "Ancora nessuna riga.";
     more_rows = "More rows follow."

@@ -374,6 +374,19 @@ async fn walk(l: &Labels) {
     browser.wait_for(&with_text("h2", l.data)).await;
     checked!("a connection's page and its Data");
 
+    // A table's preview once synced: the warehouse's columns in a region that scrolls sideways.
+    browser
+        .wait_for("//tr[@data-table='customers']//time")
+        .await;
+    browser.click("//tr[@data-table='customers']//button").await;
+    browser
+        .wait_for("//div[@role='region'][@tabindex='0']//thead//th[1][normalize-space()='id']")
+        .await;
+    browser
+        .wait_for("//div[@role='region']//thead//th[last()][normalize-space()='deleted']")
+        .await;
+    checked!("a table's preview");
+
     // The Data Warehouse Manager: a table's columns disclosed, then a schema name refused.
     browser
         .wait_for(&with_text("h2", l.warehouse_manager))

@@ -1,4 +1,4 @@
-//! The whole connect flow with the keyboard alone (Tab, Shift+Tab, Enter, Escape; no pointer),
+//! The whole connect flow with the keyboard alone (Tab, Shift+Tab, Enter, Escape, →; no pointer),
 //! every element reached showing where the focus is.
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
@@ -64,9 +64,18 @@ async fn focused(browser: &Browser) -> (String, bool) {
 /// Tabs forward until the focus is on an element named `name` (at most 40 stops), checking each
 /// stop on the way shows its focus.
 async fn tab_to(browser: &Browser, name: &str) {
+    tab_until(browser, name, false).await;
+}
+
+/// Tabs backward (Shift+Tab) as [`tab_to`] forward.
+async fn shift_tab_to(browser: &Browser, name: &str) {
+    tab_until(browser, name, true).await;
+}
+
+async fn tab_until(browser: &Browser, name: &str, shift: bool) {
     let mut passed = Vec::new();
     for _ in 0..40 {
-        press(browser, Key::Tab, false).await;
+        press(browser, Key::Tab, shift).await;
         let (now, drawn) = focused(browser).await;
         assert!(drawn, "no visible focus on {now:?}");
         if now == name {
@@ -146,5 +155,63 @@ async fn an_admin_connects_stripe_with_the_keyboard_alone() {
     press(&browser, Key::Escape, false).await;
     browser.wait_for("//dialog[not(@open)]").await;
     browser.wait_for(ACME_ROW).await;
+
+    // The connection's page: a table's preview opens on Enter, and its rows, wider than the page,
+    // scroll sideways from the keyboard once the focus is on them.
+    shift_tab_to(&browser, "Acme Corp").await;
+    press(&browser, Key::Enter, false).await;
+    browser
+        .wait_for("//tr[@data-table='customers']//time")
+        .await;
+    tab_to(&browser, "Preview customers").await;
+    press(&browser, Key::Enter, false).await;
+    browser
+        .wait_for("//div[@role='region'][@tabindex='0']//tbody/tr")
+        .await;
+    tab_to_preview_rows(&browser).await;
+    press(&browser, Key::Right, false).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let left = browser
+            .c()
+            .execute("return document.activeElement.scrollLeft;", vec![])
+            .await
+            .unwrap();
+        if left.as_f64().unwrap_or(0.0) > 0.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "→ did not scroll the preview"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     browser.close().await;
+}
+
+/// Tabs forward until the focus is on the preview's scrolling region (at most 40 stops), checking
+/// each stop shows its focus, that the region is wider than it shows and that the page is not.
+async fn tab_to_preview_rows(browser: &Browser) {
+    for _ in 0..40 {
+        press(browser, Key::Tab, false).await;
+        let (_, drawn) = focused(browser).await;
+        let at = browser
+            .c()
+            .execute(
+                "const e = document.activeElement, page = document.documentElement;
+                 return e.matches('.preview [role=region]')
+                     ? [e.scrollWidth > e.clientWidth, page.scrollWidth > page.clientWidth]
+                     : null;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(drawn, "no visible focus on the way to the preview");
+        if let Some(widths) = at.as_array() {
+            assert_eq!(widths[0], true, "the preview's rows fit: nothing to scroll");
+            assert_eq!(widths[1], false, "the preview widens the page");
+            return;
+        }
+    }
+    panic!("Tab never reached the preview's rows");
 }
