@@ -4,6 +4,8 @@
 //! that id, Unix times as timestamps, amounts as integers. `id` comes first and `deleted` last in a
 //! relation; neither is a field here.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 pub use shared::ColumnType;
 
@@ -37,13 +39,14 @@ pub fn is_column_name(name: &str) -> bool {
 
 /// One flattened field of an object.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Field {
+pub struct Field<'a> {
     /// `address_city`, `amount`, …
     pub name: String,
     /// Its type, as far as this value tells (`None`: null, and the name says nothing either).
     pub kind: Option<ColumnType>,
-    /// Its value: a scalar, the JSON of an array or object, or null.
-    pub value: Value,
+    /// Its value: a scalar, the JSON of an array or object, or null (borrowed from the object
+    /// but for a reference's id).
+    pub value: Cow<'a, Value>,
 }
 
 /// Stripe's Unix-time fields whose names do not say so (`created` and `*_at` do).
@@ -88,9 +91,10 @@ fn is_time(name: &str) -> bool {
     name == "created"
         || name.ends_with("_at")
         || last == "created"
-        || TIME_FIELDS
-            .iter()
-            .any(|t| name == *t || name.ends_with(&format!("_{t}")))
+        || TIME_FIELDS.iter().any(|t| {
+            name.strip_suffix(t)
+                .is_some_and(|head| head.is_empty() || head.ends_with('_'))
+        })
 }
 
 /// The type a field's name and value call for (`None`: a null the name says nothing about).
@@ -126,7 +130,7 @@ fn reference_id(object: &serde_json::Map<String, Value>) -> Option<&str> {
 
 /// The object's fields, flattened, in the order Stripe sent them; `id` and `deleted` are left
 /// out (the relation puts them first and last).
-pub fn fields(object: &Value) -> Vec<Field> {
+pub fn fields(object: &Value) -> Vec<Field<'_>> {
     let mut out = Vec::new();
     if let Value::Object(map) = object {
         for (name, value) in map {
@@ -139,20 +143,20 @@ pub fn fields(object: &Value) -> Vec<Field> {
     out
 }
 
-fn flatten(name: &str, value: &Value, out: &mut Vec<Field>) {
+fn flatten<'a>(name: &str, value: &'a Value, out: &mut Vec<Field<'a>>) {
     match value {
         Value::Object(map) if !JSON_FIELDS.contains(&name) => {
             if let Some(id) = reference_id(map) {
                 out.push(Field {
                     name: name.to_owned(),
                     kind: Some(ColumnType::Text),
-                    value: Value::String(id.to_owned()),
+                    value: Cow::Owned(Value::String(id.to_owned())),
                 });
             } else if map.get("object").and_then(Value::as_str) == Some("list") {
                 out.push(Field {
                     name: name.to_owned(),
                     kind: Some(ColumnType::Json),
-                    value: value.clone(),
+                    value: Cow::Borrowed(value),
                 });
             } else {
                 for (key, inner) in map {
@@ -163,7 +167,7 @@ fn flatten(name: &str, value: &Value, out: &mut Vec<Field>) {
         _ => out.push(Field {
             name: name.to_owned(),
             kind: kind_of(name, value),
-            value: value.clone(),
+            value: Cow::Borrowed(value),
         }),
     }
 }
@@ -173,7 +177,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn named(fields: &[Field], name: &str) -> Field {
+    fn named<'a>(fields: &[Field<'a>], name: &str) -> Field<'a> {
         fields
             .iter()
             .find(|f| f.name == name)
@@ -202,23 +206,23 @@ mod tests {
         let fields = fields(&customer);
         let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
         assert!(!names.contains(&"id") && !names.contains(&"deleted"));
-        assert_eq!(named(&fields, "address_city").value, "Dublin");
+        assert_eq!(*named(&fields, "address_city").value, "Dublin");
         assert_eq!(named(&fields, "address_city").kind, Some(ColumnType::Text));
         assert_eq!(named(&fields, "address_postal_code").kind, None);
-        assert_eq!(named(&fields, "shipping_address_line1").value, "2 Side St");
-        assert_eq!(named(&fields, "shipping_name").value, "Ada");
+        assert_eq!(*named(&fields, "shipping_address_line1").value, "2 Side St");
+        assert_eq!(*named(&fields, "shipping_name").value, "Ada");
         assert_eq!(named(&fields, "created").kind, Some(ColumnType::Timestamp));
         assert_eq!(named(&fields, "balance").kind, Some(ColumnType::Integer));
         assert_eq!(named(&fields, "delinquent").kind, Some(ColumnType::Boolean));
         // An expanded reference is its id.
-        assert_eq!(named(&fields, "default_source").value, "card_1");
+        assert_eq!(*named(&fields, "default_source").value, "card_1");
         assert_eq!(
-            named(&fields, "invoice_settings_default_payment_method").value,
+            *named(&fields, "invoice_settings_default_payment_method").value,
             "pm_1"
         );
         // Arrays, lists and metadata stay JSON.
         assert_eq!(named(&fields, "metadata").kind, Some(ColumnType::Json));
-        assert_eq!(named(&fields, "metadata").value, json!({"crm_id": "7"}));
+        assert_eq!(*named(&fields, "metadata").value, json!({"crm_id": "7"}));
         assert_eq!(
             named(&fields, "preferred_locales").kind,
             Some(ColumnType::Json)

@@ -212,7 +212,7 @@ pub async fn assert_relation_matches(
             let value = columns::fields(object)
                 .into_iter()
                 .find(|f| f.name == *name)
-                .map(|f| f.value)
+                .map(|f| f.value.into_owned())
                 .unwrap_or(Value::Null);
             let value = if columns::fits(kind, &value) {
                 value

@@ -47,7 +47,7 @@ pub(super) async fn write_relation(
             return refill(tx, connection_id, table).await;
         }
     };
-    let flat: Vec<Vec<Field>> = objects.iter().map(columns::fields).collect();
+    let flat: Vec<Vec<Field<'_>>> = objects.iter().map(columns::fields).collect();
     let new = new_fields(&columns, &flat);
     let columns = if new.is_empty() {
         columns
@@ -117,7 +117,7 @@ pub(super) async fn write_children(
 /// value calls for (text when every value is null and the name says nothing).
 pub(super) fn new_fields(
     known: &[WarehouseColumn],
-    flat: &[Vec<Field>],
+    flat: &[Vec<Field<'_>>],
 ) -> Vec<(String, ColumnType)> {
     let known: HashSet<&str> = known.iter().map(|c| c.name.as_str()).collect();
     let mut new: Vec<(String, Option<ColumnType>)> = Vec::new();
@@ -227,12 +227,12 @@ const MAX_BINDS: usize = 30_000;
 /// A value as bound for a column of type `kind` (each type binds as one driver type, so a NULL is
 /// typed too): text, JSON and numeric as text, integer, timestamp (Unix seconds) and boolean (0
 /// or 1) as integers. `None` when the value does not fit the column.
-pub(super) fn bound(kind: ColumnType, value: &Value) -> Option<Arg<'static>> {
+pub(super) fn bound(kind: ColumnType, value: &Value) -> Option<Arg<'_>> {
     if !columns::fits(kind, value) {
         return None;
     }
     Some(match kind {
-        ColumnType::Text => Arg::from(value.as_str().map(str::to_owned)),
+        ColumnType::Text => Arg::from(value.as_str()),
         ColumnType::Integer | ColumnType::Timestamp => Arg::from(value.as_i64()),
         ColumnType::Boolean => Arg::from(value.as_bool().map(i64::from)),
         ColumnType::Numeric => Arg::from((!value.is_null()).then(|| value.to_string())),
@@ -279,7 +279,7 @@ pub(super) async fn upsert(
     table: &str,
     columns: &[WarehouseColumn],
     objects: &[Value],
-    flat: &[Vec<Field>],
+    flat: &[Vec<Field<'_>>],
 ) -> Result<(), StoreError> {
     if objects.is_empty() {
         return Ok(());
@@ -308,7 +308,7 @@ pub(super) async fn upsert(
         let mut args = Args::new();
         let mut rows = Vec::with_capacity(chunk.len());
         for (object, fields) in chunk.iter().zip(flat) {
-            let mut cells: Vec<Option<Arg<'static>>> = vec![None; tracked.len()];
+            let mut cells: Vec<Option<Arg<'_>>> = vec![None; tracked.len()];
             for field in fields {
                 if field.value.is_null() {
                     continue;
@@ -392,7 +392,7 @@ pub(super) async fn refill(
         let columns = registered(tx, connection_id, table)
             .await?
             .unwrap_or_default();
-        let flat: Vec<Vec<Field>> = objects.iter().map(columns::fields).collect();
+        let flat: Vec<Vec<Field<'_>>> = objects.iter().map(columns::fields).collect();
         let new = new_fields(&columns, &flat);
         let columns = if new.is_empty() {
             columns
