@@ -40,8 +40,8 @@ pub fn is_column_name(name: &str) -> bool {
 /// One flattened field of an object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field<'a> {
-    /// `address_city`, `amount`, …
-    pub name: String,
+    /// `address_city`, `amount`, … (borrowed from the object for a top-level field)
+    pub name: Cow<'a, str>,
     /// Its type, as far as this value tells (`None`: null, and the name says nothing either).
     pub kind: Option<ColumnType>,
     /// Its value: a scalar, the JSON of an array or object, or null (borrowed from the object
@@ -131,42 +131,42 @@ fn reference_id(object: &serde_json::Map<String, Value>) -> Option<&str> {
 /// The object's fields, flattened, in the order Stripe sent them; `id` and `deleted` are left
 /// out (the relation puts them first and last).
 pub fn fields(object: &Value) -> Vec<Field<'_>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(object.as_object().map_or(0, |m| m.len()));
     if let Value::Object(map) = object {
         for (name, value) in map {
             if name == "id" || name == "deleted" {
                 continue;
             }
-            flatten(name, value, &mut out);
+            flatten(Cow::Borrowed(name), value, &mut out);
         }
     }
     out
 }
 
-fn flatten<'a>(name: &str, value: &'a Value, out: &mut Vec<Field<'a>>) {
+fn flatten<'a>(name: Cow<'a, str>, value: &'a Value, out: &mut Vec<Field<'a>>) {
     match value {
-        Value::Object(map) if !JSON_FIELDS.contains(&name) => {
+        Value::Object(map) if !JSON_FIELDS.contains(&&*name) => {
             if let Some(id) = reference_id(map) {
                 out.push(Field {
-                    name: name.to_owned(),
+                    name,
                     kind: Some(ColumnType::Text),
                     value: Cow::Owned(Value::String(id.to_owned())),
                 });
             } else if map.get("object").and_then(Value::as_str) == Some("list") {
                 out.push(Field {
-                    name: name.to_owned(),
+                    name,
                     kind: Some(ColumnType::Json),
                     value: Cow::Borrowed(value),
                 });
             } else {
                 for (key, inner) in map {
-                    flatten(&format!("{name}_{key}"), inner, out);
+                    flatten(Cow::Owned(format!("{name}_{key}")), inner, out);
                 }
             }
         }
         _ => out.push(Field {
-            name: name.to_owned(),
-            kind: kind_of(name, value),
+            kind: kind_of(&name, value),
+            name,
             value: Cow::Borrowed(value),
         }),
     }
@@ -204,7 +204,7 @@ mod tests {
             "deleted": false,
         });
         let fields = fields(&customer);
-        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = fields.iter().map(|f| &*f.name).collect();
         assert!(!names.contains(&"id") && !names.contains(&"deleted"));
         assert_eq!(*named(&fields, "address_city").value, "Dublin");
         assert_eq!(named(&fields, "address_city").kind, Some(ColumnType::Text));

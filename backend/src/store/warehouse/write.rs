@@ -122,12 +122,12 @@ pub(super) fn new_fields(
     let known: HashSet<&str> = known.iter().map(|c| c.name.as_str()).collect();
     let mut new: Vec<(String, Option<ColumnType>)> = Vec::new();
     for field in flat.iter().flatten() {
-        if known.contains(field.name.as_str()) || !columns::is_column_name(&field.name) {
+        if known.contains(&*field.name) || !columns::is_column_name(&field.name) {
             continue;
         }
         match new.iter_mut().find(|(name, _)| *name == field.name) {
             Some((_, kind)) => *kind = kind.or(field.kind),
-            None => new.push((field.name.clone(), field.kind)),
+            None => new.push((field.name.to_string(), field.kind)),
         }
     }
     new.into_iter()
@@ -271,6 +271,17 @@ pub(super) fn placeholder(dialect: Dialect, kind: ColumnType, n: usize) -> Strin
     }
 }
 
+/// One row's `VALUES` tuple, its values numbered from `first`: `id`, `deleted`, the columns.
+fn row_values(dialect: Dialect, tracked: &[&WarehouseColumn], first: usize) -> String {
+    let mut row = format!("({}, {}", param(dialect, first), param(dialect, first + 1));
+    for (i, column) in tracked.iter().enumerate() {
+        row.push_str(", ");
+        row.push_str(&placeholder(dialect, column.kind, first + 2 + i));
+    }
+    row.push(')');
+    row
+}
+
 /// Writes `objects` to the relation in multi-row upserts, each value bound as its column's type
 /// (read from the object once, never parsed again by the database).
 pub(super) async fn upsert(
@@ -299,6 +310,7 @@ pub(super) async fn upsert(
         updates.push_str(&format!(", \"{name}\" = excluded.\"{name}\""));
     }
     let per_row = tracked.len() + 2;
+    let sqlite_row = row_values(dialect, &tracked, 1);
     let mut misfits = 0_i64;
     let rows_per_statement = (MAX_BINDS / per_row).max(1);
     for (chunk, flat) in objects
@@ -313,22 +325,22 @@ pub(super) async fn upsert(
                 if field.value.is_null() {
                     continue;
                 }
-                if let Some(&i) = position.get(field.name.as_str()) {
+                if let Some(&i) = position.get(&*field.name) {
                     cells[i] = bound(tracked[i].kind, &field.value);
                     misfits += i64::from(cells[i].is_none());
                 }
             }
             let first = args.len() + 1;
-            args.push(object["id"].as_str().unwrap_or_default().to_owned());
+            args.push(object["id"].as_str().unwrap_or_default());
             args.push(object["deleted"].as_bool().unwrap_or(false));
-            let mut row = format!("({}, {}", param(dialect, first), param(dialect, first + 1));
-            for (i, (cell, column)) in cells.into_iter().zip(&tracked).enumerate() {
+            for (cell, column) in cells.into_iter().zip(&tracked) {
                 args.push(cell.unwrap_or_else(|| null(column.kind)));
-                row.push_str(", ");
-                row.push_str(&placeholder(dialect, column.kind, first + 2 + i));
             }
-            row.push(')');
-            rows.push(row);
+            // SQLite's values are anonymous: every row reads the same.
+            rows.push(match dialect {
+                Dialect::Sqlite => sqlite_row.clone(),
+                Dialect::Postgres => row_values(dialect, &tracked, first),
+            });
         }
         let sql = format!(
             "INSERT INTO {} ({names}) VALUES {} ON CONFLICT (id) DO UPDATE SET {updates}",
