@@ -20,6 +20,24 @@ use support::*;
 
 const ACME: &str = "acct_1AcmeTest";
 
+/// The connection's schema name.
+async fn schema(app: &TestApp, id: i64) -> String {
+    warehouse(app, id).await["schema"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A scheduled (not forced) sync, ten minutes later, run to its end.
+async fn scheduled(app: &TestApp, id: i64) {
+    app.state.clock.advance(600);
+    let now = app.state.clock.now();
+    backend::store::enqueue_sync(&app.state.pool, ConnectionId(id), now, false)
+        .await
+        .unwrap();
+    assert_eq!(run(app, SyncOptions::default()).await, 1);
+}
+
 async fn synced() -> (TestApp, i64) {
     let app = spawn_apps_app().await;
     let id = app.connect_app().await;
@@ -64,10 +82,7 @@ async fn every_top_level_field_has_its_typed_column_holding_stripes_value() {
 #[tokio::test]
 async fn a_field_stripe_adds_between_two_syncs_becomes_a_tracked_column() {
     let (app, id) = synced().await;
-    let schema = warehouse(&app, id).await["schema"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let schema = schema(&app, id).await;
     let customer = stripe_objects(&app, id, StripeList::Customers)
         .await
         .into_keys()
@@ -82,12 +97,7 @@ async fn a_field_stripe_adds_between_two_syncs_becomes_a_tracked_column() {
             json!({"loyalty_points": 120, "tier": {"name": "gold", "granted_at": 1_700_000_000}}),
         )
         .unwrap();
-    app.state.clock.advance(600);
-    let now = app.state.clock.now();
-    backend::store::enqueue_sync(&app.state.pool, ConnectionId(id), now, false)
-        .await
-        .unwrap();
-    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    scheduled(&app, id).await;
     let columns = api_columns(&warehouse(&app, id).await, "customers");
     for expected in [
         ("loyalty_points", "integer"),
@@ -253,10 +263,7 @@ async fn an_untracked_column_leaves_the_relation_and_tracked_again_comes_back_fi
 #[tokio::test]
 async fn renaming_the_schema_moves_every_relation_and_a_taken_or_bad_name_is_refused() {
     let (app, id) = synced().await;
-    let old = warehouse(&app, id).await["schema"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let old = schema(&app, id).await;
     let (status, body) = put(&app, id, json!({"schema": "analytics_acme"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["schema"], "analytics_acme");
@@ -319,10 +326,7 @@ async fn renaming_the_schema_moves_every_relation_and_a_taken_or_bad_name_is_ref
 #[tokio::test]
 async fn a_deleted_object_is_marked_and_a_deleted_connection_leaves_nothing_behind() {
     let (app, id) = synced().await;
-    let schema = warehouse(&app, id).await["schema"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let schema = schema(&app, id).await;
     let plan = stripe_objects(&app, id, StripeList::Plans)
         .await
         .into_keys()
@@ -331,12 +335,7 @@ async fn a_deleted_object_is_marked_and_a_deleted_connection_leaves_nothing_behi
     app.emulator
         .change_object(ACME, "plans", &plan, ChangeKind::Delete, json!({}))
         .unwrap();
-    app.state.clock.advance(600);
-    let now = app.state.clock.now();
-    backend::store::enqueue_sync(&app.state.pool, ConnectionId(id), now, false)
-        .await
-        .unwrap();
-    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    scheduled(&app, id).await;
     let deleted = column_values(&app, &schema, "plans", "deleted", ColumnType::Boolean).await;
     assert_eq!(deleted[&plan].as_deref(), Some("true"));
     assert!(deleted
@@ -380,10 +379,7 @@ async fn a_deleted_object_is_marked_and_a_deleted_connection_leaves_nothing_behi
 #[tokio::test]
 async fn an_invoice_with_25_lines_has_25_rows_and_each_subscription_its_items() {
     let (app, id) = synced().await;
-    let schema = warehouse(&app, id).await["schema"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let schema = schema(&app, id).await;
     // Every invoice's lines and every subscription's items, from the fixtures.
     for invoice in stripe_objects(&app, id, StripeList::Invoices)
         .await
@@ -448,12 +444,7 @@ async fn an_invoice_with_25_lines_has_25_rows_and_each_subscription_its_items() 
     assert_eq!(listed["lines"]["data"].as_array().unwrap().len(), 10);
     assert_eq!(listed["lines"]["has_more"], true);
     // The events pass reads the rest.
-    app.state.clock.advance(600);
-    let now = app.state.clock.now();
-    backend::store::enqueue_sync(&app.state.pool, ConnectionId(id), now, false)
-        .await
-        .unwrap();
-    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    scheduled(&app, id).await;
     let got = child_ids(&app, &schema, "invoice_lines", "invoice_id", "in_big").await;
     assert_eq!(got.len(), 25, "{got:?}");
     let total: i64 = app

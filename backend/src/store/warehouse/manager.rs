@@ -3,7 +3,7 @@
 
 use super::views::{rebuild_view, schema_of, schema_taken};
 use super::write::refill;
-use super::{physical, registered, sql_type, tables_of, view, Warehouse};
+use super::{connection_exists, physical, registered, sql_type, tables_of, view, Warehouse};
 
 use crate::ids::ConnectionId;
 use crate::store::{args, Db, Dialect, StoreError};
@@ -59,13 +59,7 @@ pub async fn change_warehouse(
     tracked: &[(String, String, bool)],
 ) -> Result<Result<(), WarehouseRefusal>, StoreError> {
     let mut tx = pool.begin_write().await?;
-    let exists: Option<i64> = tx
-        .scalar_optional(
-            "SELECT id FROM connections WHERE id = $1",
-            args![connection_id],
-        )
-        .await?;
-    if exists.is_none() {
+    if !connection_exists(&mut tx, connection_id).await? {
         return Ok(Err(WarehouseRefusal::NotFound));
     }
     let dialect = tx.dialect();

@@ -120,3 +120,14 @@ async fn tables_of(tx: &mut Tx, connection_id: ConnectionId) -> Result<Vec<Strin
     )
     .await
 }
+
+/// Whether the connection exists (read in the caller's transaction).
+async fn connection_exists(tx: &mut Tx, connection_id: ConnectionId) -> Result<bool, StoreError> {
+    let found: Option<i64> = tx
+        .scalar_optional(
+            "SELECT id FROM connections WHERE id = $1",
+            args![connection_id],
+        )
+        .await?;
+    Ok(found.is_some())
+}

@@ -1,7 +1,7 @@
 //! Reading a relation back (the preview and the CSV): its tracked columns in order, each cell as
 //! text the same on both databases.
 
-use super::{physical, registered, WarehouseColumn};
+use super::{connection_exists, physical, registered, WarehouseColumn};
 
 use crate::ids::ConnectionId;
 use crate::store::{args, Db, Dialect, StoreError};
@@ -41,13 +41,7 @@ pub async fn relation_rows(
     limit: i64,
 ) -> Result<Option<RelationPage>, StoreError> {
     let mut tx = pool.begin().await?;
-    let exists: Option<i64> = tx
-        .scalar_optional(
-            "SELECT id FROM connections WHERE id = $1",
-            args![connection_id],
-        )
-        .await?;
-    if exists.is_none() {
+    if !connection_exists(&mut tx, connection_id).await? {
         return Ok(None);
     }
     let registered = registered(&mut tx, connection_id, table).await?;
