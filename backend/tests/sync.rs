@@ -546,7 +546,10 @@ async fn a_worker_that_lost_its_lease_writes_nothing() {
         now: later,
         until: later + 10,
     };
-    let page = [serde_json::json!({"id": "cus_stale", "object": "customer", "created": 1})];
+    let page = backend::store::Prepared::new(
+        StripeList::Customers,
+        vec![serde_json::json!({"id": "cus_stale", "object": "customer", "created": 1})],
+    );
     let stale_page = RangePage {
         lease: stale,
         connection_id: ConnectionId(id),

@@ -205,6 +205,7 @@ async fn main() {
     let rest = took
         .saturating_sub(split.fetch)
         .saturating_sub(split.parse)
+        .saturating_sub(split.prepare)
         .saturating_sub(split.commit)
         .saturating_sub(split.finish);
     println!(
@@ -217,7 +218,8 @@ async fn main() {
         ("HTTP fetch (request → body bytes)", split.fetch),
         ("  of which the list server building the JSON", server_time),
         ("JSON parse (bytes → serde_json::Value)", split.parse),
-        ("store::commit_page (SQLite, one tx/page)", split.commit),
+        ("store::Prepared (JSON text, typed rows)", split.prepare),
+        ("store::commit_pages (SQLite, one tx/page)", split.commit),
         ("store::finish_table", split.finish),
         ("the rest", rest),
     ] {
@@ -236,11 +238,12 @@ async fn main() {
     let cpu = cpu_line(&cpu, took, WORKERS);
     assert_eq!(split.objects, total);
     println!(
-        "the copy reading the next page while this one commits: {total} objects in {:.2} s = {:.0} rows/s (waiting for pages {:.2} s, parse {:.2} s, commit_page {:.2} s)",
+        "the copy reading the next page while this one commits: {total} objects in {:.2} s = {:.0} rows/s (waiting for pages {:.2} s, parse {:.2} s, prepare {:.2} s, commit_pages {:.2} s)",
         took.as_secs_f64(),
         total as f64 / took.as_secs_f64(),
         split.fetch.as_secs_f64(),
         split.parse.as_secs_f64(),
+        split.prepare.as_secs_f64(),
         split.commit.as_secs_f64(),
     );
     println!("  {cpu}");

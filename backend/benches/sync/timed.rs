@@ -28,7 +28,9 @@ pub struct Split {
     pub fetch: Duration,
     /// Parsing the answer into `serde_json::Value`s.
     pub parse: Duration,
-    /// `store::commit_page` (SQL text, one upsert per object with the object re-serialised, the
+    /// `store::Prepared::new`: each object's JSON text and typed row (the sync's readers do it).
+    pub prepare: Duration,
+    /// `store::commit_pages` (SQL text, the multi-row upserts of the JSON and the typed rows, the
     /// checkpoint, the commit).
     pub commit: Duration,
     /// `store::finish_table`.
@@ -148,8 +150,11 @@ pub async fn timed_backfill(
                 )));
             }
             let t = Instant::now();
-            let lease = lease(state.clock.now());
             let done = !page.has_more || page.data.is_empty();
+            let objects = store::Prepared::new(list, page.data);
+            split.prepare += t.elapsed();
+            let t = Instant::now();
+            let lease = lease(state.clock.now());
             let written = store::commit_pages(
                 &state.pool,
                 &[store::RangePage {
@@ -157,7 +162,7 @@ pub async fn timed_backfill(
                     connection_id: ConnectionId(connection),
                     list,
                     range: store::UNBOUNDED_HI,
-                    objects: &page.data,
+                    objects: &objects,
                     done,
                 }],
             )
@@ -166,7 +171,7 @@ pub async fn timed_backfill(
             assert_eq!(written, [true], "lease held");
             split.commit += t.elapsed();
             split.pages += 1;
-            split.objects += page.data.len() as u64;
+            split.objects += objects.len() as u64;
             if done {
                 let t = Instant::now();
                 let reconcile = list != StripeList::Events;

@@ -16,6 +16,7 @@ mod hosts;
 mod keys;
 mod pending;
 mod pool;
+mod prepared;
 mod states;
 mod sync_cursors;
 mod sync_data;
@@ -66,6 +67,7 @@ pub use keys::{
 };
 pub use pending::{journal_account, journal_grant, settle_grant, unsettled_grants, PendingGrant};
 pub use pool::{connect, migrate, ping};
+pub use prepared::Prepared;
 pub use states::{
     consume_state, save_state, ConsumedState, StateOwner, WidgetTarget, STATE_TTL_SECS,
 };

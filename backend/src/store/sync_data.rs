@@ -5,6 +5,7 @@
 
 use crate::ids::{ConnectionId, JobId};
 
+use super::prepared::Prepared;
 use super::sync_rows::{table, upsert_objects};
 use super::{args, Db, StoreError, Tx};
 use crate::stripe::lists::StripeList;
@@ -53,8 +54,8 @@ pub struct RangePage<'a> {
     pub list: StripeList,
     /// The range it belongs to (its `hi`).
     pub range: i64,
-    /// The objects, in Stripe's order.
-    pub objects: &'a [Value],
+    /// The objects, in Stripe's order, prepared.
+    pub objects: &'a Prepared,
     /// The range is read to its end with this page.
     pub done: bool,
 }
@@ -101,7 +102,7 @@ pub async fn commit_pages(pool: &Db, pages: &[RangePage<'_>]) -> Result<Vec<bool
             Some(lease.job_id),
         )
         .await?;
-        let last = page.objects.last().and_then(|o| o["id"].as_str());
+        let last = page.objects.objects().last().and_then(|o| o["id"].as_str());
         tx.execute(
             "UPDATE sync_ranges SET checkpoint = COALESCE($4, checkpoint), done = $5 \
              WHERE connection_id = $1 AND table_name = $2 AND hi = $3",
@@ -135,11 +136,12 @@ pub async fn store_objects(
     list: StripeList,
     objects: &[Value],
 ) -> Result<bool, StoreError> {
+    let page = Prepared::new(list, objects.to_vec());
     let mut tx = pool.begin().await?;
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(false);
     }
-    upsert_objects(&mut tx, connection_id, list, objects, lease.now, None).await?;
+    upsert_objects(&mut tx, connection_id, list, &page, lease.now, None).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -183,15 +185,8 @@ pub async fn mark_deleted(
                 )
                 .await?;
             if exists.is_none() {
-                upsert_objects(
-                    &mut tx,
-                    connection_id,
-                    list,
-                    std::slice::from_ref(&stub),
-                    lease.now,
-                    None,
-                )
-                .await?;
+                let stub = Prepared::new(list, vec![stub]);
+                upsert_objects(&mut tx, connection_id, list, &stub, lease.now, None).await?;
             }
         }
     }

@@ -6,6 +6,7 @@ use crate::ids::{ConnectionId, JobId};
 
 use serde_json::Value;
 
+use super::prepared::Prepared;
 use super::{StoreError, Tx};
 use crate::stripe::lists::StripeList;
 
@@ -91,34 +92,14 @@ fn unnest_insert(head: &str, cols: &[(&str, Col)], tail: &str) -> String {
     format!("{head}{select}{from}) AS u({aliases}){tail}")
 }
 
-/// `objects` with only the last copy of each id, in their order (borrowed when all ids differ).
-fn last_of_each(objects: &[Value]) -> std::borrow::Cow<'_, [Value]> {
-    fn id(o: &Value) -> &str {
-        o["id"].as_str().unwrap_or_default()
-    }
-    let mut seen = std::collections::HashSet::with_capacity(objects.len());
-    if objects.iter().all(|o| seen.insert(id(o))) {
-        return std::borrow::Cow::Borrowed(objects);
-    }
-    seen.clear();
-    let mut kept: Vec<Value> = objects
-        .iter()
-        .rev()
-        .filter(|o| seen.insert(id(o)))
-        .cloned()
-        .collect();
-    kept.reverse();
-    std::borrow::Cow::Owned(kept)
-}
-
-/// Upserts `objects` of `list` in multi-row statements. A re-run that brings the same object changes
+/// Upserts a page of `list` in multi-row statements. A re-run that brings the same object changes
 /// nothing of it (not even `synced_at`, the time its content last changed); `seen_job` (a full
 /// pass) marks each object listed by it.
 pub(super) async fn upsert_objects(
     tx: &mut Tx,
     connection_id: ConnectionId,
     list: StripeList,
-    objects: &[Value],
+    page: &Prepared,
     now: i64,
     seen_job: Option<JobId>,
 ) -> Result<(), StoreError> {
@@ -144,9 +125,6 @@ pub(super) async fn upsert_objects(
             OR (excluded.seen_job IS NOT NULL \
                 AND {table}.seen_job IS DISTINCT FROM excluded.seen_job)"
     );
-    // PostgreSQL refuses to update one row twice in a statement: a page naming an object twice
-    // (Stripe never should) keeps its last copy.
-    let objects = last_of_each(objects);
     // PostgreSQL's statement depends on the list only: built once for all the chunks.
     let unnest = match tx {
         Tx::Postgres(_) => unnest_insert(&head, cols, &tail),
@@ -155,16 +133,20 @@ pub(super) async fn upsert_objects(
     // The one statement written per dialect, on the drivers themselves rather than through the query
     // layer: SQLite's is a `VALUES` list of any length, PostgreSQL's binds one array per column
     // (arrays are bound nowhere else, so `Arg` does not carry them).
-    for chunk in objects.chunks(BATCH) {
+    for (chunk, texts) in page
+        .objects
+        .chunks(BATCH)
+        .zip(page.json.chunks(BATCH))
+    {
         match &mut *tx {
             Tx::Sqlite(t) => {
                 let mut q = sqlx::QueryBuilder::new(head.as_str());
-                q.push_values(chunk, |mut row, object| {
+                q.push_values(chunk.iter().zip(texts), |mut row, (object, json)| {
                     row.push_bind(connection_id)
-                        .push_bind(object["id"].as_str().unwrap_or_default().to_owned())
+                        .push_bind(object["id"].as_str().unwrap_or_default())
                         .push_bind(object["created"].as_i64())
                         .push_bind(object["deleted"].as_bool().unwrap_or(false))
-                        .push_bind(object.to_string())
+                        .push_bind(json.as_str())
                         .push_bind(now)
                         .push_bind(seen_job);
                     for (name, col) in cols {
@@ -204,7 +186,7 @@ pub(super) async fn upsert_objects(
                             .map(|o| o["deleted"].as_bool().unwrap_or(false))
                             .collect::<Vec<_>>(),
                     )
-                    .bind(chunk.iter().map(|o| o.to_string()).collect::<Vec<_>>());
+                    .bind(texts);
                 for (name, col) in cols {
                     let values = chunk.iter().map(|o| &o[*name]);
                     q = match col {
@@ -218,7 +200,7 @@ pub(super) async fn upsert_objects(
         }
     }
     // The typed relation, in the same transaction: never behind the JSON.
-    super::warehouse::write(tx, connection_id, list.name(), &objects).await
+    super::warehouse::write(tx, connection_id, list.name(), &page.typed).await
 }
 
 #[cfg(test)]
@@ -231,25 +213,5 @@ mod tests {
             assert!(!columns(list).is_empty(), "{}", list.name());
             assert!(table(list).starts_with("stripe_"));
         }
-    }
-
-    #[test]
-    fn a_page_naming_an_object_twice_keeps_its_last_copy_in_order() {
-        let page = [
-            serde_json::json!({"id": "a", "n": 1}),
-            serde_json::json!({"id": "b", "n": 1}),
-            serde_json::json!({"id": "a", "n": 2}),
-            serde_json::json!({"id": "c", "n": 1}),
-        ];
-        let kept = last_of_each(&page);
-        let seen: Vec<_> = kept
-            .iter()
-            .map(|o| (o["id"].as_str().unwrap(), o["n"].as_i64().unwrap()))
-            .collect();
-        assert_eq!(seen, [("b", 1), ("a", 2), ("c", 1)]);
-        assert!(matches!(
-            last_of_each(&page[1..]),
-            std::borrow::Cow::Borrowed(_)
-        ));
     }
 }

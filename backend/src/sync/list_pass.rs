@@ -16,7 +16,7 @@ use super::ranges::{self, Order, FLOOR};
 use super::run::{failed, not_stored, Outcome, Run};
 use super::writer::{PageWrite, Written};
 use crate::services::credentials::CredentialError;
-use crate::store::{self, SyncRange};
+use crate::store::{self, Prepared, SyncRange};
 use crate::stripe::lists::StripeList;
 use crate::stripe::StripeError;
 
@@ -383,7 +383,8 @@ async fn read_range(run: &Run, list: StripeList, shared: &ListShared, slot: &Slo
                 connection_id: connection,
                 list,
                 range: slot.hi,
-                objects,
+                // Made ready here, on the reader's core: the writer only binds.
+                objects: Prepared::new(list, objects),
                 done,
             })
             .await;

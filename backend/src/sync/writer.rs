@@ -9,13 +9,12 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::ids::{ConnectionId, JobId};
 use crate::metrics::Metrics;
-use crate::store::{self, Db, Lease, RangePage};
+use crate::store::{self, Db, Lease, Prepared, RangePage};
 use crate::stripe::lists::StripeList;
 
 /// Pages waiting per shard before a reader waits for the writer.
@@ -39,7 +38,8 @@ pub struct PageWrite {
     pub list: StripeList,
     /// The range (its `hi`).
     pub range: i64,
-    pub objects: Vec<Value>,
+    /// The objects, prepared by the reader (the writer only binds them).
+    pub objects: Prepared,
     /// The range is read to its end with this page.
     pub done: bool,
 }

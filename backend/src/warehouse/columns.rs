@@ -4,22 +4,8 @@
 //! that id, Unix times as timestamps, amounts as integers. `id` comes first and `deleted` last in a
 //! relation; neither is a field here.
 
-use std::borrow::Cow;
-
 use serde_json::Value;
 pub use shared::ColumnType;
-
-/// Whether `value` (a field's value, flattened) can be stored in a column of type `kind`; null fits
-/// every type.
-pub fn fits(kind: ColumnType, value: &Value) -> bool {
-    match (kind, value) {
-        (_, Value::Null) | (ColumnType::Json, _) => true,
-        (ColumnType::Text, Value::String(_)) | (ColumnType::Boolean, Value::Bool(_)) => true,
-        (ColumnType::Integer | ColumnType::Timestamp, Value::Number(n)) => n.is_i64(),
-        (ColumnType::Numeric, Value::Number(_)) => true,
-        _ => false,
-    }
-}
 
 /// Whether a flattened field's name can be a column: `[a-z0-9_]`, starting with a letter or `_`, at
 /// most 63 bytes (PostgreSQL cuts longer names, so two could become one), and not `id` or
@@ -37,16 +23,67 @@ pub fn is_column_name(name: &str) -> bool {
         && name != "deleted"
 }
 
+/// A flattened field's value, as the writer binds it: read from the object once (off the
+/// writer), never parsed again.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// A number that is not an `i64` (a fraction, or beyond its range), as Stripe wrote it.
+    Number(String),
+    Text(String),
+    /// An array or object, as JSON text.
+    Json(String),
+}
+
+impl Cell {
+    /// The cell of a (flattened, scalar or JSON) value.
+    pub fn of(value: &Value) -> Self {
+        match value {
+            Value::Null => Self::Null,
+            Value::Bool(b) => Self::Bool(*b),
+            Value::Number(n) => n
+                .as_i64()
+                .map_or_else(|| Self::Number(n.to_string()), Self::Int),
+            Value::String(s) => Self::Text(s.clone()),
+            Value::Array(_) | Value::Object(_) => Self::Json(value.to_string()),
+        }
+    }
+
+    /// Whether it can be stored in a column of type `kind`; null fits every type.
+    pub fn fits(&self, kind: ColumnType) -> bool {
+        match (kind, self) {
+            (_, Self::Null) | (ColumnType::Json, _) => true,
+            (ColumnType::Text, Self::Text(_)) | (ColumnType::Boolean, Self::Bool(_)) => true,
+            (ColumnType::Integer | ColumnType::Timestamp, Self::Int(_)) => true,
+            (ColumnType::Numeric, Self::Int(_) | Self::Number(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// Its JSON text (how a JSON column holds it); `None` for null.
+    pub fn json(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        match self {
+            Self::Null => None,
+            Self::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            Self::Int(i) => Some(Cow::Owned(i.to_string())),
+            Self::Number(s) | Self::Json(s) => Some(Cow::Borrowed(s)),
+            Self::Text(s) => Some(Cow::Owned(Value::String(s.clone()).to_string())),
+        }
+    }
+}
+
 /// One flattened field of an object.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Field<'a> {
-    /// `address_city`, `amount`, … (borrowed from the object for a top-level field)
-    pub name: Cow<'a, str>,
+pub struct Field {
+    /// `address_city`, `amount`, …
+    pub name: Box<str>,
     /// Its type, as far as this value tells (`None`: null, and the name says nothing either).
     pub kind: Option<ColumnType>,
-    /// Its value: a scalar, the JSON of an array or object, or null (borrowed from the object
-    /// but for a reference's id).
-    pub value: Cow<'a, Value>,
+    /// Its value: a scalar, the JSON of an array or object, or null.
+    pub cell: Cell,
 }
 
 /// Stripe's Unix-time fields whose names do not say so (`created` and `*_at` do).
@@ -130,44 +167,49 @@ fn reference_id(object: &serde_json::Map<String, Value>) -> Option<&str> {
 
 /// The object's fields, flattened, in the order Stripe sent them; `id` and `deleted` are left
 /// out (the relation puts them first and last).
-pub fn fields(object: &Value) -> Vec<Field<'_>> {
+pub fn fields(object: &Value) -> Vec<Field> {
     let mut out = Vec::with_capacity(object.as_object().map_or(0, |m| m.len()));
     if let Value::Object(map) = object {
         for (name, value) in map {
             if name == "id" || name == "deleted" {
                 continue;
             }
-            flatten(Cow::Borrowed(name), value, &mut out);
+            flatten(name, value, &mut out);
         }
     }
     out
 }
 
-fn flatten<'a>(name: Cow<'a, str>, value: &'a Value, out: &mut Vec<Field<'a>>) {
+fn flatten(name: &str, value: &Value, out: &mut Vec<Field>) {
     match value {
-        Value::Object(map) if !JSON_FIELDS.contains(&&*name) => {
+        Value::Object(map) if !JSON_FIELDS.contains(&name) => {
             if let Some(id) = reference_id(map) {
                 out.push(Field {
-                    name,
+                    name: name.into(),
                     kind: Some(ColumnType::Text),
-                    value: Cow::Owned(Value::String(id.to_owned())),
+                    cell: Cell::Text(id.to_owned()),
                 });
             } else if map.get("object").and_then(Value::as_str) == Some("list") {
                 out.push(Field {
-                    name,
+                    name: name.into(),
                     kind: Some(ColumnType::Json),
-                    value: Cow::Borrowed(value),
+                    cell: Cell::of(value),
                 });
             } else {
+                let mut inner_name = String::with_capacity(name.len() + 16);
                 for (key, inner) in map {
-                    flatten(Cow::Owned(format!("{name}_{key}")), inner, out);
+                    inner_name.clear();
+                    inner_name.push_str(name);
+                    inner_name.push('_');
+                    inner_name.push_str(key);
+                    flatten(&inner_name, inner, out);
                 }
             }
         }
         _ => out.push(Field {
-            kind: kind_of(&name, value),
-            name,
-            value: Cow::Borrowed(value),
+            kind: kind_of(name, value),
+            name: name.into(),
+            cell: Cell::of(value),
         }),
     }
 }
@@ -177,10 +219,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn named<'a>(fields: &[Field<'a>], name: &str) -> Field<'a> {
+    fn named(fields: &[Field], name: &str) -> Field {
         fields
             .iter()
-            .find(|f| f.name == name)
+            .find(|f| &*f.name == name)
             .cloned()
             .unwrap_or_else(|| panic!("no field {name} in {fields:?}"))
     }
@@ -206,23 +248,30 @@ mod tests {
         let fields = fields(&customer);
         let names: Vec<&str> = fields.iter().map(|f| &*f.name).collect();
         assert!(!names.contains(&"id") && !names.contains(&"deleted"));
-        assert_eq!(*named(&fields, "address_city").value, "Dublin");
+        assert_eq!(named(&fields, "address_city").cell,
+            Cell::Text("Dublin".into()));
         assert_eq!(named(&fields, "address_city").kind, Some(ColumnType::Text));
         assert_eq!(named(&fields, "address_postal_code").kind, None);
-        assert_eq!(*named(&fields, "shipping_address_line1").value, "2 Side St");
-        assert_eq!(*named(&fields, "shipping_name").value, "Ada");
+        assert_eq!(named(&fields, "shipping_address_line1").cell,
+            Cell::Text("2 Side St".into()));
+        assert_eq!(named(&fields, "shipping_name").cell,
+            Cell::Text("Ada".into()));
         assert_eq!(named(&fields, "created").kind, Some(ColumnType::Timestamp));
         assert_eq!(named(&fields, "balance").kind, Some(ColumnType::Integer));
         assert_eq!(named(&fields, "delinquent").kind, Some(ColumnType::Boolean));
         // An expanded reference is its id.
-        assert_eq!(*named(&fields, "default_source").value, "card_1");
+        assert_eq!(named(&fields, "default_source").cell,
+            Cell::Text("card_1".into()));
         assert_eq!(
-            *named(&fields, "invoice_settings_default_payment_method").value,
-            "pm_1"
+            named(&fields, "invoice_settings_default_payment_method").cell,
+            Cell::Text("pm_1".into())
         );
         // Arrays, lists and metadata stay JSON.
         assert_eq!(named(&fields, "metadata").kind, Some(ColumnType::Json));
-        assert_eq!(*named(&fields, "metadata").value, json!({"crm_id": "7"}));
+        assert_eq!(
+            named(&fields, "metadata").cell,
+            Cell::Json(json!({"crm_id": "7"}).to_string())
+        );
         assert_eq!(
             named(&fields, "preferred_locales").kind,
             Some(ColumnType::Json)
@@ -285,13 +334,18 @@ mod tests {
 
     #[test]
     fn a_value_fits_its_column_or_is_a_misfit() {
-        assert!(fits(ColumnType::Integer, &json!(5)));
-        assert!(!fits(ColumnType::Integer, &json!(5.5)));
-        assert!(!fits(ColumnType::Integer, &json!("5")));
-        assert!(fits(ColumnType::Numeric, &json!(5)));
-        assert!(fits(ColumnType::Text, &Value::Null));
-        assert!(fits(ColumnType::Json, &json!([1])));
-        assert!(!fits(ColumnType::Boolean, &json!(1)));
-        assert!(!fits(ColumnType::Timestamp, &json!("2024-01-01")));
+        let fits = |kind, value: Value| Cell::of(&value).fits(kind);
+        assert!(fits(ColumnType::Integer, json!(5)));
+        assert!(!fits(ColumnType::Integer, json!(5.5)));
+        assert!(!fits(ColumnType::Integer, json!(u64::MAX)));
+        assert!(!fits(ColumnType::Integer, json!("5")));
+        assert!(fits(ColumnType::Numeric, json!(5)));
+        assert!(fits(ColumnType::Numeric, json!(5.5)));
+        assert!(fits(ColumnType::Text, Value::Null));
+        assert!(fits(ColumnType::Json, json!([1])));
+        assert!(!fits(ColumnType::Boolean, json!(1)));
+        assert!(!fits(ColumnType::Timestamp, json!("2024-01-01")));
+        assert_eq!(Cell::of(&json!("a\"b")).json().unwrap(), r#""a\"b""#);
+        assert_eq!(Cell::of(&json!(2.5)).json().unwrap(), "2.5");
     }
 }

@@ -6,6 +6,7 @@ pub mod children;
 pub mod columns;
 pub mod examples;
 pub mod schema;
+pub mod staged;
 
 /// The relations of a connection's schema: the seven lists' tables and the child tables.
 pub const TABLES: [&str; 9] = [

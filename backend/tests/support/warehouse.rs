@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use backend::store::Dialect;
-use backend::warehouse::columns::{self, ColumnType};
+use backend::warehouse::columns::{self, Cell, ColumnType};
 use serde_json::Value;
 
 use super::{to_json, TestApp};
@@ -166,6 +166,17 @@ pub fn same(kind: ColumnType, stored: Option<&str>, value: &Value) -> bool {
     }
 }
 
+/// A cell as the JSON value it was read from.
+fn cell_value(cell: &Cell) -> Value {
+    match cell {
+        Cell::Null => Value::Null,
+        Cell::Bool(b) => Value::Bool(*b),
+        Cell::Int(i) => Value::from(*i),
+        Cell::Text(s) => Value::String(s.clone()),
+        Cell::Number(s) | Cell::Json(s) => serde_json::from_str(s).unwrap(),
+    }
+}
+
 /// The ids in a child table of one parent.
 pub async fn child_ids(
     app: &TestApp,
@@ -209,13 +220,12 @@ pub async fn assert_relation_matches(
         let stored = column_values(app, schema, table, name, kind).await;
         assert_eq!(stored.len(), objects.len(), "{table}");
         for (object_id, object) in objects {
-            let value = columns::fields(object)
+            let cell = columns::fields(object)
                 .into_iter()
-                .find(|f| f.name == *name)
-                .map(|f| f.value.into_owned())
-                .unwrap_or(Value::Null);
-            let value = if columns::fits(kind, &value) {
-                value
+                .find(|f| *f.name == **name)
+                .map_or(Cell::Null, |f| f.cell);
+            let value = if cell.fits(kind) {
+                cell_value(&cell)
             } else {
                 Value::Null
             };
@@ -230,7 +240,7 @@ pub async fn assert_relation_matches(
         for field in columns::fields(object) {
             if columns::is_column_name(&field.name) {
                 assert!(
-                    columns.iter().any(|c| c.0 == field.name),
+                    columns.iter().any(|c| *c.0 == *field.name),
                     "{table} has no column {}",
                     field.name
                 );

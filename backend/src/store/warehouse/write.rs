@@ -10,25 +10,26 @@ use super::views::rebuild_view;
 use super::{physical, registered, sql_type, WarehouseColumn};
 use crate::ids::ConnectionId;
 use crate::store::{args, Arg, Args, Dialect, StoreError, Tx};
-use crate::stripe::lists::ChildList;
 use crate::warehouse::children;
-use crate::warehouse::columns::{self, ColumnType, Field};
+use crate::warehouse::columns::{self, Cell, ColumnType};
+use crate::warehouse::staged::{self, ChildRows, Row, Staged};
 
 /// Objects per statement when a relation is filled from the stored JSON.
 const REFILL_BATCH: i64 = 500;
 
-/// Writes `objects` (already stored as JSON, one copy of each) to `table`'s relation, and their
-/// children to the child table's: created on first use (and filled from the JSON stored before it
-/// existed), new fields added as columns; children their parent no longer lists are removed.
+/// Writes a page's staged rows (its objects already stored as JSON) to `table`'s relation, and
+/// their children to the child table's: created on first use (and filled from the JSON stored
+/// before it existed), new fields added as columns; children their parent no longer lists are
+/// removed.
 pub(in crate::store) async fn write(
     tx: &mut Tx,
     connection_id: ConnectionId,
     table: &str,
-    objects: &[Value],
+    staged: &Staged,
 ) -> Result<(), StoreError> {
-    write_relation(tx, connection_id, table, objects).await?;
-    if let Some(child) = children::child_of(table) {
-        write_children(tx, connection_id, child, objects).await?;
+    write_relation(tx, connection_id, table, &staged.rows).await?;
+    if let Some(children) = &staged.children {
+        write_children(tx, connection_id, children).await?;
     }
     Ok(())
 }
@@ -37,7 +38,7 @@ pub(super) async fn write_relation(
     tx: &mut Tx,
     connection_id: ConnectionId,
     table: &str,
-    objects: &[Value],
+    rows: &[Row],
 ) -> Result<(), StoreError> {
     let columns = match registered(tx, connection_id, table).await? {
         Some(columns) => columns,
@@ -47,43 +48,23 @@ pub(super) async fn write_relation(
             return refill(tx, connection_id, table).await;
         }
     };
-    let flat: Vec<Vec<Field<'_>>> = objects.iter().map(columns::fields).collect();
-    let new = new_fields(&columns, &flat);
+    let new = new_fields(&columns, rows);
     let columns = if new.is_empty() {
         columns
     } else {
         add_columns(tx, connection_id, table, &new).await?
     };
-    upsert(tx, connection_id, table, &columns, objects, &flat).await
+    upsert(tx, connection_id, table, &columns, rows).await
 }
 
-/// Writes the children of `parents` and removes those they no longer list.
+/// Writes a page's child rows and removes the children their parents no longer list.
 pub(super) async fn write_children(
     tx: &mut Tx,
     connection_id: ConnectionId,
-    child: ChildList,
-    parents: &[Value],
+    children: &ChildRows,
 ) -> Result<(), StoreError> {
-    let mut listed_parents = Vec::new();
-    let mut rows = Vec::new();
-    for parent in parents {
-        if let Some(items) = children::children(child, parent) {
-            listed_parents.push(parent["id"].clone());
-            rows.extend(items);
-        }
-    }
-    if listed_parents.is_empty() {
-        return Ok(());
-    }
-    // One row per id (PostgreSQL refuses to upsert a row twice in a statement): the last wins.
-    let mut seen = std::collections::HashSet::new();
-    let mut rows: Vec<Value> = rows
-        .into_iter()
-        .rev()
-        .filter(|r| seen.insert(r["id"].as_str().unwrap_or_default().to_owned()))
-        .collect();
-    rows.reverse();
-    write_relation(tx, connection_id, child.table(), &rows).await?;
+    let child = children.child;
+    write_relation(tx, connection_id, child.table(), &children.rows).await?;
     let key = child.parent_key();
     let has_key = registered(tx, connection_id, child.table())
         .await?
@@ -91,7 +72,7 @@ pub(super) async fn write_children(
     if !has_key {
         return Ok(());
     }
-    let ids: Vec<Value> = rows.iter().map(|r| r["id"].clone()).collect();
+    let ids: Vec<&str> = children.rows.iter().map(|r| r.id.as_str()).collect();
     let elements = |n: u8| match tx.dialect() {
         Dialect::Postgres => format!("SELECT jsonb_array_elements_text(CAST(${n} AS TEXT)::JSONB)"),
         Dialect::Sqlite => format!("SELECT value FROM json_each(${n})"),
@@ -105,8 +86,8 @@ pub(super) async fn write_children(
     tx.execute(
         &sql,
         args![
-            Value::Array(listed_parents).to_string(),
-            Value::Array(ids).to_string()
+            serde_json::to_string(&children.parents).unwrap_or_default(),
+            serde_json::to_string(&ids).unwrap_or_default()
         ],
     )
     .await?;
@@ -115,17 +96,14 @@ pub(super) async fn write_children(
 
 /// Fields of the (flattened) objects with no column yet, with the type their first non-null
 /// value calls for (text when every value is null and the name says nothing).
-pub(super) fn new_fields(
-    known: &[WarehouseColumn],
-    flat: &[Vec<Field<'_>>],
-) -> Vec<(String, ColumnType)> {
+pub(super) fn new_fields(known: &[WarehouseColumn], rows: &[Row]) -> Vec<(String, ColumnType)> {
     let known: HashSet<&str> = known.iter().map(|c| c.name.as_str()).collect();
     let mut new: Vec<(String, Option<ColumnType>)> = Vec::new();
-    for field in flat.iter().flatten() {
+    for field in rows.iter().flat_map(|r| &r.fields) {
         if known.contains(&*field.name) || !columns::is_column_name(&field.name) {
             continue;
         }
-        match new.iter_mut().find(|(name, _)| *name == field.name) {
+        match new.iter_mut().find(|(name, _)| **name == *field.name) {
             Some((_, kind)) => *kind = kind.or(field.kind),
             None => new.push((field.name.to_string(), field.kind)),
         }
@@ -224,19 +202,23 @@ pub(super) async fn add_columns(
 /// The most bound values in one statement (SQLite allows 32,766, PostgreSQL 65,535).
 const MAX_BINDS: usize = 30_000;
 
-/// A value as bound for a column of type `kind` (each type binds as one driver type, so a NULL is
+/// A cell as bound for a column of type `kind` (each type binds as one driver type, so a NULL is
 /// typed too): text, JSON and numeric as text, integer, timestamp (Unix seconds) and boolean (0
 /// or 1) as integers. `None` when the value does not fit the column.
-pub(super) fn bound(kind: ColumnType, value: &Value) -> Option<Arg<'_>> {
-    if !columns::fits(kind, value) {
+pub(super) fn bound(kind: ColumnType, cell: &Cell) -> Option<Arg<'_>> {
+    if !cell.fits(kind) {
         return None;
     }
-    Some(match kind {
-        ColumnType::Text => Arg::from(value.as_str()),
-        ColumnType::Integer | ColumnType::Timestamp => Arg::from(value.as_i64()),
-        ColumnType::Boolean => Arg::from(value.as_bool().map(i64::from)),
-        ColumnType::Numeric => Arg::from((!value.is_null()).then(|| value.to_string())),
-        ColumnType::Json => Arg::from((!value.is_null()).then(|| value.to_string())),
+    Some(match (kind, cell) {
+        (_, Cell::Null) => null(kind),
+        (ColumnType::Json, cell) => Arg::Text(cell.json()),
+        (ColumnType::Text, Cell::Text(s)) | (ColumnType::Numeric, Cell::Number(s)) => {
+            Arg::from(s.as_str())
+        }
+        (ColumnType::Numeric, Cell::Int(i)) => Arg::from(i.to_string()),
+        (ColumnType::Integer | ColumnType::Timestamp, Cell::Int(i)) => Arg::from(*i),
+        (ColumnType::Boolean, Cell::Bool(b)) => Arg::from(i64::from(*b)),
+        _ => return None,
     })
 }
 
@@ -289,10 +271,9 @@ pub(super) async fn upsert(
     connection_id: ConnectionId,
     table: &str,
     columns: &[WarehouseColumn],
-    objects: &[Value],
-    flat: &[Vec<Field<'_>>],
+    rows: &[Row],
 ) -> Result<(), StoreError> {
-    if objects.is_empty() {
+    if rows.is_empty() {
         return Ok(());
     }
     let dialect = tx.dialect();
@@ -313,31 +294,28 @@ pub(super) async fn upsert(
     let sqlite_row = row_values(dialect, &tracked, 1);
     let mut misfits = 0_i64;
     let rows_per_statement = (MAX_BINDS / per_row).max(1);
-    for (chunk, flat) in objects
-        .chunks(rows_per_statement)
-        .zip(flat.chunks(rows_per_statement))
-    {
+    for chunk in rows.chunks(rows_per_statement) {
         let mut args = Args::new();
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (object, fields) in chunk.iter().zip(flat) {
+        let mut values = Vec::with_capacity(chunk.len());
+        for row in chunk {
             let mut cells: Vec<Option<Arg<'_>>> = vec![None; tracked.len()];
-            for field in fields {
-                if field.value.is_null() {
+            for field in &row.fields {
+                if field.cell == Cell::Null {
                     continue;
                 }
                 if let Some(&i) = position.get(&*field.name) {
-                    cells[i] = bound(tracked[i].kind, &field.value);
+                    cells[i] = bound(tracked[i].kind, &field.cell);
                     misfits += i64::from(cells[i].is_none());
                 }
             }
             let first = args.len() + 1;
-            args.push(object["id"].as_str().unwrap_or_default());
-            args.push(object["deleted"].as_bool().unwrap_or(false));
+            args.push(row.id.as_str());
+            args.push(row.deleted);
             for (cell, column) in cells.into_iter().zip(&tracked) {
                 args.push(cell.unwrap_or_else(|| null(column.kind)));
             }
             // SQLite's values are anonymous: every row reads the same.
-            rows.push(match dialect {
+            values.push(match dialect {
                 Dialect::Sqlite => sqlite_row.clone(),
                 Dialect::Postgres => row_values(dialect, &tracked, first),
             });
@@ -345,7 +323,7 @@ pub(super) async fn upsert(
         let sql = format!(
             "INSERT INTO {} ({names}) VALUES {} ON CONFLICT (id) DO UPDATE SET {updates}",
             physical(connection_id, table),
-            rows.join(", ")
+            values.join(", ")
         );
         tx.execute(&sql, args).await?;
     }
@@ -393,25 +371,20 @@ pub(super) async fn refill(
                 Ok(object)
             })
             .collect::<Result<_, StoreError>>()?;
-        let objects: Vec<Value> = match child {
-            Some(child) => objects
-                .iter()
-                .filter_map(|parent| children::children(child, parent))
-                .flatten()
-                .collect(),
-            None => objects,
+        let rows: Vec<Row> = match child {
+            Some(child) => staged::child_rows(child, &objects).map_or_else(Vec::new, |c| c.rows),
+            None => objects.iter().map(Row::of).collect(),
         };
         let columns = registered(tx, connection_id, table)
             .await?
             .unwrap_or_default();
-        let flat: Vec<Vec<Field<'_>>> = objects.iter().map(columns::fields).collect();
-        let new = new_fields(&columns, &flat);
+        let new = new_fields(&columns, &rows);
         let columns = if new.is_empty() {
             columns
         } else {
             add_columns(tx, connection_id, table, &new).await?
         };
-        upsert(tx, connection_id, table, &columns, &objects, &flat).await?;
+        upsert(tx, connection_id, table, &columns, &rows).await?;
     }
 }
 

@@ -1,0 +1,121 @@
+//! A page's typed rows, made before the writer's turn: each object flattened into cells (and,
+//! for invoices and subscriptions, their lines and items into rows of the child table), so the
+//! one writer only binds them.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::children;
+use super::columns::{self, Field};
+use crate::stripe::lists::ChildList;
+
+/// One object's row: its id, whether it is deleted, its flattened fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub id: String,
+    pub deleted: bool,
+    pub fields: Vec<Field>,
+}
+
+impl Row {
+    /// The row of `object`.
+    pub fn of(object: &Value) -> Self {
+        Self {
+            id: object["id"].as_str().unwrap_or_default().to_owned(),
+            deleted: object["deleted"].as_bool().unwrap_or(false),
+            fields: columns::fields(object),
+        }
+    }
+}
+
+/// The rows a page's parents give a child table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildRows {
+    pub child: ChildList,
+    /// The parents that list their children (a deleted stub lists none): their children not in
+    /// `rows` are gone.
+    pub parents: Vec<String>,
+    /// One row per child id (the last listed wins).
+    pub rows: Vec<Row>,
+}
+
+/// A page of `table`'s objects as rows of its relation and of its child table's.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Staged {
+    pub rows: Vec<Row>,
+    pub children: Option<ChildRows>,
+}
+
+/// Stages `objects` of `table` (one row each, in order).
+pub fn stage(table: &str, objects: &[Value]) -> Staged {
+    Staged {
+        rows: objects.iter().map(Row::of).collect(),
+        children: children::child_of(table).and_then(|child| child_rows(child, objects)),
+    }
+}
+
+/// The child rows of `parents`; `None` when none of them lists its children.
+pub fn child_rows(child: ChildList, parents: &[Value]) -> Option<ChildRows> {
+    let mut listed = Vec::new();
+    let mut items = Vec::new();
+    for parent in parents {
+        if let Some(children) = children::children(child, parent) {
+            listed.push(parent["id"].as_str().unwrap_or_default().to_owned());
+            items.extend(children);
+        }
+    }
+    if listed.is_empty() {
+        return None;
+    }
+    // One row per id (PostgreSQL refuses to upsert a row twice in a statement): the last wins.
+    let mut seen = HashSet::new();
+    let mut rows: Vec<Row> = items
+        .iter()
+        .rev()
+        .filter(|item| seen.insert(item["id"].as_str().unwrap_or_default()))
+        .map(Row::of)
+        .collect();
+    rows.reverse();
+    Some(ChildRows {
+        child,
+        parents: listed,
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::warehouse::columns::Cell;
+    use serde_json::json;
+
+    #[test]
+    fn an_invoice_stages_its_row_and_its_lines_once_each() {
+        let lines = |ids: &[&str]| {
+            json!({"object": "list", "has_more": false,
+                "data": ids.iter().map(|id| json!({"id": id, "amount": 5})).collect::<Vec<_>>()})
+        };
+        let page = [
+            json!({"id": "in_1", "object": "invoice", "lines": lines(&["il_1", "il_2"])}),
+            json!({"id": "in_2", "object": "invoice", "deleted": true}),
+            json!({"id": "in_3", "object": "invoice", "lines": lines(&["il_2"])}),
+        ];
+        let staged = stage("invoices", &page);
+        assert_eq!(staged.rows.len(), 3);
+        assert!(staged.rows[1].deleted && !staged.rows[0].deleted);
+        let children = staged.children.unwrap();
+        assert_eq!(children.child, ChildList::InvoiceLines);
+        assert_eq!(children.parents, ["in_1", "in_3"]);
+        let ids: Vec<&str> = children.rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["il_1", "il_2"]);
+        let parent = |row: &Row| {
+            row.fields
+                .iter()
+                .find(|f| &*f.name == "invoice_id")
+                .map(|f| f.cell.clone())
+        };
+        assert_eq!(parent(&children.rows[1]), Some(Cell::Text("in_3".into())));
+        assert_eq!(stage("customers", &page).children, None);
+    }
+}
