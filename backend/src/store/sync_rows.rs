@@ -133,11 +133,7 @@ pub(super) async fn upsert_objects(
     // The one statement written per dialect, on the drivers themselves rather than through the query
     // layer: SQLite's is a `VALUES` list of any length, PostgreSQL's binds one array per column
     // (arrays are bound nowhere else, so `Arg` does not carry them).
-    for (chunk, texts) in page
-        .objects
-        .chunks(BATCH)
-        .zip(page.json.chunks(BATCH))
-    {
+    for (chunk, texts) in page.objects.chunks(BATCH).zip(page.json.chunks(BATCH)) {
         match &mut *tx {
             Tx::Sqlite(t) => {
                 let mut q = sqlx::QueryBuilder::new(head.as_str());

@@ -1,11 +1,12 @@
 //! The Stripe data sync: full passes of the seven lists side by side, each read as `created` ranges
 //! (`full`, `list_pass`, `ranges`), and events passes (`events`) into the product's database,
 //! chosen per run (`engine`), paced per connection (`limits`), written through one bounded queue
-//! (`writer`), run by durable, leased, retried jobs side by side (`jobs`).
+//! (`writer`, connections in turn: `fair_queue`), run by durable, leased, retried jobs side by side (`jobs`).
 
 mod children;
 pub mod engine;
 mod events;
+mod fair_queue;
 mod full;
 pub mod jobs;
 pub mod limits;

@@ -1,6 +1,7 @@
 //! Where full passes' pages are written: a bounded queue between the readers and the database, so
 //! fetching never waits on writing (until the writer is a whole queue behind). Each shard writes
-//! what is waiting in one transaction (a batch of pages, of any connections). SQLite has one
+//! what is waiting in one transaction (a batch of pages, of any connections, taken one per
+//! connection in turn: a small account's pages never wait behind a backfill's). SQLite has one
 //! writer at a time, so it gets one shard; PostgreSQL writes in parallel, a shard per connection
 //! of the pool it may use. A range's pages always go to the same shard, in order, so its checkpoint
 //! only moves forward.
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::fair_queue::FairQueue;
 use crate::clock::Clock;
 use crate::ids::{ConnectionId, JobId};
 use crate::metrics::Metrics;
@@ -106,7 +108,9 @@ impl Writer {
     }
 }
 
-/// One shard: takes what is waiting (up to a batch), writes it in one transaction, answers each.
+/// One shard: takes what is waiting (up to a batch, connections in turn), writes it in one
+/// transaction, answers each. What waits is bounded by the readers: each has a few pages in
+/// flight at most.
 async fn shard(
     mut rx: mpsc::Receiver<Queued>,
     pool: Db,
@@ -115,7 +119,18 @@ async fn shard(
     metrics: Metrics,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
+    let mut waiting = FairQueue::default();
+    loop {
+        if waiting.is_empty() {
+            match rx.recv().await {
+                Some(queued) => waiting.push(queued.page.connection_id, queued),
+                None => return,
+            }
+        }
+        while let Ok(queued) = rx.try_recv() {
+            waiting.push(queued.page.connection_id, queued);
+        }
+        waiting.take(BATCH, &mut batch);
         let now = clock.now();
         let pages: Vec<RangePage<'_>> = batch
             .iter()

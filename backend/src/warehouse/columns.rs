@@ -248,20 +248,28 @@ mod tests {
         let fields = fields(&customer);
         let names: Vec<&str> = fields.iter().map(|f| &*f.name).collect();
         assert!(!names.contains(&"id") && !names.contains(&"deleted"));
-        assert_eq!(named(&fields, "address_city").cell,
-            Cell::Text("Dublin".into()));
+        assert_eq!(
+            named(&fields, "address_city").cell,
+            Cell::Text("Dublin".into())
+        );
         assert_eq!(named(&fields, "address_city").kind, Some(ColumnType::Text));
         assert_eq!(named(&fields, "address_postal_code").kind, None);
-        assert_eq!(named(&fields, "shipping_address_line1").cell,
-            Cell::Text("2 Side St".into()));
-        assert_eq!(named(&fields, "shipping_name").cell,
-            Cell::Text("Ada".into()));
+        assert_eq!(
+            named(&fields, "shipping_address_line1").cell,
+            Cell::Text("2 Side St".into())
+        );
+        assert_eq!(
+            named(&fields, "shipping_name").cell,
+            Cell::Text("Ada".into())
+        );
         assert_eq!(named(&fields, "created").kind, Some(ColumnType::Timestamp));
         assert_eq!(named(&fields, "balance").kind, Some(ColumnType::Integer));
         assert_eq!(named(&fields, "delinquent").kind, Some(ColumnType::Boolean));
         // An expanded reference is its id.
-        assert_eq!(named(&fields, "default_source").cell,
-            Cell::Text("card_1".into()));
+        assert_eq!(
+            named(&fields, "default_source").cell,
+            Cell::Text("card_1".into())
+        );
         assert_eq!(
             named(&fields, "invoice_settings_default_payment_method").cell,
             Cell::Text("pm_1".into())
