@@ -53,13 +53,15 @@ impl Cell {
 
     /// Whether it can be stored in a column of type `kind`; null fits every type.
     pub fn fits(&self, kind: ColumnType) -> bool {
-        match (kind, self) {
-            (_, Self::Null) | (ColumnType::Json, _) => true,
-            (ColumnType::Text, Self::Text(_)) | (ColumnType::Boolean, Self::Bool(_)) => true,
-            (ColumnType::Integer | ColumnType::Timestamp, Self::Int(_)) => true,
-            (ColumnType::Numeric, Self::Int(_) | Self::Number(_)) => true,
-            _ => false,
-        }
+        matches!(
+            (kind, self),
+            (_, Self::Null)
+                | (ColumnType::Json, _)
+                | (ColumnType::Text, Self::Text(_))
+                | (ColumnType::Boolean, Self::Bool(_))
+                | (ColumnType::Integer | ColumnType::Timestamp, Self::Int(_))
+                | (ColumnType::Numeric, Self::Int(_) | Self::Number(_))
+        )
     }
 
     /// Its JSON text (how a JSON column holds it); `None` for null.
