@@ -40,21 +40,28 @@ pub(super) async fn write_relation(
     table: &str,
     rows: &[Row],
 ) -> Result<(), StoreError> {
-    let columns = match registered(tx, connection_id, table).await? {
-        Some(columns) => columns,
-        None => {
-            create(tx, connection_id, table).await?;
-            // Everything stored so far, these objects among them.
-            return refill(tx, connection_id, table).await;
-        }
+    let Some(columns) = registered(tx, connection_id, table).await? else {
+        // Its first use: made from everything stored so far (these objects among them).
+        return refill(tx, connection_id, table).await;
     };
-    let new = new_fields(&columns, rows);
-    let columns = if new.is_empty() {
-        columns
-    } else {
-        add_columns(tx, connection_id, table, &new).await?
-    };
+    let columns = with_fields_of(tx, connection_id, table, columns, rows).await?;
     upsert(tx, connection_id, table, &columns, rows).await
+}
+
+/// The relation's columns once the fields of `rows` it lacks are added.
+async fn with_fields_of(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+    columns: Vec<WarehouseColumn>,
+    rows: &[Row],
+) -> Result<Vec<WarehouseColumn>, StoreError> {
+    let new = new_fields(&columns, rows);
+    if new.is_empty() {
+        Ok(columns)
+    } else {
+        add_columns(tx, connection_id, table, &new).await
+    }
 }
 
 /// Writes a page's child rows and removes the children their parents no longer list.
@@ -113,12 +120,15 @@ pub(super) fn new_fields(known: &[WarehouseColumn], rows: &[Row]) -> Vec<(String
         .collect()
 }
 
-/// Registers and creates the relation (empty: `id` and `deleted`).
+/// Registers and creates the relation with `fields` as its first columns, in one statement (each
+/// change to the schema costs SQLite a re-read of all of it, and every prepared statement). `None`
+/// when another writer registered it first (its columns are then read under its lock).
 pub(super) async fn create(
     tx: &mut Tx,
     connection_id: ConnectionId,
     table: &str,
-) -> Result<(), StoreError> {
+    fields: &[(String, ColumnType)],
+) -> Result<Option<Vec<WarehouseColumn>>, StoreError> {
     let inserted = tx
         .execute(
             "INSERT INTO warehouse_tables (connection_id, table_name) VALUES ($1, $2) \
@@ -126,18 +136,56 @@ pub(super) async fn create(
             args![connection_id, table],
         )
         .await?;
-    if inserted == 1 {
-        tx.execute(
-            &format!(
-                "CREATE TABLE IF NOT EXISTS {} (id TEXT PRIMARY KEY, \
-                 deleted BOOLEAN NOT NULL DEFAULT FALSE)",
-                physical(connection_id, table)
-            ),
-            args![],
-        )
-        .await?;
-        rebuild_view(tx, connection_id, table).await?;
+    if inserted != 1 {
+        return Ok(None);
     }
+    let dialect = tx.dialect();
+    let mut definition = String::from("id TEXT PRIMARY KEY");
+    let mut columns = Vec::with_capacity(fields.len());
+    for (position, (name, kind)) in fields.iter().enumerate() {
+        register_column(tx, connection_id, table, name, *kind, position).await?;
+        definition.push_str(&format!(", \"{name}\" {}", sql_type(dialect, *kind)));
+        columns.push(WarehouseColumn {
+            name: name.clone(),
+            kind: *kind,
+            tracked: true,
+        });
+    }
+    tx.execute(
+        &format!(
+            "CREATE TABLE IF NOT EXISTS {} ({definition}, \
+             deleted BOOLEAN NOT NULL DEFAULT FALSE)",
+            physical(connection_id, table)
+        ),
+        args![],
+    )
+    .await?;
+    rebuild_view(tx, connection_id, table).await?;
+    Ok(Some(columns))
+}
+
+/// Registers a (tracked) column at `position`.
+async fn register_column(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+    name: &str,
+    kind: ColumnType,
+    position: usize,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO warehouse_columns \
+             (connection_id, table_name, column_name, column_type, position, tracked) \
+         VALUES ($1, $2, $3, $4, $5, TRUE)",
+        args![
+            connection_id,
+            table,
+            name,
+            kind.as_str(),
+            i64::try_from(position).unwrap_or(i64::MAX)
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -164,19 +212,7 @@ pub(super) async fn add_columns(
         if columns.iter().any(|c| c.name == *name) {
             continue;
         }
-        tx.execute(
-            "INSERT INTO warehouse_columns \
-                 (connection_id, table_name, column_name, column_type, position, tracked) \
-             VALUES ($1, $2, $3, $4, $5, TRUE)",
-            args![
-                connection_id,
-                table,
-                name.as_str(),
-                kind.as_str(),
-                i64::try_from(columns.len()).unwrap_or(i64::MAX)
-            ],
-        )
-        .await?;
+        register_column(tx, connection_id, table, name, *kind, columns.len()).await?;
         tx.execute(
             &format!(
                 "ALTER TABLE {} ADD COLUMN \"{name}\" {}",
@@ -359,6 +395,8 @@ pub(super) async fn refill(
             )
             .await?;
         let Some((last, ..)) = page.last() else {
+            // Nothing stored (yet): the relation exists all the same.
+            relation(tx, connection_id, table, &[]).await?;
             return Ok(());
         };
         after = last.clone();
@@ -375,17 +413,28 @@ pub(super) async fn refill(
             Some(child) => staged::child_rows(child, &objects).map_or_else(Vec::new, |c| c.rows),
             None => objects.iter().map(Row::of).collect(),
         };
-        let columns = registered(tx, connection_id, table)
-            .await?
-            .unwrap_or_default();
-        let new = new_fields(&columns, &rows);
-        let columns = if new.is_empty() {
-            columns
-        } else {
-            add_columns(tx, connection_id, table, &new).await?
-        };
+        let columns = relation(tx, connection_id, table, &rows).await?;
+        let columns = with_fields_of(tx, connection_id, table, columns, &rows).await?;
         upsert(tx, connection_id, table, &columns, &rows).await?;
     }
+}
+
+/// The relation's columns; created first (with the fields of `rows`) when it does not exist.
+async fn relation(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+    rows: &[Row],
+) -> Result<Vec<WarehouseColumn>, StoreError> {
+    if let Some(columns) = registered(tx, connection_id, table).await? {
+        return Ok(columns);
+    }
+    if let Some(columns) = create(tx, connection_id, table, &new_fields(&[], rows)).await? {
+        return Ok(columns);
+    }
+    Ok(registered(tx, connection_id, table)
+        .await?
+        .unwrap_or_default())
 }
 
 /// Marks deleted in the relation what the JSON says is deleted: the objects `ids` (an event told
