@@ -548,7 +548,7 @@ async fn a_worker_that_lost_its_lease_writes_nothing() {
     };
     let page = backend::store::Prepared::new(
         StripeList::Customers,
-        vec![serde_json::json!({"id": "cus_stale", "object": "customer", "created": 1})],
+        &[serde_json::json!({"id": "cus_stale", "object": "customer", "created": 1})],
     );
     let stale_page = RangePage {
         lease: stale,

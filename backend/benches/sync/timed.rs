@@ -151,7 +151,8 @@ pub async fn timed_backfill(
             }
             let t = Instant::now();
             let done = !page.has_more || page.data.is_empty();
-            let objects = store::Prepared::new(list, page.data);
+            let objects = store::Prepared::new(list, &page.data);
+            drop(page.data);
             split.prepare += t.elapsed();
             let t = Instant::now();
             let lease = lease(state.clock.now());

@@ -5,7 +5,11 @@
 //! as `i64` and `bool` — and runs it with the methods of `store/query.rs`; where they differ a
 //! module asks [`Db::dialect`].
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The two dialects the store speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,11 +40,45 @@ impl Dialect {
     }
 }
 
+/// SQLite's transactions take turns, in the order they asked. SQLite itself lets one writer in at
+/// a time and makes the others poll, sleeping longer and longer (up to 100 ms) between tries: a
+/// writer that begins again the moment it commits (the sync's, while a backfill has pages waiting)
+/// would almost always win, and a sign-in's or a small account's transaction would wait for the
+/// whole backfill. Here each waits its turn instead (a fair queue), and only the transaction
+/// holding the turn meets SQLite's lock. Statements outside a transaction do not take turns.
+#[derive(Debug, Clone)]
+pub struct Turns(Arc<Semaphore>);
+
+/// How long a transaction waits for its turn before it begins anyway (SQLite's own wait then
+/// applies): never a deadlock when a task holding a turn begins a second transaction.
+const TURN_WAIT: Duration = Duration::from_secs(5);
+
+impl Turns {
+    /// One transaction at a time.
+    pub fn new() -> Self {
+        Self(Arc::new(Semaphore::new(1)))
+    }
+
+    /// Waits for the turn (`None` when it took longer than [`TURN_WAIT`]).
+    async fn take(&self) -> Option<OwnedSemaphorePermit> {
+        tokio::time::timeout(TURN_WAIT, self.0.clone().acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+}
+
+impl Default for Turns {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A pool of either database. Cloning shares the pool.
 #[derive(Debug, Clone)]
 pub enum Db {
-    /// SQLite.
-    Sqlite(SqlitePool),
+    /// SQLite, and its transactions' turns.
+    Sqlite(SqlitePool, Turns),
     /// PostgreSQL.
     Postgres(PgPool),
 }
@@ -48,8 +86,8 @@ pub enum Db {
 /// An open transaction on either database; dropped without [`Tx::commit`] it rolls back.
 #[derive(Debug)]
 pub enum Tx {
-    /// SQLite.
-    Sqlite(Transaction<'static, Sqlite>),
+    /// SQLite, and the turn it holds until it ends.
+    Sqlite(Transaction<'static, Sqlite>, Option<OwnedSemaphorePermit>),
     /// PostgreSQL.
     Postgres(Transaction<'static, Postgres>),
 }
@@ -79,15 +117,18 @@ impl Db {
     /// Which database this is.
     pub fn dialect(&self) -> Dialect {
         match self {
-            Self::Sqlite(_) => Dialect::Sqlite,
+            Self::Sqlite(..) => Dialect::Sqlite,
             Self::Postgres(_) => Dialect::Postgres,
         }
     }
 
-    /// Opens a transaction.
+    /// Opens a transaction (on SQLite, when its turn comes).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Self::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Self::Sqlite(p, turns) => {
+                let turn = turns.take().await;
+                Tx::Sqlite(p.begin().await?, turn)
+            }
             Self::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -98,7 +139,10 @@ impl Db {
     /// is locked" without waiting); on PostgreSQL an ordinary transaction.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Self::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Sqlite(p, turns) => {
+                let turn = turns.take().await;
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Self::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -106,7 +150,7 @@ impl Db {
     /// Closes every pooled connection (waits for those in use).
     pub async fn close(&self) {
         match self {
-            Self::Sqlite(p) => p.close().await,
+            Self::Sqlite(p, _) => p.close().await,
             Self::Postgres(p) => p.close().await,
         }
     }
@@ -116,7 +160,7 @@ impl Tx {
     /// Which database the transaction is on.
     pub fn dialect(&self) -> Dialect {
         match self {
-            Self::Sqlite(_) => Dialect::Sqlite,
+            Self::Sqlite(..) => Dialect::Sqlite,
             Self::Postgres(_) => Dialect::Postgres,
         }
     }
@@ -124,7 +168,7 @@ impl Tx {
     /// Makes the transaction's writes durable and visible.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(t) => t.commit().await,
+            Self::Sqlite(t, _) => t.commit().await,
             Self::Postgres(t) => t.commit().await,
         }
     }
@@ -146,7 +190,7 @@ impl Tx {
     /// Undoes the transaction's writes.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(t) => t.rollback().await,
+            Self::Sqlite(t, _) => t.rollback().await,
             Self::Postgres(t) => t.rollback().await,
         }
     }

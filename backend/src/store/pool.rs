@@ -7,6 +7,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
+use super::db::Turns;
 use super::{args, Db, StoreError};
 
 /// The file behind a `sqlite:` URL, unless the database lives in memory.
@@ -45,7 +46,7 @@ pub async fn connect(database_url: &str) -> Result<Db, StoreError> {
     let db = if is_postgres(database_url) {
         connect_postgres(database_url).await?
     } else {
-        Db::Sqlite(connect_sqlite(database_url).await?)
+        Db::Sqlite(connect_sqlite(database_url).await?, Turns::new())
     };
     migrate(&db).await?;
     Ok(db)
@@ -108,7 +109,7 @@ async fn connect_postgres(database_url: &str) -> Result<Db, StoreError> {
 /// turns (an advisory lock).
 pub async fn migrate(db: &Db) -> Result<i64, StoreError> {
     match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             let migrator = sqlx::migrate!("./migrations/sqlite");
             let applied = refuse_newer(db, &migrator).await?;
             if !applied.contains(&FIRST_WITHOUT_FORMER_SESSIONS) {
@@ -159,7 +160,7 @@ const FIRST_WITHOUT_FORMER_SESSIONS: i64 = 21;
 /// recorded), and 21 drops it again. Only made while 21 has not run.
 async fn former_sessions_table(db: &Db) -> Result<(), StoreError> {
     let statements: &[&str] = match db {
-        Db::Sqlite(_) => &["CREATE TABLE IF NOT EXISTS tower_sessions \
+        Db::Sqlite(..) => &["CREATE TABLE IF NOT EXISTS tower_sessions \
              (id TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL, expiry_date INTEGER NOT NULL)"],
         Db::Postgres(_) => &[
             "CREATE SCHEMA IF NOT EXISTS tower_sessions",

@@ -1,50 +1,70 @@
-//! A page of objects made ready for the store before the writer's turn: each object's JSON text
-//! and its typed rows (`warehouse::staged`), so the one writer (SQLite has one) only binds them
-//! while the readers, on the other cores, do the rest.
+//! A page of objects made ready for the store before the writer's turn: each object's JSON text,
+//! filter columns and typed rows (`warehouse::staged`), so the one writer (SQLite has one) only
+//! binds them while the readers, on the other cores, do the rest. The parsed objects are not
+//! kept: a page waiting for the writer holds its text and cells only.
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
+use super::sync_rows::{filters, Filter};
 use crate::stripe::lists::StripeList;
 use crate::warehouse::staged::{self, Staged};
+
+/// One object as its list's table stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Stored {
+    pub id: String,
+    pub created: Option<i64>,
+    pub deleted: bool,
+    /// The object's JSON text.
+    pub json: String,
+    /// Its filter columns' values.
+    pub filters: Vec<Filter>,
+}
 
 /// A page of a list's objects, ready to store.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Prepared {
-    /// The objects, one copy of each id.
-    pub(super) objects: Vec<Value>,
-    /// Each object's JSON text (what is stored).
-    pub(super) json: Vec<String>,
-    /// The typed rows.
+    /// The objects, one copy of each id, in the page's order.
+    pub(super) stored: Vec<Stored>,
+    /// Their typed rows.
     pub(super) typed: Staged,
 }
 
 impl Prepared {
     /// Prepares `objects` of `list`. PostgreSQL refuses to update one row twice in a statement:
     /// a page naming an object twice (Stripe never should) keeps its last copy.
-    pub fn new(list: StripeList, objects: Vec<Value>) -> Self {
-        let objects = last_of_each(objects);
+    pub fn new(list: StripeList, objects: &[Value]) -> Self {
+        let kept = last_of_each(objects);
         Self {
-            json: objects.iter().map(Value::to_string).collect(),
-            typed: staged::stage(list.name(), &objects),
-            objects,
+            stored: kept
+                .iter()
+                .map(|object| Stored {
+                    id: id(object).to_owned(),
+                    created: object["created"].as_i64(),
+                    deleted: object["deleted"].as_bool().unwrap_or(false),
+                    json: object.to_string(),
+                    filters: filters(list, object),
+                })
+                .collect(),
+            typed: staged::stage(list.name(), &kept),
         }
-    }
-
-    /// The objects, in the page's order.
-    pub fn objects(&self) -> &[Value] {
-        &self.objects
     }
 
     /// How many objects there are.
     pub fn len(&self) -> usize {
-        self.objects.len()
+        self.stored.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+        self.stored.is_empty()
+    }
+
+    /// The last object's id.
+    pub fn last_id(&self) -> Option<&str> {
+        self.stored.last().map(|o| o.id.as_str())
     }
 }
 
@@ -53,25 +73,15 @@ fn id(object: &Value) -> &str {
 }
 
 /// `objects` with only the last copy of each id, in their order.
-fn last_of_each(objects: Vec<Value>) -> Vec<Value> {
-    let unique = {
-        let mut seen = HashSet::with_capacity(objects.len());
-        objects.iter().all(|o| seen.insert(id(o)))
-    };
-    if unique {
-        return objects;
-    }
-    let keep: Vec<bool> = {
-        let mut seen = HashSet::with_capacity(objects.len());
-        let mut keep: Vec<bool> = objects.iter().rev().map(|o| seen.insert(id(o))).collect();
-        keep.reverse();
-        keep
-    };
-    objects
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(o, keep)| keep.then_some(o))
-        .collect()
+fn last_of_each(objects: &[Value]) -> Vec<&Value> {
+    let mut seen = HashSet::with_capacity(objects.len());
+    let mut kept: Vec<&Value> = objects
+        .iter()
+        .rev()
+        .filter(|o| seen.insert(id(o)))
+        .collect();
+    kept.reverse();
+    kept
 }
 
 #[cfg(test)]
@@ -81,21 +91,21 @@ mod tests {
 
     #[test]
     fn a_page_naming_an_object_twice_keeps_its_last_copy_in_order() {
-        let page = vec![
-            json!({"id": "a", "n": 1}),
+        let page = [
+            json!({"id": "a", "n": 1, "email": "a@example.com"}),
             json!({"id": "b", "n": 1}),
-            json!({"id": "a", "n": 2}),
-            json!({"id": "c", "n": 1}),
+            json!({"id": "a", "n": 2, "created": 7}),
+            json!({"id": "c", "n": 1, "deleted": true}),
         ];
-        let prepared = Prepared::new(StripeList::Customers, page);
-        let seen: Vec<_> = prepared
-            .objects()
-            .iter()
-            .map(|o| (o["id"].as_str().unwrap(), o["n"].as_i64().unwrap()))
-            .collect();
-        assert_eq!(seen, [("b", 1), ("a", 2), ("c", 1)]);
-        assert_eq!(prepared.json[1], json!({"id": "a", "n": 2}).to_string());
-        let ids: Vec<&str> = prepared.typed.rows.iter().map(|r| r.id.as_str()).collect();
+        let prepared = Prepared::new(StripeList::Customers, &page);
+        let ids: Vec<&str> = prepared.stored.iter().map(|o| o.id.as_str()).collect();
         assert_eq!(ids, ["b", "a", "c"]);
+        assert_eq!(prepared.stored[1].json, page[2].to_string());
+        assert_eq!(prepared.stored[1].created, Some(7));
+        assert_eq!(prepared.stored[1].filters[0], Filter::Text(None));
+        assert!(prepared.stored[2].deleted);
+        let typed: Vec<&str> = prepared.typed.rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(typed, ids);
+        assert_eq!(prepared.last_id(), Some("c"));
     }
 }

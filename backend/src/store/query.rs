@@ -47,7 +47,7 @@ impl<T> Scalar for T where
 macro_rules! dispatch {
     (pool $db:expr, $args:expr, |$e:ident, $a:ident| $body:expr) => {
         match $db {
-            Db::Sqlite($e) => {
+            Db::Sqlite($e, _) => {
                 let $a = $args.bind::<SqliteArguments<'_>>()?;
                 $body
             }
@@ -59,7 +59,7 @@ macro_rules! dispatch {
     };
     (tx $tx:expr, $args:expr, |$e:ident, $a:ident| $body:expr) => {
         match $tx {
-            Tx::Sqlite(t) => {
+            Tx::Sqlite(t, _) => {
                 let $e = &mut **t;
                 let $a = $args.bind::<SqliteArguments<'_>>()?;
                 $body

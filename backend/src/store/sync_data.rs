@@ -102,7 +102,7 @@ pub async fn commit_pages(pool: &Db, pages: &[RangePage<'_>]) -> Result<Vec<bool
             Some(lease.job_id),
         )
         .await?;
-        let last = page.objects.objects().last().and_then(|o| o["id"].as_str());
+        let last = page.objects.last_id();
         tx.execute(
             "UPDATE sync_ranges SET checkpoint = COALESCE($4, checkpoint), done = $5 \
              WHERE connection_id = $1 AND table_name = $2 AND hi = $3",
@@ -136,7 +136,7 @@ pub async fn store_objects(
     list: StripeList,
     objects: &[Value],
 ) -> Result<bool, StoreError> {
-    let page = Prepared::new(list, objects.to_vec());
+    let page = Prepared::new(list, objects);
     let mut tx = pool.begin().await?;
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(false);
@@ -185,7 +185,7 @@ pub async fn mark_deleted(
                 )
                 .await?;
             if exists.is_none() {
-                let stub = Prepared::new(list, vec![stub]);
+                let stub = Prepared::new(list, &[stub]);
                 upsert_objects(&mut tx, connection_id, list, &stub, lease.now, None).await?;
             }
         }

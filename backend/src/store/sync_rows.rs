@@ -70,6 +70,29 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
+/// One filter column's value, read from the object.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Filter {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Real(Option<f64>),
+}
+
+/// The values of `list`'s filter columns in `object`, in the columns' order.
+pub(super) fn filters(list: StripeList, object: &Value) -> Vec<Filter> {
+    columns(list)
+        .iter()
+        .map(|(name, col)| {
+            let v = &object[*name];
+            match col {
+                Col::Text => Filter::Text(text(v)),
+                Col::Int => Filter::Int(v.as_i64()),
+                Col::Real => Filter::Real(v.as_f64()),
+            }
+        })
+        .collect()
+}
+
 /// Objects per multi-row `INSERT` (well under SQLite's 32,766 bound parameters).
 const BATCH: usize = 100;
 
@@ -128,29 +151,28 @@ pub(super) async fn upsert_objects(
     // PostgreSQL's statement depends on the list only: built once for all the chunks.
     let unnest = match tx {
         Tx::Postgres(_) => unnest_insert(&head, cols, &tail),
-        Tx::Sqlite(_) => String::new(),
+        Tx::Sqlite(..) => String::new(),
     };
     // The one statement written per dialect, on the drivers themselves rather than through the query
     // layer: SQLite's is a `VALUES` list of any length, PostgreSQL's binds one array per column
     // (arrays are bound nowhere else, so `Arg` does not carry them).
-    for (chunk, texts) in page.objects.chunks(BATCH).zip(page.json.chunks(BATCH)) {
+    for chunk in page.stored.chunks(BATCH) {
         match &mut *tx {
-            Tx::Sqlite(t) => {
+            Tx::Sqlite(t, _) => {
                 let mut q = sqlx::QueryBuilder::new(head.as_str());
-                q.push_values(chunk.iter().zip(texts), |mut row, (object, json)| {
+                q.push_values(chunk, |mut row, object| {
                     row.push_bind(connection_id)
-                        .push_bind(object["id"].as_str().unwrap_or_default())
-                        .push_bind(object["created"].as_i64())
-                        .push_bind(object["deleted"].as_bool().unwrap_or(false))
-                        .push_bind(json.as_str())
+                        .push_bind(object.id.as_str())
+                        .push_bind(object.created)
+                        .push_bind(object.deleted)
+                        .push_bind(object.json.as_str())
                         .push_bind(now)
                         .push_bind(seen_job);
-                    for (name, col) in cols {
-                        let v = &object[*name];
-                        match col {
-                            Col::Text => row.push_bind(text(v)),
-                            Col::Int => row.push_bind(v.as_i64()),
-                            Col::Real => row.push_bind(v.as_f64()),
+                    for filter in &object.filters {
+                        match filter {
+                            Filter::Text(v) => row.push_bind(v.as_deref()),
+                            Filter::Int(v) => row.push_bind(*v),
+                            Filter::Real(v) => row.push_bind(*v),
                         };
                     }
                 });
@@ -164,31 +186,37 @@ pub(super) async fn upsert_objects(
                     .bind(connection_id)
                     .bind(now)
                     .bind(seen_job)
-                    .bind(
-                        chunk
-                            .iter()
-                            .map(|o| o["id"].as_str().unwrap_or_default())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        chunk
-                            .iter()
-                            .map(|o| o["created"].as_i64())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        chunk
-                            .iter()
-                            .map(|o| o["deleted"].as_bool().unwrap_or(false))
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(texts);
-                for (name, col) in cols {
-                    let values = chunk.iter().map(|o| &o[*name]);
+                    .bind(chunk.iter().map(|o| o.id.as_str()).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|o| o.created).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|o| o.deleted).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|o| o.json.as_str()).collect::<Vec<_>>());
+                for (i, (_, col)) in cols.iter().enumerate() {
+                    let values = chunk.iter().map(|o| o.filters.get(i));
                     q = match col {
-                        Col::Text => q.bind(values.map(text).collect::<Vec<_>>()),
-                        Col::Int => q.bind(values.map(Value::as_i64).collect::<Vec<_>>()),
-                        Col::Real => q.bind(values.map(Value::as_f64).collect::<Vec<_>>()),
+                        Col::Text => q.bind(
+                            values
+                                .map(|f| match f {
+                                    Some(Filter::Text(v)) => v.as_deref(),
+                                    _ => None,
+                                })
+                                .collect::<Vec<_>>(),
+                        ),
+                        Col::Int => q.bind(
+                            values
+                                .map(|f| match f {
+                                    Some(Filter::Int(v)) => *v,
+                                    _ => None,
+                                })
+                                .collect::<Vec<_>>(),
+                        ),
+                        Col::Real => q.bind(
+                            values
+                                .map(|f| match f {
+                                    Some(Filter::Real(v)) => *v,
+                                    _ => None,
+                                })
+                                .collect::<Vec<_>>(),
+                        ),
                     };
                 }
                 q.execute(&mut **t).await?;

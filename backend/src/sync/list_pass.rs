@@ -384,7 +384,7 @@ async fn read_range(run: &Run, list: StripeList, shared: &ListShared, slot: &Slo
                 list,
                 range: slot.hi,
                 // Made ready here, on the reader's core: the writer only binds.
-                objects: Prepared::new(list, objects),
+                objects: Prepared::new(list, &objects),
                 done,
             })
             .await;

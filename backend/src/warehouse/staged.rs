@@ -2,6 +2,7 @@
 //! for invoices and subscriptions, their lines and items into rows of the child table), so the
 //! one writer only binds them.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 
 use serde_json::Value;
@@ -48,18 +49,19 @@ pub struct Staged {
 }
 
 /// Stages `objects` of `table` (one row each, in order).
-pub fn stage(table: &str, objects: &[Value]) -> Staged {
+pub fn stage<V: Borrow<Value>>(table: &str, objects: &[V]) -> Staged {
     Staged {
-        rows: objects.iter().map(Row::of).collect(),
+        rows: objects.iter().map(|o| Row::of(o.borrow())).collect(),
         children: children::child_of(table).and_then(|child| child_rows(child, objects)),
     }
 }
 
 /// The child rows of `parents`; `None` when none of them lists its children.
-pub fn child_rows(child: ChildList, parents: &[Value]) -> Option<ChildRows> {
+pub fn child_rows<V: Borrow<Value>>(child: ChildList, parents: &[V]) -> Option<ChildRows> {
     let mut listed = Vec::new();
     let mut items = Vec::new();
     for parent in parents {
+        let parent = parent.borrow();
         if let Some(children) = children::children(child, parent) {
             listed.push(parent["id"].as_str().unwrap_or_default().to_owned());
             items.extend(children);
