@@ -163,6 +163,20 @@ async fn a_field_stripe_adds_between_two_syncs_becomes_a_tracked_column() {
         .json("GET", &format!("/api/connections/{id}/sync"))
         .await;
     assert_eq!(status["status"], "idle", "{status}");
+    // … and is counted where an operator looks.
+    let (_, warehouse) = app
+        .json("GET", &format!("/api/connections/{id}/warehouse"))
+        .await;
+    let misfits = |name: &str| {
+        warehouse["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["misfits"].clone())
+    };
+    assert_eq!(misfits("customers"), Some(json!(1)), "{warehouse}");
+    assert_eq!(misfits("charges"), Some(json!(0)), "{warehouse}");
 }
 
 #[tokio::test]

@@ -41,6 +41,10 @@ pub struct WarehouseTable {
     pub name: String,
     /// `id` first, the fields in the order Stripe first sent them, `deleted` last.
     pub columns: Vec<WarehouseColumn>,
+    /// Values written that did not fit their column's type (counted each time one is written):
+    /// NULL in the relation, kept in the object's JSON (never a failed sync).
+    #[serde(default)]
+    pub misfits: u64,
 }
 
 /// `GET /api/connections/{id}/warehouse`.

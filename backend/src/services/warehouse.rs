@@ -47,12 +47,8 @@ pub async fn describe(app: &AppState, id: ConnectionId) -> Result<Warehouse, War
     let tables = TABLES
         .iter()
         .map(|&table| {
-            let fields = stored
-                .tables
-                .iter()
-                .find(|(name, _)| name == table)
-                .map(|(_, columns)| columns.as_slice())
-                .unwrap_or_default();
+            let relation = stored.tables.iter().find(|r| r.name == table);
+            let fields = relation.map(|r| r.columns.as_slice()).unwrap_or_default();
             let mut columns = vec![fixed(ID, ColumnType::Text)];
             columns.extend(fields.iter().map(|c| WarehouseColumn {
                 name: c.name.clone(),
@@ -63,6 +59,7 @@ pub async fn describe(app: &AppState, id: ConnectionId) -> Result<Warehouse, War
             WarehouseTable {
                 name: table.to_owned(),
                 columns,
+                misfits: relation.map_or(0, |r| u64::try_from(r.misfits).unwrap_or(0)),
             }
         })
         .collect();

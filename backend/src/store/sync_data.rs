@@ -82,13 +82,19 @@ pub async fn commit_pages(pool: &Db, pages: &[RangePage<'_>]) -> Result<Vec<bool
             .ok_or_else(|| StoreError::Corrupt("a page without its lease".into()))?;
         *held = hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await?;
     }
-    let mut written = Vec::with_capacity(pages.len());
-    for page in pages {
+    // Pages in the order of their connections and lists (a range's pages keep theirs): the rows
+    // a page locks beyond its own (its connection's, naming its schema; its relation's, adding a
+    // column) are then locked by every writer in one order, so none waits in a circle.
+    let mut order: Vec<usize> = (0..pages.len()).collect();
+    order.sort_by_key(|&i| (pages[i].connection_id, pages[i].list.name()));
+    let mut written = vec![false; pages.len()];
+    for i in order {
+        let page = &pages[i];
         let lease = page.lease;
         let held = leases
             .iter()
             .any(|(job, owner, held)| *held && *job == lease.job_id && *owner == lease.owner);
-        written.push(held);
+        written[i] = held;
         if !held {
             continue;
         }

@@ -23,6 +23,9 @@ use crate::stripe::lists::StripeList;
 const QUEUE: usize = 64;
 /// Pages written in one transaction at most.
 const BATCH: usize = 32;
+/// Pages in one transaction at most on PostgreSQL, whose writers run side by side: shorter
+/// transactions hold the rows they lock (a connection's, naming its schema) for less time.
+const POSTGRES_BATCH: usize = 8;
 /// Shards on PostgreSQL.
 const POSTGRES_SHARDS: usize = 4;
 
@@ -118,7 +121,11 @@ async fn shard(
     lease_secs: i64,
     metrics: Metrics,
 ) {
-    let mut batch = Vec::with_capacity(BATCH);
+    let most = match pool.dialect() {
+        crate::store::Dialect::Sqlite => BATCH,
+        crate::store::Dialect::Postgres => POSTGRES_BATCH,
+    };
+    let mut batch = Vec::with_capacity(most);
     let mut waiting = FairQueue::default();
     loop {
         if waiting.is_empty() {
@@ -130,7 +137,7 @@ async fn shard(
         while let Ok(queued) = rx.try_recv() {
             waiting.push(queued.page.connection_id, queued);
         }
-        waiting.take(BATCH, &mut batch);
+        waiting.take(most, &mut batch);
         let now = clock.now();
         let pages: Vec<RangePage<'_>> = batch
             .iter()

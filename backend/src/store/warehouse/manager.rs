@@ -3,7 +3,10 @@
 
 use super::views::{rebuild_view, schema_of, schema_taken};
 use super::write::refill;
-use super::{connection_exists, physical, registered, sql_type, tables_of, view, Warehouse};
+use super::{
+    connection_exists, misfits_of, physical, registered, sql_type, tables_of, view, Relation,
+    Warehouse,
+};
 
 use crate::ids::ConnectionId;
 use crate::store::{args, Db, Dialect, StoreError};
@@ -29,11 +32,15 @@ pub async fn warehouse(
     };
     let schema = schema_of(&mut tx, connection_id).await?;
     let mut tables = Vec::new();
-    for table in tables_of(&mut tx, connection_id).await? {
-        let columns = registered(&mut tx, connection_id, &table)
+    for (name, misfits) in misfits_of(&mut tx, connection_id).await? {
+        let columns = registered(&mut tx, connection_id, &name)
             .await?
             .unwrap_or_default();
-        tables.push((table, columns));
+        tables.push(Relation {
+            name,
+            columns,
+            misfits,
+        });
     }
     tx.commit().await?;
     Ok(Some(Warehouse { schema, tables }))

@@ -31,12 +31,20 @@ pub struct WarehouseColumn {
     pub tracked: bool,
 }
 
-/// A connection's warehouse: its schema and, per table with a relation, its columns (fields only:
-/// `id` and `deleted` are always there).
+/// A connection's warehouse: its schema and its relations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warehouse {
     pub schema: String,
-    pub tables: Vec<(String, Vec<WarehouseColumn>)>,
+    pub tables: Vec<Relation>,
+}
+
+/// One table's relation: its columns (fields only: `id` and `deleted` are always there) and how
+/// many values did not fit their column's type (stored NULL there, kept in the JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    pub name: String,
+    pub columns: Vec<WarehouseColumn>,
+    pub misfits: i64,
 }
 
 /// The typed table of `table` (names are the product's own, never Stripe's).
@@ -112,10 +120,23 @@ async fn registered(
         .map(Some)
 }
 
-/// The tables that have a relation, in the order they were created.
+/// The tables that have a relation, by name.
 async fn tables_of(tx: &mut Tx, connection_id: ConnectionId) -> Result<Vec<String>, StoreError> {
     tx.scalar_all(
         "SELECT table_name FROM warehouse_tables WHERE connection_id = $1 ORDER BY table_name",
+        args![connection_id],
+    )
+    .await
+}
+
+/// The tables that have a relation, by name, with their misfits.
+async fn misfits_of(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    tx.fetch_all(
+        "SELECT table_name, misfits FROM warehouse_tables WHERE connection_id = $1 \
+         ORDER BY table_name",
         args![connection_id],
     )
     .await

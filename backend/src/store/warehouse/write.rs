@@ -142,8 +142,7 @@ pub(super) async fn create(
     let dialect = tx.dialect();
     let mut definition = String::from("id TEXT PRIMARY KEY");
     let mut columns = Vec::with_capacity(fields.len());
-    for (position, (name, kind)) in fields.iter().enumerate() {
-        register_column(tx, connection_id, table, name, *kind, position).await?;
+    for (name, kind) in fields {
         definition.push_str(&format!(", \"{name}\" {}", sql_type(dialect, *kind)));
         columns.push(WarehouseColumn {
             name: name.clone(),
@@ -151,6 +150,7 @@ pub(super) async fn create(
             tracked: true,
         });
     }
+    register_columns(tx, connection_id, table, fields, 0).await?;
     tx.execute(
         &format!(
             "CREATE TABLE IF NOT EXISTS {} ({definition}, \
@@ -164,26 +164,43 @@ pub(super) async fn create(
     Ok(Some(columns))
 }
 
-/// Registers a (tracked) column at `position`.
-async fn register_column(
+/// Registers (tracked) columns from `first` on, in one statement.
+async fn register_columns(
     tx: &mut Tx,
     connection_id: ConnectionId,
     table: &str,
-    name: &str,
-    kind: ColumnType,
-    position: usize,
+    fields: &[(String, ColumnType)],
+    first: usize,
 ) -> Result<(), StoreError> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let mut args = Args::new();
+    let mut rows = Vec::with_capacity(fields.len());
+    for (i, (name, kind)) in fields.iter().enumerate() {
+        let n = args.len();
+        rows.push(format!(
+            "(${}, ${}, ${}, ${}, ${}, TRUE)",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5
+        ));
+        args.push(connection_id);
+        args.push(table);
+        args.push(name.as_str());
+        args.push(kind.as_str());
+        args.push(i64::try_from(first + i).unwrap_or(i64::MAX));
+    }
     tx.execute(
-        "INSERT INTO warehouse_columns \
-             (connection_id, table_name, column_name, column_type, position, tracked) \
-         VALUES ($1, $2, $3, $4, $5, TRUE)",
-        args![
-            connection_id,
-            table,
-            name,
-            kind.as_str(),
-            i64::try_from(position).unwrap_or(i64::MAX)
-        ],
+        &format!(
+            "INSERT INTO warehouse_columns \
+                 (connection_id, table_name, column_name, column_type, position, tracked) \
+             VALUES {}",
+            rows.join(", ")
+        ),
+        args,
     )
     .await?;
     Ok(())
@@ -212,7 +229,14 @@ pub(super) async fn add_columns(
         if columns.iter().any(|c| c.name == *name) {
             continue;
         }
-        register_column(tx, connection_id, table, name, *kind, columns.len()).await?;
+        register_columns(
+            tx,
+            connection_id,
+            table,
+            std::slice::from_ref(&(name.clone(), *kind)),
+            columns.len(),
+        )
+        .await?;
         tx.execute(
             &format!(
                 "ALTER TABLE {} ADD COLUMN \"{name}\" {}",
