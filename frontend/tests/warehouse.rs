@@ -49,6 +49,7 @@ fn warehouse() -> Warehouse {
                     column("created", ColumnType::Timestamp, false),
                     column("deleted", ColumnType::Boolean, true),
                 ],
+                misfits: 0,
             },
             WarehouseTable {
                 name: "charges".into(),
@@ -57,6 +58,7 @@ fn warehouse() -> Warehouse {
                     column("amount", ColumnType::Integer, true),
                     column("deleted", ColumnType::Boolean, true),
                 ],
+                misfits: 0,
             },
         ],
     }
