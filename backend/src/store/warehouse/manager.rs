@@ -30,7 +30,7 @@ pub async fn warehouse(
         Some(_) => pool.begin().await?,
         None => pool.begin_write().await?,
     };
-    let schema = schema_of(&mut tx, connection_id).await?;
+    let schema = schema_of(&mut tx, connection_id, false).await?;
     let mut tables = Vec::new();
     for (name, misfits) in misfits_of(&mut tx, connection_id).await? {
         let columns = registered(&mut tx, connection_id, &name)
@@ -70,7 +70,7 @@ pub async fn change_warehouse(
         return Ok(Err(WarehouseRefusal::NotFound));
     }
     let dialect = tx.dialect();
-    let old_schema = schema_of(&mut tx, connection_id).await?;
+    let old_schema = schema_of(&mut tx, connection_id, true).await?;
     let tables = tables_of(&mut tx, connection_id).await?;
     if new_schema != old_schema {
         if schema_taken(&mut tx, new_schema).await? {

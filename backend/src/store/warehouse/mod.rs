@@ -10,6 +10,7 @@
 mod manager;
 mod readers;
 mod rows;
+mod upsert;
 mod views;
 mod write;
 

@@ -8,11 +8,36 @@ use crate::store::{args, Dialect, StoreError, Tx};
 use crate::warehouse::schema;
 
 /// The connection's schema name, given now if it has none (`stripe_` and its account's name, the
-/// first free one).
+/// first free one). On PostgreSQL the connection's row stays locked until the transaction ends:
+/// shared (`FOR SHARE`) for a writer, which only needs the name not to change under it (the
+/// sync's writers side by side never wait for each other), exclusive for a rename
+/// (`for_rename`) or when the name is given.
 pub(super) async fn schema_of(
     tx: &mut Tx,
     connection_id: ConnectionId,
+    for_rename: bool,
 ) -> Result<String, StoreError> {
+    if !for_rename && tx.dialect() == Dialect::Postgres {
+        let named: Option<String> = tx
+            .scalar_one(
+                "SELECT warehouse_schema FROM connections WHERE id = $1",
+                args![connection_id],
+            )
+            .await?;
+        if named.is_some() {
+            let pinned: Option<String> = tx
+                .scalar_one(
+                    "SELECT warehouse_schema FROM connections WHERE id = $1 FOR SHARE",
+                    args![connection_id],
+                )
+                .await?;
+            if let Some(name) = pinned {
+                return Ok(name);
+            }
+        }
+    }
+    // Naming it (or renaming): the row locked alone, so two writers naming it at once take turns
+    // rather than each holding a share the other's change waits for.
     let lock = tx.dialect().for_update();
     let (current, account): (Option<String>, String) = tx
         .fetch_one(
@@ -80,7 +105,7 @@ pub(super) async fn rebuild_view(
     connection_id: ConnectionId,
     table: &str,
 ) -> Result<(), StoreError> {
-    let schema = schema_of(tx, connection_id).await?;
+    let schema = schema_of(tx, connection_id, false).await?;
     let columns = registered(tx, connection_id, table)
         .await?
         .unwrap_or_default();

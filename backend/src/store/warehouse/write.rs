@@ -2,16 +2,17 @@
 //! (bound as its columns' types), new fields added as columns, child rows derived from their
 //! parents, and a relation filled from the JSON stored before it existed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::Value;
 
+use super::upsert::upsert;
 use super::views::rebuild_view;
 use super::{physical, registered, sql_type, WarehouseColumn};
 use crate::ids::ConnectionId;
-use crate::store::{args, Arg, Args, Dialect, StoreError, Tx};
+use crate::store::{args, Args, Dialect, StoreError, Tx};
 use crate::warehouse::children;
-use crate::warehouse::columns::{self, Cell, ColumnType};
+use crate::warehouse::columns::{self, ColumnType};
 use crate::warehouse::staged::{self, ChildRows, Row, Staged};
 
 /// Objects per statement when a relation is filled from the stored JSON.
@@ -257,145 +258,6 @@ pub(super) async fn add_columns(
         rebuild_view(tx, connection_id, table).await?;
     }
     Ok(columns)
-}
-
-/// The most bound values in one statement (SQLite allows 32,766, PostgreSQL 65,535).
-const MAX_BINDS: usize = 30_000;
-
-/// A cell as bound for a column of type `kind` (each type binds as one driver type, so a NULL is
-/// typed too): text, JSON and numeric as text, integer, timestamp (Unix seconds) and boolean (0
-/// or 1) as integers. `None` when the value does not fit the column.
-pub(super) fn bound(kind: ColumnType, cell: &Cell) -> Option<Arg<'_>> {
-    if !cell.fits(kind) {
-        return None;
-    }
-    Some(match (kind, cell) {
-        (_, Cell::Null) => null(kind),
-        (ColumnType::Json, cell) => Arg::Text(cell.json()),
-        (ColumnType::Text, Cell::Text(s)) | (ColumnType::Numeric, Cell::Number(s)) => {
-            Arg::from(s.as_str())
-        }
-        (ColumnType::Numeric, Cell::Int(i)) => Arg::from(i.to_string()),
-        (ColumnType::Integer | ColumnType::Timestamp, Cell::Int(i)) => Arg::from(*i),
-        (ColumnType::Boolean, Cell::Bool(b)) => Arg::from(i64::from(*b)),
-        _ => return None,
-    })
-}
-
-/// A NULL of the type `kind` binds as.
-pub(super) fn null(kind: ColumnType) -> Arg<'static> {
-    match kind {
-        ColumnType::Integer | ColumnType::Timestamp | ColumnType::Boolean => Arg::from(None::<i64>),
-        _ => Arg::from(None::<String>),
-    }
-}
-
-/// Bound value number `n` as the statement names it: `$n` on PostgreSQL; on SQLite an anonymous
-/// `?` (values bound in order), since the driver looks each `$n` up by name and SQLite finds a
-/// name by scanning every one: a page's thousands of values would cost their square.
-fn param(dialect: Dialect, n: usize) -> String {
-    match dialect {
-        Dialect::Postgres => format!("${n}"),
-        Dialect::Sqlite => "?".to_owned(),
-    }
-}
-
-/// The SQL that turns bound value number `n` into the column's type.
-pub(super) fn placeholder(dialect: Dialect, kind: ColumnType, n: usize) -> String {
-    let p = param(dialect, n);
-    match (dialect, kind) {
-        (_, ColumnType::Numeric) => format!("CAST({p} AS NUMERIC)"),
-        (Dialect::Postgres, ColumnType::Boolean) => format!("({p} <> 0)"),
-        (Dialect::Postgres, ColumnType::Timestamp) => format!("to_timestamp({p})"),
-        (Dialect::Postgres, ColumnType::Json) => format!("CAST({p} AS JSONB)"),
-        (Dialect::Sqlite, ColumnType::Timestamp) => format!("datetime({p}, 'unixepoch')"),
-        _ => p,
-    }
-}
-
-/// One row's `VALUES` tuple, its values numbered from `first`: `id`, `deleted`, the columns.
-fn row_values(dialect: Dialect, tracked: &[&WarehouseColumn], first: usize) -> String {
-    let mut row = format!("({}, {}", param(dialect, first), param(dialect, first + 1));
-    for (i, column) in tracked.iter().enumerate() {
-        row.push_str(", ");
-        row.push_str(&placeholder(dialect, column.kind, first + 2 + i));
-    }
-    row.push(')');
-    row
-}
-
-/// Writes `objects` to the relation in multi-row upserts, each value bound as its column's type
-/// (read from the object once, never parsed again by the database).
-pub(super) async fn upsert(
-    tx: &mut Tx,
-    connection_id: ConnectionId,
-    table: &str,
-    columns: &[WarehouseColumn],
-    rows: &[Row],
-) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let dialect = tx.dialect();
-    let tracked: Vec<&WarehouseColumn> = columns.iter().filter(|c| c.tracked).collect();
-    let position: HashMap<&str, usize> = tracked
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.name.as_str(), i))
-        .collect();
-    let mut names = String::from("id, deleted");
-    let mut updates = String::from("deleted = excluded.deleted");
-    for column in &tracked {
-        let name = &column.name;
-        names.push_str(&format!(", \"{name}\""));
-        updates.push_str(&format!(", \"{name}\" = excluded.\"{name}\""));
-    }
-    let per_row = tracked.len() + 2;
-    let sqlite_row = row_values(dialect, &tracked, 1);
-    let mut misfits = 0_i64;
-    let rows_per_statement = (MAX_BINDS / per_row).max(1);
-    for chunk in rows.chunks(rows_per_statement) {
-        let mut args = Args::new();
-        let mut values = Vec::with_capacity(chunk.len());
-        for row in chunk {
-            let mut cells: Vec<Option<Arg<'_>>> = vec![None; tracked.len()];
-            for field in &row.fields {
-                if field.cell == Cell::Null {
-                    continue;
-                }
-                if let Some(&i) = position.get(&*field.name) {
-                    cells[i] = bound(tracked[i].kind, &field.cell);
-                    misfits += i64::from(cells[i].is_none());
-                }
-            }
-            let first = args.len() + 1;
-            args.push(row.id.as_str());
-            args.push(row.deleted);
-            for (cell, column) in cells.into_iter().zip(&tracked) {
-                args.push(cell.unwrap_or_else(|| null(column.kind)));
-            }
-            // SQLite's values are anonymous: every row reads the same.
-            values.push(match dialect {
-                Dialect::Sqlite => sqlite_row.clone(),
-                Dialect::Postgres => row_values(dialect, &tracked, first),
-            });
-        }
-        let sql = format!(
-            "INSERT INTO {} ({names}) VALUES {} ON CONFLICT (id) DO UPDATE SET {updates}",
-            physical(connection_id, table),
-            values.join(", ")
-        );
-        tx.execute(&sql, args).await?;
-    }
-    if misfits > 0 {
-        tx.execute(
-            "UPDATE warehouse_tables SET misfits = misfits + $3 \
-             WHERE connection_id = $1 AND table_name = $2",
-            args![connection_id, table, misfits],
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 /// Fills the relation from the JSON stored for `table` (its first use, a column tracked again).
