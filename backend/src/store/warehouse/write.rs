@@ -28,25 +28,32 @@ pub(in crate::store) async fn write(
     table: &str,
     staged: &Staged,
 ) -> Result<(), StoreError> {
-    write_relation(tx, connection_id, table, &staged.rows).await?;
+    let ids: Vec<&str> = staged.rows.iter().map(|r| r.id.as_str()).collect();
+    write_relation(tx, connection_id, table, &staged.rows, &ids).await?;
     if let Some(children) = &staged.children {
         write_children(tx, connection_id, children).await?;
     }
     Ok(())
 }
 
+/// Writes `rows` (staged from the objects `sources` of the JSON table, or from those parents) to
+/// the relation. On its first use the relation is made with their columns, then filled from
+/// whatever JSON was stored before it existed (the sources left out: never parsed again).
 pub(super) async fn write_relation(
     tx: &mut Tx,
     connection_id: ConnectionId,
     table: &str,
     rows: &[Row],
+    sources: &[&str],
 ) -> Result<(), StoreError> {
-    let Some(columns) = registered(tx, connection_id, table).await? else {
-        // Its first use: made from everything stored so far (these objects among them).
-        return refill(tx, connection_id, table).await;
-    };
+    let first_use = registered(tx, connection_id, table).await?.is_none();
+    let columns = relation(tx, connection_id, table, rows).await?;
     let columns = with_fields_of(tx, connection_id, table, columns, rows).await?;
-    upsert(tx, connection_id, table, &columns, rows).await
+    upsert(tx, connection_id, table, &columns, rows).await?;
+    if first_use {
+        refill_except(tx, connection_id, table, sources).await?;
+    }
+    Ok(())
 }
 
 /// The relation's columns once the fields of `rows` it lacks are added.
@@ -72,7 +79,8 @@ pub(super) async fn write_children(
     children: &ChildRows,
 ) -> Result<(), StoreError> {
     let child = children.child;
-    write_relation(tx, connection_id, child.table(), &children.rows).await?;
+    let parents: Vec<&str> = children.parents.iter().map(String::as_str).collect();
+    write_relation(tx, connection_id, child.table(), &children.rows, &parents).await?;
     let key = child.parent_key();
     let has_key = registered(tx, connection_id, child.table())
         .await?
@@ -266,18 +274,34 @@ pub(super) async fn refill(
     connection_id: ConnectionId,
     table: &str,
 ) -> Result<(), StoreError> {
+    refill_except(tx, connection_id, table, &[]).await
+}
+
+/// [`refill`] but for the stored objects `except` (a child table: but for those parents).
+async fn refill_except(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+    except: &[&str],
+) -> Result<(), StoreError> {
     // A child table follows from its parents' JSON.
     let child = children::as_child(table);
     let source = format!("stripe_{}", child.map_or(table, |c| c.parent().name()));
+    let except = serde_json::to_string(except).unwrap_or_default();
+    let elements = match tx.dialect() {
+        Dialect::Postgres => "SELECT jsonb_array_elements_text(CAST($4 AS TEXT)::JSONB)",
+        Dialect::Sqlite => "SELECT value FROM json_each($4)",
+    };
     let mut after = String::new();
     loop {
         let page: Vec<(String, String, bool)> = tx
             .fetch_all(
                 &format!(
                     "SELECT id, object, deleted FROM {source} \
-                     WHERE connection_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+                     WHERE connection_id = $1 AND id > $2 AND id NOT IN ({elements}) \
+                     ORDER BY id LIMIT $3"
                 ),
-                args![connection_id, after.as_str(), REFILL_BATCH],
+                args![connection_id, after.as_str(), REFILL_BATCH, except.as_str()],
             )
             .await?;
         let Some((last, ..)) = page.last() else {
