@@ -12,8 +12,13 @@ use crate::store::{args, Arg, Args, Dialect, StoreError, Tx};
 use crate::warehouse::columns::{Cell, ColumnType};
 use crate::warehouse::staged::Row;
 
-/// The most bound values in one statement (SQLite allows 32,766, PostgreSQL 65,535).
+/// The most bound values in one statement (SQLite allows 32,766).
 const MAX_BINDS: usize = 30_000;
+
+/// Rows per SQLite statement at most: each pooled connection caches the statements it prepared,
+/// and one of a whole page (~10,000 values) is a large program; in chunks of this many, a relation
+/// has a few short ones, reused by every page.
+const SQLITE_ROWS: usize = 16;
 
 /// A cell as bound for a column of type `kind` (each type binds as one driver type, so a NULL is
 /// typed too): text, JSON and numeric as text, integer, timestamp (Unix seconds) and boolean (0
@@ -194,7 +199,7 @@ async fn values(
         row_sql.push_str(&placeholder(Dialect::Sqlite, column.kind, "?"));
     }
     row_sql.push(')');
-    let rows_per_statement = (MAX_BINDS / per_row).max(1);
+    let rows_per_statement = (MAX_BINDS / per_row).clamp(1, SQLITE_ROWS);
     let mut cells = cells.into_iter();
     for chunk in rows.chunks(rows_per_statement) {
         let mut args = Args::new();
