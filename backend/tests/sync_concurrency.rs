@@ -156,6 +156,33 @@ async fn ranges_side_by_side_store_every_object_once_within_stripes_limits() {
 }
 
 #[tokio::test]
+async fn a_list_of_a_page_and_a_half_is_read_whole_never_split() {
+    // Where a list begins is unknown: a range open below is split only once it has read two whole
+    // pages, so a small account costs one request a page, not a bisection back to 2011 (which
+    // lengthened the sync of sixty new connections at once).
+    let small = account("rk_live_PageAndHalf0", true, 150);
+    let server = StripeLike::start(&[small.clone()], Duration::from_millis(250), 1.0).await;
+    let app = app_on(&server).await;
+    let id = connect(&app, &small, true).await;
+    assert_eq!(
+        run_due_jobs(&app.state, SyncOptions::default())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_same(&app, &server, id, &small.key).await;
+    // Stripe's latency lets a list's second page be asked while the first is stored: the moment a
+    // split was tried (without the rule this account took 42 requests, 28 of them bounded).
+    let seen = server.seen.lock().unwrap();
+    assert_eq!(
+        seen.bounded.get(&small.key),
+        None,
+        "no created-bounded read"
+    );
+    assert_eq!(seen.requests[&small.key], 14, "two pages a list");
+}
+
+#[tokio::test]
 async fn a_kill_in_the_middle_of_concurrent_ranges_resumes_with_no_duplicate_and_no_gap() {
     let live = account("rk_live_KilledRanges", true, 600);
     let server =

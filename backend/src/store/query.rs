@@ -171,6 +171,18 @@ impl Tx {
         }))
     }
 
+    /// [`Tx::execute`] for a statement seldom run again: not kept prepared on the connection
+    /// (the connection's cache holds the statements run often).
+    pub async fn execute_once(&mut self, sql: &str, args: Args<'_>) -> Result<u64, StoreError> {
+        Ok(dispatch!(tx self, args, |e, a| {
+            sqlx::query_with(sql, a)
+                .persistent(false)
+                .execute(e)
+                .await?
+                .rows_affected()
+        }))
+    }
+
     /// The one row a query returns in the transaction (an error when there is none).
     pub async fn fetch_one<T: Record>(
         &mut self,

@@ -16,12 +16,14 @@ use super::ranges::{self, Order, FLOOR};
 use super::run::{failed, not_stored, Outcome, Run};
 use super::writer::{PageWrite, Written};
 use crate::services::credentials::CredentialError;
-use crate::store::{self, Prepared, SyncRange};
+use crate::store::{self, Prepared, SyncRange, UNBOUNDED_LO};
 use crate::stripe::lists::StripeList;
 use crate::stripe::StripeError;
 
 /// Pages of one range read ahead of the writer.
 const PIPELINE: usize = 2;
+/// Whole pages a range open below must have read before it is split.
+const UNBOUNDED_SPLIT_PAGES: f64 = 2.0;
 
 /// Lists one table whole (from its ranges' checkpoints), then marks it synced.
 pub(super) async fn table(run: &Arc<Run>, list: StripeList) -> Outcome {
@@ -228,8 +230,14 @@ async fn split_one(
         .iter()
         .filter_map(|slot| {
             let state = slot.state();
-            // Each half must be worth a page at least (a split costs a partial last page).
-            if state.finished || state.left() < 2.0 * run.options.page_size as f64 {
+            // Each half must be worth a page at least (a split costs a partial last page). A
+            // range open below (`lo` unknown) is guessed to reach back to Stripe's beginning:
+            // only one that has read whole pages is split, never a small account's list.
+            let size = run.options.page_size as f64;
+            if state.finished
+                || state.left() < 2.0 * size
+                || (state.lo == UNBOUNDED_LO && (state.read as f64) < UNBOUNDED_SPLIT_PAGES * size)
+            {
                 return None;
             }
             let mid = ranges::split_point(state.lo, state.position?)?;

@@ -90,24 +90,21 @@ async fn registered(
     connection_id: ConnectionId,
     table: &str,
 ) -> Result<Option<Vec<WarehouseColumn>>, StoreError> {
-    let exists: Option<i64> = tx
-        .scalar_optional(
-            "SELECT CAST(1 AS BIGINT) FROM warehouse_tables \
-             WHERE connection_id = $1 AND table_name = $2",
+    // One read: the relation's row, joined to its columns (none yet: one row of NULLs).
+    let rows: Vec<(Option<String>, Option<String>, Option<bool>)> = tx
+        .fetch_all(
+            "SELECT c.column_name, c.column_type, c.tracked FROM warehouse_tables t \
+             LEFT JOIN warehouse_columns c \
+                 ON c.connection_id = t.connection_id AND c.table_name = t.table_name \
+             WHERE t.connection_id = $1 AND t.table_name = $2 ORDER BY c.position",
             args![connection_id, table],
         )
         .await?;
-    if exists.is_none() {
+    if rows.is_empty() {
         return Ok(None);
     }
-    let rows: Vec<(String, String, bool)> = tx
-        .fetch_all(
-            "SELECT column_name, column_type, tracked FROM warehouse_columns \
-             WHERE connection_id = $1 AND table_name = $2 ORDER BY position",
-            args![connection_id, table],
-        )
-        .await?;
     rows.into_iter()
+        .filter_map(|(name, kind, tracked)| Some((name?, kind?, tracked.unwrap_or(true))))
         .map(|(name, kind, tracked)| {
             let kind = ColumnType::from_wire(&kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("column type {kind}")))?;

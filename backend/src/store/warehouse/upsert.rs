@@ -15,10 +15,12 @@ use crate::warehouse::staged::Row;
 /// The most bound values in one statement (SQLite allows 32,766).
 const MAX_BINDS: usize = 30_000;
 
-/// Rows per SQLite statement at most: each pooled connection caches the statements it prepared,
-/// and one of a whole page (~10,000 values) is a large program; in chunks of this many, a relation
-/// has a few short ones, reused by every page.
-const SQLITE_ROWS: usize = 16;
+/// Rows per SQLite statement: half a page of Stripe's (two statements a page; each costs the
+/// writer a round trip to the driver's thread, and fewer rows a statement measurably slowed the
+/// sync of many new connections). Each pooled connection caches the statements it prepared, one
+/// of this many rows per relation; a page's remainder (fewer rows) is prepared, run and not kept,
+/// so no connection caches one program per page size.
+const SQLITE_ROWS: usize = 50;
 
 /// A cell as bound for a column of type `kind` (each type binds as one driver type, so a NULL is
 /// typed too): text, JSON and numeric as text, integer, timestamp (Unix seconds) and boolean (0
@@ -214,7 +216,11 @@ async fn values(
             "{head}VALUES {}{tail}",
             vec![row_sql.as_str(); chunk.len()].join(", ")
         );
-        tx.execute(&sql, args).await?;
+        if chunk.len() == rows_per_statement {
+            tx.execute(&sql, args).await?;
+        } else {
+            tx.execute_once(&sql, args).await?;
+        }
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The views a connection's schema shows its relations under, and the schema's name: given on
 //! first use, checked free, re-made when columns change, dropped with the connection.
 
-use super::{physical, registered, view};
+use super::{physical, registered, view, WarehouseColumn};
 
 use crate::ids::ConnectionId;
 use crate::store::{args, Dialect, StoreError, Tx};
@@ -105,10 +105,20 @@ pub(super) async fn rebuild_view(
     connection_id: ConnectionId,
     table: &str,
 ) -> Result<(), StoreError> {
-    let schema = schema_of(tx, connection_id, false).await?;
     let columns = registered(tx, connection_id, table)
         .await?
         .unwrap_or_default();
+    show(tx, connection_id, table, &columns).await
+}
+
+/// Creates (again) the view of `table` with its registered `columns`.
+pub(super) async fn show(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    table: &str,
+    columns: &[WarehouseColumn],
+) -> Result<(), StoreError> {
+    let schema = schema_of(tx, connection_id, false).await?;
     let dialect = tx.dialect();
     if dialect == Dialect::Postgres {
         tx.execute(

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::upsert::upsert;
-use super::views::rebuild_view;
+use super::views::show;
 use super::{physical, registered, sql_type, WarehouseColumn};
 use crate::ids::ConnectionId;
 use crate::store::{args, Args, Dialect, StoreError, Tx};
@@ -38,22 +38,22 @@ pub(in crate::store) async fn write(
 
 /// Writes `rows` (staged from the objects `sources` of the JSON table, or from those parents) to
 /// the relation. On its first use the relation is made with their columns, then filled from
-/// whatever JSON was stored before it existed (the sources left out: never parsed again).
+/// whatever JSON was stored before it existed (the sources left out: never parsed again; made by
+/// another writer meanwhile, that one fills it). The relation's columns.
 pub(super) async fn write_relation(
     tx: &mut Tx,
     connection_id: ConnectionId,
     table: &str,
     rows: &[Row],
     sources: &[&str],
-) -> Result<(), StoreError> {
-    let first_use = registered(tx, connection_id, table).await?.is_none();
-    let columns = relation(tx, connection_id, table, rows).await?;
+) -> Result<Vec<WarehouseColumn>, StoreError> {
+    let (columns, created) = relation(tx, connection_id, table, rows).await?;
     let columns = with_fields_of(tx, connection_id, table, columns, rows).await?;
     upsert(tx, connection_id, table, &columns, rows).await?;
-    if first_use {
+    if created {
         refill_except(tx, connection_id, table, sources).await?;
     }
-    Ok(())
+    Ok(columns)
 }
 
 /// The relation's columns once the fields of `rows` it lacks are added.
@@ -80,12 +80,10 @@ pub(super) async fn write_children(
 ) -> Result<(), StoreError> {
     let child = children.child;
     let parents: Vec<&str> = children.parents.iter().map(String::as_str).collect();
-    write_relation(tx, connection_id, child.table(), &children.rows, &parents).await?;
+    let columns =
+        write_relation(tx, connection_id, child.table(), &children.rows, &parents).await?;
     let key = child.parent_key();
-    let has_key = registered(tx, connection_id, child.table())
-        .await?
-        .is_some_and(|cols| cols.iter().any(|c| c.name == key));
-    if !has_key {
+    if !columns.iter().any(|c| c.name == key) {
         return Ok(());
     }
     let ids: Vec<&str> = children.rows.iter().map(|r| r.id.as_str()).collect();
@@ -169,7 +167,7 @@ pub(super) async fn create(
         args![],
     )
     .await?;
-    rebuild_view(tx, connection_id, table).await?;
+    show(tx, connection_id, table, &columns).await?;
     Ok(Some(columns))
 }
 
@@ -263,7 +261,7 @@ pub(super) async fn add_columns(
         added = true;
     }
     if added {
-        rebuild_view(tx, connection_id, table).await?;
+        show(tx, connection_id, table, &columns).await?;
     }
     Ok(columns)
 }
@@ -277,7 +275,8 @@ pub(super) async fn refill(
     refill_except(tx, connection_id, table, &[]).await
 }
 
-/// [`refill`] but for the stored objects `except` (a child table: but for those parents).
+/// [`refill`] but for the stored objects `except` (a child table: but for those parents). The
+/// relation exists.
 async fn refill_except(
     tx: &mut Tx,
     connection_id: ConnectionId,
@@ -305,8 +304,6 @@ async fn refill_except(
             )
             .await?;
         let Some((last, ..)) = page.last() else {
-            // Nothing stored (yet): the relation exists all the same.
-            relation(tx, connection_id, table, &[]).await?;
             return Ok(());
         };
         after = last.clone();
@@ -323,28 +320,28 @@ async fn refill_except(
             Some(child) => staged::child_rows(child, &objects).map_or_else(Vec::new, |c| c.rows),
             None => objects.iter().map(Row::of).collect(),
         };
-        let columns = relation(tx, connection_id, table, &rows).await?;
+        let (columns, _) = relation(tx, connection_id, table, &rows).await?;
         let columns = with_fields_of(tx, connection_id, table, columns, &rows).await?;
         upsert(tx, connection_id, table, &columns, &rows).await?;
     }
 }
 
-/// The relation's columns; created first (with the fields of `rows`) when it does not exist.
+/// The relation's columns, and whether this call created it (with the fields of `rows`: it did
+/// not exist).
 async fn relation(
     tx: &mut Tx,
     connection_id: ConnectionId,
     table: &str,
     rows: &[Row],
-) -> Result<Vec<WarehouseColumn>, StoreError> {
+) -> Result<(Vec<WarehouseColumn>, bool), StoreError> {
     if let Some(columns) = registered(tx, connection_id, table).await? {
-        return Ok(columns);
+        return Ok((columns, false));
     }
     if let Some(columns) = create(tx, connection_id, table, &new_fields(&[], rows)).await? {
-        return Ok(columns);
+        return Ok((columns, true));
     }
-    Ok(registered(tx, connection_id, table)
-        .await?
-        .unwrap_or_default())
+    let columns = registered(tx, connection_id, table).await?;
+    Ok((columns.unwrap_or_default(), false))
 }
 
 /// Marks deleted in the relation what the JSON says is deleted: the objects `ids` (an event told
