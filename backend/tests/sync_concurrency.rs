@@ -161,7 +161,12 @@ async fn a_list_of_a_page_and_a_half_is_read_whole_never_split() {
     // pages, so a small account costs one request a page, not a bisection back to 2011 (which
     // lengthened the sync of sixty new connections at once).
     let small = account("rk_live_PageAndHalf0", true, 150);
-    let server = StripeLike::start(&[small.clone()], Duration::from_millis(250), 1.0).await;
+    let server = StripeLike::start(
+        std::slice::from_ref(&small),
+        Duration::from_millis(250),
+        1.0,
+    )
+    .await;
     let app = app_on(&server).await;
     let id = connect(&app, &small, true).await;
     assert_eq!(
