@@ -129,7 +129,9 @@ async fn a_backfill_stopped_mid_way_resumes_from_its_checkpoint_without_duplicat
     let pages = sum(&in_pass, &|t| t["progress"]["pages"].as_i64().unwrap());
     let rows = sum(&complete, &|t| t["rows"].as_i64().unwrap());
     assert_eq!(done + rows, stored, "{body}");
-    assert_eq!(pages + complete.len() as i64, 2, "{body}");
+    // A complete table read its rows in pages of two (a short or empty one ended it).
+    let complete_pages = sum(&complete, &|t| t["rows"].as_i64().unwrap() / 2 + 1);
+    assert_eq!(pages + complete_pages, 2, "{body}");
     assert!(
         in_pass.iter().all(|t| t["progress"]["expected"] == false),
         "{body}"

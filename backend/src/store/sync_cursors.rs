@@ -48,6 +48,7 @@ pub async fn begin_full_pass(
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(None);
     }
+    super::warehouse::prepare(&mut tx, connection_id).await?;
     let current: Option<(Option<JobId>, Option<i64>)> = tx
         .fetch_optional(
             "SELECT pass_job_id, pass_cursor FROM sync_cursors WHERE connection_id = $1",

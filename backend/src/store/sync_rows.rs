@@ -78,6 +78,32 @@ pub(super) enum Filter {
     Real(Option<f64>),
 }
 
+impl Filter {
+    /// The value when it is text (else NULL: bound in a column of another kind).
+    fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(v) => v.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The value when it is an integer.
+    fn as_int(&self) -> Option<i64> {
+        match self {
+            Self::Int(v) => *v,
+            _ => None,
+        }
+    }
+
+    /// The value when it is a real number.
+    fn as_real(&self) -> Option<f64> {
+        match self {
+            Self::Real(v) => *v,
+            _ => None,
+        }
+    }
+}
+
 /// The values of `list`'s filter columns in `object`, in the columns' order.
 pub(super) fn filters(list: StripeList, object: &Value) -> Vec<Filter> {
     columns(list)
@@ -195,26 +221,17 @@ pub(super) async fn upsert_objects(
                     q = match col {
                         Col::Text => q.bind(
                             values
-                                .map(|f| match f {
-                                    Some(Filter::Text(v)) => v.as_deref(),
-                                    _ => None,
-                                })
+                                .map(|f| f.and_then(Filter::as_text))
                                 .collect::<Vec<_>>(),
                         ),
                         Col::Int => q.bind(
                             values
-                                .map(|f| match f {
-                                    Some(Filter::Int(v)) => *v,
-                                    _ => None,
-                                })
+                                .map(|f| f.and_then(Filter::as_int))
                                 .collect::<Vec<_>>(),
                         ),
                         Col::Real => q.bind(
                             values
-                                .map(|f| match f {
-                                    Some(Filter::Real(v)) => *v,
-                                    _ => None,
-                                })
+                                .map(|f| f.and_then(Filter::as_real))
                                 .collect::<Vec<_>>(),
                         ),
                     };

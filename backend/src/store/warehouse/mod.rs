@@ -48,9 +48,36 @@ pub struct Relation {
     pub misfits: i64,
 }
 
+/// Names the connection's schema (on PostgreSQL, creates it) before a pass writes its pages. The
+/// writers then only read the name: one naming it would hold the connection's row alone, and its
+/// uncommitted schema, until its whole batch committed, and every writer with a page of that
+/// connection would wait for it (sixty new connections at once were written nearly one at a time).
+pub(in crate::store) async fn prepare(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+) -> Result<(), StoreError> {
+    let schema = views::schema_of(tx, connection_id, false).await?;
+    if tx.dialect() == Dialect::Postgres {
+        tx.execute(
+            &format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""),
+            args![],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// The typed table of `table` (names are the product's own, never Stripe's).
 fn physical(connection_id: ConnectionId, table: &str) -> String {
     format!("warehouse_c{connection_id}_{table}")
+}
+
+/// The ids of a JSON array bound as parameter `$n`, as rows for `IN (…)`.
+fn id_set(dialect: Dialect, n: u8) -> String {
+    match dialect {
+        Dialect::Postgres => format!("SELECT jsonb_array_elements_text(CAST(${n} AS TEXT)::JSONB)"),
+        Dialect::Sqlite => format!("SELECT value FROM json_each(${n})"),
+    }
 }
 
 /// The view under which `table` is shown in `schema`.

@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::upsert::upsert;
 use super::views::show;
-use super::{physical, registered, sql_type, WarehouseColumn};
+use super::{id_set, physical, registered, sql_type, WarehouseColumn};
 use crate::ids::ConnectionId;
-use crate::store::{args, Args, Dialect, StoreError, Tx};
+use crate::store::{args, Args, StoreError, Tx};
 use crate::warehouse::children;
 use crate::warehouse::columns::{self, ColumnType};
 use crate::warehouse::staged::{self, ChildRows, Row, Staged};
@@ -87,15 +87,12 @@ pub(super) async fn write_children(
         return Ok(());
     }
     let ids: Vec<&str> = children.rows.iter().map(|r| r.id.as_str()).collect();
-    let elements = |n: u8| match tx.dialect() {
-        Dialect::Postgres => format!("SELECT jsonb_array_elements_text(CAST(${n} AS TEXT)::JSONB)"),
-        Dialect::Sqlite => format!("SELECT value FROM json_each(${n})"),
-    };
+    let dialect = tx.dialect();
     let sql = format!(
         "DELETE FROM {} WHERE \"{key}\" IN ({}) AND id NOT IN ({})",
         physical(connection_id, child.table()),
-        elements(1),
-        elements(2)
+        id_set(dialect, 1),
+        id_set(dialect, 2)
     );
     tx.execute(
         &sql,
@@ -287,10 +284,7 @@ async fn refill_except(
     let child = children::as_child(table);
     let source = format!("stripe_{}", child.map_or(table, |c| c.parent().name()));
     let except = serde_json::to_string(except).unwrap_or_default();
-    let elements = match tx.dialect() {
-        Dialect::Postgres => "SELECT jsonb_array_elements_text(CAST($4 AS TEXT)::JSONB)",
-        Dialect::Sqlite => "SELECT value FROM json_each($4)",
-    };
+    let elements = id_set(tx.dialect(), 4);
     let mut after = String::new();
     loop {
         let page: Vec<(String, String, bool)> = tx
