@@ -706,3 +706,45 @@ fn failed_table<'a>(body: &'a Value, code: &str) -> &'a Value {
         .find(|t| t["error"]["code"] == code)
         .unwrap_or_else(|| panic!("no table failed with {code}: {body}"))
 }
+
+#[tokio::test]
+async fn a_lease_is_extended_once_half_spent_and_a_worker_that_lost_it_writes_nothing() {
+    use backend::store::{self, Lease};
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    let pool = &app.state.pool;
+    let now = app.state.clock.now();
+    let job = store::claim_sync_job(pool, "worker-a", now, now + 120)
+        .await
+        .unwrap()
+        .expect("the connection's first sync is due");
+    let lease = |at: i64, owner: &'static str| Lease {
+        job_id: job.id,
+        owner,
+        now: at,
+        until: at + 120,
+    };
+    let lease_until = || async {
+        pool.scalar_one::<i64>(
+            "SELECT lease_until FROM sync_jobs WHERE id = $1",
+            args![job.id],
+        )
+        .await
+        .unwrap()
+    };
+    let begin = |lease: Lease<'static>| async move {
+        store::begin_ranges(pool, lease, ConnectionId(id), StripeList::Customers)
+            .await
+            .unwrap()
+    };
+    // Less than half spent: checked, not extended (an extension locks the job's row alone).
+    assert!(begin(lease(now + 30, "worker-a")).await.is_some());
+    assert_eq!(lease_until().await, now + 120);
+    // Half spent: extended.
+    assert!(begin(lease(now + 61, "worker-a")).await.is_some());
+    assert_eq!(lease_until().await, now + 181);
+    // Another worker's lease (it never claimed the job): refused, nothing changed.
+    assert!(begin(lease(now + 62, "worker-b")).await.is_none());
+    assert!(begin(lease(now + 170, "worker-b")).await.is_none());
+    assert_eq!(lease_until().await, now + 181);
+}

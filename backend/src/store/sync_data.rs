@@ -12,7 +12,9 @@ use crate::stripe::lists::StripeList;
 use serde_json::Value;
 
 /// Takes the lease check and heartbeat inside the transaction: a worker that lost its job to
-/// another never writes.
+/// another never writes. The lease is extended once half of it is spent, else only checked under a
+/// shared lock (PostgreSQL): each extension locks the job's row alone, and the writers side by side
+/// with pages of the job, and its readers, would each wait for the others' transactions to end.
 pub(super) async fn hold_lease(
     tx: &mut Tx,
     job_id: JobId,
@@ -20,14 +22,32 @@ pub(super) async fn hold_lease(
     now: i64,
     lease_until: i64,
 ) -> Result<bool, StoreError> {
-    let n = tx
+    let half_spent = now + (lease_until - now) / 2;
+    let extended = tx
         .execute(
             "UPDATE sync_jobs SET heartbeat_at = $3, lease_until = $4 \
-             WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
-            args![job_id, owner, now, lease_until],
+             WHERE id = $1 AND lease_owner = $2 AND status = 'running' \
+                 AND (lease_until IS NULL OR lease_until <= $5)",
+            args![job_id, owner, now, lease_until, half_spent],
         )
         .await?;
-    Ok(n == 1)
+    if extended == 1 {
+        return Ok(true);
+    }
+    let share = match tx.dialect() {
+        super::Dialect::Postgres => " FOR SHARE",
+        super::Dialect::Sqlite => "",
+    };
+    let held: Option<i64> = tx
+        .scalar_optional(
+            &format!(
+                "SELECT CAST(1 AS BIGINT) FROM sync_jobs \
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'running'{share}"
+            ),
+            args![job_id, owner],
+        )
+        .await?;
+    Ok(held.is_some())
 }
 
 /// The job holding a lease, for the writes made on its behalf.
