@@ -23,6 +23,20 @@ pub(super) async fn hold_lease(
     lease_until: i64,
 ) -> Result<bool, StoreError> {
     let half_spent = now + (lease_until - now) / 2;
+    if tx.dialect() == super::Dialect::Sqlite {
+        // One writer at a time: no lock to spare, one statement (each is a round trip to the
+        // driver's thread while the whole database waits).
+        let held = tx
+            .execute(
+                "UPDATE sync_jobs SET \
+                     heartbeat_at = CASE WHEN COALESCE(lease_until, $5) <= $5 THEN $3 ELSE heartbeat_at END, \
+                     lease_until = CASE WHEN COALESCE(lease_until, $5) <= $5 THEN $4 ELSE lease_until END \
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+                args![job_id, owner, now, lease_until, half_spent],
+            )
+            .await?;
+        return Ok(held == 1);
+    }
     let extended = tx
         .execute(
             "UPDATE sync_jobs SET heartbeat_at = $3, lease_until = $4 \
@@ -34,16 +48,10 @@ pub(super) async fn hold_lease(
     if extended == 1 {
         return Ok(true);
     }
-    let share = match tx.dialect() {
-        super::Dialect::Postgres => " FOR SHARE",
-        super::Dialect::Sqlite => "",
-    };
     let held: Option<i64> = tx
         .scalar_optional(
-            &format!(
-                "SELECT CAST(1 AS BIGINT) FROM sync_jobs \
-                 WHERE id = $1 AND lease_owner = $2 AND status = 'running'{share}"
-            ),
+            "SELECT CAST(1 AS BIGINT) FROM sync_jobs \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'running' FOR SHARE",
             args![job_id, owner],
         )
         .await?;
