@@ -17,7 +17,7 @@ use backend::stripe::lists::StripeList;
 use backend::sync::{run_due_jobs, SyncOptions};
 use shared::AuthKind;
 use support::stripe_like::{Account, StripeLike};
-use support::sync::store_key_connection;
+use support::sync::{run, store_key_connection};
 use support::*;
 
 /// The seven lists' names.
@@ -169,12 +169,7 @@ async fn a_list_of_a_page_and_a_half_is_read_whole_never_split() {
     .await;
     let app = app_on(&server).await;
     let id = connect(&app, &small, true).await;
-    assert_eq!(
-        run_due_jobs(&app.state, SyncOptions::default())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
     assert_same(&app, &server, id, &small.key).await;
     // Stripe's latency lets a list's second page be asked while the first is stored: the moment a
     // split was tried (without the rule this account took 42 requests, 28 of them bounded).

@@ -41,7 +41,7 @@ pub(super) async fn hold_lease(
         .execute(
             "UPDATE sync_jobs SET heartbeat_at = $3, lease_until = $4 \
              WHERE id = $1 AND lease_owner = $2 AND status = 'running' \
-                 AND (lease_until IS NULL OR lease_until <= $5)",
+                 AND COALESCE(lease_until, $5) <= $5",
             args![job_id, owner, now, lease_until, half_spent],
         )
         .await?;

@@ -23,7 +23,7 @@ use crate::stripe::StripeError;
 /// Pages of one range read ahead of the writer.
 const PIPELINE: usize = 2;
 /// Whole pages a range open below must have read before it is split.
-const UNBOUNDED_SPLIT_PAGES: f64 = 2.0;
+const UNBOUNDED_SPLIT_PAGES: u64 = 2;
 
 /// Lists one table whole (from its ranges' checkpoints), then marks it synced.
 pub(super) async fn table(run: &Arc<Run>, list: StripeList) -> Outcome {
@@ -236,7 +236,8 @@ async fn split_one(
             let size = run.options.page_size as f64;
             if state.finished
                 || state.left() < 2.0 * size
-                || (state.lo == UNBOUNDED_LO && (state.read as f64) < UNBOUNDED_SPLIT_PAGES * size)
+                || (state.lo == UNBOUNDED_LO
+                    && state.read < UNBOUNDED_SPLIT_PAGES * run.options.page_size as u64)
             {
                 return None;
             }

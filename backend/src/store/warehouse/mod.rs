@@ -131,7 +131,7 @@ async fn registered(
         return Ok(None);
     }
     rows.into_iter()
-        .filter_map(|(name, kind, tracked)| Some((name?, kind?, tracked.unwrap_or(true))))
+        .filter_map(|(name, kind, tracked)| Some((name?, kind?, tracked?)))
         .map(|(name, kind, tracked)| {
             let kind = ColumnType::from_wire(&kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("column type {kind}")))?;
