@@ -113,6 +113,19 @@ impl<'a> From<&'a mut Tx> for Conn<'a> {
     }
 }
 
+/// PostgreSQL's `BEGIN`, carried to its end even when the caller is cancelled (a sync reader
+/// aborted because another list failed): sqlx counts the transaction only once the server answered,
+/// so a `begin` dropped in between hands the connection back to the pool inside a transaction that
+/// nothing ends, and the next borrower's statements run in it and are never committed
+/// (launchbadge/sqlx#4393, in 0.8.6 and 0.9.0). In a task of its own the `BEGIN` completes, and a
+/// transaction nobody awaits any more is dropped there, which rolls it back.
+async fn begin_postgres(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin().await })
+        .await
+        .map_err(|_| sqlx::Error::WorkerCrashed)?
+}
+
 impl Db {
     /// Which database this is.
     pub fn dialect(&self) -> Dialect {
@@ -129,7 +142,7 @@ impl Db {
                 let turn = turns.take().await;
                 Tx::Sqlite(p.begin().await?, turn)
             }
-            Self::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Self::Postgres(p) => Tx::Postgres(begin_postgres(p).await?),
         })
     }
 
@@ -143,7 +156,7 @@ impl Db {
                 let turn = turns.take().await;
                 Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
             }
-            Self::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Self::Postgres(p) => Tx::Postgres(begin_postgres(p).await?),
         })
     }
 
