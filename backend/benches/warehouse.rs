@@ -116,7 +116,7 @@ async fn main() {
             lease,
             ConnectionId(connection),
             StripeList::Charges,
-            &objects
+            &store::Prepared::new(StripeList::Charges, &objects, now)
         )
         .await
         .expect("store"));

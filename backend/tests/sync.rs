@@ -42,10 +42,15 @@ async fn connecting_fills_the_seven_tables_with_exactly_what_stripe_lists_and_a_
         let expected = stripe_objects(&app, id, list).await.len();
         assert_eq!(t["rows"], expected as i64, "{t}");
         assert!(t["synced_at"].is_i64(), "{t}");
+        // Every change made before the pass began is in the table.
+        let fresh = t["fresh_as_of"].as_i64().unwrap();
+        assert!(fresh <= t["synced_at"].as_i64().unwrap(), "{t}");
         assert_eq!(t["progress"], Value::Null, "{t}");
         assert_eq!(t["error"], Value::Null, "{t}");
-        assert_eq!(t.as_object().unwrap().len(), 5, "{t}");
+        assert_eq!(t.as_object().unwrap().len(), 6, "{t}");
     }
+    let oldest = tables.iter().filter_map(|t| t["fresh_as_of"].as_i64()).min();
+    assert_eq!(body["fresh_as_of"].as_i64(), oldest, "the oldest table's");
     assert_tables_match_stripe(&app, id).await;
 
     let before = snapshot(&app, id).await;
@@ -551,6 +556,7 @@ async fn a_worker_that_lost_its_lease_writes_nothing() {
     let page = backend::store::Prepared::new(
         StripeList::Customers,
         &[serde_json::json!({"id": "cus_stale", "object": "customer", "created": 1})],
+        later,
     );
     let stale_page = RangePage {
         lease: stale,

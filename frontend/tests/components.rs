@@ -535,6 +535,7 @@ fn seven_tables(status: shared::SyncState) -> shared::SyncStatus {
     ];
     shared::SyncStatus {
         status,
+        fresh_as_of: None,
         tables: names
             .iter()
             .enumerate()
@@ -542,6 +543,7 @@ fn seven_tables(status: shared::SyncState) -> shared::SyncStatus {
                 name: (*name).into(),
                 rows: i as i64 * 10,
                 synced_at: (i != 1).then(|| (js_sys::Date::now() / 1000.0) as i64 - 7_200),
+                fresh_as_of: (i != 1).then(|| (js_sys::Date::now() / 1000.0) as i64 - 7_500),
                 // A table synced before expects its last count; one never synced (charges) only
                 // knows what it has read.
                 progress: (i < 2).then_some(shared::SyncProgress {

@@ -442,10 +442,12 @@ fn data_section(rows: &WarehouseRows) -> (web_sys::HtmlElement, impl Drop) {
     stub_fetch(rows, 500, "");
     let status = SyncStatus {
         status: SyncState::Idle,
+        fresh_as_of: Some(1_700_000_000),
         tables: vec![TableSync {
             name: "customers".into(),
             rows: 2,
             synced_at: Some(1_700_000_000),
+            fresh_as_of: Some(1_700_000_000),
             progress: None,
             error: None,
         }],

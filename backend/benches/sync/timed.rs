@@ -96,6 +96,7 @@ pub async fn timed_backfill(
     };
     let mut split = Split::default();
     let started = Instant::now();
+    let began = now;
     store::begin_full_pass(
         &state.pool,
         lease(now),
@@ -151,7 +152,7 @@ pub async fn timed_backfill(
             }
             let t = Instant::now();
             let done = !page.has_more || page.data.is_empty();
-            let objects = store::Prepared::new(list, &page.data);
+            let objects = store::Prepared::new(list, &page.data, state.clock.now());
             drop(page.data);
             split.prepare += t.elapsed();
             let t = Instant::now();
@@ -181,6 +182,7 @@ pub async fn timed_backfill(
                     lease,
                     ConnectionId(connection),
                     list,
+                    began,
                     reconcile
                 )
                 .await

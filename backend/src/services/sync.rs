@@ -83,11 +83,22 @@ pub async fn status(app: &AppState, id: ConnectionId) -> Result<SyncStatus, Data
             name: list.name().to_owned(),
             rows: t.rows,
             synced_at: t.synced_at,
+            fresh_as_of: t.fresh_as_of,
             progress,
             error,
         });
     }
-    Ok(SyncStatus { status, tables })
+    // The oldest table's, and none while any table has none.
+    let fresh_as_of = tables
+        .iter()
+        .map(|t| t.fresh_as_of)
+        .collect::<Option<Vec<i64>>>()
+        .and_then(|all| all.into_iter().min());
+    Ok(SyncStatus {
+        status,
+        fresh_as_of,
+        tables,
+    })
 }
 
 /// `POST /api/connections/{id}/sync`: queues a sync unless one is queued or running.

@@ -17,6 +17,9 @@ pub(super) struct Stored {
     pub id: String,
     pub created: Option<i64>,
     pub deleted: bool,
+    /// The moment this state of the object reflects (Unix seconds): an older one never
+    /// overwrites it.
+    pub version: i64,
     /// The object's JSON text.
     pub json: String,
     /// Its filter columns' values.
@@ -33,22 +36,32 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Prepares `objects` of `list`. PostgreSQL refuses to update one row twice in a statement:
-    /// a page naming an object twice (Stripe never should) keeps its last copy.
-    pub fn new(list: StripeList, objects: &[Value]) -> Self {
+    /// Prepares `objects` of `list`, read at `version` (Unix seconds). PostgreSQL refuses to
+    /// update one row twice in a statement: a page naming an object twice (Stripe never should)
+    /// keeps its last copy.
+    pub fn new(list: StripeList, objects: &[Value], version: i64) -> Self {
+        let versioned: Vec<(&Value, i64)> = objects.iter().map(|o| (o, version)).collect();
+        Self::versioned(list, &versioned)
+    }
+
+    /// Prepares `objects` of `list`, each with the moment its state reflects (the `created` of
+    /// the event that brought it).
+    pub fn versioned(list: StripeList, objects: &[(&Value, i64)]) -> Self {
         let kept = last_of_each(objects);
+        let values: Vec<&Value> = kept.iter().map(|(o, _)| *o).collect();
         Self {
             stored: kept
                 .iter()
-                .map(|object| Stored {
+                .map(|&(object, version)| Stored {
                     id: id(object).to_owned(),
                     created: object["created"].as_i64(),
                     deleted: object["deleted"].as_bool().unwrap_or(false),
+                    version,
                     json: object.to_string(),
                     filters: filters(list, object),
                 })
                 .collect(),
-            typed: staged::stage(list.name(), &kept),
+            typed: staged::stage(list.name(), &values),
         }
     }
 
@@ -73,12 +86,13 @@ fn id(object: &Value) -> &str {
 }
 
 /// `objects` with only the last copy of each id, in their order.
-fn last_of_each(objects: &[Value]) -> Vec<&Value> {
+fn last_of_each<'a>(objects: &[(&'a Value, i64)]) -> Vec<(&'a Value, i64)> {
     let mut seen = HashSet::with_capacity(objects.len());
-    let mut kept: Vec<&Value> = objects
+    let mut kept: Vec<(&Value, i64)> = objects
         .iter()
         .rev()
-        .filter(|o| seen.insert(id(o)))
+        .filter(|(o, _)| seen.insert(id(o)))
+        .copied()
         .collect();
     kept.reverse();
     kept
@@ -97,13 +111,14 @@ mod tests {
             json!({"id": "a", "n": 2, "created": 7}),
             json!({"id": "c", "n": 1, "deleted": true}),
         ];
-        let prepared = Prepared::new(StripeList::Customers, &page);
+        let prepared = Prepared::new(StripeList::Customers, &page, 5);
         let ids: Vec<&str> = prepared.stored.iter().map(|o| o.id.as_str()).collect();
         assert_eq!(ids, ["b", "a", "c"]);
         assert_eq!(prepared.stored[1].json, page[2].to_string());
         assert_eq!(prepared.stored[1].created, Some(7));
         assert_eq!(prepared.stored[1].filters[0], Filter::Text(None));
         assert!(prepared.stored[2].deleted);
+        assert!(prepared.stored.iter().all(|o| o.version == 5));
         let typed: Vec<&str> = prepared.typed.rows.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(typed, ids);
         assert_eq!(prepared.last_id(), Some("c"));

@@ -84,7 +84,8 @@ pub async fn begin_full_pass(
     Ok(Some(cursor))
 }
 
-/// Moves the events cursor: to `events_from`, or (a full pass completing) to the pass's cursor.
+/// Moves the events cursor: to `events_from`, or (a full pass completing, which is then recorded as
+/// the last one) to the pass's cursor.
 pub async fn advance_events(
     pool: &Db,
     lease: Lease<'_>,
@@ -104,8 +105,10 @@ pub async fn advance_events(
              pass_job_id = CASE WHEN sync_cursors.pass_job_id = $3 THEN NULL \
                  ELSE sync_cursors.pass_job_id END, \
              pass_cursor = CASE WHEN sync_cursors.pass_job_id = $3 THEN NULL \
-                 ELSE sync_cursors.pass_cursor END",
-        args![connection_id, events_from, lease.job_id],
+                 ELSE sync_cursors.pass_cursor END, \
+             full_pass_at = CASE WHEN sync_cursors.pass_job_id = $3 THEN $4 \
+                 ELSE sync_cursors.full_pass_at END",
+        args![connection_id, events_from, lease.job_id, lease.now],
     )
     .await?;
     tx.commit().await?;

@@ -162,84 +162,100 @@ pub async fn commit_pages(pool: &Db, pages: &[RangePage<'_>]) -> Result<Vec<bool
     Ok(written)
 }
 
-/// Stores objects read one by one (the events pass), outside any full pass.
+/// Stores objects read one by one (the events pass), outside any full pass; an object whose stored
+/// state is newer is left as it is.
 pub async fn store_objects(
     pool: &Db,
     lease: Lease<'_>,
     connection_id: ConnectionId,
     list: StripeList,
-    objects: &[Value],
+    page: &Prepared,
 ) -> Result<bool, StoreError> {
-    let page = Prepared::new(list, objects);
     let mut tx = pool.begin().await?;
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(false);
     }
-    upsert_objects(&mut tx, connection_id, list, &page, lease.now, None).await?;
+    upsert_objects(&mut tx, connection_id, list, page, lease.now, None).await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// Marks objects deleted at Stripe: a stored one keeps its last state with `deleted` set; one
-/// never stored is kept as last seen (`last_seen`, from the event that told of it).
+/// Marks objects deleted at Stripe, each at the moment it was (the event's `created`): a stored
+/// one keeps its last state with `deleted` set, unless a newer state is stored; one never stored
+/// is kept as last seen (from the event that told of it).
 pub async fn mark_deleted(
     pool: &Db,
     lease: Lease<'_>,
     connection_id: ConnectionId,
     list: StripeList,
-    last_seen: &[Value],
+    last_seen: &[(Value, i64)],
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(false);
     }
-    let table = table(list);
-    for object in last_seen {
-        let id = object["id"].as_str().unwrap_or_default();
-        let marked = tx
-            .execute(
-                &format!(
-                    "UPDATE {table} SET deleted = TRUE, synced_at = $3 \
-                     WHERE connection_id = $1 AND id = $2 AND deleted = FALSE"
-                ),
-                args![connection_id, id, lease.now],
-            )
-            .await?;
-        if marked == 0 {
-            let mut stub = object.clone();
-            stub["deleted"] = Value::Bool(true);
-            // Inserted only when absent (an already-deleted row stays as it is).
-            let exists: Option<i64> = tx
-                .scalar_optional(
-                    &format!(
-                        "SELECT CAST(1 AS BIGINT) FROM {table} \
-                         WHERE connection_id = $1 AND id = $2"
-                    ),
-                    args![connection_id, id],
-                )
-                .await?;
-            if exists.is_none() {
-                let stub = Prepared::new(list, &[stub]);
-                upsert_objects(&mut tx, connection_id, list, &stub, lease.now, None).await?;
-            }
-        }
-    }
-    let ids: Vec<&str> = last_seen
-        .iter()
-        .map(|o| o["id"].as_str().unwrap_or_default())
-        .collect();
-    super::warehouse::mark_deleted(&mut tx, connection_id, list.name(), Some(&ids)).await?;
+    mark_deleted_in(&mut tx, connection_id, list, last_seen, lease.now).await?;
     tx.commit().await?;
     Ok(true)
 }
 
+/// [`mark_deleted`] inside the caller's transaction.
+pub(super) async fn mark_deleted_in(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+    list: StripeList,
+    last_seen: &[(Value, i64)],
+    now: i64,
+) -> Result<(), StoreError> {
+    let table = table(list);
+    let mut marked_ids: Vec<&str> = Vec::with_capacity(last_seen.len());
+    for (object, version) in last_seen {
+        let id = object["id"].as_str().unwrap_or_default();
+        let marked = tx
+            .execute(
+                &format!(
+                    "UPDATE {table} SET deleted = TRUE, synced_at = $3, version = $4 \
+                     WHERE connection_id = $1 AND id = $2 AND deleted = FALSE AND version <= $4"
+                ),
+                args![connection_id, id, now, *version],
+            )
+            .await?;
+        if marked == 1 {
+            marked_ids.push(id);
+            continue;
+        }
+        // Inserted only when absent (a deleted row, or a newer state, stays as it is).
+        let exists: Option<i64> = tx
+            .scalar_optional(
+                &format!(
+                    "SELECT CAST(1 AS BIGINT) FROM {table} WHERE connection_id = $1 AND id = $2"
+                ),
+                args![connection_id, id],
+            )
+            .await?;
+        if exists.is_none() {
+            let mut stub = object.clone();
+            stub["deleted"] = Value::Bool(true);
+            let stub = Prepared::new(list, &[stub], *version);
+            upsert_objects(tx, connection_id, list, &stub, now, None).await?;
+        }
+    }
+    if !marked_ids.is_empty() {
+        super::warehouse::mark_deleted(tx, connection_id, list.name(), Some(&marked_ids)).await?;
+    }
+    Ok(())
+}
+
 /// Marks `list` synced by this job: row count and time set, its ranges gone. With `reconcile`
-/// (a full pass that listed the whole table), what the pass did not list is marked deleted.
+/// (a full pass, begun at that moment, that listed the whole table), what the pass did not list is
+/// marked deleted — unless an event or a webhook wrote it after the pass began (an object made
+/// since): every change before that moment is then in the table (`fresh_as_of`).
 pub async fn finish_table(
     pool: &Db,
     lease: Lease<'_>,
     connection_id: ConnectionId,
     list: StripeList,
+    began: i64,
     reconcile: bool,
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
@@ -250,10 +266,11 @@ pub async fn finish_table(
         tx.execute(
             &format!(
                 "UPDATE {} SET deleted = TRUE, synced_at = $3 WHERE connection_id = $1 \
-                 AND deleted = FALSE AND seen_job IS DISTINCT FROM $2",
+                 AND deleted = FALSE AND seen_job IS DISTINCT FROM $2 \
+                 AND (seen_job IS NOT NULL OR version < $4)",
                 table(list)
             ),
-            args![connection_id, lease.job_id, lease.now],
+            args![connection_id, lease.job_id, lease.now, began],
         )
         .await?;
         super::warehouse::mark_deleted(&mut tx, connection_id, list.name(), None).await?;
@@ -268,17 +285,80 @@ pub async fn finish_table(
         )
         .await?;
     tx.execute(
-        "INSERT INTO sync_tables (connection_id, table_name, rows, synced_at, done_job_id) \
-         VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (connection_id, table_name) DO UPDATE SET rows = excluded.rows, \
-             synced_at = excluded.synced_at, progress_done = 0, progress_pages = 0, \
-             error_code = NULL, done_job_id = excluded.done_job_id",
-        args![connection_id, list.name(), rows, lease.now, lease.job_id],
+        &format!(
+            "INSERT INTO sync_tables (connection_id, table_name, rows, synced_at, done_job_id, \
+                 fresh_as_of) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (connection_id, table_name) DO UPDATE SET rows = excluded.rows, \
+                 synced_at = excluded.synced_at, progress_done = 0, progress_pages = 0, \
+                 error_code = NULL, done_job_id = excluded.done_job_id, \
+                 fresh_as_of = {}",
+            FRESH_AS_OF_MAX
+        ),
+        args![connection_id, list.name(), rows, lease.now, lease.job_id, began],
     )
     .await?;
     tx.execute(
         "DELETE FROM sync_ranges WHERE connection_id = $1 AND table_name = $2",
         args![connection_id, list.name()],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// `sync_tables.fresh_as_of` moved forward to `excluded.fresh_as_of`, never back.
+const FRESH_AS_OF_MAX: &str = "CASE WHEN sync_tables.fresh_as_of IS NULL \
+     OR sync_tables.fresh_as_of < excluded.fresh_as_of THEN excluded.fresh_as_of \
+     ELSE sync_tables.fresh_as_of END";
+
+/// Ends an events pass begun at `began` (Unix seconds), in one transaction: every table synced
+/// and fresh as of then, the rows of those it `changed` counted again, and the events cursor moved
+/// to `events_from`.
+pub async fn finish_events_pass(
+    pool: &Db,
+    lease: Lease<'_>,
+    connection_id: ConnectionId,
+    changed: &[StripeList],
+    began: i64,
+    events_from: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
+        return Ok(false);
+    }
+    for list in StripeList::ALL {
+        let rows: Option<i64> = if changed.contains(&list) {
+            Some(
+                tx.scalar_one(
+                    &format!(
+                        "SELECT COUNT(*) FROM {} WHERE connection_id = $1",
+                        table(list)
+                    ),
+                    args![connection_id],
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        tx.execute(
+            &format!(
+                "INSERT INTO sync_tables (connection_id, table_name, rows, synced_at, \
+                     done_job_id, fresh_as_of) \
+                 VALUES ($1, $2, COALESCE($3, 0), $4, $5, $6) \
+                 ON CONFLICT (connection_id, table_name) DO UPDATE SET \
+                     rows = COALESCE($3, sync_tables.rows), synced_at = excluded.synced_at, \
+                     progress_done = 0, progress_pages = 0, error_code = NULL, \
+                     done_job_id = excluded.done_job_id, fresh_as_of = {FRESH_AS_OF_MAX}"
+            ),
+            args![connection_id, list.name(), rows, lease.now, lease.job_id, began],
+        )
+        .await?;
+    }
+    tx.execute(
+        "UPDATE sync_cursors SET events_from = $2 WHERE connection_id = $1",
+        args![connection_id, events_from],
     )
     .await?;
     tx.commit().await?;
@@ -318,6 +398,9 @@ pub struct TableState {
     pub error_code: Option<String>,
     /// The job whose pass completed the table.
     pub done_job_id: Option<JobId>,
+    /// Every change Stripe made before this moment is in the table (`None` until a pass
+    /// completed it).
+    pub fresh_as_of: Option<i64>,
 }
 
 /// The sync state of `list` for a connection (defaults when never synced).
@@ -334,35 +417,44 @@ pub async fn table_state(
         i64,
         Option<String>,
         Option<JobId>,
+        Option<i64>,
     );
     let row: Option<Row> = pool
         .fetch_optional(
             "SELECT t.rows, t.synced_at, EXISTS (SELECT 1 FROM sync_ranges r \
                  WHERE r.connection_id = t.connection_id AND r.table_name = t.table_name), \
-                 t.progress_done, t.progress_pages, t.error_code, t.done_job_id \
+                 t.progress_done, t.progress_pages, t.error_code, t.done_job_id, t.fresh_as_of \
              FROM sync_tables t WHERE t.connection_id = $1 AND t.table_name = $2",
             args![connection_id, list.name()],
         )
         .await?;
     Ok(row
         .map(
-            |(rows, synced_at, in_pass, progress_done, progress_pages, error_code, done_job_id)| {
-                TableState {
-                    rows,
-                    synced_at,
-                    in_pass,
-                    progress_done,
-                    progress_pages,
-                    error_code,
-                    done_job_id,
-                }
+            |(
+                rows,
+                synced_at,
+                in_pass,
+                progress_done,
+                progress_pages,
+                error_code,
+                done_job_id,
+                fresh_as_of,
+            )| TableState {
+                rows,
+                synced_at,
+                in_pass,
+                progress_done,
+                progress_pages,
+                error_code,
+                done_job_id,
+                fresh_as_of,
             },
         )
         .unwrap_or_default())
 }
 
 /// Each connection with the moment its synced data is fresh as of (Unix seconds), in id order: the
-/// oldest `synced_at` (last completed pass) over its seven tables; while any of them has never
+/// oldest `fresh_as_of` over its seven tables; while any of them has never
 /// completed a pass, the connection's creation, so a first sync that never ends shows a lag that
 /// grows rather than none.
 pub async fn connection_freshness(pool: &Db) -> Result<Vec<(ConnectionId, i64)>, StoreError> {
@@ -373,7 +465,7 @@ pub async fn connection_freshness(pool: &Db) -> Result<Vec<(ConnectionId, i64)>,
     let seven = i64::try_from(StripeList::ALL.len()).unwrap_or(i64::MAX);
     pool.fetch_all(
         &format!(
-            "SELECT c.id, CASE WHEN COUNT(t.synced_at) = $1 THEN MIN(t.synced_at) \
+            "SELECT c.id, CASE WHEN COUNT(t.fresh_as_of) = $1 THEN MIN(t.fresh_as_of) \
                  ELSE c.created_at END \
              FROM connections c LEFT JOIN sync_tables t \
                  ON t.connection_id = c.id AND t.table_name IN ({tables}) \

@@ -2,6 +2,8 @@
 //! columns a BI user filters on plus the whole object, written in multi-row upserts (a `VALUES`
 //! list on SQLite, one array per column on PostgreSQL).
 
+use std::collections::HashSet;
+
 use crate::ids::{ConnectionId, JobId};
 
 use serde_json::Value;
@@ -125,9 +127,11 @@ const BATCH: usize = 100;
 /// PostgreSQL's upsert of a chunk: `head`, the rows as one array per column (`$4`… after the
 /// connection, the time and the job in `$1`–`$3`), then `tail`.
 fn unnest_insert(head: &str, cols: &[(&str, Col)], tail: &str) -> String {
-    let mut select = String::from("SELECT $1, u.id, u.created, u.deleted, u.object, $2, $3");
-    let mut from = String::from(" FROM UNNEST($4::TEXT[], $5::BIGINT[], $6::BOOLEAN[], $7::TEXT[]");
-    let mut aliases = String::from("id, created, deleted, object");
+    let mut select = String::from("SELECT $1, u.id, u.created, u.deleted, u.object, $2, $3, u.version");
+    let mut from = String::from(
+        " FROM UNNEST($4::TEXT[], $5::BIGINT[], $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[]",
+    );
+    let mut aliases = String::from("id, created, deleted, object, version");
     for (i, (_, col)) in cols.iter().enumerate() {
         let kind = match col {
             Col::Text => "TEXT",
@@ -135,15 +139,17 @@ fn unnest_insert(head: &str, cols: &[(&str, Col)], tail: &str) -> String {
             Col::Real => "DOUBLE PRECISION",
         };
         select.push_str(&format!(", u.c{i}"));
-        from.push_str(&format!(", ${}::{kind}[]", i + 8));
+        from.push_str(&format!(", ${}::{kind}[]", i + 9));
         aliases.push_str(&format!(", c{i}"));
     }
     format!("{head}{select}{from}) AS u({aliases}){tail}")
 }
 
-/// Upserts a page of `list` in multi-row statements. A re-run that brings the same object changes
-/// nothing of it (not even `synced_at`, the time its content last changed); `seen_job` (a full
-/// pass) marks each object listed by it.
+/// Upserts a page of `list` in multi-row statements. An object whose stored state is newer (its
+/// `version`) is left as it is: events arrive out of order, and a list read before a change can be
+/// written after it. A re-run that brings the same object changes nothing of it (not even
+/// `synced_at`, the time its content last changed); `seen_job` tells which full pass listed the
+/// object last, and is cleared when an event or a webhook wrote it since. The typed relation gets the objects written, in the same transaction.
 pub(super) async fn upsert_objects(
     tx: &mut Tx,
     connection_id: ConnectionId,
@@ -160,7 +166,8 @@ pub(super) async fn upsert_objects(
         .map(|c| format!(", {c} = excluded.{c}"))
         .collect();
     let head = format!(
-        "INSERT INTO {table} (connection_id, id, created, deleted, object, synced_at, seen_job, {}) ",
+        "INSERT INTO {table} (connection_id, id, created, deleted, object, synced_at, seen_job, \
+             version, {}) ",
         names.join(", ")
     );
     let tail = format!(
@@ -169,10 +176,14 @@ pub(super) async fn upsert_objects(
              synced_at = CASE WHEN {table}.object <> excluded.object \
                  OR {table}.deleted <> excluded.deleted THEN excluded.synced_at \
                  ELSE {table}.synced_at END, \
-             seen_job = COALESCE(excluded.seen_job, {table}.seen_job){updates} \
-         WHERE {table}.object <> excluded.object OR {table}.deleted <> excluded.deleted \
-            OR (excluded.seen_job IS NOT NULL \
-                AND {table}.seen_job IS DISTINCT FROM excluded.seen_job)"
+             seen_job = excluded.seen_job, \
+             version = excluded.version{updates} \
+         WHERE {table}.version <= excluded.version \
+           AND ({table}.version < excluded.version \
+             OR {table}.object <> excluded.object OR {table}.deleted <> excluded.deleted \
+             OR (excluded.seen_job IS NOT NULL \
+                 AND {table}.seen_job IS DISTINCT FROM excluded.seen_job)) \
+         RETURNING id"
     );
     // PostgreSQL's statement depends on the list only: built once for all the chunks.
     let unnest = match tx {
@@ -182,8 +193,9 @@ pub(super) async fn upsert_objects(
     // The one statement written per dialect, on the drivers themselves rather than through the query
     // layer: SQLite's is a `VALUES` list of any length, PostgreSQL's binds one array per column
     // (arrays are bound nowhere else, so `Arg` does not carry them).
+    let mut written: HashSet<String> = HashSet::with_capacity(page.stored.len());
     for chunk in page.stored.chunks(BATCH) {
-        match &mut *tx {
+        let ids: Vec<String> = match &mut *tx {
             Tx::Sqlite(t, _) => {
                 let mut q = sqlx::QueryBuilder::new(head.as_str());
                 q.push_values(chunk, |mut row, object| {
@@ -193,7 +205,8 @@ pub(super) async fn upsert_objects(
                         .push_bind(object.deleted)
                         .push_bind(object.json.as_str())
                         .push_bind(now)
-                        .push_bind(seen_job);
+                        .push_bind(seen_job)
+                        .push_bind(object.version);
                     for filter in &object.filters {
                         match filter {
                             Filter::Text(v) => row.push_bind(v.as_deref()),
@@ -203,19 +216,20 @@ pub(super) async fn upsert_objects(
                     }
                 });
                 q.push(tail.as_str());
-                q.build().execute(&mut **t).await?;
+                q.build_query_scalar().fetch_all(&mut **t).await?
             }
             // One array per column (`UNNEST`): a dozen parameters a page instead of a thousand,
             // one statement plan for every page.
             Tx::Postgres(t) => {
-                let mut q = sqlx::query(unnest.as_str())
+                let mut q = sqlx::query_scalar(unnest.as_str())
                     .bind(connection_id)
                     .bind(now)
                     .bind(seen_job)
                     .bind(chunk.iter().map(|o| o.id.as_str()).collect::<Vec<_>>())
                     .bind(chunk.iter().map(|o| o.created).collect::<Vec<_>>())
                     .bind(chunk.iter().map(|o| o.deleted).collect::<Vec<_>>())
-                    .bind(chunk.iter().map(|o| o.json.as_str()).collect::<Vec<_>>());
+                    .bind(chunk.iter().map(|o| o.json.as_str()).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|o| o.version).collect::<Vec<_>>());
                 for (i, (_, col)) in cols.iter().enumerate() {
                     let values = chunk.iter().map(|o| o.filters.get(i));
                     q = match col {
@@ -236,12 +250,20 @@ pub(super) async fn upsert_objects(
                         ),
                     };
                 }
-                q.execute(&mut **t).await?;
+                q.fetch_all(&mut **t).await?
             }
-        }
+        };
+        written.extend(ids);
     }
     // The typed relation, in the same transaction: never behind the JSON.
-    super::warehouse::write(tx, connection_id, list.name(), &page.typed).await
+    if written.is_empty() {
+        Ok(())
+    } else if written.len() == page.stored.len() {
+        super::warehouse::write(tx, connection_id, list.name(), &page.typed).await
+    } else {
+        let typed = page.typed.only(&written);
+        super::warehouse::write(tx, connection_id, list.name(), &typed).await
+    }
 }
 
 #[cfg(test)]

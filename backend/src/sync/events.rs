@@ -1,8 +1,11 @@
 //! The events pass: Stripe's events since the connection's cursor, stored in the `events` table and
-//! applied to the other six. Applying is order-free: for each object the newest event wins; its
-//! payload is used when rendered in our API version, else the object is read again by id; a
-//! deletion marks the object deleted (a subscription's `customer.subscription.deleted` is its end,
-//! not a deletion: it is stored canceled). Too many changes at once → a full pass instead.
+//! applied to the other six. Applying is order-free: for each object the newest event wins (two
+//! of the same second cannot be told apart: the object is read again); its payload is used when
+//! rendered in our API version, else the object is read again by id; a deletion marks the object
+//! deleted (a subscription's `customer.subscription.deleted` is its end, not a deletion: it is
+//! stored canceled). Each write carries the moment it reflects, so a state stored by a webhook or
+//! a list read after the event is never overwritten by it. Too many changes at once → a full pass
+//! instead.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,6 +30,8 @@ const REREADS_IN_FLIGHT: usize = 16;
 /// The newest news of one object.
 #[derive(Debug, Clone)]
 struct Change {
+    /// The event that brought it.
+    event: String,
     created: i64,
     object: Value,
     deleted: bool,
@@ -50,6 +55,8 @@ fn list_of(object: &Value) -> Option<StripeList> {
 /// Runs the events pass from `from` (inclusive).
 pub(super) async fn pass(run: &Arc<Run>, from: i64) -> Outcome {
     let (app, connection) = (&run.app, run.connection());
+    // Every change made before this moment will be in the tables.
+    let began = app.clock.now();
     let from_param = from.to_string();
     let size = run.options.page_size;
     let mut after: Option<String> = None;
@@ -75,14 +82,14 @@ pub(super) async fn pass(run: &Arc<Run>, from: i64) -> Outcome {
             Ok(page) => page,
             Err(e) => return failed(connection, StripeList::Events, &e),
         };
-        match store::store_objects(
-            &app.pool,
-            run.lease(),
-            connection,
-            StripeList::Events,
-            &page.data,
-        )
-        .await
+        let events: Vec<(&Value, i64)> = page
+            .data
+            .iter()
+            .map(|e| (e, e["created"].as_i64().unwrap_or(from)))
+            .collect();
+        let events = store::Prepared::versioned(StripeList::Events, &events);
+        match store::store_objects(&app.pool, run.lease(), connection, StripeList::Events, &events)
+            .await
         {
             Ok(true) => app.metrics.rows_written(page.data.len() as u64),
             Ok(false) => return Outcome::LeaseLost,
@@ -110,18 +117,15 @@ pub(super) async fn pass(run: &Arc<Run>, from: i64) -> Outcome {
             break;
         }
     }
+    let mut changed: Vec<StripeList> = changes.values().map(|(list, _)| *list).collect();
+    changed.dedup();
+    changed.push(StripeList::Events);
     if let Some(outcome) = apply(run, changes).await {
         return outcome;
     }
-    for list in StripeList::ALL {
-        match store::finish_table(&app.pool, run.lease(), connection, list, false).await {
-            Ok(true) => {}
-            Ok(false) => return Outcome::LeaseLost,
-            Err(e) => return not_stored(connection, list, &e),
-        }
-    }
     let next = (newest - CURSOR_OVERLAP_SECS).max(from);
-    match store::advance_events(&app.pool, run.lease(), connection, Some(next)).await {
+    let lease = run.lease();
+    match store::finish_events_pass(&app.pool, lease, connection, &changed, began, next).await {
         Ok(true) => Outcome::Done,
         Ok(false) => Outcome::LeaseLost,
         Err(e) => not_stored(connection, StripeList::Events, &e),
@@ -139,19 +143,47 @@ fn note(
         return;
     };
     let kind = event["type"].as_str().unwrap_or_default();
+    let event_id = event["id"].as_str().unwrap_or_default();
     let change = Change {
+        event: event_id.to_owned(),
         created,
         object: object.clone(),
         deleted: kind.ends_with(".deleted") && list != StripeList::Subscriptions,
         current: event["api_version"].as_str() == Some(STRIPE_VERSION),
     };
     let key = (list.name(), id.to_owned());
-    match changes.get(&key) {
+    match changes.get_mut(&key) {
         // A deletion is final, whatever the order events are listed in.
         Some((_, seen)) if seen.deleted || seen.created > created => {}
+        // Two changes in the same second: which came last only Stripe knows now.
+        Some((_, seen)) if seen.created == created && seen.event != change.event => {
+            if change.deleted {
+                *seen = change;
+            } else {
+                seen.current = false;
+            }
+        }
         _ => {
             changes.insert(key, (list, change));
         }
+    }
+}
+
+/// Objects to write and the moment each reflects.
+#[derive(Default)]
+struct Upserts {
+    objects: Vec<Value>,
+    versions: Vec<i64>,
+}
+
+impl Upserts {
+    fn push(&mut self, object: Value, version: i64) {
+        self.objects.push(object);
+        self.versions.push(version);
+    }
+
+    fn versioned(&self) -> Vec<(&Value, i64)> {
+        self.objects.iter().zip(self.versions.iter().copied()).collect()
     }
 }
 
@@ -162,24 +194,26 @@ async fn apply(
     changes: BTreeMap<(&'static str, String), (StripeList, Change)>,
 ) -> Option<Outcome> {
     let (app, connection) = (&run.app, run.connection());
-    let mut by_list: BTreeMap<&'static str, (StripeList, Vec<Value>, Vec<Value>)> = BTreeMap::new();
-    let mut stale: Vec<(&'static str, StripeList, String, Value)> = Vec::new();
+    let mut by_list: BTreeMap<&'static str, (StripeList, Upserts, Vec<(Value, i64)>)> =
+        BTreeMap::new();
+    let mut stale: Vec<(&'static str, StripeList, String, Change)> = Vec::new();
     for ((name, id), (list, change)) in changes {
         let (_, upserts, deletions) = by_list
             .entry(name)
-            .or_insert_with(|| (list, Vec::new(), Vec::new()));
+            .or_insert_with(|| (list, Upserts::default(), Vec::new()));
         if change.deleted {
-            deletions.push(change.object);
+            deletions.push((change.object, change.created));
         } else if change.current {
-            upserts.push(change.object);
+            upserts.push(change.object, change.created);
         } else {
-            stale.push((name, list, id, change.object));
+            stale.push((name, list, id, change));
         }
     }
-    let reread = |(name, list, id, seen): (&'static str, StripeList, String, Value)| async move {
+    let reread = |(name, list, id, seen): (&'static str, StripeList, String, Change)| async move {
         if !run.take_page() {
             return Err(Outcome::Stopped);
         }
+        let read_at = run.app.clock.now();
         let read = run
             .read(Endpoint::Retrieve(list), |client, key| {
                 let id = id.clone();
@@ -187,7 +221,7 @@ async fn apply(
             })
             .await;
         match read {
-            Ok(found) => Ok((name, found, seen)),
+            Ok(found) => Ok((name, found, read_at, seen)),
             Err(e) => Err(failed(connection, list, &e)),
         }
     };
@@ -196,24 +230,27 @@ async fn apply(
     let rereads: Vec<_> = stale.into_iter().map(reread).collect();
     let mut reads = futures_util::stream::iter(rereads).buffer_unordered(REREADS_IN_FLIGHT);
     while let Some(read) = reads.next().await {
-        let (name, found, seen) = match read {
+        let (name, found, read_at, seen) = match read {
             Ok(read) => read,
             Err(outcome) => return Some(outcome),
         };
         if let Some((_, upserts, deletions)) = by_list.get_mut(name) {
             match found {
-                Some(object) => upserts.push(object),
-                None => deletions.push(seen),
+                Some(object) => upserts.push(object, read_at),
+                // Gone by now: deleted at the latest when it was looked for.
+                None => deletions.push((seen.object, read_at)),
             }
         }
     }
     drop(reads);
     for (list, mut upserts, deletions) in by_list.into_values() {
-        if let Err(e) = super::children::complete(run, list, &mut upserts).await {
+        if let Err(e) = super::children::complete(run, list, &mut upserts.objects).await {
             return Some(failed(connection, list, &e));
         }
-        for chunk in upserts.chunks(BATCH) {
-            match store::store_objects(&app.pool, run.lease(), connection, list, chunk).await {
+        let versioned = upserts.versioned();
+        for chunk in versioned.chunks(BATCH) {
+            let page = store::Prepared::versioned(list, chunk);
+            match store::store_objects(&app.pool, run.lease(), connection, list, &page).await {
                 Ok(true) => app.metrics.rows_written(chunk.len() as u64),
                 Ok(false) => return Some(Outcome::LeaseLost),
                 Err(e) => return Some(not_stored(connection, list, &e)),

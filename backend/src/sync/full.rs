@@ -18,15 +18,16 @@ use crate::stripe::lists::StripeList;
 pub(super) async fn pass(run: &Arc<Run>) -> Outcome {
     let (app, connection) = (&run.app, run.connection());
     let started = app.clock.now() - CURSOR_OVERLAP_SECS;
-    match store::begin_full_pass(&app.pool, run.lease(), connection, started).await {
-        Ok(Some(_)) => {}
+    // A resumed pass keeps the cursor of its first run, and the moment that run began.
+    let began = match store::begin_full_pass(&app.pool, run.lease(), connection, started).await {
+        Ok(Some(cursor)) => cursor + CURSOR_OVERLAP_SECS,
         Ok(None) => return Outcome::LeaseLost,
         Err(e) => return not_stored(connection, StripeList::ALL[0], &e),
-    }
+    };
     let mut lists: FuturesUnordered<_> = StripeList::ALL
         .into_iter()
         .map(|list| async move {
-            let outcome = list_pass::table(run, list).await;
+            let outcome = list_pass::table(run, list, began).await;
             run.lists_left.fetch_sub(1, Ordering::Relaxed);
             outcome
         })

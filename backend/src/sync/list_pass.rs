@@ -25,8 +25,9 @@ const PIPELINE: usize = 2;
 /// Whole pages a range open below must have read before it is split.
 const UNBOUNDED_SPLIT_PAGES: u64 = 2;
 
-/// Lists one table whole (from its ranges' checkpoints), then marks it synced.
-pub(super) async fn table(run: &Arc<Run>, list: StripeList) -> Outcome {
+/// Lists one table whole (from its ranges' checkpoints), then marks it synced: every change made
+/// before the pass `began` is in it.
+pub(super) async fn table(run: &Arc<Run>, list: StripeList, began: i64) -> Outcome {
     let (app, connection) = (&run.app, run.connection());
     let state = match store::table_state(&app.pool, connection, list).await {
         Ok(state) => state,
@@ -63,7 +64,7 @@ pub(super) async fn table(run: &Arc<Run>, list: StripeList) -> Outcome {
         }
     }
     let reconcile = list != StripeList::Events;
-    match store::finish_table(&app.pool, run.lease(), connection, list, reconcile).await {
+    match store::finish_table(&app.pool, run.lease(), connection, list, began, reconcile).await {
         Ok(true) => Outcome::Done,
         Ok(false) => Outcome::LeaseLost,
         Err(e) => not_stored(connection, list, &e),
@@ -305,6 +306,8 @@ async fn read_range(run: &Run, list: StripeList, shared: &ListShared, slot: &Slo
             (state.lo, state.checkpoint.clone())
         };
         let filters = ranges::filters(lo, slot.hi);
+        // The page's objects are as they were at least at this moment (their version).
+        let read_at = app.clock.now();
         let read = run
             .read(Endpoint::List(list), |client, key| {
                 let (filters, cursor) = (filters.clone(), cursor.clone());
@@ -393,7 +396,7 @@ async fn read_range(run: &Run, list: StripeList, shared: &ListShared, slot: &Slo
                 list,
                 range: slot.hi,
                 // Made ready here, on the reader's core: the writer only binds.
-                objects: Prepared::new(list, &objects),
+                objects: Prepared::new(list, &objects, read_at),
                 done,
             })
             .await;

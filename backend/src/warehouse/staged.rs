@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::children;
-use super::columns::{self, Field};
+use super::columns::{self, Cell, Field};
 use crate::stripe::lists::ChildList;
 
 /// One object's row: its id, whether it is deleted, its flattened fields.
@@ -46,6 +46,47 @@ pub struct ChildRows {
 pub struct Staged {
     pub rows: Vec<Row>,
     pub children: Option<ChildRows>,
+}
+
+impl Staged {
+    /// Only the rows of the objects `kept`, and their children.
+    pub fn only(&self, kept: &HashSet<String>) -> Self {
+        Self {
+            rows: self
+                .rows
+                .iter()
+                .filter(|r| kept.contains(&r.id))
+                .cloned()
+                .collect(),
+            children: self.children.as_ref().and_then(|c| c.only(kept)),
+        }
+    }
+}
+
+impl ChildRows {
+    /// Only the children of the parents `kept` (`None` when none is left).
+    fn only(&self, kept: &HashSet<String>) -> Option<Self> {
+        let parents: Vec<String> = self
+            .parents
+            .iter()
+            .filter(|p| kept.contains(*p))
+            .cloned()
+            .collect();
+        if parents.is_empty() {
+            return None;
+        }
+        let key = self.child.parent_key();
+        let of_kept = |row: &Row| {
+            row.fields.iter().any(|f| {
+                &*f.name == key && matches!(&f.cell, Cell::Text(parent) if kept.contains(parent))
+            })
+        };
+        Some(Self {
+            child: self.child,
+            parents,
+            rows: self.rows.iter().filter(|r| of_kept(r)).cloned().collect(),
+        })
+    }
 }
 
 /// Stages `objects` of `table` (one row each, in order).
@@ -89,7 +130,6 @@ pub fn child_rows<V: Borrow<Value>>(child: ChildList, parents: &[V]) -> Option<C
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::warehouse::columns::Cell;
     use serde_json::json;
 
     #[test]
@@ -119,5 +159,27 @@ mod tests {
         };
         assert_eq!(parent(&children.rows[1]), Some(Cell::Text("in_3".into())));
         assert_eq!(stage("customers", &page).children, None);
+    }
+
+    #[test]
+    fn only_the_kept_objects_keep_their_rows_and_children() {
+        let lines = |ids: &[&str]| {
+            json!({"object": "list", "has_more": false,
+                "data": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>()})
+        };
+        let page = [
+            json!({"id": "in_1", "object": "invoice", "lines": lines(&["il_1"])}),
+            json!({"id": "in_2", "object": "invoice", "lines": lines(&["il_2", "il_3"])}),
+        ];
+        let staged = stage("invoices", &page);
+        let kept: HashSet<String> = ["in_2".to_owned()].into();
+        let only = staged.only(&kept);
+        let ids: Vec<&str> = only.rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["in_2"]);
+        let children = only.children.unwrap();
+        assert_eq!(children.parents, ["in_2"]);
+        let ids: Vec<&str> = children.rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["il_2", "il_3"]);
+        assert_eq!(staged.only(&HashSet::new()), Staged::default());
     }
 }

@@ -1,0 +1,32 @@
+-- Fresh within seconds (SPEC §6.2). Each synced object keeps the moment its stored state reflects
+-- (`version`, Unix seconds: the event's `created`, or when the list or object was read), so an
+-- older event delivered late never overwrites a newer state. Each table knows up to when every
+-- change is in it (`fresh_as_of`). Webhooks of data events wait in `webhook_queue` (durable once
+-- acknowledged) until applied; a connection's last webhook and last full pass set how often it is
+-- polled and reconciled.
+ALTER TABLE stripe_customers ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE stripe_charges ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE stripe_coupons ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE stripe_invoices ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE stripe_plans ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE stripe_subscriptions ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE stripe_events ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+
+ALTER TABLE sync_tables ADD COLUMN fresh_as_of BIGINT;
+-- Until now a completed pass was as fresh as its end.
+UPDATE sync_tables SET fresh_as_of = synced_at;
+
+ALTER TABLE sync_cursors ADD COLUMN webhook_at BIGINT;
+ALTER TABLE sync_cursors ADD COLUMN full_pass_at BIGINT;
+
+CREATE TABLE webhook_queue (
+    id            BIGSERIAL PRIMARY KEY,
+    connection_id BIGINT  NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+    event_id      TEXT    NOT NULL,
+    created       BIGINT  NOT NULL,
+    event         TEXT    NOT NULL,
+    received_at   BIGINT  NOT NULL
+);
+CREATE INDEX webhook_queue_connection ON webhook_queue (connection_id, id);
+-- Until now a completed full pass left the events cursor: as good a mark as any.
+UPDATE sync_cursors SET full_pass_at = events_from;
