@@ -49,7 +49,10 @@ async fn connecting_fills_the_seven_tables_with_exactly_what_stripe_lists_and_a_
         assert_eq!(t["error"], Value::Null, "{t}");
         assert_eq!(t.as_object().unwrap().len(), 6, "{t}");
     }
-    let oldest = tables.iter().filter_map(|t| t["fresh_as_of"].as_i64()).min();
+    let oldest = tables
+        .iter()
+        .filter_map(|t| t["fresh_as_of"].as_i64())
+        .min();
     assert_eq!(body["fresh_as_of"].as_i64(), oldest, "the oldest table's");
     assert_tables_match_stripe(&app, id).await;
 

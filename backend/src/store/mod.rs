@@ -73,8 +73,8 @@ pub use states::{
 };
 pub use sync_cursors::{advance_events, begin_full_pass, sync_cursor, SyncCursor};
 pub use sync_data::{
-    commit_pages, connection_freshness, finish_events_pass, finish_table, mark_deleted, set_table_error, store_objects,
-    table_rows, table_state, Lease, RangePage, TableState,
+    commit_pages, connection_freshness, finish_events_pass, finish_table, mark_deleted,
+    set_table_error, store_objects, table_rows, table_state, Lease, RangePage, TableState,
 };
 pub use sync_jobs::{
     claim_events_job, claim_sync_job, count_sync_jobs, enqueue_due_syncs, enqueue_sync,

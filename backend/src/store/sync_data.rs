@@ -295,7 +295,14 @@ pub async fn finish_table(
                  fresh_as_of = {}",
             FRESH_AS_OF_MAX
         ),
-        args![connection_id, list.name(), rows, lease.now, lease.job_id, began],
+        args![
+            connection_id,
+            list.name(),
+            rows,
+            lease.now,
+            lease.job_id,
+            began
+        ],
     )
     .await?;
     tx.execute(
@@ -352,7 +359,14 @@ pub async fn finish_events_pass(
                      progress_done = 0, progress_pages = 0, error_code = NULL, \
                      done_job_id = excluded.done_job_id, fresh_as_of = {FRESH_AS_OF_MAX}"
             ),
-            args![connection_id, list.name(), rows, lease.now, lease.job_id, began],
+            args![
+                connection_id,
+                list.name(),
+                rows,
+                lease.now,
+                lease.job_id,
+                began
+            ],
         )
         .await?;
     }

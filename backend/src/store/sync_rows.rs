@@ -127,7 +127,8 @@ const BATCH: usize = 100;
 /// PostgreSQL's upsert of a chunk: `head`, the rows as one array per column (`$4`… after the
 /// connection, the time and the job in `$1`–`$3`), then `tail`.
 fn unnest_insert(head: &str, cols: &[(&str, Col)], tail: &str) -> String {
-    let mut select = String::from("SELECT $1, u.id, u.created, u.deleted, u.object, $2, $3, u.version");
+    let mut select =
+        String::from("SELECT $1, u.id, u.created, u.deleted, u.object, $2, $3, u.version");
     let mut from = String::from(
         " FROM UNNEST($4::TEXT[], $5::BIGINT[], $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[]",
     );

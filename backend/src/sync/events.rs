@@ -88,8 +88,14 @@ pub(super) async fn pass(run: &Arc<Run>, from: i64) -> Outcome {
             .map(|e| (e, e["created"].as_i64().unwrap_or(from)))
             .collect();
         let events = store::Prepared::versioned(StripeList::Events, &events);
-        match store::store_objects(&app.pool, run.lease(), connection, StripeList::Events, &events)
-            .await
+        match store::store_objects(
+            &app.pool,
+            run.lease(),
+            connection,
+            StripeList::Events,
+            &events,
+        )
+        .await
         {
             Ok(true) => app.metrics.rows_written(page.data.len() as u64),
             Ok(false) => return Outcome::LeaseLost,
@@ -169,6 +175,9 @@ fn note(
     }
 }
 
+/// Objects deleted at Stripe, each with the moment it was known to be.
+type Deletions = Vec<(Value, i64)>;
+
 /// Objects to write and the moment each reflects.
 #[derive(Default)]
 struct Upserts {
@@ -183,7 +192,10 @@ impl Upserts {
     }
 
     fn versioned(&self) -> Vec<(&Value, i64)> {
-        self.objects.iter().zip(self.versions.iter().copied()).collect()
+        self.objects
+            .iter()
+            .zip(self.versions.iter().copied())
+            .collect()
     }
 }
 
@@ -194,8 +206,7 @@ async fn apply(
     changes: BTreeMap<(&'static str, String), (StripeList, Change)>,
 ) -> Option<Outcome> {
     let (app, connection) = (&run.app, run.connection());
-    let mut by_list: BTreeMap<&'static str, (StripeList, Upserts, Vec<(Value, i64)>)> =
-        BTreeMap::new();
+    let mut by_list: BTreeMap<&'static str, (StripeList, Upserts, Deletions)> = BTreeMap::new();
     let mut stale: Vec<(&'static str, StripeList, String, Change)> = Vec::new();
     for ((name, id), (list, change)) in changes {
         let (_, upserts, deletions) = by_list
