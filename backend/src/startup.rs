@@ -303,6 +303,7 @@ impl Application {
             sync_requests: Arc::new(tokio::sync::Semaphore::new(config.sync_max_in_flight)),
             sync_writer,
             sync_wake: Arc::default(),
+            webhook_wake: Arc::default(),
             metrics,
         };
         tracing::info!(
@@ -354,6 +355,10 @@ impl Application {
         let _announcer = AbortOnDrop(crate::checker::spawn_key_announcer(self.state.clone()));
         // Syncs run on their own task: a long backfill never delays connection tests.
         let _sync = AbortOnDrop(crate::sync::spawn_worker(
+            self.state.clone(),
+            std::time::Duration::from_secs(5),
+        ));
+        let _webhooks = AbortOnDrop(crate::sync::spawn_applier(
             self.state.clone(),
             std::time::Duration::from_secs(5),
         ));

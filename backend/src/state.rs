@@ -79,6 +79,9 @@ pub struct AppState {
     pub sync_writer: Writer,
     /// Wakes the sync scheduler: a job was queued in this process.
     pub sync_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the webhook applier: a data event was queued in this process.
+    #[from_ref(skip)]
+    pub webhook_wake: Arc<tokio::sync::Notify>,
     /// This process's Prometheus counters (`GET /metrics`); the Stripe client holds a clone.
     pub metrics: Metrics,
 }

@@ -7,8 +7,7 @@ mod support;
 use backend::ids::ConnectionId;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use backend::args;
 use backend::emulator::{Endpoint, Fault};
 use serde_json::json;
@@ -291,14 +290,6 @@ async fn delete_keeps_the_row_when_stripe_is_unreachable_unless_forced() {
     assert_eq!(app.connection_count().await, 0);
 }
 
-fn webhook_request(body: &str, signature: Option<String>) -> Request<Body> {
-    let mut request = Request::post("/webhooks/stripe").header("content-type", "application/json");
-    if let Some(signature) = signature {
-        request = request.header("stripe-signature", signature);
-    }
-    request.body(Body::from(body.to_owned())).unwrap()
-}
-
 fn deauthorized_event(id: &str, account: &str, livemode: bool) -> String {
     json!({
         "id": id, "object": "event", "type": "account.application.deauthorized",
@@ -343,16 +334,6 @@ async fn a_deauthorization_older_than_the_last_grant_changes_nothing() {
         StatusCode::OK
     );
     assert_eq!(status_of(&app, id).await, "needs_reauth");
-}
-
-async fn deliver(app: &TestApp, body: &str, secret: &str) -> StatusCode {
-    let signature = backend::webhook::header(secret, app.state.clock.now(), body.as_bytes());
-    app.router
-        .clone()
-        .oneshot(webhook_request(body, Some(signature)))
-        .await
-        .unwrap()
-        .status()
 }
 
 async fn events(app: &TestApp) -> i64 {

@@ -62,7 +62,7 @@ impl AccountData {
     }
 
     /// Adds an event about `object` (newest first, like every list).
-    fn emit(&mut self, account: &str, kind: &str, object: &Value, now: i64) {
+    fn emit(&mut self, account: &str, kind: &str, object: &Value, now: i64) -> Value {
         self.next_event += 1;
         let event = json!({
             "id": format!("evt_change{:06}{}", self.next_event, &account[account.len().saturating_sub(6)..]),
@@ -71,7 +71,8 @@ impl AccountData {
             "pending_webhooks": 0, "request": { "id": null, "idempotency_key": null },
             "data": { "object": object },
         });
-        self.list_mut(ListKind::Events).insert(0, event);
+        self.list_mut(ListKind::Events).insert(0, event.clone());
+        event
     }
 }
 
@@ -122,6 +123,19 @@ impl Emulator {
         change: ChangeKind,
         fields: Value,
     ) -> Result<Value, String> {
+        self.change_with_event(account_id, list, id, change, fields)
+            .map(|(object, _)| object)
+    }
+
+    /// [`Self::change_object`], and the event Stripe made of the change (none for a silent one).
+    pub fn change_with_event(
+        &self,
+        account_id: &str,
+        list: &str,
+        id: &str,
+        change: ChangeKind,
+        fields: Value,
+    ) -> Result<(Value, Option<Value>), String> {
         let account = self
             .demo_account(account_id)
             .ok_or_else(|| format!("No such account: '{account_id}'"))?
@@ -145,8 +159,8 @@ impl Emulator {
                 object["created"] = json!(now);
                 object["livemode"] = json!(false);
                 data.list_mut(kind).insert(0, object.clone());
-                data.emit(&account.id, &format!("{prefix}.created"), &object, now);
-                object
+                let event = data.emit(&account.id, &format!("{prefix}.created"), &object, now);
+                (object, Some(event))
             }
             (ChangeKind::Create, Some(_)) => return Err(format!("'{id}' exists")),
             (_, None) => return Err(format!("No such {}: '{id}'", kind.object())),
@@ -160,8 +174,8 @@ impl Emulator {
                     }
                 }
                 let object = object.clone();
-                data.emit(&account.id, &format!("{prefix}.updated"), &object, now);
-                object
+                let event = data.emit(&account.id, &format!("{prefix}.updated"), &object, now);
+                (object, Some(event))
             }
             (ChangeKind::Delete | ChangeKind::DeleteSilently, Some(at))
                 if kind == ListKind::Subscriptions =>
@@ -171,20 +185,18 @@ impl Emulator {
                 object["canceled_at"] = json!(now);
                 object["ended_at"] = json!(now);
                 let object = object.clone();
-                if change == ChangeKind::Delete {
-                    data.emit(&account.id, &format!("{prefix}.deleted"), &object, now);
-                }
-                object
+                let event = (change == ChangeKind::Delete)
+                    .then(|| data.emit(&account.id, &format!("{prefix}.deleted"), &object, now));
+                (object, event)
             }
             (_, Some(at)) => {
                 let object = data.list_mut(kind).remove(at);
                 if kind == ListKind::Customers {
                     data.deleted_customers.insert(id.to_owned());
                 }
-                if change == ChangeKind::Delete {
-                    data.emit(&account.id, &format!("{prefix}.deleted"), &object, now);
-                }
-                object
+                let event = (change == ChangeKind::Delete)
+                    .then(|| data.emit(&account.id, &format!("{prefix}.deleted"), &object, now));
+                (object, event)
             }
         };
         Ok(object)

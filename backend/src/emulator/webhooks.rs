@@ -1,8 +1,11 @@
-//! The user revokes the application in their dashboard (or uninstalls the app): every token of
-//! theirs dies and Stripe delivers a signed `account.application.deauthorized` event.
+//! Signed events to the platform's endpoint, as Stripe delivers them: the user revokes the
+//! application in their dashboard (or uninstalls the app) — every token of theirs dies and a
+//! `account.application.deauthorized` follows; the owner changes their data — the change's event
+//! follows (the endpoint listens to events on connected accounts).
 
-use serde_json::json;
+use serde_json::{json, Value};
 
+use super::data::ChangeKind;
 use super::{random_token, Emulator};
 
 impl Emulator {
@@ -34,6 +37,25 @@ impl Emulator {
         })
         .to_string();
         deliver(&url, &secret, now, event).await
+    }
+}
+
+impl Emulator {
+    /// Changes a demo account's data ([`Self::change_object`]) and delivers the change's event to
+    /// the platform's webhook endpoint, when one is set. The object as it is now.
+    pub async fn change_and_deliver(
+        &self,
+        account: &str,
+        list: &str,
+        id: &str,
+        change: ChangeKind,
+        fields: Value,
+    ) -> Result<Value, String> {
+        let (object, event) = self.change_with_event(account, list, id, change, fields)?;
+        if let (Some(event), Some((url, secret))) = (event, self.config.webhook.clone()) {
+            deliver(&url, &secret, self.now(), event.to_string()).await?;
+        }
+        Ok(object)
     }
 }
 

@@ -1,4 +1,7 @@
-//! `POST /webhooks/stripe`: Stripe's events, verified over the raw body before anything is read.
+//! `POST /webhooks/stripe`: Stripe's events, verified over the raw body before anything is read. A
+//! deauthorization marks the account's connections; a data event of a connected account is queued
+//! durably for its connections (applied by `sync::webhooks` right after the answer); an event of
+//! an account with no connection here is acknowledged and dropped.
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -27,7 +30,8 @@ struct Event {
     created: Option<i64>,
 }
 
-/// Verifies, stores the event id once, and reacts to `account.application.deauthorized`.
+/// Verifies, stores the event id once, reacts to `account.application.deauthorized` and queues data
+/// events of connected accounts.
 pub async fn stripe_webhook(
     State(state): State<AppState>,
     request: Request,
@@ -79,8 +83,24 @@ pub async fn stripe_webhook(
                 }
             }
         }
+        (kind, Some(account)) => {
+            let received = store::ReceivedEvent {
+                id: &event.id,
+                kind,
+                account,
+                livemode: event.livemode,
+                created: event.created.unwrap_or(now),
+                body: std::str::from_utf8(&body).map_err(|_| {
+                    AppError::BadRequest("The webhook body is not a Stripe event.".into())
+                })?,
+            };
+            let queued = store::queue_event(&state.pool, &received, now).await?;
+            if !queued.is_empty() {
+                state.webhook_wake.notify_one();
+            }
+        }
         _ => {
-            // Other events are acknowledged and remembered, not acted on.
+            // The platform's own events are acknowledged and remembered, not acted on.
             store::first_delivery(
                 &state.pool,
                 &event.id,

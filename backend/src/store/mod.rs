@@ -92,7 +92,10 @@ pub use warehouse::{
     change_warehouse, create_reader, organizations_named, relation_name, relation_rows, warehouse,
     ReaderRefusal, RelationPage, Warehouse, WarehouseColumn, WarehouseRefusal,
 };
-pub use webhooks::{apply_deauthorization, first_delivery};
+pub use webhooks::{
+    apply_deauthorization, apply_webhooks, drop_queued, first_delivery, queue_event, queued_events,
+    QueuedEvent, ReceivedEvent, WebhookBatch,
+};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,15 @@
-//! Stripe webhook events already processed, and their effects.
+//! Stripe webhook events already processed, and their effects: a deauthorization at once; a data
+//! event queued durably for the connections of its account, then applied to their tables.
 
-use super::{args, Db};
+use serde_json::Value;
+
+use super::prepared::Prepared;
+use super::sync_data::mark_deleted_in;
+use super::sync_rows::{table, upsert_objects};
+use super::{args, Db, Dialect};
 use crate::domain::AuditActor;
 use crate::ids::ConnectionId;
+use crate::stripe::lists::StripeList;
 use shared::{AuditAction, AuditDetail, ConnectionStatus, Problem};
 
 use super::{audit, AuditLine, StoreError};
@@ -82,4 +89,182 @@ pub async fn first_delivery(
         )
         .await?
         == 1)
+}
+
+/// A data event of a connected account, waiting to be applied to one connection's tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedEvent {
+    /// Its place in the queue.
+    pub id: i64,
+    /// The connection it is applied to.
+    pub connection_id: ConnectionId,
+    /// The event as Stripe sent it (JSON).
+    pub event: String,
+}
+
+/// Queues a data event of `account` once per event id for each connection of that account in that
+/// mode, in one transaction with the event id (a failure lets Stripe's redelivery try again; once
+/// this returns the event is never lost). Returns the connections it was queued for: none for a
+/// redelivery or an account with no connection here.
+pub async fn queue_event(
+    pool: &Db,
+    event: &ReceivedEvent<'_>,
+    now: i64,
+) -> Result<Vec<ConnectionId>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let first = tx
+        .execute(
+            "INSERT INTO webhook_events (event_id, event_type, account, received_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
+            args![event.id, event.kind, event.account, now],
+        )
+        .await?
+        == 1;
+    if !first {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<ConnectionId> = tx
+        .scalar_all(
+            "SELECT id FROM connections WHERE stripe_user_id = $1 AND livemode = $2 ORDER BY id",
+            args![event.account, event.livemode],
+        )
+        .await?;
+    for id in &ids {
+        tx.execute(
+            "INSERT INTO webhook_queue (connection_id, event_id, created, event, received_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            args![*id, event.id, event.created, event.body, now],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// What [`queue_event`] needs of a verified event.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceivedEvent<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub account: &'a str,
+    pub livemode: bool,
+    pub created: i64,
+    /// The whole event (JSON).
+    pub body: &'a str,
+}
+
+/// The oldest `limit` queued events, in the order they were queued.
+pub async fn queued_events(pool: &Db, limit: i64) -> Result<Vec<QueuedEvent>, StoreError> {
+    let rows: Vec<(i64, ConnectionId, String)> = pool
+        .fetch_all(
+            "SELECT id, connection_id, event FROM webhook_queue ORDER BY id LIMIT $1",
+            args![limit],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, connection_id, event)| QueuedEvent {
+            id,
+            connection_id,
+            event,
+        })
+        .collect())
+}
+
+/// What queued events of one connection do to its tables, written at once by [`apply_webhooks`].
+#[derive(Debug, Default)]
+pub struct WebhookBatch {
+    /// Objects to write (each with the moment it reflects), per list; the events themselves go to
+    /// `events`.
+    pub upserts: Vec<(StripeList, Prepared)>,
+    /// Objects deleted at Stripe, each with the moment it was.
+    pub deletions: Vec<(StripeList, Vec<(Value, i64)>)>,
+    /// The newest event applied to each table: its `fresh_as_of` moves there.
+    pub fresh: Vec<(StripeList, i64)>,
+    /// The queue's rows done with (applied, or left to an events pass).
+    pub done: Vec<i64>,
+}
+
+/// Applies a batch of one connection's queued events in one transaction: objects written (an
+/// older state never over a newer one), deletions marked, row counts and `fresh_as_of` of the
+/// tables touched moved (a table never completed keeps none), the connection's last webhook
+/// noted, the queue's rows gone. Nothing is applied twice in effect: a batch that fails stays
+/// queued and its rows are applied again, which changes nothing.
+pub async fn apply_webhooks(
+    pool: &Db,
+    connection_id: ConnectionId,
+    batch: &WebhookBatch,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    // Still there? (A connection deleted meanwhile took its queue rows along.)
+    let exists: Option<i64> = tx
+        .scalar_optional(
+            "SELECT CAST(1 AS BIGINT) FROM connections WHERE id = $1",
+            args![connection_id],
+        )
+        .await?;
+    if exists.is_none() {
+        return Ok(());
+    }
+    let mut touched: Vec<StripeList> = Vec::new();
+    for (list, page) in &batch.upserts {
+        upsert_objects(&mut tx, connection_id, *list, page, now, None).await?;
+        touched.push(*list);
+    }
+    for (list, last_seen) in &batch.deletions {
+        mark_deleted_in(&mut tx, connection_id, *list, last_seen, now).await?;
+        touched.push(*list);
+    }
+    touched.sort_by_key(|l| l.name());
+    touched.dedup();
+    for list in touched {
+        tx.execute(
+            &format!(
+                "UPDATE sync_tables SET rows = (SELECT COUNT(*) FROM {} WHERE connection_id = $1) \
+                 WHERE connection_id = $1 AND table_name = $2",
+                table(list)
+            ),
+            args![connection_id, list.name()],
+        )
+        .await?;
+    }
+    for (list, created) in &batch.fresh {
+        tx.execute(
+            "UPDATE sync_tables SET fresh_as_of = $3 \
+             WHERE connection_id = $1 AND table_name = $2 AND fresh_as_of < $3",
+            args![connection_id, list.name(), *created],
+        )
+        .await?;
+    }
+    tx.execute(
+        "INSERT INTO sync_cursors (connection_id, webhook_at) VALUES ($1, $2) \
+         ON CONFLICT (connection_id) DO UPDATE SET webhook_at = excluded.webhook_at",
+        args![connection_id, now],
+    )
+    .await?;
+    let done = serde_json::to_string(&batch.done).unwrap_or_default();
+    tx.execute(&delete_queued(tx.dialect()), args![done])
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Drops queued rows without applying them (their connection will run an events pass instead).
+pub async fn drop_queued(pool: &Db, ids: &[i64]) -> Result<(), StoreError> {
+    let done = serde_json::to_string(ids).unwrap_or_default();
+    pool.execute(&delete_queued(pool.dialect()), args![done])
+        .await?;
+    Ok(())
+}
+
+/// Deletes the queue's rows whose ids are the JSON array `$1`.
+fn delete_queued(dialect: Dialect) -> String {
+    let ids = match dialect {
+        Dialect::Postgres => {
+            "SELECT CAST(jsonb_array_elements_text(CAST($1 AS TEXT)::JSONB) AS BIGINT)"
+        }
+        Dialect::Sqlite => "SELECT value FROM json_each($1)",
+    };
+    format!("DELETE FROM webhook_queue WHERE id IN ({ids})")
 }

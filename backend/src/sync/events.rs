@@ -40,7 +40,7 @@ struct Change {
 }
 
 /// The list an event's object belongs to, if it is one of ours (events excepted).
-fn list_of(object: &Value) -> Option<StripeList> {
+pub(super) fn list_of(object: &Value) -> Option<StripeList> {
     Some(match object["object"].as_str()? {
         "customer" => StripeList::Customers,
         "charge" => StripeList::Charges,

@@ -1,7 +1,8 @@
 //! The Stripe data sync: full passes of the seven lists side by side, each read as `created` ranges
 //! (`full`, `list_pass`, `ranges`), and events passes (`events`) into the product's database,
 //! chosen per run (`engine`), paced per connection (`limits`), written through one bounded queue
-//! (`writer`, connections in turn: `fair_queue`), run by durable, leased, retried jobs side by side (`jobs`).
+//! (`writer`, connections in turn: `fair_queue`), run by durable, leased, retried jobs side by side
+//! (`jobs`); webhooks' data events applied as they arrive (`webhooks`).
 
 mod children;
 pub mod engine;
@@ -13,7 +14,9 @@ pub mod limits;
 mod list_pass;
 mod ranges;
 mod run;
+pub mod webhooks;
 pub mod writer;
 
 pub use engine::SyncOptions;
 pub use jobs::{run_due_jobs, spawn_worker};
+pub use webhooks::{apply_queued, spawn_applier};

@@ -464,3 +464,24 @@ fn path_and_query(redirect: Result<Url, backend::emulator::Refusal>) -> String {
     let url = redirect.unwrap_or_else(|r| panic!("emulator refused: {r:?}"));
     format!("{}?{}", url.path(), url.query().unwrap())
 }
+
+/// `POST /webhooks/stripe` with `body` and, when given, a `Stripe-Signature`.
+pub fn webhook_request(body: &str, signature: Option<String>) -> Request<Body> {
+    let mut request = Request::post("/webhooks/stripe").header("content-type", "application/json");
+    if let Some(signature) = signature {
+        request = request.header("stripe-signature", signature);
+    }
+    request.body(Body::from(body.to_owned())).unwrap()
+}
+
+/// Delivers `body` to the app's webhook endpoint as Stripe does, signed with `secret` now; the
+/// answer's status.
+pub async fn deliver(app: &TestApp, body: &str, secret: &str) -> StatusCode {
+    let signature = backend::webhook::header(secret, app.state.clock.now(), body.as_bytes());
+    app.router
+        .clone()
+        .oneshot(webhook_request(body, Some(signature)))
+        .await
+        .unwrap()
+        .status()
+}
