@@ -93,8 +93,14 @@ pub struct Config {
     pub first_admin: Option<(String, Secret)>,
     /// Seconds between background connection tests (`HEALTH_CHECK_INTERVAL`).
     pub health_interval_secs: i64,
-    /// Seconds between scheduled syncs of each connection (`SYNC_INTERVAL`, default `1h`).
+    /// Seconds between scheduled syncs of each connection fed by webhooks (`SYNC_INTERVAL`,
+    /// default `1h`): the safety net behind them.
     pub sync_interval_secs: i64,
+    /// Seconds between events passes of a connection no webhook feeds (`EVENTS_POLL_INTERVAL`,
+    /// default `1m`).
+    pub events_poll_interval_secs: i64,
+    /// Seconds between full passes that reconcile every id (`RECONCILE_INTERVAL`, default `1d`).
+    pub reconcile_interval_secs: i64,
     /// Requests per second a sync makes per connection (`SYNC_RATE_LIMIT`); `None` → by mode.
     pub sync_rate_limit: Option<f64>,
     /// Sync jobs one instance runs side by side (`SYNC_MAX_JOBS`, default 64).
@@ -345,6 +351,14 @@ impl Config {
             Some(raw) => parse_duration_secs("SYNC_INTERVAL", &raw, 60)?,
             None => 3600,
         };
+        let events_poll_interval_secs = match var("EVENTS_POLL_INTERVAL") {
+            Some(raw) => parse_duration_secs("EVENTS_POLL_INTERVAL", &raw, 1)?,
+            None => 60,
+        };
+        let reconcile_interval_secs = match var("RECONCILE_INTERVAL") {
+            Some(raw) => parse_duration_secs("RECONCILE_INTERVAL", &raw, 60)?,
+            None => 86_400,
+        };
         let sync_lease_secs = match var("SYNC_LEASE") {
             Some(raw) => parse_duration_secs("SYNC_LEASE", &raw, 5)?,
             None => DEFAULT_SYNC_LEASE_SECS,
@@ -413,6 +427,8 @@ impl Config {
             emulator_token_ttl_secs,
             health_interval_secs,
             sync_interval_secs,
+            events_poll_interval_secs,
+            reconcile_interval_secs,
             sync_lease_secs,
             sync_rate_limit,
             sync_max_jobs,
@@ -608,6 +624,18 @@ mod tests {
         }
         assert_eq!(config(&[]).unwrap().health_interval_secs, 3600);
         assert_eq!(config(&[]).unwrap().sync_interval_secs, 3600);
+        assert_eq!(config(&[]).unwrap().events_poll_interval_secs, 60);
+        assert_eq!(config(&[]).unwrap().reconcile_interval_secs, 86_400);
+        let c = config(&[
+            ("EVENTS_POLL_INTERVAL", "5s"),
+            ("RECONCILE_INTERVAL", "12h"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.events_poll_interval_secs, c.reconcile_interval_secs),
+            (5, 43_200)
+        );
+        assert!(config(&[("EVENTS_POLL_INTERVAL", "0s")]).is_err());
         assert_eq!(
             config(&[("SYNC_INTERVAL", "15m")])
                 .unwrap()

@@ -288,7 +288,12 @@ impl Application {
                 demo_mode: emulator.is_some(),
                 public_origin: public_url.origin().ascii_serialization(),
                 health_interval_secs: config.health_interval_secs,
-                sync_interval_secs: config.sync_interval_secs,
+                sync_schedule: crate::store::SyncSchedule {
+                    sync_secs: config.sync_interval_secs,
+                    poll_secs: config.events_poll_interval_secs,
+                    reconcile_secs: config.reconcile_interval_secs,
+                    webhooks: !webhook_secrets.is_empty(),
+                },
                 sync_lease_secs: config.sync_lease_secs,
                 sync_rate_limit: config.sync_rate_limit,
                 sync_max_jobs: config.sync_max_jobs,

@@ -25,8 +25,8 @@ pub struct Settings {
     pub public_origin: String,
     /// Seconds between background connection tests.
     pub health_interval_secs: i64,
-    /// Seconds between scheduled syncs of each connection.
-    pub sync_interval_secs: i64,
+    /// When each connection's sync comes due.
+    pub sync_schedule: crate::store::SyncSchedule,
     /// Seconds a sync job's lease lasts without a heartbeat (`SYNC_LEASE`).
     pub sync_lease_secs: i64,
     /// Requests per second a sync makes per connection (`SYNC_RATE_LIMIT`); `None` → 20 in test

@@ -489,40 +489,135 @@ async fn a_revoked_credential_fails_the_job_without_retry() {
     assert_eq!(run(&app, SyncOptions::default()).await, 0, "no retry");
 }
 
+/// The default schedule: webhooks configured, SYNC_INTERVAL 1h, EVENTS_POLL_INTERVAL 1m,
+/// RECONCILE_INTERVAL 1d.
+const SCHEDULE: backend::store::SyncSchedule = backend::store::SyncSchedule {
+    sync_secs: 3600,
+    poll_secs: 60,
+    reconcile_secs: 86_400,
+    webhooks: true,
+};
+
+/// Queues what is due now; how many.
+async fn due(app: &TestApp, schedule: backend::store::SyncSchedule) -> u64 {
+    let now = app.state.clock.now();
+    backend::store::enqueue_due_syncs(&app.state.pool, now, schedule)
+        .await
+        .unwrap()
+}
+
+/// Runs the connection's queued job, if any, to its end.
+async fn run_one(app: &TestApp) -> usize {
+    run(app, SyncOptions::default()).await
+}
+
 #[tokio::test]
-async fn syncs_are_queued_again_every_sync_interval() {
+async fn webhook_fed_syncs_come_every_sync_interval_others_every_poll_interval() {
     let app = spawn_apps_app().await;
     let id = app.connect_app().await;
     run(&app, SyncOptions::default()).await;
-    let pool = &app.state.pool;
-    let now = app.state.clock.now();
-    assert_eq!(
-        backend::store::enqueue_due_syncs(pool, now, 3600)
-            .await
-            .unwrap(),
-        0
-    );
-    app.state.clock.advance(3601);
-    let now = app.state.clock.now();
-    assert_eq!(
-        backend::store::enqueue_due_syncs(pool, now, 3600)
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        backend::store::enqueue_due_syncs(pool, now, 3600)
-            .await
-            .unwrap(),
-        0,
-        "one queued job at a time"
-    );
-    // (The admin's session has idled out by now: read the job directly.)
-    let job = backend::store::latest_sync_job(pool, ConnectionId(id))
+    let key = store_key_connection(
+        &app,
+        "acct_1GlobexTest",
+        "Globex",
+        "rk_test_globex0000",
+        false,
+    )
+    .await;
+    backend::store::enqueue_sync(&app.state.pool, key, app.state.clock.now(), false)
+        .await
+        .unwrap();
+    run(&app, SyncOptions::default()).await;
+    assert_eq!(due(&app, SCHEDULE).await, 0);
+    // A minute on: the restricted key is polled, the app's connection waits for the hour.
+    app.state.clock.advance(61);
+    assert_eq!(due(&app, SCHEDULE).await, 1);
+    assert_eq!(due(&app, SCHEDULE).await, 0, "one queued job at a time");
+    let job = backend::store::latest_sync_job(&app.state.pool, key)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(job.status, "queued");
+    assert_eq!(run_one(&app).await, 1);
+    // Without webhooks configured, every connection is polled.
+    app.state.clock.advance(61);
+    let no_webhooks = backend::store::SyncSchedule {
+        webhooks: false,
+        ..SCHEDULE
+    };
+    assert_eq!(due(&app, no_webhooks).await, 2);
+    assert_eq!(run_one(&app).await, 2);
+    // An hour on, the safety net: both.
+    app.state.clock.advance(3600);
+    assert_eq!(due(&app, SCHEDULE).await, 2);
+    // (The admin's session has idled out by now: read the jobs directly.)
+    let job = backend::store::latest_sync_job(&app.state.pool, ConnectionId(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.status, "queued");
+    let full: bool = app
+        .state
+        .pool
+        .scalar_one(
+            "SELECT full_pass FROM sync_jobs WHERE id = $1",
+            args![job.id],
+        )
+        .await
+        .unwrap();
+    assert!(!full, "an events pass: the last full pass is an hour old");
+}
+
+#[tokio::test]
+async fn a_full_pass_comes_every_reconcile_interval_and_old_finished_jobs_go() {
+    let app = spawn_apps_app().await;
+    let id = app.connect_app().await;
+    run(&app, SyncOptions::default()).await;
+    let quick = backend::store::SyncSchedule {
+        webhooks: false,
+        ..SCHEDULE
+    };
+    let queued_full = || async {
+        let full: Vec<bool> = app
+            .state
+            .pool
+            .scalar_all(
+                "SELECT full_pass FROM sync_jobs WHERE connection_id = $1 AND status = 'queued'",
+                args![id],
+            )
+            .await
+            .unwrap();
+        full
+    };
+    // A day of events passes, an hour apart (the admin's session idles out: jobs are read
+    // directly).
+    for _ in 0..23 {
+        app.state.clock.advance(3600);
+        assert_eq!(due(&app, quick).await, 1);
+        assert_eq!(queued_full().await, [false]);
+        assert_eq!(run_one(&app).await, 1);
+    }
+    let jobs = || async {
+        count(
+            &app,
+            "SELECT COUNT(*) FROM sync_jobs WHERE connection_id = $1",
+            id,
+        )
+        .await
+    };
+    assert_eq!(jobs().await, 24);
+    app.state.clock.advance(3600);
+    assert_eq!(due(&app, quick).await, 1);
+    assert_eq!(
+        queued_full().await,
+        [true],
+        "a day after the last full pass, a full pass"
+    );
+    assert_eq!(jobs().await, 24, "the job finished a day ago is gone");
+    assert_eq!(run_one(&app).await, 1);
+    app.state.clock.advance(3600);
+    assert_eq!(due(&app, quick).await, 1);
+    assert_eq!(queued_full().await, [false], "the reconciliation just ran");
 }
 
 #[tokio::test]

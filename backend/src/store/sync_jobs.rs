@@ -60,16 +60,59 @@ pub async fn enqueue_sync(
     Ok(added == 1)
 }
 
-/// Queues a sync of every connection whose last job was created `interval` seconds ago or more
-/// (or that never had one); those needing re-authentication wait for an admin.
-pub async fn enqueue_due_syncs(pool: &Db, now: i64, interval: i64) -> Result<u64, StoreError> {
+/// How often each connection's sync comes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncSchedule {
+    /// Seconds between events passes of a connection fed by webhooks (`SYNC_INTERVAL`): the
+    /// safety net.
+    pub sync_secs: i64,
+    /// Seconds between events passes of one that is not (`EVENTS_POLL_INTERVAL`).
+    pub poll_secs: i64,
+    /// Seconds between full passes that reconcile every id (`RECONCILE_INTERVAL`).
+    pub reconcile_secs: i64,
+    /// The platform's endpoint gets its connected accounts' events (`STRIPE_WEBHOOK_SECRET` set):
+    /// connections by OAuth are fed by webhooks. A restricted key's account is not connected to
+    /// the platform; one is counted as fed once a webhook for it arrived within `sync_secs`.
+    pub webhooks: bool,
+}
+
+/// Finished jobs are kept this long (the latest of each connection always).
+const FINISHED_KEPT_SECS: i64 = 86_400;
+
+/// Queues a sync of every connection whose last job was created longer ago than its interval (or
+/// that never had one): `sync_secs` when fed by webhooks, else `poll_secs`; a full pass when its
+/// last one completed `reconcile_secs` ago or more. Those needing re-authentication wait for an
+/// admin. Finished jobs older than a day go (a connection polled every minute makes 1,440 a day).
+pub async fn enqueue_due_syncs(
+    pool: &Db,
+    now: i64,
+    schedule: SyncSchedule,
+) -> Result<u64, StoreError> {
     pool.execute(
-        "INSERT INTO sync_jobs (connection_id, status, run_after, created_at) \
-         SELECT c.id, 'queued', $1, $1 FROM connections c \
+        "DELETE FROM sync_jobs WHERE status IN ('done', 'error') AND created_at < $1 \
+         AND id < (SELECT MAX(j.id) FROM sync_jobs j WHERE j.connection_id = sync_jobs.connection_id)",
+        args![now - FINISHED_KEPT_SECS],
+    )
+    .await?;
+    pool.execute(
+        "INSERT INTO sync_jobs (connection_id, status, run_after, created_at, full_pass) \
+         SELECT c.id, 'queued', $1, $1, \
+             COALESCE((SELECT s.full_pass_at FROM sync_cursors s WHERE s.connection_id = c.id), 0) \
+                 <= $1 - $4 \
+         FROM connections c \
          WHERE c.status <> 'needs_reauth' AND NOT EXISTS (SELECT 1 FROM sync_jobs j \
-             WHERE j.connection_id = c.id AND j.created_at > $1 - $2) \
+             WHERE j.connection_id = c.id AND j.created_at > $1 - CASE \
+                 WHEN ($5 AND c.auth_kind <> 'restricted_key') OR EXISTS (SELECT 1 \
+                     FROM sync_cursors s WHERE s.connection_id = c.id AND s.webhook_at > $1 - $2) \
+                 THEN $2 ELSE $3 END) \
          ON CONFLICT DO NOTHING",
-        args![now, interval],
+        args![
+            now,
+            schedule.sync_secs,
+            schedule.poll_secs,
+            schedule.reconcile_secs,
+            schedule.webhooks
+        ],
     )
     .await
 }

@@ -220,7 +220,7 @@ pub async fn run_due_jobs(app: &AppState, options: SyncOptions) -> Result<usize,
     Ok(runs)
 }
 
-/// The sync scheduler of this process: every `tick` it queues the syncs `SYNC_INTERVAL` makes due;
+/// The sync scheduler of this process: every `tick` it queues the syncs its schedule makes due;
 /// it starts due jobs whenever a slot is free — at once when a job is queued in this process,
 /// when a run ends, else at the next tick (jobs queued by other instances, retries coming due).
 pub fn spawn_worker(state: AppState, tick: Duration) -> tokio::task::JoinHandle<()> {
@@ -233,8 +233,8 @@ pub fn spawn_worker(state: AppState, tick: Duration) -> tokio::task::JoinHandle<
             tokio::select! {
                 _ = interval.tick() => {
                     let now = app.clock.now();
-                    let interval_secs = app.settings.sync_interval_secs;
-                    if let Err(e) = store::enqueue_due_syncs(&app.pool, now, interval_secs).await {
+                    let schedule = app.settings.sync_schedule;
+                    if let Err(e) = store::enqueue_due_syncs(&app.pool, now, schedule).await {
                         tracing::error!(error = %e, "queueing due syncs failed");
                     }
                 }
