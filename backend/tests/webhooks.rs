@@ -85,6 +85,18 @@ async fn jobs(app: &TestApp, id: i64) -> i64 {
     .await
 }
 
+/// The connection's `fresh_as_of` in the Data Sources list.
+async fn listed_fresh(app: &TestApp, id: i64) -> Option<i64> {
+    let (status, body) = app.json("GET", "/api/connections").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()["fresh_as_of"]
+        .as_i64()
+}
+
 /// The connection's sync status.
 async fn sync_status(app: &TestApp, id: i64) -> Value {
     let (status, body) = app
@@ -136,6 +148,12 @@ async fn webhooks_of_a_new_a_changed_and_a_deleted_object_reach_the_tables_witho
         change(&app, "plans", plan_id, ChangeKind::Delete, json!({})),
         change(&app, "subscriptions", sub_id, ChangeKind::Delete, json!({})),
     ];
+    let listed_before = listed_fresh(&app, id).await;
+    assert_eq!(
+        listed_before,
+        before["fresh_as_of"].as_i64(),
+        "the oldest table's"
+    );
     for event in &events {
         hook(&app, event).await;
     }
@@ -182,6 +200,8 @@ async fn webhooks_of_a_new_a_changed_and_a_deleted_object_reach_the_tables_witho
             "{name}"
         );
     }
+    // The Data Sources table shows the oldest table's, at once.
+    assert_eq!(listed_fresh(&app, id).await, after["fresh_as_of"].as_i64());
     assert_eq!(
         table_of(&after, "coupons")["rows"],
         table_of(&before, "coupons")["rows"].as_i64().unwrap() + 1

@@ -59,6 +59,7 @@ fn connection(id: i64, name: &str, status: ConnectionStatus) -> Connection {
         auth_kind: shared::AuthKind::Apps,
         key_last4: None,
         organization: None,
+        fresh_as_of: None,
     }
 }
 

@@ -156,6 +156,10 @@ pub struct Connection {
     /// The host product's organization it belongs to; `None`: the app's own.
     #[serde(default)]
     pub organization: Option<String>,
+    /// Every change Stripe made before this moment (Unix seconds) is in its seven tables: the
+    /// oldest of theirs; `None` until each completed a pass.
+    #[serde(default)]
+    pub fresh_as_of: Option<i64>,
 }
 
 /// What happened to a connection, as an audit code.

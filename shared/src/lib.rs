@@ -102,6 +102,7 @@ mod tests {
             auth_kind: AuthKind::RestrictedKey,
             key_last4: Some("abcd".into()),
             organization: None,
+            fresh_as_of: Some(1_700_000_000),
         };
         let v: serde_json::Value = serde_json::to_value(&c).unwrap();
         assert_eq!(v["auth_kind"], "restricted_key");
@@ -109,6 +110,7 @@ mod tests {
         assert_eq!(v["kind"], "stripe");
         assert_eq!(v["status"], "needs_reauth");
         assert_eq!(v["last_duration_ms"], serde_json::Value::Null);
+        assert_eq!(v["fresh_as_of"], 1_700_000_000);
         let back: Connection = serde_json::from_value(v).unwrap();
         assert_eq!(back, c);
     }

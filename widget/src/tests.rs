@@ -133,6 +133,7 @@ fn connection(id: i64, name: &str) -> Connection {
         auth_kind: shared::AuthKind::Apps,
         key_last4: None,
         organization: Some("Acme Host".into()),
+        fresh_as_of: None,
     }
 }
 

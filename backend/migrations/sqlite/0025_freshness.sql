@@ -15,6 +15,12 @@ ALTER TABLE stripe_events ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE sync_tables ADD COLUMN fresh_as_of BIGINT;
 -- Until now a completed pass was as fresh as its end.
 UPDATE sync_tables SET fresh_as_of = synced_at;
+-- The oldest of a connection's seven tables (none while one has none), for the Data Sources table.
+ALTER TABLE connections ADD COLUMN fresh_as_of BIGINT;
+UPDATE connections SET fresh_as_of = (SELECT CASE WHEN COUNT(t.fresh_as_of) = 7
+    THEN MIN(t.fresh_as_of) END FROM sync_tables t WHERE t.connection_id = connections.id
+    AND t.table_name IN ('customers', 'charges', 'coupons', 'invoices', 'plans', 'subscriptions',
+        'events'));
 
 ALTER TABLE sync_cursors ADD COLUMN webhook_at BIGINT;
 ALTER TABLE sync_cursors ADD COLUMN full_pass_at BIGINT;

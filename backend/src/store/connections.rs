@@ -126,6 +126,7 @@ struct ConnectionRow {
     last_error: Option<String>,
     auth_kind: String,
     key_last4: Option<String>,
+    fresh_as_of: Option<i64>,
     organization: Option<String>,
 }
 
@@ -153,6 +154,7 @@ impl TryFrom<ConnectionRow> for Connection {
             })?,
             key_last4: row.key_last4,
             organization: row.organization,
+            fresh_as_of: row.fresh_as_of,
         })
     }
 }
@@ -163,7 +165,7 @@ const CONNECTION_SELECT: &str = "SELECT id, kind, stripe_user_id, livemode, disp
      COALESCE(sync_started_at, last_started_at) AS last_started_at, \
      CASE WHEN sync_started_at IS NULL THEN last_duration_ms ELSE sync_duration_ms END \
          AS last_duration_ms, \
-     created_at, last_error, auth_kind, key_last4, \
+     created_at, last_error, auth_kind, key_last4, fresh_as_of, \
      (SELECT o.name FROM organizations o WHERE o.id = connections.organization_id \
          AND o.host_key_id IS NOT NULL) AS organization FROM connections";
 

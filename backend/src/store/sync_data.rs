@@ -305,6 +305,7 @@ pub async fn finish_table(
         ],
     )
     .await?;
+    refresh_connection_freshness(&mut tx, connection_id).await?;
     tx.execute(
         "DELETE FROM sync_ranges WHERE connection_id = $1 AND table_name = $2",
         args![connection_id, list.name()],
@@ -312,6 +313,32 @@ pub async fn finish_table(
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Sets the connection's `fresh_as_of` to the oldest of its seven tables' (none while one has
+/// none), only when it changed: the row's every update moves the Data Sources table's version.
+pub(super) async fn refresh_connection_freshness(
+    tx: &mut Tx,
+    connection_id: ConnectionId,
+) -> Result<(), StoreError> {
+    // The seven names are ours (`StripeList::name`), never input: safe to write into the SQL.
+    let tables = StripeList::ALL
+        .map(|list| format!("'{}'", list.name()))
+        .join(", ");
+    let seven = i64::try_from(StripeList::ALL.len()).unwrap_or(i64::MAX);
+    let oldest = format!(
+        "(SELECT CASE WHEN COUNT(t.fresh_as_of) = $2 THEN MIN(t.fresh_as_of) END \
+          FROM sync_tables t WHERE t.connection_id = $1 AND t.table_name IN ({tables}))"
+    );
+    tx.execute(
+        &format!(
+            "UPDATE connections SET fresh_as_of = {oldest} \
+             WHERE id = $1 AND fresh_as_of IS DISTINCT FROM {oldest}"
+        ),
+        args![connection_id, seven],
+    )
+    .await?;
+    Ok(())
 }
 
 /// `sync_tables.fresh_as_of` moved forward to `excluded.fresh_as_of`, never back.
@@ -375,6 +402,7 @@ pub async fn finish_events_pass(
         args![connection_id, events_from],
     )
     .await?;
+    refresh_connection_freshness(&mut tx, connection_id).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -468,24 +496,12 @@ pub async fn table_state(
 }
 
 /// Each connection with the moment its synced data is fresh as of (Unix seconds), in id order: the
-/// oldest `fresh_as_of` over its seven tables; while any of them has never
-/// completed a pass, the connection's creation, so a first sync that never ends shows a lag that
-/// grows rather than none.
+/// oldest `fresh_as_of` over its seven tables; while any of them has never completed a pass, the
+/// connection's creation, so a first sync that never ends shows a lag that grows rather than none.
 pub async fn connection_freshness(pool: &Db) -> Result<Vec<(ConnectionId, i64)>, StoreError> {
-    // The seven names are ours (`StripeList::name`), never input: safe to write into the SQL.
-    let tables = StripeList::ALL
-        .map(|list| format!("'{}'", list.name()))
-        .join(", ");
-    let seven = i64::try_from(StripeList::ALL.len()).unwrap_or(i64::MAX);
     pool.fetch_all(
-        &format!(
-            "SELECT c.id, CASE WHEN COUNT(t.fresh_as_of) = $1 THEN MIN(t.fresh_as_of) \
-                 ELSE c.created_at END \
-             FROM connections c LEFT JOIN sync_tables t \
-                 ON t.connection_id = c.id AND t.table_name IN ({tables}) \
-             GROUP BY c.id, c.created_at ORDER BY c.id"
-        ),
-        args![seven],
+        "SELECT id, COALESCE(fresh_as_of, created_at) FROM connections ORDER BY id",
+        args![],
     )
     .await
 }

@@ -237,6 +237,7 @@ pub async fn apply_webhooks(
         )
         .await?;
     }
+    super::sync_data::refresh_connection_freshness(&mut tx, connection_id).await?;
     tx.execute(
         "INSERT INTO sync_cursors (connection_id, webhook_at) VALUES ($1, $2) \
          ON CONFLICT (connection_id) DO UPDATE SET webhook_at = excluded.webhook_at",
