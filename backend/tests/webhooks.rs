@@ -479,3 +479,93 @@ async fn a_burst_of_a_thousand_webhooks_is_acknowledged_at_once_and_all_applied(
         stripe_objects(&app, id, StripeList::Customers).await.len() as i64
     );
 }
+
+#[tokio::test]
+async fn a_change_made_on_the_emulators_page_reaches_the_table_by_a_signed_webhook() {
+    // The app on a real socket; the emulator delivers its webhooks there.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = emulator_config();
+    config.webhook = Some((
+        format!("http://{addr}/webhooks/stripe"),
+        WEBHOOK_SECRET.into(),
+    ));
+    let emulator = backend::emulator::Emulator::new(config);
+    let stripe_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stripe_addr = stripe_listener.local_addr().unwrap();
+    let stripe_router = emulator.router();
+    tokio::spawn(async move { axum::serve(stripe_listener, stripe_router).await.unwrap() });
+    let url = url::Url::parse(&format!("http://{stripe_addr}/")).unwrap();
+    let app = spawn_app_with(emulator, url.clone(), url.clone(), SECRET_KEY).await;
+    let served = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, served).await.unwrap() });
+    let id = app.connect().await;
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    let customers_before = stripe_objects(&app, id, StripeList::Customers).await.len();
+
+    // The home page offers the changes; "Add a customer" makes one and delivers its event.
+    let client = oauth2::reqwest::Client::new();
+    let home = client
+        .get(url.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("Make a change in Acme"), "{home}");
+    for change in ["customer", "charge", "refund", "cancel", "delete_coupon"] {
+        let made = client
+            .post(url.join("demo-changes").unwrap())
+            .form(&[("account", ACME), ("change", change)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            made.status(),
+            200,
+            "{change}: {}",
+            made.text().await.unwrap()
+        );
+    }
+    assert_eq!(queued(&app).await, 5, "five events acknowledged");
+    apply_queued(&app.state).await.unwrap();
+    // Every table holds what Stripe lists; the deleted coupon stays, marked deleted.
+    for list in StripeList::ALL {
+        let listed = stripe_objects(&app, id, list).await;
+        let mut deleted = 0;
+        for stored in table_objects(&app, id, list.name(), 1000).await {
+            match listed.get(stored["id"].as_str().unwrap()) {
+                Some(object) => assert_eq!(&stored, object, "{}", list.name()),
+                None => {
+                    assert_eq!(stored["deleted"], true, "{stored}");
+                    deleted += 1;
+                }
+            }
+        }
+        assert_eq!(
+            deleted,
+            usize::from(list == StripeList::Coupons),
+            "{}",
+            list.name()
+        );
+    }
+    assert_eq!(
+        table_objects(&app, id, "customers", 1000).await.len(),
+        customers_before + 1
+    );
+    let refunded = table_objects(&app, id, "charges", 1000)
+        .await
+        .into_iter()
+        .filter(|c| c["refunded"] == true)
+        .count();
+    assert_eq!(refunded, 1);
+
+    let unknown = client
+        .post(url.join("demo-changes").unwrap())
+        .form(&[("account", ACME), ("change", "explode")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+}

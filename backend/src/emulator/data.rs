@@ -26,6 +26,8 @@ pub enum ChangeKind {
     Create,
     /// Top-level fields replaced.
     Update,
+    /// A charge refunded in full (`charge.refunded`).
+    Refund,
     /// Deleted (a subscription: canceled, as Stripe ends one).
     Delete,
     /// Deleted without any event (Stripe's events are not a complete log).
@@ -164,8 +166,16 @@ impl Emulator {
             }
             (ChangeKind::Create, Some(_)) => return Err(format!("'{id}' exists")),
             (_, None) => return Err(format!("No such {}: '{id}'", kind.object())),
-            (ChangeKind::Update, Some(at)) => {
+            (ChangeKind::Refund, Some(_)) if kind != ListKind::Charges => {
+                return Err("Only a charge is refunded".into());
+            }
+            (ChangeKind::Update | ChangeKind::Refund, Some(at)) => {
                 let object = &mut data.list_mut(kind)[at];
+                let fields = if change == ChangeKind::Refund {
+                    json!({"refunded": true, "amount_refunded": object["amount"].clone()})
+                } else {
+                    fields
+                };
                 if let (Some(target), Value::Object(new)) = (object.as_object_mut(), fields) {
                     for (k, v) in new {
                         if k != "id" && k != "object" {
@@ -174,7 +184,11 @@ impl Emulator {
                     }
                 }
                 let object = object.clone();
-                let event = data.emit(&account.id, &format!("{prefix}.updated"), &object, now);
+                let verb = match change {
+                    ChangeKind::Refund => "refunded",
+                    _ => "updated",
+                };
+                let event = data.emit(&account.id, &format!("{prefix}.{verb}"), &object, now);
                 (object, Some(event))
             }
             (ChangeKind::Delete | ChangeKind::DeleteSilently, Some(at))

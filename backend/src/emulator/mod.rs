@@ -14,6 +14,7 @@ mod apps;
 mod children;
 mod connect;
 mod data;
+mod demo_changes;
 mod faults;
 mod fixtures;
 mod pages;
@@ -313,6 +314,7 @@ impl Emulator {
             .route("/v1/{list}", get(api::list_handler))
             .route("/v1/{list}/{id}", get(api::retrieve_handler))
             .route("/revoke", post(pages::revoke))
+            .route("/demo-changes", post(demo_changes::make))
             .route("/restricted-keys", post(pages::create_restricted_key))
             .route("/faults", post(faults::set_fault))
             .fallback(not_found)

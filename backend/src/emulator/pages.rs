@@ -68,9 +68,9 @@ impl Italian {
 }
 
 /// The developer pages (demo accounts, keys) stay English: they stand in for Stripe's Dashboard.
-const ENGLISH: Italian = Italian(false);
+pub(super) const ENGLISH: Italian = Italian(false);
 
-fn page(lang: Italian, title: &str, body: &str) -> Html<String> {
+pub(super) fn page(lang: Italian, title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
@@ -87,7 +87,7 @@ fn page(lang: Italian, title: &str, body: &str) -> Html<String> {
     ))
 }
 
-fn error_page(title: &str, message: &str) -> Reply {
+pub(super) fn error_page(title: &str, message: &str) -> Reply {
     (
         StatusCode::BAD_REQUEST,
         page(
@@ -141,6 +141,7 @@ pub(super) async fn index_page(State(emu): State<Emulator>) -> Html<String> {
                  <form method=\"post\" action=\"revoke\" class=\"inline\">\
                  <input type=\"hidden\" name=\"account\" value=\"{id}\">\
                  <button type=\"submit\" class=\"secondary\">Revoke access for {name}</button></form>\
+                 {changes}\
                  <form method=\"post\" action=\"restricted-keys\"><fieldset>\
                  <legend>Create a restricted key for {name}</legend>\
                  <input type=\"hidden\" name=\"account\" value=\"{id}\">{checkboxes}\
@@ -150,6 +151,7 @@ pub(super) async fn index_page(State(emu): State<Emulator>) -> Html<String> {
                 html_escape(&a.password),
                 id = html_escape(&a.id),
                 name = html_escape(&a.display_name),
+                changes = super::demo_changes::form(i, a),
             )
         })
         .collect();
@@ -161,6 +163,8 @@ pub(super) async fn index_page(State(emu): State<Emulator>) -> Html<String> {
                   <strong>Revoke access</strong> does what a user does in Stripe's dashboard: the \
                   application's tokens stop working and Stripe sends it a signed \
                   <code>account.application.deauthorized</code> webhook. \
+                  <strong>Make a change</strong> changes the account's data as its owner would, \
+                  and Stripe sends the application the change's event as a signed webhook. \
                   <strong>Create a restricted key</strong> makes an <code>rk_test_…</code> key \
                   with the permissions you tick, as the Dashboard does.</p><ul>{accounts}</ul>"
         ),
