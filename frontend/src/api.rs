@@ -150,6 +150,24 @@ impl<T: DeserializeOwned + 'static> Req<T> {
             Box::new(move |answer| done(answer.and_then(decode))),
         );
     }
+
+    /// [`Self::send`], the answer's body first shown to `new`: `false` drops the answer unread
+    /// (a poll that found nothing new).
+    pub fn send_if(
+        self,
+        new: impl FnOnce(&str) -> bool + 'static,
+        done: impl FnOnce(Result<T, ApiFailure>) + 'static,
+    ) {
+        send(
+            self.request,
+            Box::new(move |answer| {
+                let body = answer.as_ref().map_or("", |(_, body)| body.as_str());
+                if new(body) {
+                    done(answer.and_then(decode));
+                }
+            }),
+        );
+    }
 }
 
 type Answer = Result<(u16, String), ApiFailure>;

@@ -15,6 +15,8 @@ use crate::api::{ApiFailure, Req};
 pub struct Remote<T: Send + Sync + 'static> {
     /// The answer.
     pub value: RwSignal<Option<Result<T, ApiFailure>>>,
+    /// The body of the last answer [`Self::refresh`] got.
+    last: StoredValue<String>,
     fetch: StoredValue<Arc<dyn Fn() -> Req<T> + Send + Sync>>,
 }
 
@@ -31,10 +33,30 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Remote<T> {
     pub fn new(fetch: impl Fn() -> Req<T> + Send + Sync + 'static) -> Self {
         let remote = Self {
             value: RwSignal::new(None),
+            last: StoredValue::new(String::new()),
             fetch: StoredValue::new(Arc::new(fetch)),
         };
         remote.reload();
         remote
+    }
+
+    /// Asks again and shows the answer only if its body differs from the last one this asked
+    /// for (a poll that found nothing new renders nothing again: focus and scroll stay).
+    pub fn refresh(&self) {
+        let (value, last) = (self.value, self.last);
+        let new = move |body: &str| {
+            last.try_update_value(|l| {
+                let new = l != body;
+                if new {
+                    body.clone_into(l);
+                }
+                new
+            })
+            .unwrap_or(false)
+        };
+        (self.fetch.get_value())().send_if(new, move |answer| {
+            let _ = value.try_set(Some(answer));
+        });
     }
 
     /// Asks again; the old answer stays on screen until the new one arrives.

@@ -628,11 +628,18 @@ async fn the_data_section_lists_the_seven_tables_with_progress_and_errors() {
         .get_attribute("href")
         .unwrap()
         .ends_with("/tables/customers.csv"));
-    // Idle: the button works.
-    status.set(Some(Ok(seven_tables(shared::SyncState::Idle))));
+    // No table complete yet: no freshness to tell.
+    assert_eq!(text(&one(&root, ".fresh-as-of")), "");
+    // Idle: the button works, and the data is fresh as of the oldest table's time.
+    let mut idle = seven_tables(shared::SyncState::Idle);
+    idle.fresh_as_of = Some(1_700_000_000);
+    status.set(Some(Ok(idle)));
     tick().await;
     assert!(!force.disabled());
     assert_eq!(text(&live), strings::sync_state(shared::SyncState::Idle));
+    let fresh = text(&one(&root, ".fresh-as-of"));
+    assert_eq!(fresh, strings::fresh_as_of(1_700_000_000));
+    assert!(fresh.starts_with("Fresh as of "), "{fresh}");
     force.click();
     tick().await;
     assert_eq!(forced.get_untracked(), 1);

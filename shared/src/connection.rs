@@ -158,7 +158,6 @@ pub struct Connection {
     pub organization: Option<String>,
     /// Every change Stripe made before this moment (Unix seconds) is in its seven tables: the
     /// oldest of theirs; `None` until each completed a pass.
-    #[serde(default)]
     pub fresh_as_of: Option<i64>,
 }
 

@@ -53,7 +53,6 @@ pub struct TableSync {
     /// Every change Stripe made before this moment (unix seconds) is in the table, as far as the
     /// product can know: an events pass moves it to its start, a webhook applied to its event's
     /// time. Null until a pass completed the table.
-    #[serde(default)]
     pub fresh_as_of: Option<i64>,
     /// While a pass of this table runs.
     pub progress: Option<SyncProgress>,
@@ -67,7 +66,6 @@ pub struct SyncStatus {
     /// Where the sync stands.
     pub status: SyncState,
     /// The oldest of the tables' `fresh_as_of` (null while any has none).
-    #[serde(default)]
     pub fresh_as_of: Option<i64>,
     /// The seven tables, in the help page's order.
     pub tables: Vec<TableSync>,

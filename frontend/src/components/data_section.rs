@@ -1,8 +1,9 @@
 //! The **Data** section of a connection's page: each synced Stripe table with **Rows** and **Last
 //! synced**, a progress bar while a sync runs, errors in plain words, **Force an update**, and a
 //! preview of each table's first rows as the warehouse holds them (its tracked columns, scrolling
-//! sideways). The status is polled every 2 s while a sync is queued or running, and the polling
-//! stops with the page.
+//! sideways), and how fresh the data is ("Fresh as of 12:03:07"). The status is polled every
+//! second while the page is open — webhooks bring changes within seconds — and the page renders
+//! again only when the answer changed; the polling stops with the page.
 
 use std::time::Duration;
 
@@ -161,6 +162,13 @@ pub fn SyncView(
     #[prop(optional)] force_error: Option<RwSignal<Option<String>>>,
 ) -> impl IntoView {
     let preview: Preview = RwSignal::new(None);
+    let fresh = move || match status.get() {
+        Some(Ok(SyncStatus {
+            fresh_as_of: Some(at),
+            ..
+        })) => strings::fresh_as_of(at),
+        _ => String::new(),
+    };
     let disabled = move || pending.is_some_and(|p| p.get()) || status.with(busy);
     let state_line = move || {
         if let Some(e) = force_error.and_then(|e| e.get()) {
@@ -189,6 +197,7 @@ pub fn SyncView(
                     on:click=move |_| { if let Some(f) = force { f.run(()) } }>{strings::force_update()}</button>
             </p>
             <p class="sync-state" aria-live="polite">{state_line}</p>
+            <p class="fresh-as-of">{fresh}</p>
             <table class="data-sources sync-tables">
                 <caption class="visually-hidden">{strings::data()}</caption>
                 <thead><tr>
@@ -205,21 +214,13 @@ pub fn SyncView(
     }
 }
 
-/// The **Data** section of connection `id`, loaded from the API and polled while a sync runs.
+/// The **Data** section of connection `id`, loaded from the API and polled every second.
 #[component]
 pub fn DataSection(id: i64) -> impl IntoView {
     let remote = Remote::new(move || api::sync_status(id));
     let pending = RwSignal::new(false);
     let force_error = RwSignal::new(None::<String>);
-    let handle = set_interval_with_handle(
-        move || {
-            if remote.value.try_with_untracked(busy).unwrap_or(false) {
-                remote.reload();
-            }
-        },
-        Duration::from_secs(2),
-    )
-    .ok();
+    let handle = set_interval_with_handle(move || remote.refresh(), Duration::from_secs(1)).ok();
     on_cleanup(move || {
         if let Some(h) = handle {
             h.clear();

@@ -1,5 +1,6 @@
 //! The Data Sources table: Name, Connection, Status, Last Connection Started, Last Connection
-//! Duration, Action. Status is text and colour, never colour alone. A connection that needs
+//! Duration, Action. Status is text and colour, never colour alone; under it, how fresh the
+//! connection's data is (its oldest table's). A connection that needs
 //! re-authentication is fixed by activating its name.
 
 use leptos::prelude::*;
@@ -102,6 +103,7 @@ fn row(connection: Connection, actions: Option<RowActions>, organizations: bool)
             <td>
                 <span class=status_class(connection.status)>{strings::status(connection.status)}</span>
                 {connection.last_error.map(|e| view! { <small class="status-reason">{strings::problem(e)}</small> })}
+                {connection.fresh_as_of.map(|at| view! { <small class="fresh-as-of">{strings::fresh_as_of(at)}</small> })}
             </td>
             <td>{match connection.last_started_at {
                 Some(at) => view! { <TimeAgo unix_seconds=at/> }.into_any(),

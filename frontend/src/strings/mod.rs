@@ -120,6 +120,12 @@ pub fn duration(ms: i64) -> String {
     }
 }
 
+/// A moment's time of day in the UI's language ("14:05:09").
+pub fn time_of_day(unix_seconds: i64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0));
+    String::from(date.to_locale_time_string(locale().as_str()))
+}
+
 /// A moment in full, in the UI's language ("27/11/2026, 14:05:09").
 pub fn date_time(date: &js_sys::Date) -> String {
     String::from(date.to_locale_string(locale().as_str(), &JsValue::UNDEFINED))

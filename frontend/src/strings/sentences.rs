@@ -340,6 +340,15 @@ pub fn sync_error(e: &shared::SyncError) -> &'static str {
     }
 }
 
+/// "Fresh as of 12:03:07": every change Stripe made before then is in the data.
+pub fn fresh_as_of(unix_seconds: i64) -> String {
+    let time = super::time_of_day(unix_seconds);
+    match super::italian() {
+        false => format!("Fresh as of {time}"),
+        true => format!("Aggiornati alle {time}"),
+    }
+}
+
 /// "Progress of customers".
 pub fn progress_of(table: &str) -> String {
     match super::italian() {
