@@ -38,9 +38,7 @@ impl Emulator {
         .to_string();
         deliver(&url, &secret, now, event).await
     }
-}
 
-impl Emulator {
     /// Changes a demo account's data ([`Self::change_object`]) and delivers the change's event to
     /// the platform's webhook endpoint, when one is set. The object as it is now.
     pub async fn change_and_deliver(

@@ -1,6 +1,6 @@
 //! `POST /webhooks/stripe`: Stripe's events, verified over the raw body before anything is read. A
 //! deauthorization marks the account's connections; a data event of a connected account is queued
-//! durably for its connections (applied by `sync::webhooks` right after the answer); an event of
+//! durably for its connections (applied by `sync::queued_events` right after the answer); an event of
 //! an account with no connection here is acknowledged and dropped.
 
 use axum::extract::{Request, State};

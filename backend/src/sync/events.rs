@@ -82,24 +82,22 @@ pub(super) async fn pass(run: &Arc<Run>, from: i64) -> Outcome {
             Ok(page) => page,
             Err(e) => return failed(connection, StripeList::Events, &e),
         };
-        let events: Vec<(&Value, i64)> = page
-            .data
-            .iter()
-            .map(|e| (e, e["created"].as_i64().unwrap_or(from)))
-            .collect();
-        let events = store::Prepared::versioned(StripeList::Events, &events);
-        match store::store_objects(
-            &app.pool,
-            run.lease(),
-            connection,
-            StripeList::Events,
-            &events,
-        )
-        .await
-        {
-            Ok(true) => app.metrics.rows_written(page.data.len() as u64),
-            Ok(false) => return Outcome::LeaseLost,
-            Err(e) => return not_stored(connection, StripeList::Events, &e),
+        // Nothing new (most polls): one request, no write.
+        if !page.data.is_empty() {
+            let events: Vec<(&Value, i64)> = page
+                .data
+                .iter()
+                .map(|e| (e, e["created"].as_i64().unwrap_or(from)))
+                .collect();
+            let events = store::Prepared::versioned(StripeList::Events, &events);
+            let lease = run.lease();
+            match store::store_objects(&app.pool, lease, connection, StripeList::Events, &events)
+                .await
+            {
+                Ok(true) => app.metrics.rows_written(page.data.len() as u64),
+                Ok(false) => return Outcome::LeaseLost,
+                Err(e) => return not_stored(connection, StripeList::Events, &e),
+            }
         }
         for event in &page.data {
             let created = event["created"].as_i64().unwrap_or(from);

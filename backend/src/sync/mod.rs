@@ -2,7 +2,7 @@
 //! (`full`, `list_pass`, `ranges`), and events passes (`events`) into the product's database,
 //! chosen per run (`engine`), paced per connection (`limits`), written through one bounded queue
 //! (`writer`, connections in turn: `fair_queue`), run by durable, leased, retried jobs side by side
-//! (`jobs`); webhooks' data events applied as they arrive (`webhooks`).
+//! (`jobs`); webhooks' data events applied as they arrive (`queued_events`).
 
 mod children;
 pub mod engine;
@@ -12,11 +12,11 @@ mod full;
 pub mod jobs;
 pub mod limits;
 mod list_pass;
+pub mod queued_events;
 mod ranges;
 mod run;
-pub mod webhooks;
 pub mod writer;
 
 pub use engine::SyncOptions;
 pub use jobs::{run_due_jobs, spawn_worker};
-pub use webhooks::{apply_queued, spawn_applier};
+pub use queued_events::{apply_queued, spawn_applier};
