@@ -3,6 +3,8 @@
 // Each bench compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+#[path = "../../tests/support/key_connection.rs"]
+mod key_connection;
 #[path = "../../tests/support/postgres.rs"]
 mod postgres;
 
@@ -230,4 +232,13 @@ pub async fn load(url: &str, cookie: Option<&str>) -> (f64, Duration) {
     samples.sort();
     let p99 = samples[(samples.len() * 99 / 100).min(samples.len() - 1)];
     (samples.len() as f64 / elapsed, p99)
+}
+
+/// Connects `account` by the restricted key `key` in the given mode, stored as the product stores
+/// it; the connection's id.
+pub async fn connect_key(state: &AppState, account: &str, key: &str, livemode: bool) -> i64 {
+    let name = format!("Bench {account}");
+    key_connection::store_key_connection(state, account, &name, key, livemode)
+        .await
+        .into()
 }

@@ -4,47 +4,18 @@
 use std::time::{Duration, Instant};
 
 use backend::args;
-use backend::config::Secret;
-use backend::domain::Credential;
 use backend::state::AppState;
-use backend::store::{self, NewConnection};
+use backend::store;
 use backend::stripe::lists::StripeList;
 use backend::sync::{run_due_jobs, SyncOptions};
 
+pub use crate::common::connect_key;
 use crate::spec::{total_objects, KEY};
 
 /// Connects a test-mode account by the list server's restricted key, stored as the product
 /// stores it.
 pub async fn connect(state: &AppState, account: &str) -> i64 {
     connect_key(state, account, KEY, false).await
-}
-
-/// Connects `account` by the restricted key `key` in the given mode, stored as the product stores
-/// it.
-pub async fn connect_key(state: &AppState, account: &str, key: &str, livemode: bool) -> i64 {
-    let now = state.clock.now();
-    let new = NewConnection {
-        stripe_user_id: account.to_owned(),
-        livemode,
-        display_name: format!("Sync bench {account}"),
-        scope: "restricted_key".into(),
-        publishable_key: None,
-        credential: Credential {
-            kind: shared::AuthKind::RestrictedKey,
-            secret: Secret::new(key),
-            refresh_token: None,
-            expires_at: None,
-        },
-        key_last4: Some(key[key.len().saturating_sub(4)..].to_owned()),
-        started_at: now,
-        duration_ms: 0,
-        next_check_at: now + 3600,
-        organization: None,
-    };
-    store::upsert_connection(&state.pool, &state.cipher, &new, now)
-        .await
-        .expect("connection")
-        .into()
 }
 
 /// Rows stored for a connection over the seven tables.

@@ -1,6 +1,7 @@
 //! Shared test fixtures: an emulator on a real socket, and the app wired to it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod key_connection;
 pub mod localstripe;
 pub mod postgres;
 pub mod stripe_like;

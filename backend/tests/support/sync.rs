@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::TestApp;
 
 /// Stores a connection of `account` read with the restricted key `key`, as the restricted-key flow
-/// stores one (inserted directly: the flow itself checks the key against Stripe first).
+/// stores one.
 pub async fn store_key_connection(
     app: &TestApp,
     account: &str,
@@ -21,28 +21,7 @@ pub async fn store_key_connection(
     key: &str,
     livemode: bool,
 ) -> ConnectionId {
-    let now = app.state.clock.now();
-    let new = backend::store::NewConnection {
-        stripe_user_id: account.to_owned(),
-        livemode,
-        display_name: name.to_owned(),
-        scope: "restricted_key".into(),
-        publishable_key: None,
-        credential: backend::domain::Credential {
-            kind: shared::AuthKind::RestrictedKey,
-            secret: backend::config::Secret::new(key),
-            refresh_token: None,
-            expires_at: None,
-        },
-        key_last4: Some(key[key.len() - 4..].to_owned()),
-        started_at: now,
-        duration_ms: 0,
-        next_check_at: now + 3600,
-        organization: None,
-    };
-    backend::store::upsert_connection(&app.state.pool, &app.state.cipher, &new, now)
-        .await
-        .unwrap()
+    super::key_connection::store_key_connection(&app.state, account, name, key, livemode).await
 }
 
 /// Every object Stripe (the emulator) lists for the connection, by id.

@@ -1,7 +1,7 @@
 //! The **Data** section of a connection's page: each synced Stripe table with **Rows** and **Last
 //! synced**, a progress bar while a sync runs, errors in plain words, **Force an update**, and a
 //! preview of each table's first rows as the warehouse holds them (its tracked columns, scrolling
-//! sideways), and how fresh the data is ("Fresh as of 12:03:07"). The status is polled every
+//! sideways), and how fresh the data is ("Fresh as of 12:03:07"). The status is polled twice a
 //! second while the page is open — webhooks bring changes within seconds — and the page renders
 //! again only when the answer changed; the polling stops with the page.
 
@@ -214,13 +214,14 @@ pub fn SyncView(
     }
 }
 
-/// The **Data** section of connection `id`, loaded from the API and polled every second.
+/// The **Data** section of connection `id`, loaded from the API and polled twice a second.
 #[component]
 pub fn DataSection(id: i64) -> impl IntoView {
     let remote = Remote::new(move || api::sync_status(id));
     let pending = RwSignal::new(false);
     let force_error = RwSignal::new(None::<String>);
-    let handle = set_interval_with_handle(move || remote.refresh(), Duration::from_secs(1)).ok();
+    let handle =
+        set_interval_with_handle(move || remote.refresh(), Duration::from_millis(500)).ok();
     on_cleanup(move || {
         if let Some(h) = handle {
             h.clear();

@@ -7,6 +7,7 @@
 mod accessibility;
 mod api;
 mod connect_ways;
+mod demo_freshness;
 mod harness;
 mod instances;
 mod keyboard;
