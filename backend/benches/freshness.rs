@@ -10,6 +10,7 @@
 //! 1. With webhooks: changes at 50/s across the twenty connections, each event delivered as Stripe
 //!    delivers it (signed, to `POST /webhooks/stripe`) the moment the change is made. Target p95
 //!    ≤ 2 s.
+//!    The connections are installs of the Stripe App (the platform's endpoint gets their events).
 //! 2. Without webhooks (restricted keys, `EVENTS_POLL_INTERVAL` at its default 1 m): changes at 5/s
 //!    for three minutes. Target p95 ≤ 70 s.
 //!
@@ -88,6 +89,43 @@ async fn customer_rows(router: &axum::Router, cookie: &str, ids: &[i64]) -> Vec<
     rows
 }
 
+/// Installs the Stripe App for `account` through the product's flow; the connection's id.
+async fn connect_app(
+    router: &axum::Router,
+    cookie: &str,
+    emulator: &Emulator,
+    account: &DemoAccount,
+) -> i64 {
+    let response = request(
+        router,
+        "POST",
+        "/api/connections/stripe/authorize",
+        cookie,
+        None,
+    )
+    .await;
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let authorize = Url::parse(answer["authorize_url"].as_str().unwrap()).unwrap();
+    let back = emulator
+        .approve_install(
+            authorize.query().unwrap(),
+            &account.email,
+            &account.password,
+        )
+        .unwrap();
+    let callback = format!("{}?{}", back.path(), back.query().unwrap());
+    let response = request(router, "GET", &callback, cookie, None).await;
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    location
+        .strip_prefix("/admin/connections?connected=")
+        .unwrap_or_else(|| panic!("not connected: {location}"))
+        .parse()
+        .unwrap()
+}
+
 /// p-th percentile of sorted `v`.
 fn pct(v: &[Duration], p: f64) -> Duration {
     if v.is_empty() {
@@ -130,14 +168,20 @@ async fn scenario(webhooks: bool, rate: f64, secs: u64) -> Vec<Duration> {
     let _applier = backend::sync::spawn_applier(state.clone(), Duration::from_secs(5));
     let cookie = sign_in(&bench.router).await;
 
-    // Twenty connections by restricted key, each backfilled.
+    // Twenty connections, each backfilled: installs of the Stripe App (the platform's endpoint
+    // gets their events), or restricted keys (polled).
     let mut ids = Vec::new();
     for account in accounts() {
-        let key = emulator
-            .create_restricted_key(&account.id, &backend::emulator::RESTRICTED_KEY_PERMISSIONS)
-            .unwrap();
-        let id = connect_key(&state, &account.id, &key, false).await;
-        backend::sync::jobs::enqueue(&state, ConnectionId(id)).await;
+        let id = if webhooks {
+            connect_app(&bench.router, &cookie, &emulator, &account).await
+        } else {
+            let key = emulator
+                .create_restricted_key(&account.id, &backend::emulator::RESTRICTED_KEY_PERMISSIONS)
+                .unwrap();
+            let id = connect_key(&state, &account.id, &key, false).await;
+            backend::sync::jobs::enqueue(&state, ConnectionId(id)).await;
+            id
+        };
         ids.push(id);
     }
     let started = Instant::now();

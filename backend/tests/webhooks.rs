@@ -20,6 +20,7 @@ use support::sync::*;
 use support::*;
 
 const ACME: &str = "acct_1AcmeTest";
+const GLOBEX: &str = "acct_1GlobexTest";
 
 /// A connected, fully synced app.
 async fn synced() -> (TestApp, i64) {
@@ -568,4 +569,97 @@ async fn a_change_made_on_the_emulators_page_reaches_the_table_by_a_signed_webho
         .await
         .unwrap();
     assert_eq!(unknown.status(), 400);
+}
+
+#[tokio::test]
+async fn two_changes_of_one_second_delivered_out_of_order_end_in_a_read_by_id() {
+    let (app, id) = synced().await;
+    let customer = pick(&app, id, StripeList::Customers, |_| true).await;
+    let customer_id = customer["id"].as_str().unwrap();
+    later(&app, 30);
+    // Two changes within one second (the earlier one's event made as Stripe would: same
+    // `created`, its own id and state).
+    let second = change(
+        &app,
+        "customers",
+        customer_id,
+        ChangeKind::Update,
+        json!({"name": "Second"}),
+    );
+    let mut first = second.clone();
+    first["id"] = json!("evt_same_second_first");
+    first["data"]["object"]["name"] = json!("First");
+    let jobs_before = jobs(&app, id).await;
+    hook(&app, &second).await;
+    apply_queued(&app.state).await.unwrap();
+    hook(&app, &first).await;
+    apply_queued(&app.state).await.unwrap();
+    // The late one did not overwrite: which came last only a read by id tells.
+    assert_eq!(
+        row(&app, id, "customers", customer_id).await.unwrap()["name"],
+        "Second"
+    );
+    assert_eq!(
+        jobs(&app, id).await,
+        jobs_before + 1,
+        "an events pass queued"
+    );
+    assert_eq!(run(&app, SyncOptions::default()).await, 1);
+    assert_eq!(
+        row(&app, id, "customers", customer_id).await.unwrap()["name"],
+        "Second"
+    );
+}
+
+#[tokio::test]
+async fn a_restricted_key_connection_is_left_to_its_polls() {
+    let (app, _) = synced().await;
+    // Globex is connected by a restricted key: its account is not connected to the platform,
+    // and the key may not read all that events carry.
+    store_key_connection(&app, GLOBEX, "Globex", "rk_test_globex0000", false).await;
+    let event = json!({
+        "id": "evt_globex_1", "object": "event", "type": "coupon.created",
+        "created": app.state.clock.now(), "livemode": false, "account": GLOBEX,
+        "api_version": backend::stripe::client::STRIPE_VERSION,
+        "data": {"object": {"id": "KEYED", "object": "coupon", "percent_off": 5}},
+    });
+    hook(&app, &event).await;
+    assert_eq!(queued(&app).await, 0);
+}
+
+#[tokio::test]
+async fn an_events_pass_asked_for_while_one_runs_comes_after_it() {
+    let (app, id) = synced().await;
+    let customer = pick(&app, id, StripeList::Customers, |_| true).await;
+    let customer_id = customer["id"].as_str().unwrap();
+    // A job is under way (its worker then dies: its lease lapses).
+    let now = app.state.clock.now();
+    let pool = &app.state.pool;
+    assert!(
+        backend::store::enqueue_sync(pool, ConnectionId(id), now, false)
+            .await
+            .unwrap()
+    );
+    backend::store::claim_sync_job(pool, "elsewhere", now, now + 60)
+        .await
+        .unwrap()
+        .unwrap();
+    later(&app, 30);
+    let mut event = change(
+        &app,
+        "customers",
+        customer_id,
+        ChangeKind::Update,
+        json!({"name": "Asked for"}),
+    );
+    event["api_version"] = json!("2020-08-27");
+    hook(&app, &event).await;
+    apply_queued(&app.state).await.unwrap();
+    // The run taken over, then the pass the webhook asked for.
+    later(&app, 120);
+    assert_eq!(run(&app, SyncOptions::default()).await, 2);
+    assert_eq!(
+        row(&app, id, "customers", customer_id).await.unwrap()["name"],
+        "Asked for"
+    );
 }

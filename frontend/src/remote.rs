@@ -15,8 +15,8 @@ use crate::api::{ApiFailure, Req};
 pub struct Remote<T: Send + Sync + 'static> {
     /// The answer.
     pub value: RwSignal<Option<Result<T, ApiFailure>>>,
-    /// The body of the last answer [`Self::refresh`] got.
-    last: StoredValue<String>,
+    /// Whether [`Self::refresh`] is waiting for an answer, and the body of the last one it got.
+    last: StoredValue<(bool, String)>,
     fetch: StoredValue<Arc<dyn Fn() -> Req<T> + Send + Sync>>,
 }
 
@@ -33,7 +33,7 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Remote<T> {
     pub fn new(fetch: impl Fn() -> Req<T> + Send + Sync + 'static) -> Self {
         let remote = Self {
             value: RwSignal::new(None),
-            last: StoredValue::new(String::new()),
+            last: StoredValue::new((false, String::new())),
             fetch: StoredValue::new(Arc::new(fetch)),
         };
         remote.reload();
@@ -41,11 +41,16 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Remote<T> {
     }
 
     /// Asks again and shows the answer only if its body differs from the last one this asked
-    /// for (a poll that found nothing new renders nothing again: focus and scroll stay).
+    /// for (a poll that found nothing new renders nothing again: focus and scroll stay). Skipped
+    /// while the previous one is on its way, so answers never arrive out of order.
     pub fn refresh(&self) {
         let (value, last) = (self.value, self.last);
+        if last.try_update_value(|(busy, _)| std::mem::replace(busy, true)) != Some(false) {
+            return;
+        }
         let new = move |body: &str| {
-            last.try_update_value(|l| {
+            last.try_update_value(|(busy, l)| {
+                *busy = false;
                 let new = l != body;
                 if new {
                     body.clone_into(l);

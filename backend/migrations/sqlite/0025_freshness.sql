@@ -24,6 +24,9 @@ UPDATE connections SET fresh_as_of = (SELECT CASE WHEN COUNT(t.fresh_as_of) = 7
 
 ALTER TABLE sync_cursors ADD COLUMN webhook_at BIGINT;
 ALTER TABLE sync_cursors ADD COLUMN full_pass_at BIGINT;
+-- A webhook the applier could not use asked for an events pass while one was running: the next
+-- is queued when that one ends.
+ALTER TABLE sync_cursors ADD COLUMN pass_wanted BOOLEAN NOT NULL DEFAULT FALSE;
 
 CREATE TABLE webhook_queue (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -78,7 +78,8 @@ pub use sync_data::{
 };
 pub use sync_jobs::{
     claim_events_job, claim_sync_job, count_sync_jobs, enqueue_due_syncs, enqueue_sync,
-    finish_sync_job, latest_sync_job, ClaimedJob, JobCounts, JobEnd, JobState, SyncSchedule,
+    finish_sync_job, latest_sync_job, take_wanted_pass, want_pass, ClaimedJob, JobCounts, JobEnd,
+    JobState, SyncSchedule,
 };
 pub use sync_ranges::{
     begin_ranges, restart_list, restart_range, split_range, SyncRange, UNBOUNDED_HI, UNBOUNDED_LO,

@@ -29,7 +29,9 @@ pub(super) struct Stored {
 /// A page of a list's objects, ready to store.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Prepared {
-    /// The objects, one copy of each id, in the page's order.
+    /// The id of the page's last object, in Stripe's order (a range's checkpoint).
+    last: Option<String>,
+    /// The objects, one copy of each id, in id order.
     pub(super) stored: Vec<Stored>,
     /// Their typed rows.
     pub(super) typed: Staged,
@@ -47,9 +49,17 @@ impl Prepared {
     /// Prepares `objects` of `list`, each with the moment its state reflects (the `created` of
     /// the event that brought it).
     pub fn versioned(list: StripeList, objects: &[(&Value, i64)]) -> Self {
-        let kept = last_of_each(objects);
+        let mut kept = last_of_each(objects);
+        let last = kept.last().map(|(o, _)| id(o).to_owned());
+        // In id order: every writer locks rows in one order, so none waits in a circle.
+        kept.sort_by(|(a, _), (b, _)| id(a).cmp(id(b)));
         let values: Vec<&Value> = kept.iter().map(|(o, _)| *o).collect();
+        let mut typed = staged::stage(list.name(), &values);
+        if let Some(children) = &mut typed.children {
+            children.rows.sort_by(|a, b| a.id.cmp(&b.id));
+        }
         Self {
+            last,
             stored: kept
                 .iter()
                 .map(|&(object, version)| Stored {
@@ -61,7 +71,7 @@ impl Prepared {
                     filters: filters(list, object),
                 })
                 .collect(),
-            typed: staged::stage(list.name(), &values),
+            typed,
         }
     }
 
@@ -75,9 +85,9 @@ impl Prepared {
         self.stored.is_empty()
     }
 
-    /// The last object's id.
+    /// The id of the page's last object, in Stripe's order.
     pub fn last_id(&self) -> Option<&str> {
-        self.stored.last().map(|o| o.id.as_str())
+        self.last.as_deref()
     }
 }
 
@@ -112,15 +122,29 @@ mod tests {
             json!({"id": "c", "n": 1, "deleted": true}),
         ];
         let prepared = Prepared::new(StripeList::Customers, &page, 5);
+        // In id order; the checkpoint stays the page's last in Stripe's order.
         let ids: Vec<&str> = prepared.stored.iter().map(|o| o.id.as_str()).collect();
-        assert_eq!(ids, ["b", "a", "c"]);
-        assert_eq!(prepared.stored[1].json, page[2].to_string());
-        assert_eq!(prepared.stored[1].created, Some(7));
-        assert_eq!(prepared.stored[1].filters[0], Filter::Text(None));
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(prepared.stored[0].json, page[2].to_string());
+        assert_eq!(prepared.stored[0].created, Some(7));
+        assert_eq!(prepared.stored[0].filters[0], Filter::Text(None));
         assert!(prepared.stored[2].deleted);
         assert!(prepared.stored.iter().all(|o| o.version == 5));
         let typed: Vec<&str> = prepared.typed.rows.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(typed, ids);
         assert_eq!(prepared.last_id(), Some("c"));
+    }
+
+    #[test]
+    fn a_page_is_written_in_id_order_and_checkpoints_at_its_last_object_in_stripes_order() {
+        let page = [
+            json!({"id": "cus_b"}),
+            json!({"id": "cus_c"}),
+            json!({"id": "cus_a"}),
+        ];
+        let prepared = Prepared::new(StripeList::Customers, &page, 1);
+        let ids: Vec<&str> = prepared.stored.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["cus_a", "cus_b", "cus_c"]);
+        assert_eq!(prepared.last_id(), Some("cus_a"));
     }
 }

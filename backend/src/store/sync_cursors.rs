@@ -111,6 +111,9 @@ pub async fn advance_events(
         args![connection_id, events_from, lease.job_id, lease.now],
     )
     .await?;
+    // Once every table's pass committed: the tables finish side by side, and on PostgreSQL none
+    // of them sees the others' uncommitted freshness.
+    super::sync_data::refresh_connection_freshness(&mut tx, connection_id).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -361,7 +361,10 @@ pub async fn finish_events_pass(
     if !hold_lease(&mut tx, lease.job_id, lease.owner, lease.now, lease.until).await? {
         return Ok(false);
     }
-    for list in StripeList::ALL {
+    // In the order of their names, as every writer locks a connection's status rows.
+    let mut lists = StripeList::ALL;
+    lists.sort_by_key(|l| l.name());
+    for list in lists {
         let rows: Option<i64> = if changed.contains(&list) {
             Some(
                 tx.scalar_one(

@@ -79,6 +79,47 @@ pub struct SyncSchedule {
 /// Finished jobs are kept this long (the latest of each connection always).
 const FINISHED_KEPT_SECS: i64 = 86_400;
 
+/// Asks for an events pass of the connection even if a job is under way (which may have read its
+/// events before the one that calls for it): noted first, then queued if none is; the job under
+/// way queues it when it ends ([`take_wanted_pass`]).
+pub async fn want_pass(
+    pool: &Db,
+    connection_id: ConnectionId,
+    now: i64,
+) -> Result<bool, StoreError> {
+    pool.execute(
+        "INSERT INTO sync_cursors (connection_id, pass_wanted) VALUES ($1, TRUE) \
+         ON CONFLICT (connection_id) DO UPDATE SET pass_wanted = TRUE",
+        args![connection_id],
+    )
+    .await?;
+    let added = enqueue_sync(pool, connection_id, now, false).await?;
+    // A job that has not started yet reads the events after this moment: the ask is met.
+    let running: Option<i64> = pool
+        .scalar_optional(
+            "SELECT CAST(1 AS BIGINT) FROM sync_jobs \
+             WHERE connection_id = $1 AND status = 'running'",
+            args![connection_id],
+        )
+        .await?;
+    if running.is_none() {
+        take_wanted_pass(pool, connection_id).await?;
+    }
+    Ok(added)
+}
+
+/// Whether an events pass was asked for while a job ran (the ask is cleared).
+pub async fn take_wanted_pass(pool: &Db, connection_id: ConnectionId) -> Result<bool, StoreError> {
+    Ok(pool
+        .execute(
+            "UPDATE sync_cursors SET pass_wanted = FALSE \
+             WHERE connection_id = $1 AND pass_wanted = TRUE",
+            args![connection_id],
+        )
+        .await?
+        == 1)
+}
+
 /// Queues a sync of every connection whose last job was created longer ago than its interval (or
 /// that never had one): `sync_secs` when fed by webhooks, else `poll_secs`; a full pass when its
 /// last one completed `reconcile_secs` ago or more. Those needing re-authentication wait for an

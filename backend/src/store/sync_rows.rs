@@ -146,11 +146,15 @@ fn unnest_insert(head: &str, cols: &[(&str, Col)], tail: &str) -> String {
     format!("{head}{select}{from}) AS u({aliases}){tail}")
 }
 
-/// Upserts a page of `list` in multi-row statements. An object whose stored state is newer (its
-/// `version`) is left as it is: events arrive out of order, and a list read before a change can be
-/// written after it. A re-run that brings the same object changes nothing of it (not even
-/// `synced_at`, the time its content last changed); `seen_job` tells which full pass listed the
-/// object last, and is cleared when an event or a webhook wrote it since. The typed relation gets the objects written, in the same transaction.
+/// Upserts a page of `list` in multi-row statements, in id order (writers side by side lock rows in
+/// one order). An object whose stored state is newer (its `version`) is left as it is: events
+/// arrive out of order, and a list read before a change can be written after it. Of the same
+/// second, a list read replaces what an event wrote (not a deletion), but an event never replaces
+/// another state: which came last only Stripe knows, so the object is left for a read by id. A
+/// re-run that brings the same object changes nothing of it (not even `synced_at`, the time its
+/// content last changed); `seen_job` tells which full pass listed the object last, and is cleared
+/// when an event or a webhook wrote it since. The typed relation gets the objects written, in the
+/// same transaction. Returns how many objects were written.
 pub(super) async fn upsert_objects(
     tx: &mut Tx,
     connection_id: ConnectionId,
@@ -158,7 +162,7 @@ pub(super) async fn upsert_objects(
     page: &Prepared,
     now: i64,
     seen_job: Option<JobId>,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     let table = table(list);
     let cols = columns(list);
     let names: Vec<String> = cols.iter().map(|(c, _)| format!("\"{c}\"")).collect();
@@ -179,11 +183,11 @@ pub(super) async fn upsert_objects(
                  ELSE {table}.synced_at END, \
              seen_job = excluded.seen_job, \
              version = excluded.version{updates} \
-         WHERE {table}.version <= excluded.version \
-           AND ({table}.version < excluded.version \
-             OR {table}.object <> excluded.object OR {table}.deleted <> excluded.deleted \
-             OR (excluded.seen_job IS NOT NULL \
-                 AND {table}.seen_job IS DISTINCT FROM excluded.seen_job)) \
+         WHERE {table}.version < excluded.version \
+            OR ({table}.version = excluded.version AND excluded.seen_job IS NOT NULL \
+                AND (({table}.object = excluded.object AND {table}.deleted = excluded.deleted \
+                      AND {table}.seen_job IS DISTINCT FROM excluded.seen_job) \
+                  OR NOT {table}.deleted)) \
          RETURNING id"
     );
     // PostgreSQL's statement depends on the list only: built once for all the chunks.
@@ -257,14 +261,13 @@ pub(super) async fn upsert_objects(
         written.extend(ids);
     }
     // The typed relation, in the same transaction: never behind the JSON.
-    if written.is_empty() {
-        Ok(())
-    } else if written.len() == page.stored.len() {
-        super::warehouse::write(tx, connection_id, list.name(), &page.typed).await
-    } else {
+    if written.len() == page.stored.len() {
+        super::warehouse::write(tx, connection_id, list.name(), &page.typed).await?;
+    } else if !written.is_empty() {
         let typed = page.typed.only(&written);
-        super::warehouse::write(tx, connection_id, list.name(), &typed).await
+        super::warehouse::write(tx, connection_id, list.name(), &typed).await?;
     }
+    Ok(written.len())
 }
 
 #[cfg(test)]

@@ -103,9 +103,11 @@ pub struct QueuedEvent {
 }
 
 /// Queues a data event of `account` once per event id for each connection of that account in that
-/// mode, in one transaction with the event id (a failure lets Stripe's redelivery try again; once
-/// this returns the event is never lost). Returns the connections it was queued for: none for a
-/// redelivery or an account with no connection here.
+/// mode that the platform's endpoint speaks for (an OAuth grant not waiting for re-authentication:
+/// a restricted key reads only what its permissions allow, and is polled), in one transaction with
+/// the event id (a failure lets Stripe's redelivery try again; once this returns the event is
+/// never lost). Returns the connections it was queued for: none for a redelivery or an account
+/// with no such connection here.
 pub async fn queue_event(
     pool: &Db,
     event: &ReceivedEvent<'_>,
@@ -125,7 +127,8 @@ pub async fn queue_event(
     }
     let ids: Vec<ConnectionId> = tx
         .scalar_all(
-            "SELECT id FROM connections WHERE stripe_user_id = $1 AND livemode = $2 ORDER BY id",
+            "SELECT id FROM connections WHERE stripe_user_id = $1 AND livemode = $2 \
+             AND auth_kind <> 'restricted_key' AND status <> 'needs_reauth' ORDER BY id",
             args![event.account, event.livemode],
         )
         .await?;
@@ -189,13 +192,15 @@ pub struct WebhookBatch {
 /// older state never over a newer one), deletions marked, row counts and `fresh_as_of` of the
 /// tables touched moved (a table never completed keeps none), the connection's last webhook
 /// noted, the queue's rows gone. Nothing is applied twice in effect: a batch that fails stays
-/// queued and its rows are applied again, which changes nothing.
+/// queued and its rows are applied again, which changes nothing. `false` when some object was
+/// not written: older than what is stored (nothing to do), or of the same second as it (which
+/// came last only a read by id tells: an events pass is due).
 pub async fn apply_webhooks(
     pool: &Db,
     connection_id: ConnectionId,
     batch: &WebhookBatch,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     // Still there? (A connection deleted meanwhile took its queue rows along.)
     let exists: Option<i64> = tx
@@ -205,37 +210,57 @@ pub async fn apply_webhooks(
         )
         .await?;
     if exists.is_none() {
-        return Ok(());
+        return Ok(true);
     }
-    let mut touched: Vec<StripeList> = Vec::new();
-    for (list, page) in &batch.upserts {
-        upsert_objects(&mut tx, connection_id, *list, page, now, None).await?;
-        touched.push(*list);
-    }
-    for (list, last_seen) in &batch.deletions {
-        mark_deleted_in(&mut tx, connection_id, *list, last_seen, now).await?;
-        touched.push(*list);
-    }
-    touched.sort_by_key(|l| l.name());
-    touched.dedup();
-    for list in touched {
-        tx.execute(
-            &format!(
-                "UPDATE sync_tables SET rows = (SELECT COUNT(*) FROM {} WHERE connection_id = $1) \
-                 WHERE connection_id = $1 AND table_name = $2",
-                table(list)
-            ),
-            args![connection_id, list.name()],
-        )
-        .await?;
-    }
-    for (list, created) in &batch.fresh {
-        tx.execute(
-            "UPDATE sync_tables SET fresh_as_of = $3 \
-             WHERE connection_id = $1 AND table_name = $2 AND fresh_as_of < $3",
-            args![connection_id, list.name(), *created],
-        )
-        .await?;
+    // List by list in the order of their names, each list's rows then its status row: the order
+    // a full pass's writer locks them in, so the two never wait in a circle.
+    let mut lists: Vec<StripeList> = batch
+        .upserts
+        .iter()
+        .map(|(list, _)| *list)
+        .chain(batch.deletions.iter().map(|(list, _)| *list))
+        .chain(batch.fresh.iter().map(|(list, _)| *list))
+        .collect();
+    lists.sort_by_key(|l| l.name());
+    lists.dedup();
+    let mut all_written = true;
+    for list in lists {
+        let mut changed = false;
+        for (_, page) in batch.upserts.iter().filter(|(l, _)| *l == list) {
+            let written = upsert_objects(&mut tx, connection_id, list, page, now, None).await?;
+            all_written &= written == page.len();
+            changed |= written > 0;
+        }
+        for (_, last_seen) in batch.deletions.iter().filter(|(l, _)| *l == list) {
+            mark_deleted_in(&mut tx, connection_id, list, last_seen, now).await?;
+            changed = true;
+        }
+        let fresh = batch
+            .fresh
+            .iter()
+            .find(|(l, _)| *l == list)
+            .map(|(_, created)| *created);
+        if changed || fresh.is_some() {
+            // Rows counted again only when some changed; freshness only forward, and a table
+            // never completed keeps none.
+            tx.execute(
+                &format!(
+                    "UPDATE sync_tables SET \
+                         rows = CASE WHEN $3 THEN (SELECT COUNT(*) FROM {} \
+                             WHERE connection_id = $1) ELSE rows END, \
+                         fresh_as_of = CASE WHEN fresh_as_of < $4 THEN $4 ELSE fresh_as_of END \
+                     WHERE connection_id = $1 AND table_name = $2",
+                    table(list)
+                ),
+                args![
+                    connection_id,
+                    list.name(),
+                    changed,
+                    fresh.unwrap_or(i64::MIN)
+                ],
+            )
+            .await?;
+        }
     }
     super::sync_data::refresh_connection_freshness(&mut tx, connection_id).await?;
     tx.execute(
@@ -248,7 +273,7 @@ pub async fn apply_webhooks(
     tx.execute(&delete_queued(tx.dialect()), args![done])
         .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(all_written)
 }
 
 /// Drops queued rows without applying them (their connection will run an events pass instead).

@@ -222,7 +222,8 @@ async fn apply(
         if !run.take_page() {
             return Err(Outcome::Stopped);
         }
-        let read_at = run.app.clock.now();
+        // As a list page: the second before it was asked for (an event of that second wins).
+        let read_at = run.app.clock.now() - 1;
         let read = run
             .read(Endpoint::Retrieve(list), |client, key| {
                 let id = id.clone();

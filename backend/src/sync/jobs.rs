@@ -37,6 +37,17 @@ pub async fn enqueue(app: &AppState, connection_id: ConnectionId) {
     }
 }
 
+/// Queues an events pass of the connection even if a job is under way: that one may have read its
+/// events before the one that calls for this (it queues the pass when it ends).
+pub async fn want_pass(app: &AppState, connection_id: ConnectionId) {
+    match store::want_pass(&app.pool, connection_id, app.clock.now()).await {
+        Ok(_) => app.sync_wake.notify_one(),
+        Err(e) => {
+            tracing::error!(connection_id = %connection_id, error = %e, "asking for an events pass failed")
+        }
+    }
+}
+
 /// How one run of a job ended, for the scheduler.
 enum RunEnd {
     /// The job was finished, rescheduled or lost to another worker.
@@ -97,6 +108,10 @@ async fn run_job(
         "sync run ended"
     );
     store::finish_sync_job(&app.pool, job.id, &owner, end, now).await?;
+    // A webhook asked for a pass while this one ran (it may have read the events before it).
+    if store::take_wanted_pass(&app.pool, job.connection_id).await? {
+        enqueue(app, job.connection_id).await;
+    }
     Ok(RunEnd::Ended)
 }
 

@@ -306,8 +306,10 @@ async fn read_range(run: &Run, list: StripeList, shared: &ListShared, slot: &Slo
             (state.lo, state.checkpoint.clone())
         };
         let filters = ranges::filters(lo, slot.hi);
-        // The page's objects are as they were at least at this moment (their version).
-        let read_at = app.clock.now();
+        // The page's version: the objects are as they were at least when it was asked for — the
+        // second before, so that an event of that very second (which may have come after the
+        // read) wins over it; a later change of the same second has its own event.
+        let read_at = app.clock.now() - 1;
         let read = run
             .read(Endpoint::List(list), |client, key| {
                 let (filters, cursor) = (filters.clone(), cursor.clone());

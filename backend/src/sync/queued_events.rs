@@ -142,12 +142,17 @@ pub async fn apply_queued(app: &AppState) -> Result<usize, StoreError> {
             let plan = plan(&events);
             let now = app.clock.now();
             let written = store::apply_webhooks(&app.pool, connection, &plan.batch, now).await;
-            if let Err(e) = &written {
-                tracing::warn!(connection_id = %connection, error = %e, "webhooks not applied: an events pass instead");
-                super::jobs::enqueue(app, connection).await;
-                store::drop_queued(&app.pool, &plan.batch.done).await?;
-            } else if plan.needs_pass {
-                super::jobs::enqueue(app, connection).await;
+            match written {
+                Err(e) => {
+                    tracing::warn!(connection_id = %connection, error = %e, "webhooks not applied: an events pass instead");
+                    super::jobs::want_pass(app, connection).await;
+                    store::drop_queued(&app.pool, &plan.batch.done).await?;
+                }
+                // An event of the same second as the state stored, another version, cut lines.
+                Ok(all_written) if plan.needs_pass || !all_written => {
+                    super::jobs::want_pass(app, connection).await;
+                }
+                Ok(_) => {}
             }
             app.metrics.rows_written(
                 plan.batch
