@@ -77,8 +77,9 @@ postgres_start() {
   if ! _PG_BIN=$(_pg_find_bindir); then
     if [ "$(id -u)" = 0 ]; then
       _pg_log "initdb not found: apt-get install postgresql"
-      if ! { apt-get update -qq >/dev/null \
-        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; then
+      if ! { apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null \
+        && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+          postgresql >/dev/null; }; then
         _pg_log "apt-get install postgresql failed"; return 1
       fi
     fi
