@@ -10,6 +10,9 @@ BINARYEN_VERSION=132.0.0
 TERSER_VERSION=5.51.4
 AXE_VERSION=4.14.1
 LOCALSTRIPE_VERSION=1.15.10
+OPENAPI_VALIDATOR_VERSION=2.11.0
+AJV_VERSION=8.20.0
+AJV_FORMATS_VERSION=3.0.1
 TOOLS_DIR="$PWD/.tools"
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
@@ -71,6 +74,16 @@ fi
 if [ ! -f "$TOOLS_DIR/node_modules/axe-core/axe.min.js" ]; then
   log "npm install axe-core@$AXE_VERSION into .tools/"
   npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" "axe-core@$AXE_VERSION" >/dev/null
+fi
+
+# The OpenAPI 3.1 validator and Ajv from npm: backend/tests/openapi.rs checks GET /api/openapi.json
+# against the specification's schema and real answers against the document's schemas.
+if [ ! -f "$TOOLS_DIR/node_modules/@seriousme/openapi-schema-validator/package.json" ] \
+  || [ ! -f "$TOOLS_DIR/node_modules/ajv-formats/package.json" ]; then
+  log "npm install @seriousme/openapi-schema-validator@$OPENAPI_VALIDATOR_VERSION ajv ajv-formats into .tools/"
+  npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" \
+    "@seriousme/openapi-schema-validator@$OPENAPI_VALIDATOR_VERSION" "ajv@$AJV_VERSION" \
+    "ajv-formats@$AJV_FORMATS_VERSION" >/dev/null
 fi
 
 # localstripe (PyPI), in its own venv under .tools/: backend/tests/localstripe.rs starts it.

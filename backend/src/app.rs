@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Request};
 use axum::middleware;
-use axum::routing::{any, get, patch, post, put};
+use axum::routing::{any, get, post};
 use axum::Router;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -20,10 +20,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth;
 use crate::emulator::Emulator;
-use crate::routes::{
-    auth as auth_routes, connections, hosts as host_routes, meta, metrics, oauth,
-    sync as sync_routes, users as user_routes, warehouse, webhooks, widget, widget_authorize,
-};
+use crate::routes::{meta, metrics, oauth, webhooks, widget, widget_authorize};
 use crate::state::AppState;
 
 /// The longest a request may take before it is answered 408.
@@ -117,66 +114,9 @@ async fn widget_assets_cors(
 
 /// The router: API, OAuth callback, optional emulator, and the SPA with fallback to `index.html`.
 pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> Router {
-    let api = Router::new()
-        .route("/health", get(meta::health))
-        .route("/meta", get(meta::meta))
-        .route("/auth/sign-in", post(auth_routes::sign_in))
-        .route("/auth/sign-out", post(auth_routes::sign_out))
-        .route("/auth/me", get(auth_routes::me))
-        .route("/auth/me/locale", put(auth_routes::set_locale))
-        .route(
-            "/users",
-            get(user_routes::list_users).post(user_routes::create_user),
-        )
-        .route("/users/{id}", patch(user_routes::update_user))
-        .route(
-            "/host-keys",
-            get(host_routes::list_host_keys).post(host_routes::create_host_key),
-        )
-        .route(
-            "/host-keys/{id}",
-            axum::routing::delete(host_routes::revoke_host_key),
-        )
-        .route("/connect-sessions", post(host_routes::open_connect_session))
-        .route("/connections", get(connections::list_connections))
-        .route(
-            "/connections/stripe/authorize",
-            post(oauth::start_stripe_authorize),
-        )
-        .route(
-            "/connections/stripe/key",
-            post(connections::connect_with_key),
-        )
-        .route(
-            "/connections/callback-notice",
-            get(oauth::take_callback_notice),
-        )
-        .route(
-            "/connections/{id}",
-            get(connections::get_connection).delete(connections::delete_connection),
-        )
-        .route("/connections/{id}/test", post(connections::test_connection))
-        .route("/connections/{id}/key", post(connections::replace_key))
-        .route(
-            "/connections/{id}/sync",
-            get(sync_routes::sync_status).post(sync_routes::force_sync),
-        )
-        .route(
-            "/connections/{id}/tables/{table}",
-            get(sync_routes::table_rows),
-        )
-        .route(
-            "/connections/{id}/warehouse",
-            get(warehouse::get_warehouse).put(warehouse::put_warehouse),
-        )
-        .route(
-            "/connections/{id}/warehouse/{table}",
-            get(warehouse::warehouse_rows),
-        )
-        .route(
-            "/connections/{id}/reauthorize",
-            post(oauth::start_reauthorize),
-        )
+    let (api, document) = crate::api::router();
+    let api = api
+        .layer(axum::Extension(document))
         .fallback(meta::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -199,7 +139,7 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         .route("/webhooks/stripe", post(webhooks::stripe_webhook))
         .layer(DefaultBodyLimit::max(webhooks::MAX_BODY));
     let mut router = Router::new()
-        .nest("/api", api)
+        .nest(crate::api::API_PATH, api)
         .route("/oauth/stripe/callback", get(oauth::stripe_callback))
         .route("/oauth/{*rest}", any(meta::not_found))
         .merge(webhooks)

@@ -2,6 +2,7 @@
 //! exchange, stores connections with their tokens encrypted, and serves the SPA and its JSON API.
 
 pub mod actor;
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod checker;

@@ -606,7 +606,9 @@ async fn a_full_pass_comes_every_reconcile_interval_and_old_finished_jobs_go() {
         .await
     };
     assert_eq!(jobs().await, 24);
-    app.state.clock.advance(3600);
+    // One second past the day, so the first job is older than a day whichever wall-clock second
+    // the test started in (the clock is real time plus what the test advanced).
+    app.state.clock.advance(3601);
     assert_eq!(due(&app, quick).await, 1);
     assert_eq!(
         queued_full().await,

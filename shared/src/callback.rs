@@ -7,6 +7,7 @@ use crate::CONNECTIONS_PAGE;
 /// Details of a refused re-authentication, kept in the admin's session (never in a URL, so a crafted
 /// link cannot put words in a banner) and read once by the Connections page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallbackNotice {
     /// The connection that was being re-authenticated.
     pub connection_id: i64,

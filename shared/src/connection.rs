@@ -125,6 +125,7 @@ impl ConnectionStatus {
 
 /// One row of the Data Sources table. Never carries a token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Connection {
     /// Our id; stays the same across re-authentication.
     pub id: i64,
@@ -216,6 +217,7 @@ wire_names!(Removal {
 
 /// The facts of an audit line, each optional: codes and numbers, never sentences.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditDetail {
     /// How the connection was (re-)authorized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,6 +241,7 @@ pub struct AuditDetail {
 
 /// One line of a connection's audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Who: a user's email, `system` (background work) or `Stripe` (webhooks).
     pub actor: String,
@@ -253,6 +256,7 @@ pub struct AuditEntry {
 /// Answer of `DELETE /api/connections/{id}` when the admin has something left to do in Stripe
 /// (200); a plain 204 means Stripe revoked our access.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeleteOutcome {
     /// How it ended.
     pub removal: Removal,
@@ -262,6 +266,7 @@ pub struct DeleteOutcome {
 
 /// Body of `POST /api/connections/stripe/key` and `POST /api/connections/{id}/key`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RestrictedKeyRequest {
     /// The restricted key (`rk_live_…` or `rk_test_…`).
     pub key: String,
@@ -272,6 +277,7 @@ pub struct RestrictedKeyRequest {
 
 /// Answer of `GET /api/connections/{id}`: the row and its history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectionDetail {
     /// The connection.
     pub connection: Connection,
@@ -281,6 +287,7 @@ pub struct ConnectionDetail {
 
 /// Answer of `POST /api/connections/stripe/authorize`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizeResponse {
     /// Where to send the browser: Stripe's (or the emulator's) authorize page.
     pub authorize_url: String,
@@ -294,6 +301,7 @@ pub struct AuthorizeResponse {
 /// `…/{id}/reauthorize`): the host page a full-page flow (popup blocked) comes back to. The body
 /// may also be empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeRequest {
     /// A page of the host (its origin must be one the host key allows).
@@ -303,6 +311,7 @@ pub struct AuthorizeRequest {
 
 /// Answer of `GET /api/meta`: facts about this server the UI shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerInfo {
     /// True when the built-in Stripe emulator stands in for Stripe.
     pub demo_mode: bool,

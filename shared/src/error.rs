@@ -57,6 +57,7 @@ wire_names!(ErrorCode {
 
 /// A list a restricted key cannot read, and the permission that would allow it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MissingPermission {
     /// The table/list (`customers`, `coupons`, …).
     pub list: String,
@@ -129,6 +130,7 @@ wire_names!(ErrorReason {
 
 /// The body of every non-2xx JSON API answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// What kind of error this is.
     pub error: ErrorCode,

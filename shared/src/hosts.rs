@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A host product's key as the Admin app lists it (the key itself is shown once, at creation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostKey {
     /// Id.
     pub id: i64,
@@ -23,6 +24,7 @@ pub struct HostKey {
 
 /// `POST /api/host-keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewHostKey {
     /// The host product's name.
     pub name: String,
@@ -32,6 +34,7 @@ pub struct NewHostKey {
 
 /// The answer to `POST /api/host-keys`: the key, shown this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedHostKey {
     /// `hk_…`: the host's backend keeps it secret.
     pub key: String,
@@ -41,6 +44,7 @@ pub struct CreatedHostKey {
 
 /// An organization as a host names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganizationRef {
     /// The host's id of the organization.
     pub id: String,
@@ -50,6 +54,7 @@ pub struct OrganizationRef {
 
 /// The host's end user the session is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndUser {
     /// The host's id of the user.
     pub id: String,
@@ -59,6 +64,7 @@ pub struct EndUser {
 
 /// `POST /api/connect-sessions` (with `Authorization: Bearer hk_…`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectSessionRequest {
     /// The organization whose Connections the session opens.
     pub organization: OrganizationRef,
@@ -68,6 +74,7 @@ pub struct ConnectSessionRequest {
 
 /// The answer: a token for the widget, valid until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectSessionToken {
     /// `cs_…`: the widget's `session-token`.
     pub token: String,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a connection's sync stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {
     /// Nothing queued or running; the last sync (if any) completed.
@@ -18,6 +19,7 @@ pub enum SyncState {
 
 /// Progress of a table's pass under way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncProgress {
     /// Objects stored so far in this pass.
     pub done: i64,
@@ -34,6 +36,7 @@ pub struct SyncProgress {
 
 /// Why a table could not be synced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncError {
     /// A stable code (`unauthorized`, `forbidden`, `needs_reauth`, `stripe_unavailable`, …).
     pub code: String,
@@ -43,6 +46,7 @@ pub struct SyncError {
 
 /// One synced table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TableSync {
     /// `customers`, `charges`, …
     pub name: String,
@@ -62,6 +66,7 @@ pub struct TableSync {
 
 /// `GET /api/connections/{id}/sync`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncStatus {
     /// Where the sync stands.
     pub status: SyncState,
@@ -73,6 +78,7 @@ pub struct SyncStatus {
 
 /// `GET /api/connections/{id}/tables/{table}`: rows (Stripe objects) in id order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TablePage<T> {
     /// The rows.
     pub rows: Vec<T>,
@@ -83,6 +89,7 @@ pub struct TablePage<T> {
 /// What the front end shows of a row of a [`TablePage`] (a whole Stripe object on the wire; its
 /// other fields are ignored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowSummary {
     /// The Stripe id.
     pub id: String,

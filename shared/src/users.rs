@@ -66,6 +66,7 @@ impl Locale {
 /// Body of `PUT /api/auth/me/locale`: the language the user picked, or `null` (or no `locale`: the
 /// choice is replaced whole) to follow the browser again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocaleChoice {
     /// The language, or none.
     pub locale: Option<Locale>,
@@ -73,6 +74,7 @@ pub struct LocaleChoice {
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Id.
     pub id: i64,
@@ -95,6 +97,7 @@ pub struct User {
 
 /// Body of `POST /api/auth/sign-in`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInRequest {
     /// Email.
     pub email: String,
@@ -104,6 +107,7 @@ pub struct SignInRequest {
 
 /// Body of `POST /api/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUserRequest {
     /// Email.
     pub email: String,
@@ -118,6 +122,7 @@ pub struct CreateUserRequest {
 
 /// Answer of `POST /api/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUserResponse {
     /// The new user.
     pub user: User,
@@ -127,6 +132,7 @@ pub struct CreateUserResponse {
 
 /// Body of `PATCH /api/users/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateUserRequest {
     /// New role.
     #[serde(default)]

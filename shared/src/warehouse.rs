@@ -25,6 +25,7 @@ wire_names!(ColumnType {
 
 /// One column of a table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WarehouseColumn {
     /// `id`, a field's name (`email`, `address_city`), `deleted`.
     pub name: String,
@@ -36,6 +37,7 @@ pub struct WarehouseColumn {
 
 /// One table of the schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WarehouseTable {
     /// `customers`, …, `invoice_lines`, `subscription_items`.
     pub name: String,
@@ -49,6 +51,7 @@ pub struct WarehouseTable {
 
 /// `GET /api/connections/{id}/warehouse`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warehouse {
     /// The schema's name: `[a-z_][a-z0-9_]{0,62}`.
     pub schema: String,
@@ -58,6 +61,7 @@ pub struct Warehouse {
 
 /// One column of a [`WarehouseChange`] (its `type`, if sent back, is ignored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnChange {
     pub name: String,
     pub tracked: bool,
@@ -65,6 +69,7 @@ pub struct ColumnChange {
 
 /// One table of a [`WarehouseChange`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TableChange {
     pub name: String,
     #[serde(default)]
@@ -74,6 +79,7 @@ pub struct TableChange {
 /// `PUT /api/connections/{id}/warehouse`: the schema's name and the columns' `tracked` flags (the
 /// shape `GET` answers; tables and columns left out keep theirs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WarehouseChange {
     pub schema: String,
     #[serde(default)]
@@ -84,6 +90,7 @@ pub struct WarehouseChange {
 /// (the Data Warehouse Manager's columns), each cell as text — times in ISO 8601 UTC, booleans
 /// `true`/`false`, JSON as its text — or null.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WarehouseRows {
     /// `id`, the tracked columns in order, `deleted`.
     pub columns: Vec<WarehouseColumn>,

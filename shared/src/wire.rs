@@ -11,7 +11,7 @@ pub(crate) fn index(names: &[&str], name: &str) -> Option<usize> {
     names.iter().position(|n| *n == name)
 }
 
-/// `as_str`, `from_wire`, `Serialize` and `Deserialize` for a unit enum from its variants' wire
+/// `as_str`, `from_wire`, `Serialize`, `Deserialize` (and, with `openapi`, the JSON schema) for a unit enum from its variants' wire
 /// names. `other Variant` makes unknown names read as that variant (like `#[serde(other)]`);
 /// without it an unknown name is refused with serde's own "unknown variant" error.
 macro_rules! wire_names {
@@ -41,6 +41,20 @@ macro_rules! wire_names {
                 serializer.serialize_str(self.as_str())
             }
         }
+
+        /// Its JSON schema: a string, one of the wire names.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some(Self::NAMES.iter().copied()))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $ty {}
 
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use shared::{LocaleChoice, SignInRequest, User};
 
+use crate::api::Refused;
 use crate::auth::{self, CurrentUser};
 use crate::client_ip::ClientAddress;
 use crate::error::{ApiJson, AppError};
@@ -17,6 +18,11 @@ use crate::users;
 /// `POST /api/auth/sign-in`: checks the throttle (per client: behind a trusted proxy, the client
 /// its forwarding header names), verifies the password (the same work and the same answer whether
 /// or not the email exists), then starts a fresh session.
+#[utoipa::path(
+    post, path = "/auth/sign-in", tag = "auth", security(()), request_body = SignInRequest,
+    responses((status = 200, description = "Signed in: the user, and the session cookie in `Set-Cookie`", body = User,
+        headers(("Set-Cookie" = String, description = "`connections_session=…; HttpOnly; SameSite=Lax; Path=/`"))), Refused)
+)]
 pub async fn sign_in(
     State(state): State<AppState>,
     SessionCookie(previous): SessionCookie,
@@ -66,6 +72,10 @@ pub async fn sign_in(
 }
 
 /// `POST /api/auth/sign-out`: deletes the session record; the cookie stops working at once.
+#[utoipa::path(
+    post, path = "/auth/sign-out", tag = "auth", security(("session" = [])),
+    responses((status = 204, description = "Signed out: the session is deleted and its cookie cleared"), Refused)
+)]
 pub async fn sign_out(
     State(state): State<AppState>,
     SessionCookie(session): SessionCookie,
@@ -80,12 +90,20 @@ pub async fn sign_out(
 }
 
 /// `GET /api/auth/me`: the signed-in user.
+#[utoipa::path(
+    get, path = "/auth/me", tag = "auth", security(("session" = [])),
+    responses((status = 200, description = "The signed-in user (any role)", body = User), Refused)
+)]
 pub async fn me(current: CurrentUser) -> Json<User> {
     Json(current.user)
 }
 
 /// `PUT /api/auth/me/locale`: the language the signed-in user picked in the user menu (`null`:
 /// follow the browser again). Any role may choose its own.
+#[utoipa::path(
+    put, path = "/auth/me/locale", tag = "auth", security(("session" = [])), request_body = LocaleChoice,
+    responses((status = 200, description = "The user with the language chosen", body = User), Refused)
+)]
 pub async fn set_locale(
     State(state): State<AppState>,
     current: CurrentUser,

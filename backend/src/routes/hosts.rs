@@ -7,12 +7,17 @@ use axum::Json;
 use shared::{ConnectSessionRequest, ConnectSessionToken, CreatedHostKey, HostKey, NewHostKey};
 
 use crate::actor::HostKeyBearer;
+use crate::api::Refused;
 use crate::auth::AdminUser;
 use crate::error::{ApiJson, ApiPath, AppError};
 use crate::services::hosts;
 use crate::state::AppState;
 
 /// `GET /api/host-keys`: every host key (never the key itself).
+#[utoipa::path(
+    get, path = "/host-keys", tag = "host keys", security(("session" = [])),
+    responses((status = 200, description = "Every host key (never the key itself)", body = Vec<HostKey>), Refused)
+)]
 pub async fn list_host_keys(
     _admin: AdminUser,
     State(state): State<AppState>,
@@ -21,6 +26,10 @@ pub async fn list_host_keys(
 }
 
 /// `POST /api/host-keys`: a new key for a host product, shown this once (201).
+#[utoipa::path(
+    post, path = "/host-keys", tag = "host keys", security(("session" = [])), request_body = NewHostKey,
+    responses((status = 201, description = "Created: the key, shown this once", body = CreatedHostKey), Refused)
+)]
 pub async fn create_host_key(
     _admin: AdminUser,
     State(state): State<AppState>,
@@ -31,6 +40,11 @@ pub async fn create_host_key(
 }
 
 /// `DELETE /api/host-keys/{id}`: revokes the key; its sessions end at once (204).
+#[utoipa::path(
+    delete, path = "/host-keys/{id}", tag = "host keys", security(("session" = [])),
+    params(("id" = i64, Path, description = "The host key's id")),
+    responses((status = 204, description = "Revoked; its connect sessions end at once"), Refused)
+)]
 pub async fn revoke_host_key(
     _admin: AdminUser,
     State(state): State<AppState>,
@@ -42,6 +56,11 @@ pub async fn revoke_host_key(
 
 /// `POST /api/connect-sessions` with `Authorization: Bearer hk_…`: a token for the widget, valid
 /// 30 minutes, scoped to the organization and end user named (201).
+#[utoipa::path(
+    post, path = "/connect-sessions", tag = "host keys", security(("host_key" = [])),
+    request_body = ConnectSessionRequest,
+    responses((status = 201, description = "A token for the widget, valid 30 minutes", body = ConnectSessionToken), Refused)
+)]
 pub async fn open_connect_session(
     HostKeyBearer(key): HostKeyBearer,
     State(state): State<AppState>,

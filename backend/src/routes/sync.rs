@@ -12,12 +12,17 @@ use serde::Deserialize;
 use shared::{SyncStatus, TablePage};
 
 use crate::actor::Actor;
+use crate::api::Refused;
 use crate::auth::AdminUser;
 use crate::error::{ApiPath, ApiQuery, AppError};
 use crate::services::{export, sync};
 use crate::state::AppState;
 
 /// `GET /api/connections/{id}/sync`: each table's rows, freshness, progress and error.
+#[utoipa::path(
+    get, path = "/connections/{id}/sync", tag = "sync", security(("session" = []), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
+    responses((status = 200, description = "Each table's rows, freshness, progress and error", body = SyncStatus), Refused)
+)]
 pub async fn sync_status(
     actor: Actor,
     State(state): State<AppState>,
@@ -28,6 +33,10 @@ pub async fn sync_status(
 }
 
 /// `POST /api/connections/{id}/sync`: **Force an update** (202; no second job while one runs).
+#[utoipa::path(
+    post, path = "/connections/{id}/sync", tag = "sync", security(("session" = []), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
+    responses((status = 202, description = "Force an update: a sync is queued (never a second one while one runs)"), Refused)
+)]
 pub async fn force_sync(
     actor: Actor,
     State(state): State<AppState>,
@@ -39,7 +48,8 @@ pub async fn force_sync(
 }
 
 /// Query of `GET /api/connections/{id}/tables/{table}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RowsQuery {
     /// Rows per page (1–1000, default 100).
     limit: Option<i64>,
@@ -49,6 +59,16 @@ pub struct RowsQuery {
 
 /// `GET /api/connections/{id}/tables/{table}`: a page of the table's Stripe objects in id order;
 /// `…/{table}.csv`: the whole table as CSV.
+#[utoipa::path(
+    get, path = "/connections/{id}/tables/{table}", tag = "sync", security(("session" = [])), params(("id" = i64, Path, description = "The connection's id"), ("table" = String, Path, description = "The table: `customers`, `charges`, `invoices`, `subscriptions`, `plans`, `refunds`, `coupons` (`…/tables/{table}` also takes `{table}.csv`; `…/warehouse/{table}` also `invoice_lines`, `subscription_items`)"), RowsQuery),
+    responses(
+        (status = 200, description = "A page of the table's Stripe objects in id order; with `.csv`, the whole table as CSV",
+            content(
+                (TablePage<serde_json::Value> = "application/json"),
+                (String = "text/csv")
+            )),
+        Refused)
+)]
 pub async fn table_rows(
     _admin: AdminUser,
     State(state): State<AppState>,

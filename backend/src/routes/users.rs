@@ -6,12 +6,17 @@ use axum::http::StatusCode;
 use axum::Json;
 use shared::{CreateUserRequest, CreateUserResponse, UpdateUserRequest, User};
 
+use crate::api::Refused;
 use crate::auth::AdminUser;
 use crate::error::{ApiJson, ApiPath, AppError};
 use crate::state::AppState;
 use crate::users;
 
 /// `GET /api/users`.
+#[utoipa::path(
+    get, path = "/users", tag = "users", security(("session" = [])),
+    responses((status = 200, description = "Every user", body = Vec<User>), Refused)
+)]
 pub async fn list_users(
     _admin: AdminUser,
     State(state): State<AppState>,
@@ -20,6 +25,10 @@ pub async fn list_users(
 }
 
 /// `POST /api/users`: with a password the admin sets, or a generated one-time password shown once.
+#[utoipa::path(
+    post, path = "/users", tag = "users", security(("session" = [])), request_body = CreateUserRequest,
+    responses((status = 201, description = "Created; a generated one-time password is shown this once", body = CreateUserResponse), Refused)
+)]
 pub async fn create_user(
     AdminUser(admin): AdminUser,
     State(state): State<AppState>,
@@ -58,6 +67,11 @@ pub async fn create_user(
 }
 
 /// `PATCH /api/users/{id}`: change role and/or disable; never leaves no enabled Admin.
+#[utoipa::path(
+    patch, path = "/users/{id}", tag = "users", security(("session" = [])), request_body = UpdateUserRequest,
+    params(("id" = i64, Path, description = "The user's id")),
+    responses((status = 200, description = "The changed user", body = User), Refused)
+)]
 pub async fn update_user(
     AdminUser(admin): AdminUser,
     State(state): State<AppState>,

@@ -6,6 +6,7 @@ use axum::Json;
 use serde::Deserialize;
 use shared::{Warehouse, WarehouseChange, WarehouseRows};
 
+use crate::api::Refused;
 use crate::auth::AdminUser;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
 use crate::ids::ConnectionId;
@@ -13,6 +14,10 @@ use crate::services::warehouse;
 use crate::state::AppState;
 
 /// `GET`: the schema and each table's columns.
+#[utoipa::path(
+    get, path = "/connections/{id}/warehouse", tag = "warehouse", security(("session" = [])), params(("id" = i64, Path, description = "The connection's id")),
+    responses((status = 200, description = "The schema and each table's columns", body = Warehouse), Refused)
+)]
 pub async fn get_warehouse(
     _admin: AdminUser,
     State(state): State<AppState>,
@@ -22,6 +27,10 @@ pub async fn get_warehouse(
 }
 
 /// `PUT`: a new schema name and tracked flags, applied at once.
+#[utoipa::path(
+    put, path = "/connections/{id}/warehouse", tag = "warehouse", security(("session" = [])), params(("id" = i64, Path, description = "The connection's id")), request_body = WarehouseChange,
+    responses((status = 200, description = "Applied at once: the warehouse as it is now", body = Warehouse), Refused)
+)]
 pub async fn put_warehouse(
     _admin: AdminUser,
     State(state): State<AppState>,
@@ -32,7 +41,8 @@ pub async fn put_warehouse(
 }
 
 /// Query of `GET /api/connections/{id}/warehouse/{table}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RowsQuery {
     /// Rows per page (1–1000, default 100).
     limit: Option<i64>,
@@ -41,6 +51,10 @@ pub struct RowsQuery {
 }
 
 /// `GET /{table}`: rows as the relation holds them (the preview).
+#[utoipa::path(
+    get, path = "/connections/{id}/warehouse/{table}", tag = "warehouse", security(("session" = [])), params(("id" = i64, Path, description = "The connection's id"), ("table" = String, Path, description = "The table: `customers`, `charges`, `invoices`, `subscriptions`, `plans`, `refunds`, `coupons` (`…/tables/{table}` also takes `{table}.csv`; `…/warehouse/{table}` also `invoice_lines`, `subscription_items`)"), RowsQuery),
+    responses((status = 200, description = "Rows as the relation holds them, each cell as text", body = WarehouseRows), Refused)
+)]
 pub async fn warehouse_rows(
     _admin: AdminUser,
     State(state): State<AppState>,
