@@ -160,7 +160,10 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
         )
         .route("/widget/callback.js", get(widget::callback_script));
     if let Some(emulator) = emulator {
-        router = router.nest_service(EMULATOR_PATH, emulator.router());
+        router = router.nest_service(
+            EMULATOR_PATH,
+            emulator.router_at(Some(&state.settings.public_origin)),
+        );
     }
     router
         .fallback_service(spa)

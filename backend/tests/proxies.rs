@@ -263,3 +263,65 @@ async fn ipv6_clients_behind_a_proxy_count_as_their_64_blocks() {
         "another /64 is another client"
     );
 }
+
+/// One raw HTTP/1.1 request on its own connection; the whole answer (head and body).
+async fn answer_of(addr: SocketAddr, request: String) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
+/// A form posted to the emulator's deny endpoint with these `Host` and `Origin` (and language).
+fn emulator_form(host: &str, origin: &str, language: &str) -> String {
+    let body = "x=1";
+    format!(
+        "POST /stripe-emulator/oauth/v2/deny?state=s HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\n\
+         Accept-Language: {language}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_emulators_forms_are_judged_by_the_public_origin() {
+    // As under `trunk serve`: the browser is at PUBLIC_URL (:8081), the proxy forwards to the
+    // backend with `Host` rewritten to the backend's host without its port.
+    with_product(
+        &[("PUBLIC_URL", "http://127.0.0.1:8081")],
+        |addr| async move {
+            let through_proxy = answer_of(
+                addr,
+                emulator_form("127.0.0.1", "http://127.0.0.1:8081", "en"),
+            )
+            .await;
+            assert!(
+                !through_proxy.starts_with("HTTP/1.1 403"),
+                "a form from the public origin is the emulator's own: {through_proxy}"
+            );
+
+            // The backend's own address is not the origin the browser is at: another site.
+            let own = format!("http://{addr}");
+            let refused = answer_of(addr, emulator_form(&addr.to_string(), &own, "en-US,en")).await;
+            assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+            let lower = refused.to_ascii_lowercase();
+            assert!(lower.contains("content-type: text/html"), "{refused}");
+            assert!(refused.contains("<h1>Form refused</h1>"), "{refused}");
+            assert!(refused.contains("role=\"alert\""), "{refused}");
+            assert!(
+                refused.contains("Local Stripe emulator"),
+                "the emulator's page: {refused}"
+            );
+
+            let italian = answer_of(
+                addr,
+                emulator_form("127.0.0.1", "http://evil.example", "it-IT,it"),
+            )
+            .await;
+            assert!(italian.starts_with("HTTP/1.1 403"), "{italian}");
+            assert!(italian.contains("<h1>Modulo rifiutato</h1>"), "{italian}");
+        },
+    )
+    .await;
+}

@@ -24,6 +24,7 @@ mod wire;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -275,9 +276,18 @@ impl Emulator {
             .ok_or(Refusal::BadCredentials)
     }
 
-    /// The emulator's routes, to be served at the base of `STRIPE_CONNECT_URL` and
-    /// `STRIPE_API_URL`.
+    /// The emulator's routes on a socket of its own, to be served at the base of
+    /// `STRIPE_CONNECT_URL` and `STRIPE_API_URL`: its pages' forms must come from the address
+    /// they were asked at (`Host`).
     pub fn router(&self) -> Router {
+        self.router_at(None)
+    }
+
+    /// The emulator's routes, mounted in the product at `public_origin` (`PUBLIC_URL`'s origin):
+    /// its pages' forms must come from that origin, the one the browser sees, whatever a proxy
+    /// (`trunk serve`, a reverse proxy) made of `Host` on the way. `None`: [`Emulator::router`].
+    pub fn router_at(&self, public_origin: Option<&str>) -> Router {
+        let ours: Option<Arc<str>> = public_origin.map(Arc::from);
         use pages::Page;
         Router::new()
             .route("/", get(pages::index_page))
@@ -319,7 +329,7 @@ impl Emulator {
             .route("/faults", post(faults::set_fault))
             .fallback(not_found)
             .with_state(self.clone())
-            .layer(axum::middleware::from_fn(same_origin_forms))
+            .layer(axum::middleware::from_fn_with_state(ours, same_origin_forms))
             // Its pages use an inline stylesheet and post forms whose answer redirects to the
             // product, so it has its own policy (no form-action limit).
             .layer(SetResponseHeaderLayer::overriding(
@@ -344,28 +354,37 @@ async fn not_found(uri: axum::http::Uri, method: axum::http::Method) -> Reply {
 }
 
 /// A browser form post to the emulator (sign-in, deny, revoke, keys, faults) must come from the
-/// emulator's own pages: a foreign `Origin` is refused. Under `Referrer-Policy: no-referrer`
-/// browsers send `Origin: null`, so then `Sec-Fetch-Site` decides. Server-to-server calls send
-/// neither.
-async fn same_origin_forms(request: axum::extract::Request, next: axum::middleware::Next) -> Reply {
+/// emulator's own pages: an `Origin` other than `ours` (the product's public origin when mounted
+/// in it; else the address asked, `Host`) is refused with the emulator's own page. Under
+/// `Referrer-Policy: no-referrer` browsers send `Origin: null`, so then `Sec-Fetch-Site` decides.
+/// Server-to-server calls send neither.
+async fn same_origin_forms(
+    State(ours): State<Option<Arc<str>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Reply {
     if request.method() == axum::http::Method::POST {
         let headers = request.headers();
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
         let allowed = match origin {
-            Some(o) if o != "null" => {
-                o.strip_prefix("http://")
-                    .or_else(|| o.strip_prefix("https://"))
-                    == Some(host)
-            }
+            Some(o) if o != "null" => match ours.as_deref() {
+                Some(ours) => o == ours,
+                None => {
+                    let host = headers
+                        .get(header::HOST)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    o.strip_prefix("http://")
+                        .or_else(|| o.strip_prefix("https://"))
+                        == Some(host)
+                }
+            },
             _ => matches!(fetch_site, None | Some("same-origin" | "none")),
         };
         if !allowed {
-            return (StatusCode::FORBIDDEN, "Cross-site form refused.").into_response();
+            tracing::warn!(origin = origin.unwrap_or_default(), path = %request.uri().path(), "emulator form from another site refused");
+            return pages::form_refused(headers);
         }
     }
     next.run(request).await

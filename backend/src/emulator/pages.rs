@@ -103,6 +103,34 @@ pub(super) fn error_page(title: &str, message: &str) -> Reply {
         .into_response()
 }
 
+/// The answer to a form posted from another site (403): the emulator's own page, in the browser's
+/// language, saying what happened and what to do.
+pub(super) fn form_refused(headers: &HeaderMap) -> Reply {
+    let lang = Italian::of(headers);
+    let title = lang.say("Form refused", "Modulo rifiutato");
+    let message = lang.say(
+        "This form was sent from another site than the one showing this page, so the emulator \
+         refused it and nothing was changed. Open the page again from the product (the address \
+         in PUBLIC_URL) and send the form from there.",
+        "Questo modulo è stato inviato da un sito diverso da quello che mostra questa pagina, \
+         quindi l'emulatore lo ha rifiutato e nulla è cambiato. Riapri la pagina dal prodotto \
+         (l'indirizzo in PUBLIC_URL) e invia il modulo da lì.",
+    );
+    (
+        StatusCode::FORBIDDEN,
+        page(
+            lang,
+            title,
+            &format!(
+                "<h1>{}</h1><p role=\"alert\">{}</p>",
+                html_escape(title),
+                html_escape(message)
+            ),
+        ),
+    )
+        .into_response()
+}
+
 /// A restricted-key permission as the Dashboard names it.
 fn permission_label(permission: &str) -> &'static str {
     match permission {

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -78,37 +78,35 @@ impl Drop for Process {
 }
 
 impl Process {
-    /// Starts `command`, collects stdout and stderr, and waits for its "listening on http://…" line.
-    pub fn start(mut command: Command) -> (Self, String) {
+    /// Starts `command` and collects what it prints on stdout and stderr.
+    pub fn spawn(mut command: Command) -> Self {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("{command:?} did not start: {e}"));
         let output = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
         for stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
             Box::new(child.stderr.take().unwrap()),
         ] {
             let output = output.clone();
-            let tx = tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Some(addr) = line.strip_prefix("listening on http://") {
-                        let _ = tx.send(addr.to_owned());
-                    }
                     let mut out = output.lock().unwrap();
                     out.push_str(&line);
                     out.push('\n');
                 }
             });
         }
-        let process = Self { child, output };
-        match rx.recv_timeout(WAIT) {
-            Ok(addr) => (process, addr),
-            Err(_) => panic!("did not start; it printed:\n{}", process.output()),
-        }
+        Self { child, output }
+    }
+
+    /// Starts `command`, collects stdout and stderr, and waits for its "listening on http://…" line.
+    pub fn start(command: Command) -> (Self, String) {
+        let process = Self::spawn(command);
+        let addr = printed_line(&process, "listening on http://");
+        (process, addr)
     }
 
     pub fn output(&self) -> String {
@@ -298,7 +296,12 @@ impl Browser {
 
 /// Waits until the process has printed a line starting with `prefix`; returns the rest of it.
 pub fn printed_line(process: &Process, prefix: &str) -> String {
-    let deadline = Instant::now() + WAIT;
+    printed_line_within(process, prefix, WAIT)
+}
+
+/// The same, waiting up to `wait`.
+pub fn printed_line_within(process: &Process, prefix: &str, wait: Duration) -> String {
+    let deadline = Instant::now() + wait;
     loop {
         if let Some(line) = process
             .output()

@@ -14,4 +14,5 @@ mod keyboard;
 mod postgres;
 mod seed_flow;
 mod sync_restart;
+mod trunk_serve;
 mod widget_host;
