@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::data::ChangeKind;
 use super::fixtures::ListKind;
-use super::pages::{error_page, page, ENGLISH};
+use super::frame::{error_page, page, ENGLISH};
 use super::wire::{form_body, html_escape};
 use super::{random_token, DemoAccount, Emulator, Reply};
 

@@ -17,6 +17,7 @@ mod data;
 mod demo_changes;
 mod faults;
 mod fixtures;
+mod frame;
 mod pages;
 mod webhooks;
 mod wire;
@@ -384,7 +385,7 @@ async fn same_origin_forms(
         };
         if !allowed {
             tracing::warn!(origin = origin.unwrap_or_default(), path = %request.uri().path(), "emulator form from another site refused");
-            return pages::form_refused(headers);
+            return frame::form_refused(headers);
         }
     }
     next.run(request).await

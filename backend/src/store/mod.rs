@@ -12,6 +12,7 @@
 mod audit;
 mod connections;
 mod credentials;
+mod filter_columns;
 mod hosts;
 mod keys;
 mod pending;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::sync_rows::{filters, Filter};
+use super::filter_columns::{filters, Filter};
 use crate::stripe::lists::StripeList;
 use crate::warehouse::staged::{self, Staged};
 
