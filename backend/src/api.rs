@@ -37,7 +37,11 @@ pub const CONNECT_SESSION: &str = "connect_session";
         title = "Stripe Connections API",
         description = "Connect Stripe accounts as data sources and read what is synced from them. \
             Every answer that is not 2xx carries the `ApiError` body: a stable `error` code, an \
-            English `message`, and a `reason` where one code covers several cases.",
+            English `message`, and a `reason` where one code covers several cases. A request that \
+            changes something (POST, PUT, PATCH, DELETE) without a bearer credential, signing in \
+            included, must carry `Origin` equal to this server's public origin (`PUBLIC_URL`), or \
+            else `Sec-Fetch-Site: same-origin`; otherwise it is refused (403 `forbidden`, reason \
+            `cross_site`). The session scheme's scope `admin` marks what only an Admin may do.",
     ),
     modifiers(&SecuritySchemes),
     components(schemas(ApiError)),
@@ -94,23 +98,6 @@ impl Modify for SecuritySchemes {
             ),
         );
     }
-}
-
-/// What every operation may answer besides its success: the [`ApiError`] body.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // Only described: handlers answer `AppError`, which writes this body.
-pub enum Refused {
-    /// Refused. `error` says why: `bad_request` (400; `reason` `invalid_body`, `body_too_large`
-    /// (413), …), `unauthorized` (401: not signed in, or `bad_credentials`), `invalid_host_key`,
-    /// `invalid_session`, `session_expired` (401), `forbidden` (403: not an Admin, or
-    /// `cross_site`), `not_found` (404), `conflict` (409), `full_access_key`, `invalid_key`,
-    /// `missing_permissions`, `other_account` (422), `rate_limited` (429, with `retry_after`).
-    #[response(status = "4XX")]
-    Client(ApiError),
-    /// Failed: `upstream_failed` (502: Stripe could not be reached or answered badly) or
-    /// `internal` (500, 503; details in the server's log only).
-    #[response(status = "5XX")]
-    Server(ApiError),
 }
 
 /// The `/api` routes with their description: the router (paths relative to [`API_PATH`]) and the

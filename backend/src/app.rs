@@ -118,6 +118,7 @@ pub fn app(state: AppState, static_dir: &Path, emulator: Option<&Emulator>) -> R
     let api = api
         .layer(axum::Extension(document))
         .fallback(meta::not_found)
+        .method_not_allowed_fallback(meta::method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::same_origin_only,

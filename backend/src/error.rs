@@ -51,6 +51,9 @@ pub enum AppError {
     /// No such route or resource.
     #[error("not found")]
     NotFound,
+    /// The path exists but does not take this method (405).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -327,6 +330,11 @@ impl AppError {
                 reason_sentence(*reason).into(),
             ),
             Self::BadBody(msg) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest, msg.clone()),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::BadRequest,
+                "This address does not take this method.".into(),
+            ),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,
@@ -435,3 +443,22 @@ pub struct ApiPath<T>(pub T);
 #[derive(Debug, Clone, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(AppError))]
 pub struct ApiQuery<T>(pub T);
+
+/// What every operation may answer besides its success: the [`ApiError`] body.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Only described: handlers answer `AppError`, which writes this body.
+pub enum Refused {
+    /// Refused. `error` says why: `bad_request` (400, with a `reason` where one applies, e.g.
+    /// `invalid_body`; 405 for a method the path does not take), `unauthorized` (401: not signed
+    /// in, or `bad_credentials`), `invalid_host_key`, `invalid_session`, `session_expired` (401),
+    /// `forbidden` (403: not an Admin, or `cross_site`), `not_found` (404), `conflict` (409),
+    /// `full_access_key`, `invalid_key`, `missing_permissions`, `other_account` (422),
+    /// `rate_limited` (429, with `retry_after`). Only the HTTP layer's own answers carry no such
+    /// body: 408 when a request takes over 30 s, 413 when a body is over 64 KiB.
+    #[response(status = "4XX")]
+    Client(ApiError),
+    /// Failed: `upstream_failed` (502: Stripe could not be reached or answered badly) or
+    /// `internal` (500; details in the server's log only).
+    #[response(status = "5XX")]
+    Server(ApiError),
+}

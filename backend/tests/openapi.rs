@@ -76,9 +76,9 @@ fn concrete(pattern: &str) -> String {
         .replace("{table}", "customers")
 }
 
-/// Which methods the router serves at `path`: every one it does not answer 405 (axum's answer for
-/// a path it routes with another method). The requests come from our origin with the Admin's
-/// session and no body, against ids that do not exist, so they change nothing that matters here.
+/// Which methods the router serves at `path`: every one it does not answer 405 (the answer for a
+/// path routed with other methods, decided before any extractor runs). The requests come from our
+/// origin with no session and no body, so they change nothing.
 async fn served_methods(app: &TestApp, pattern: &str) -> Vec<String> {
     let mut served = Vec::new();
     for method in METHODS {
@@ -86,7 +86,6 @@ async fn served_methods(app: &TestApp, pattern: &str) -> Vec<String> {
             .method(method)
             .uri(concrete(pattern))
             .header("origin", PUBLIC_URL)
-            .header("cookie", &app.admin)
             .body(Body::empty())
             .unwrap();
         let response = app.router.clone().oneshot(request).await.unwrap();
@@ -121,6 +120,10 @@ async fn the_document_is_openapi_3_1_and_describes_exactly_the_routes_served() {
         "served but not in the document: {undocumented:?}\nin the document but not served: {unserved:?}"
     );
     assert!(served.len() >= 25, "{served:?}");
+    // A method a path does not take gets the error body too.
+    let (status, body) = to_json(app.send("DELETE", "/api/users", None, None).await).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"], "bad_request", "{body}");
 
     // Each operation names how it authenticates, from the three schemes the document defines.
     let schemes = document["components"]["securitySchemes"]
@@ -165,13 +168,28 @@ async fn the_document_is_openapi_3_1_and_describes_exactly_the_routes_served() {
         ["session", "connect_session"]
     );
     assert_eq!(who("get", "/api/users"), ["session"]);
+    // What only an Admin may do says so (the session scheme's scope `admin`); any signed-in user
+    // may read itself.
+    assert_eq!(
+        document["paths"]["/api/users"]["get"]["security"][0]["session"],
+        json!(["admin"])
+    );
+    assert_eq!(
+        document["paths"]["/api/auth/me"]["get"]["security"][0]["session"],
+        json!([])
+    );
 
     // The error body with its codes and reasons, from the shared types.
     let error = &document["components"]["schemas"]["ApiError"];
     let codes = &document["components"]["schemas"]["ErrorCode"]["enum"];
     assert!(codes.as_array().unwrap().contains(&json!("invalid_key")));
-    let reasons = &document["components"]["schemas"]["ErrorReason"]["enum"];
-    assert!(reasons.as_array().unwrap().contains(&json!("cross_site")));
+    // A reason has a catch-all (`other`): any string, the known ones as examples.
+    let reasons = &document["components"]["schemas"]["ErrorReason"];
+    assert!(reasons.get("enum").is_none(), "{reasons}");
+    assert!(reasons["examples"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("cross_site")));
     assert_eq!(error["required"], json!(["error", "message"]), "{error}");
 }
 

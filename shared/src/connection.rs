@@ -140,25 +140,32 @@ pub struct Connection {
     /// The Status column.
     pub status: ConnectionStatus,
     /// When the last connection to the account started (Unix seconds).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_started_at: Option<i64>,
     /// How long that connection took, in milliseconds.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_duration_ms: Option<i64>,
     /// When the data source was first connected (Unix seconds).
     pub created_at: i64,
     /// Why the connection is unhealthy, as a code the front end puts in words.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     #[serde(default)]
     pub last_error: Option<Problem>,
     /// How it authenticates to Stripe.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     #[serde(default)]
     pub auth_kind: AuthKind,
     /// For a restricted key: its last four characters, the only part ever shown again.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     #[serde(default)]
     pub key_last4: Option<String>,
     /// The host product's organization it belongs to; `None`: the app's own.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     #[serde(default)]
     pub organization: Option<String>,
     /// Every change Stripe made before this moment (Unix seconds) is in its seven tables: the
     /// oldest of theirs; `None` until each completed a pass.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub fresh_as_of: Option<i64>,
 }
 
@@ -316,6 +323,7 @@ pub struct ServerInfo {
     /// True when the built-in Stripe emulator stands in for Stripe.
     pub demo_mode: bool,
     /// Where the account owner makes a restricted key (Stripe's page, or the emulator's).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     #[serde(default)]
     pub restricted_key_url: String,
 }

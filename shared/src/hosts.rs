@@ -18,6 +18,7 @@ pub struct HostKey {
     /// When it was created (Unix seconds).
     pub created_at: i64,
     /// When it was revoked, if it was.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     #[serde(default)]
     pub revoked_at: Option<i64>,
 }

@@ -26,10 +26,12 @@ pub struct SyncProgress {
     /// Objects expected (the last pass's count, or `done` when more were already stored).
     pub total: i64,
     /// Pages read so far in this pass.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     #[serde(default)]
     pub pages: i64,
     /// `total` is an expectation: a pass completed before (Stripe does not say how many objects a
     /// list holds, so a first pass knows only what it has read).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     #[serde(default)]
     pub expected: bool,
 }
@@ -53,14 +55,18 @@ pub struct TableSync {
     /// Rows after the last completed pass.
     pub rows: i64,
     /// When the last pass completed (unix seconds).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub synced_at: Option<i64>,
     /// Every change Stripe made before this moment (unix seconds) is in the table, as far as the
     /// product can know: an events pass moves it to its start, a webhook applied to its event's
     /// time. Null until a pass completed the table.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub fresh_as_of: Option<i64>,
     /// While a pass of this table runs.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub progress: Option<SyncProgress>,
     /// Why the last attempt failed.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub error: Option<SyncError>,
 }
 
@@ -71,6 +77,7 @@ pub struct SyncStatus {
     /// Where the sync stands.
     pub status: SyncState,
     /// The oldest of the tables' `fresh_as_of` (null while any has none).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub fresh_as_of: Option<i64>,
     /// The seven tables, in the help page's order.
     pub tables: Vec<TableSync>,

@@ -89,8 +89,10 @@ pub struct User {
     /// When the user was created (Unix seconds).
     pub created_at: i64,
     /// Last successful sign-in (Unix seconds).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_sign_in_at: Option<i64>,
     /// The language the user picked in the user menu; `None` → the browser's.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     #[serde(default)]
     pub locale: Option<Locale>,
 }
@@ -127,6 +129,7 @@ pub struct CreateUserResponse {
     /// The new user.
     pub user: User,
     /// The generated password, shown once, when none was given.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub one_time_password: Option<String>,
 }
 

@@ -45,6 +45,7 @@ pub struct WarehouseTable {
     pub columns: Vec<WarehouseColumn>,
     /// Values written that did not fit their column's type (counted each time one is written):
     /// NULL in the relation, kept in the object's JSON (never a failed sync).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     #[serde(default)]
     pub misfits: u64,
 }

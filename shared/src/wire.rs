@@ -15,6 +15,9 @@ pub(crate) fn index(names: &[&str], name: &str) -> Option<usize> {
 /// names. `other Variant` makes unknown names read as that variant (like `#[serde(other)]`);
 /// without it an unknown name is refused with serde's own "unknown variant" error.
 macro_rules! wire_names {
+    // Whether the enum has a catch-all variant.
+    (@open) => { false };
+    (@open $other:ident) => { true };
     ($ty:ident { $($variant:ident => $name:literal),+ $(,)? } $(other $other:ident)?) => {
         impl $ty {
             const NAMES: &'static [&'static str] = &[$($name),+];
@@ -42,14 +45,26 @@ macro_rules! wire_names {
             }
         }
 
-        /// Its JSON schema: a string, one of the wire names.
+        /// Its JSON schema: a string, one of the wire names; with a catch-all variant, any
+        /// string (a newer server may send a code this one does not know), the names as examples.
         #[cfg(feature = "openapi")]
         impl utoipa::PartialSchema for $ty {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::schema::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .enum_values(Some(Self::NAMES.iter().copied()))
-                    .into()
+                use utoipa::openapi::schema::{ObjectBuilder, Type};
+                let open = wire_names!(@open $($other)?);
+                let names = Self::NAMES.iter().copied();
+                let string = ObjectBuilder::new().schema_type(Type::String);
+                if open {
+                    string
+                        .description(Some(
+                            "One of the examples; clients should also accept codes they do not \
+                             know (a newer server's), as this one does.",
+                        ))
+                        .examples(names)
+                        .into()
+                } else {
+                    string.enum_values(Some(names)).into()
+                }
             }
         }
 

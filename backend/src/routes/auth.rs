@@ -7,10 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use shared::{LocaleChoice, SignInRequest, User};
 
-use crate::api::Refused;
 use crate::auth::{self, CurrentUser};
 use crate::client_ip::ClientAddress;
-use crate::error::{ApiJson, AppError};
+use crate::error::{ApiJson, AppError, Refused};
 use crate::session::{self, SessionCookie};
 use crate::state::AppState;
 use crate::users;
@@ -73,7 +72,7 @@ pub async fn sign_in(
 
 /// `POST /api/auth/sign-out`: deletes the session record; the cookie stops working at once.
 #[utoipa::path(
-    post, path = "/auth/sign-out", tag = "auth", security(("session" = [])),
+    post, path = "/auth/sign-out", tag = "auth", security((), ("session" = [])),
     responses((status = 204, description = "Signed out: the session is deleted and its cookie cleared"), Refused)
 )]
 pub async fn sign_out(

@@ -10,16 +10,15 @@ use serde::Deserialize;
 use shared::{Connection, ConnectionDetail, DeleteOutcome, Removal, RestrictedKeyRequest};
 
 use crate::actor::Actor;
-use crate::api::Refused;
 use crate::domain::AuditActor;
-use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Refused};
 use crate::services::connections;
 use crate::state::AppState;
 use crate::store;
 
 /// `GET /api/connections`: the Data Sources rows.
 #[utoipa::path(
-    get, path = "/connections", tag = "connections", security(("session" = []), ("connect_session" = [])),
+    get, path = "/connections", tag = "connections", security(("session" = ["admin"]), ("connect_session" = [])),
     responses((status = 200, description = "The Data Sources rows (a connect session: its organization's only)", body = Vec<Connection>), Refused)
 )]
 pub async fn list_connections(
@@ -48,7 +47,7 @@ pub async fn list_connections(
 
 /// `GET /api/connections/{id}`: the row and its audit log.
 #[utoipa::path(
-    get, path = "/connections/{id}", tag = "connections", security(("session" = []), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
+    get, path = "/connections/{id}", tag = "connections", security(("session" = ["admin"]), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
     responses((status = 200, description = "The connection and its audit log, newest first", body = ConnectionDetail), Refused)
 )]
 pub async fn get_connection(
@@ -79,7 +78,7 @@ pub async fn get_connection(
 
 /// `POST /api/connections/{id}/test`: tests now and answers the updated row.
 #[utoipa::path(
-    post, path = "/connections/{id}/test", tag = "connections", security(("session" = []), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
+    post, path = "/connections/{id}/test", tag = "connections", security(("session" = ["admin"]), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
     responses((status = 200, description = "Tested now: the updated row", body = Connection), Refused)
 )]
 pub async fn test_connection(
@@ -95,7 +94,7 @@ pub async fn test_connection(
 
 /// `POST /api/connections/stripe/key`: connects the account of a restricted key (201).
 #[utoipa::path(
-    post, path = "/connections/stripe/key", tag = "connections", security(("session" = []), ("connect_session" = [])), request_body = RestrictedKeyRequest,
+    post, path = "/connections/stripe/key", tag = "connections", security(("session" = ["admin"]), ("connect_session" = [])), request_body = RestrictedKeyRequest,
     responses((status = 201, description = "Connected with the restricted key", body = Connection), Refused)
 )]
 pub async fn connect_with_key(
@@ -116,7 +115,7 @@ pub async fn connect_with_key(
 
 /// `POST /api/connections/{id}/key`: re-authenticates a connection with a new key for its account.
 #[utoipa::path(
-    post, path = "/connections/{id}/key", tag = "connections", security(("session" = []), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")), request_body = RestrictedKeyRequest,
+    post, path = "/connections/{id}/key", tag = "connections", security(("session" = ["admin"]), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")), request_body = RestrictedKeyRequest,
     responses((status = 200, description = "Re-authenticated with a new key of the same account", body = Connection), Refused)
 )]
 pub async fn replace_key(
@@ -150,7 +149,7 @@ pub struct DeleteQuery {
 /// [`DeleteOutcome`] when the admin has something left to do in Stripe; 502 and the row kept when
 /// Stripe cannot be told, unless `force=true`.
 #[utoipa::path(
-    delete, path = "/connections/{id}", tag = "connections", security(("session" = []), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id"), DeleteQuery),
+    delete, path = "/connections/{id}", tag = "connections", security(("session" = ["admin"]), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id"), DeleteQuery),
     responses(
         (status = 204, description = "Deleted, and Stripe revoked our access (or already had)"),
         (status = 200, description = "Deleted here; the admin finishes in Stripe (uninstall the app, delete the key)", body = DeleteOutcome),

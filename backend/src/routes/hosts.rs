@@ -7,15 +7,14 @@ use axum::Json;
 use shared::{ConnectSessionRequest, ConnectSessionToken, CreatedHostKey, HostKey, NewHostKey};
 
 use crate::actor::HostKeyBearer;
-use crate::api::Refused;
 use crate::auth::AdminUser;
-use crate::error::{ApiJson, ApiPath, AppError};
+use crate::error::{ApiJson, ApiPath, AppError, Refused};
 use crate::services::hosts;
 use crate::state::AppState;
 
 /// `GET /api/host-keys`: every host key (never the key itself).
 #[utoipa::path(
-    get, path = "/host-keys", tag = "host keys", security(("session" = [])),
+    get, path = "/host-keys", tag = "host keys", security(("session" = ["admin"])),
     responses((status = 200, description = "Every host key (never the key itself)", body = Vec<HostKey>), Refused)
 )]
 pub async fn list_host_keys(
@@ -27,7 +26,7 @@ pub async fn list_host_keys(
 
 /// `POST /api/host-keys`: a new key for a host product, shown this once (201).
 #[utoipa::path(
-    post, path = "/host-keys", tag = "host keys", security(("session" = [])), request_body = NewHostKey,
+    post, path = "/host-keys", tag = "host keys", security(("session" = ["admin"])), request_body = NewHostKey,
     responses((status = 201, description = "Created: the key, shown this once", body = CreatedHostKey), Refused)
 )]
 pub async fn create_host_key(
@@ -41,7 +40,7 @@ pub async fn create_host_key(
 
 /// `DELETE /api/host-keys/{id}`: revokes the key; its sessions end at once (204).
 #[utoipa::path(
-    delete, path = "/host-keys/{id}", tag = "host keys", security(("session" = [])),
+    delete, path = "/host-keys/{id}", tag = "host keys", security(("session" = ["admin"])),
     params(("id" = i64, Path, description = "The host key's id")),
     responses((status = 204, description = "Revoked; its connect sessions end at once"), Refused)
 )]

@@ -7,8 +7,7 @@ use axum::{Extension, Json};
 use shared::ServerInfo;
 use utoipa::openapi::OpenApi as Document;
 
-use crate::api::Refused;
-use crate::error::AppError;
+use crate::error::{AppError, Refused};
 use crate::state::AppState;
 use crate::store;
 
@@ -46,4 +45,9 @@ pub async fn not_found() -> AppError {
 )]
 pub async fn openapi_json(Extension(document): Extension<Arc<Document>>) -> Json<Arc<Document>> {
     Json(document)
+}
+
+/// An `/api/…` path asked with a method it does not take: a JSON 405.
+pub async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
 }

@@ -14,10 +14,9 @@ use shared::{
 
 use super::widget;
 use crate::actor::Actor;
-use crate::api::Refused;
 use crate::auth::AdminUser;
 use crate::cookies;
-use crate::error::{ApiPath, AppError};
+use crate::error::{ApiPath, AppError, Refused};
 use crate::services::authorize::{self, CallbackBrowser, Completion, Failure};
 use crate::services::widget_flows;
 use crate::session::{self, SessionCookie};
@@ -27,7 +26,7 @@ use crate::state::AppState;
 /// session and the URL of Stripe's authorize page; for a widget, the URL of our
 /// `/widget/authorize` page for its popup (the flow is bound to the popup's browser there).
 #[utoipa::path(
-    post, path = "/connections/stripe/authorize", tag = "connections", security(("session" = []), ("connect_session" = [])),
+    post, path = "/connections/stripe/authorize", tag = "connections", security(("session" = ["admin"]), ("connect_session" = [])),
     request_body(content = Option<AuthorizeRequest>, description = "Empty, or (a widget) the host page a full-page flow returns to"),
     responses((status = 200, description = "Where to send the browser: Stripe's authorize page (an Admin) or the widget's popup page", body = AuthorizeResponse), Refused)
 )]
@@ -47,7 +46,7 @@ pub async fn start_stripe_authorize(
 /// `POST /api/connections/{id}/reauthorize`: the Stripe flow for *that* connection; on success the
 /// same row gets the new credential.
 #[utoipa::path(
-    post, path = "/connections/{id}/reauthorize", tag = "connections", security(("session" = []), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
+    post, path = "/connections/{id}/reauthorize", tag = "connections", security(("session" = ["admin"]), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
     request_body(content = Option<AuthorizeRequest>, description = "Empty, or (a widget) the host page a full-page flow returns to"),
     responses((status = 200, description = "Where to send the browser to authorize this connection again", body = AuthorizeResponse), Refused)
 )]
@@ -114,7 +113,7 @@ async fn start(
 /// `GET /api/connections/callback-notice`: the details of the last refused re-authentication in this
 /// session, once (`null` when there are none).
 #[utoipa::path(
-    get, path = "/connections/callback-notice", tag = "connections", security(("session" = [])),
+    get, path = "/connections/callback-notice", tag = "connections", security(("session" = ["admin"])),
     responses((status = 200, description = "The last refused re-authentication of this session, once; `null` when none", body = Option<CallbackNotice>), Refused)
 )]
 pub async fn take_callback_notice(

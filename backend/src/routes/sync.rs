@@ -12,15 +12,14 @@ use serde::Deserialize;
 use shared::{SyncStatus, TablePage};
 
 use crate::actor::Actor;
-use crate::api::Refused;
 use crate::auth::AdminUser;
-use crate::error::{ApiPath, ApiQuery, AppError};
+use crate::error::{ApiPath, ApiQuery, AppError, Refused};
 use crate::services::{export, sync};
 use crate::state::AppState;
 
 /// `GET /api/connections/{id}/sync`: each table's rows, freshness, progress and error.
 #[utoipa::path(
-    get, path = "/connections/{id}/sync", tag = "sync", security(("session" = []), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
+    get, path = "/connections/{id}/sync", tag = "sync", security(("session" = ["admin"]), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
     responses((status = 200, description = "Each table's rows, freshness, progress and error", body = SyncStatus), Refused)
 )]
 pub async fn sync_status(
@@ -34,7 +33,7 @@ pub async fn sync_status(
 
 /// `POST /api/connections/{id}/sync`: **Force an update** (202; no second job while one runs).
 #[utoipa::path(
-    post, path = "/connections/{id}/sync", tag = "sync", security(("session" = []), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
+    post, path = "/connections/{id}/sync", tag = "sync", security(("session" = ["admin"]), ("connect_session" = [])), params(("id" = i64, Path, description = "The connection's id")),
     responses((status = 202, description = "Force an update: a sync is queued (never a second one while one runs)"), Refused)
 )]
 pub async fn force_sync(
@@ -60,7 +59,7 @@ pub struct RowsQuery {
 /// `GET /api/connections/{id}/tables/{table}`: a page of the table's Stripe objects in id order;
 /// `…/{table}.csv`: the whole table as CSV.
 #[utoipa::path(
-    get, path = "/connections/{id}/tables/{table}", tag = "sync", security(("session" = [])), params(("id" = i64, Path, description = "The connection's id"), ("table" = String, Path, description = "The table: `customers`, `charges`, `invoices`, `subscriptions`, `plans`, `refunds`, `coupons` (`…/tables/{table}` also takes `{table}.csv`; `…/warehouse/{table}` also `invoice_lines`, `subscription_items`)"), RowsQuery),
+    get, path = "/connections/{id}/tables/{table}", tag = "sync", security(("session" = ["admin"])), params(("id" = i64, Path, description = "The connection's id"), ("table" = String, Path, description = "A synced list: `customers`, `charges`, `coupons`, `invoices`, `plans`, `subscriptions`, `events` (its Stripe objects as JSON); or `<table>.csv`, also of `invoice_lines` and `subscription_items` (the table as its warehouse relation holds it, as CSV)"), RowsQuery),
     responses(
         (status = 200, description = "A page of the table's Stripe objects in id order; with `.csv`, the whole table as CSV",
             content(

@@ -6,15 +6,14 @@ use axum::http::StatusCode;
 use axum::Json;
 use shared::{CreateUserRequest, CreateUserResponse, UpdateUserRequest, User};
 
-use crate::api::Refused;
 use crate::auth::AdminUser;
-use crate::error::{ApiJson, ApiPath, AppError};
+use crate::error::{ApiJson, ApiPath, AppError, Refused};
 use crate::state::AppState;
 use crate::users;
 
 /// `GET /api/users`.
 #[utoipa::path(
-    get, path = "/users", tag = "users", security(("session" = [])),
+    get, path = "/users", tag = "users", security(("session" = ["admin"])),
     responses((status = 200, description = "Every user", body = Vec<User>), Refused)
 )]
 pub async fn list_users(
@@ -26,7 +25,7 @@ pub async fn list_users(
 
 /// `POST /api/users`: with a password the admin sets, or a generated one-time password shown once.
 #[utoipa::path(
-    post, path = "/users", tag = "users", security(("session" = [])), request_body = CreateUserRequest,
+    post, path = "/users", tag = "users", security(("session" = ["admin"])), request_body = CreateUserRequest,
     responses((status = 201, description = "Created; a generated one-time password is shown this once", body = CreateUserResponse), Refused)
 )]
 pub async fn create_user(
@@ -68,7 +67,7 @@ pub async fn create_user(
 
 /// `PATCH /api/users/{id}`: change role and/or disable; never leaves no enabled Admin.
 #[utoipa::path(
-    patch, path = "/users/{id}", tag = "users", security(("session" = [])), request_body = UpdateUserRequest,
+    patch, path = "/users/{id}", tag = "users", security(("session" = ["admin"])), request_body = UpdateUserRequest,
     params(("id" = i64, Path, description = "The user's id")),
     responses((status = 200, description = "The changed user", body = User), Refused)
 )]

@@ -6,16 +6,15 @@ use axum::Json;
 use serde::Deserialize;
 use shared::{Warehouse, WarehouseChange, WarehouseRows};
 
-use crate::api::Refused;
 use crate::auth::AdminUser;
-use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Refused};
 use crate::ids::ConnectionId;
 use crate::services::warehouse;
 use crate::state::AppState;
 
 /// `GET`: the schema and each table's columns.
 #[utoipa::path(
-    get, path = "/connections/{id}/warehouse", tag = "warehouse", security(("session" = [])), params(("id" = i64, Path, description = "The connection's id")),
+    get, path = "/connections/{id}/warehouse", tag = "warehouse", security(("session" = ["admin"])), params(("id" = i64, Path, description = "The connection's id")),
     responses((status = 200, description = "The schema and each table's columns", body = Warehouse), Refused)
 )]
 pub async fn get_warehouse(
@@ -28,7 +27,7 @@ pub async fn get_warehouse(
 
 /// `PUT`: a new schema name and tracked flags, applied at once.
 #[utoipa::path(
-    put, path = "/connections/{id}/warehouse", tag = "warehouse", security(("session" = [])), params(("id" = i64, Path, description = "The connection's id")), request_body = WarehouseChange,
+    put, path = "/connections/{id}/warehouse", tag = "warehouse", security(("session" = ["admin"])), params(("id" = i64, Path, description = "The connection's id")), request_body = WarehouseChange,
     responses((status = 200, description = "Applied at once: the warehouse as it is now", body = Warehouse), Refused)
 )]
 pub async fn put_warehouse(
@@ -52,7 +51,7 @@ pub struct RowsQuery {
 
 /// `GET /{table}`: rows as the relation holds them (the preview).
 #[utoipa::path(
-    get, path = "/connections/{id}/warehouse/{table}", tag = "warehouse", security(("session" = [])), params(("id" = i64, Path, description = "The connection's id"), ("table" = String, Path, description = "The table: `customers`, `charges`, `invoices`, `subscriptions`, `plans`, `refunds`, `coupons` (`…/tables/{table}` also takes `{table}.csv`; `…/warehouse/{table}` also `invoice_lines`, `subscription_items`)"), RowsQuery),
+    get, path = "/connections/{id}/warehouse/{table}", tag = "warehouse", security(("session" = ["admin"])), params(("id" = i64, Path, description = "The connection's id"), ("table" = String, Path, description = "A relation: `customers`, `charges`, `coupons`, `invoices`, `plans`, `subscriptions`, `events`, `invoice_lines`, `subscription_items`"), RowsQuery),
     responses((status = 200, description = "Rows as the relation holds them, each cell as text", body = WarehouseRows), Refused)
 )]
 pub async fn warehouse_rows(

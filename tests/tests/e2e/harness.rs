@@ -296,12 +296,7 @@ impl Browser {
 
 /// Waits until the process has printed a line starting with `prefix`; returns the rest of it.
 pub fn printed_line(process: &Process, prefix: &str) -> String {
-    printed_line_within(process, prefix, WAIT)
-}
-
-/// The same, waiting up to `wait`.
-pub fn printed_line_within(process: &Process, prefix: &str, wait: Duration) -> String {
-    let deadline = Instant::now() + wait;
+    let deadline = Instant::now() + WAIT;
     loop {
         if let Some(line) = process
             .output()

@@ -29,14 +29,15 @@ impl Drop for Scratch {
     }
 }
 
-/// `trunk serve` in a process group of its own: on drop the group is killed, so no `cargo build`
-/// it started outlives the test holding `target/`'s lock.
+/// `trunk serve`, in the test's process group (which nextest ends whatever happens to the test).
+/// On drop its children go first, so no `cargo build` it started outlives it holding `target/`'s
+/// lock; then trunk itself ([`Process`]'s drop).
 struct Trunk(Process);
 
 impl Drop for Trunk {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.0.child.id())])
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-P", &self.0.child.id().to_string()])
             .status();
     }
 }
@@ -111,17 +112,23 @@ async fn wait_for_trunk(trunk: &mut Trunk, base: &str) {
             "trunk serve never served the SPA; it printed:\n{}",
             trunk.0.output()
         );
+        let printed = trunk.0.output();
         assert!(
-            !trunk.0.output().contains("error: could not compile"),
-            "trunk's build failed:\n{}",
-            trunk.0.output()
+            !printed.contains("error: could not compile") && !printed.contains(" ERROR "),
+            "trunk's build failed:\n{printed}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
-/// A plain GET over HTTP/1.1: (status, body).
+/// A plain GET over HTTP/1.1, given 5 s: (status, body).
 async fn http_get(url: &str) -> Result<(u16, String), std::io::Error> {
+    tokio::time::timeout(Duration::from_secs(5), http_get_now(url))
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+}
+
+async fn http_get_now(url: &str) -> Result<(u16, String), std::io::Error> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").unwrap();
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
@@ -178,7 +185,6 @@ async fn the_trunk_serve_preview_runs_the_whole_seed_flow_and_reloads_on_an_edit
         .current_dir(&dir)
         .env("NO_COLOR", "true")
         .env("RUST_LOG", "info");
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut trunk = Trunk(Process::spawn(command));
     let started = Instant::now();
     wait_for_trunk(&mut trunk, &public).await;
@@ -206,19 +212,18 @@ async fn the_trunk_serve_preview_runs_the_whole_seed_flow_and_reloads_on_an_edit
         .execute("window.previewNotReloaded = true;", vec![])
         .await
         .unwrap();
-    let reloaded_with = |mark: String| {
-        let browser = &browser;
-        async move {
-            let state = browser
-                .c()
-                .execute(
-                    "return [window.previewNotReloaded === undefined, \
-                     getComputedStyle(document.documentElement).getPropertyValue('--preview-mark').trim()];",
-                    vec![],
-                )
-                .await;
-            matches!(state, Ok(v) if v == serde_json::json!([true, format!("\"{mark}\"")]))
-        }
+    // Reloaded (the mark set before is gone) with an edit's stylesheet, whichever edit it was.
+    let reloaded = || async {
+        let state = browser
+            .c()
+            .execute(
+                "return [window.previewNotReloaded === undefined, \
+                 getComputedStyle(document.documentElement).getPropertyValue('--preview-mark').trim()];",
+                vec![],
+            )
+            .await;
+        matches!(&state, Ok(v) if v[0] == true
+            && v[1].as_str().is_some_and(|mark| mark.starts_with("\"edit-")))
     };
     // Trunk tells a page of a rebuild over a websocket the page opens once loaded; a build that
     // ends before it is open goes unannounced, so the edit is made again until one is seen.
@@ -230,7 +235,7 @@ async fn the_trunk_serve_preview_runs_the_whole_seed_flow_and_reloads_on_an_edit
         write_stylesheet(&dir, &mark);
         let until = Instant::now() + Duration::from_secs(15);
         while Instant::now() < until {
-            if reloaded_with(mark.clone()).await {
+            if reloaded().await {
                 break 'edits;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
