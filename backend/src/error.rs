@@ -1,7 +1,7 @@
 //! The API's one error type and its one mapping to HTTP. Users get a clear sentence in the shared
 //! error body; the log keeps the cause of every 5xx.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -147,12 +147,27 @@ impl From<SessionError> for AppError {
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::TooLarge;
+        }
         Self::BadBody(match rejection {
             JsonRejection::MissingJsonContentType(_) => {
                 "Send a JSON body with Content-Type: application/json.".into()
             }
             other => format!("The request body is not valid: {}", other.body_text()),
         })
+    }
+}
+
+impl From<BytesRejection> for AppError {
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::TooLarge;
+        }
+        Self::BadBody(format!(
+            "The request body could not be read: {}",
+            rejection.body_text()
+        ))
     }
 }
 
@@ -429,6 +444,18 @@ impl IntoResponse for AppError {
     }
 }
 
+/// A raw body (`Bytes`) whose rejections (over the limit: 413) use the API's error body.
+#[derive(Debug, Clone)]
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = AppError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        Ok(Self(axum::body::Bytes::from_request(request, state).await?))
+    }
+}
+
 /// `Json<T>` whose rejections use the API's error body.
 #[derive(Debug, Clone, FromRequest)]
 #[from_request(via(axum::Json), rejection(AppError))]
@@ -453,8 +480,9 @@ pub enum Refused {
     /// in, or `bad_credentials`), `invalid_host_key`, `invalid_session`, `session_expired` (401),
     /// `forbidden` (403: not an Admin, or `cross_site`), `not_found` (404), `conflict` (409),
     /// `full_access_key`, `invalid_key`, `missing_permissions`, `other_account` (422),
-    /// `rate_limited` (429, with `retry_after`). Only the HTTP layer's own answers carry no such
-    /// body: 408 when a request takes over 30 s, 413 when a body is over 64 KiB.
+    /// `rate_limited` (429, with `retry_after`); a body over 64 KiB is `bad_request` with reason
+    /// `body_too_large` (413). Only the HTTP layer's 408, when a request takes over 30 s, carries
+    /// no body.
     #[response(status = "4XX")]
     Client(ApiError),
     /// Failed: `upstream_failed` (502: Stripe could not be reached or answered badly) or

@@ -418,6 +418,39 @@ async fn real_answers_of_the_main_routes_match_their_schemas() {
         empty: false,
         body: token,
     });
+    // Bodies over the limit, as JSON and as a raw body: the error body too (413).
+    let huge = json!({"return_to": "x".repeat(70 * 1024)});
+    answers.push(
+        answer(
+            &app,
+            "POST",
+            "/api/users",
+            "/api/users",
+            admin,
+            Some(huge.clone()),
+        )
+        .await,
+    );
+    answers.push(
+        answer(
+            &app,
+            "POST",
+            "/api/connections/stripe/authorize",
+            "/api/connections/stripe/authorize",
+            admin,
+            Some(huge),
+        )
+        .await,
+    );
+    for too_large in &answers[answers.len() - 2..] {
+        assert_eq!(too_large.status, 413, "{}", too_large.path);
+        assert_eq!(
+            too_large.body["reason"], "body_too_large",
+            "{}",
+            too_large.path
+        );
+    }
+
     answers.push(
         answer(
             &app,
@@ -448,7 +481,7 @@ async fn real_answers_of_the_main_routes_match_their_schemas() {
         .collect();
     for (i, expected) in [
         200, 200, 200, 200, 201, 201, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 404,
-        401, 401, 422, 201, 204, 204,
+        401, 401, 422, 201, 413, 413, 204, 204,
     ]
     .into_iter()
     .enumerate()

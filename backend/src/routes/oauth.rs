@@ -3,7 +3,6 @@
 //! page with a code for the banner.
 
 use crate::ids::ConnectionId;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,7 +15,7 @@ use super::widget;
 use crate::actor::Actor;
 use crate::auth::AdminUser;
 use crate::cookies;
-use crate::error::{ApiPath, AppError, Refused};
+use crate::error::{ApiBytes, ApiPath, AppError, Refused};
 use crate::services::authorize::{self, CallbackBrowser, Completion, Failure};
 use crate::services::widget_flows;
 use crate::session::{self, SessionCookie};
@@ -34,7 +33,7 @@ pub async fn start_stripe_authorize(
     actor: Actor,
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
     let (authorize_url, flow_proof) = start(&state, &actor, &headers, &body, None).await?;
     Ok(Json(AuthorizeResponse {
@@ -55,7 +54,7 @@ pub async fn start_reauthorize(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<ConnectionId>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<AuthorizeResponse>, AppError> {
     actor.may_use(&state, id).await?;
     let (authorize_url, flow_proof) = start(&state, &actor, &headers, &body, Some(id)).await?;

@@ -51,6 +51,7 @@ pub async fn force_sync(
 #[into_params(parameter_in = Query)]
 pub struct RowsQuery {
     /// Rows per page (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
     /// The Stripe id the page starts after.
     after: Option<String>,

@@ -44,6 +44,7 @@ pub async fn put_warehouse(
 #[into_params(parameter_in = Query)]
 pub struct RowsQuery {
     /// Rows per page (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
     /// The id the page starts after.
     after: Option<String>,
