@@ -238,6 +238,24 @@ async fn answer(
     }
 }
 
+/// A request of the check: method, path pattern, path sent, session cookie, JSON body.
+type Ask<'a> = (
+    &'static str,
+    &'static str,
+    String,
+    Option<&'a str>,
+    Option<Value>,
+);
+
+/// Sends the requests in order and keeps their answers.
+async fn ask(app: &TestApp, asks: Vec<Ask<'_>>) -> Vec<Answer> {
+    let mut answers = Vec::new();
+    for (method, pattern, uri, cookie, body) in asks {
+        answers.push(answer(app, method, pattern, &uri, cookie, body).await);
+    }
+    answers
+}
+
 /// Where `scripts/setup.sh` installs the npm tools.
 fn tools_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.tools"))
@@ -250,150 +268,129 @@ async fn real_answers_of_the_main_routes_match_their_schemas() {
     run(&app, SyncOptions::default()).await;
     let connection = format!("/api/connections/{id}");
     let admin = Some(app.admin.as_str());
-    let mut answers = vec![
-        answer(&app, "GET", "/api/health", "/api/health", None, None).await,
-        answer(&app, "GET", "/api/meta", "/api/meta", None, None).await,
-        answer(&app, "GET", "/api/auth/me", "/api/auth/me", admin, None).await,
-        answer(&app, "GET", "/api/users", "/api/users", admin, None).await,
-        answer(
-            &app,
-            "POST",
-            "/api/users",
-            "/api/users",
-            admin,
-            Some(json!({"email": "new@bi.test", "display_name": "New", "role": "standard"})),
-        )
-        .await,
-        answer(
-            &app,
-            "POST",
-            "/api/host-keys",
-            "/api/host-keys",
-            admin,
-            Some(json!({"name": "Host", "origins": ["https://host.example"]})),
-        )
-        .await,
-        answer(&app, "GET", "/api/host-keys", "/api/host-keys", admin, None).await,
-        answer(
-            &app,
-            "GET",
-            "/api/connections",
-            "/api/connections",
-            admin,
-            None,
-        )
-        .await,
-        answer(
-            &app,
-            "GET",
-            "/api/connections/{id}",
-            &connection,
-            admin,
-            None,
-        )
-        .await,
-        answer(
-            &app,
-            "POST",
-            "/api/connections/{id}/test",
-            &format!("{connection}/test"),
-            admin,
-            None,
-        )
-        .await,
-        answer(
-            &app,
-            "GET",
-            "/api/connections/{id}/sync",
-            &format!("{connection}/sync"),
-            admin,
-            None,
-        )
-        .await,
-        answer(
-            &app,
-            "GET",
-            "/api/connections/{id}/tables/{table}",
-            &format!("{connection}/tables/customers?limit=2"),
-            admin,
-            None,
-        )
-        .await,
-        answer(
-            &app,
-            "GET",
-            "/api/connections/{id}/tables/{table}",
-            &format!("{connection}/tables/customers.csv"),
-            admin,
-            None,
-        )
-        .await,
-        answer(
-            &app,
-            "GET",
-            "/api/connections/{id}/warehouse",
-            &format!("{connection}/warehouse"),
-            admin,
-            None,
-        )
-        .await,
-        answer(
-            &app,
-            "GET",
-            "/api/connections/{id}/warehouse/{table}",
-            &format!("{connection}/warehouse/customers?limit=2"),
-            admin,
-            None,
-        )
-        .await,
-        answer(
-            &app,
-            "POST",
-            "/api/connections/stripe/authorize",
-            "/api/connections/stripe/authorize",
-            admin,
-            None,
-        )
-        .await,
-        answer(
-            &app,
-            "GET",
-            "/api/connections/callback-notice",
-            "/api/connections/callback-notice",
-            admin,
-            None,
-        )
-        .await,
-        // Refusals carry the error body.
-        answer(
-            &app,
-            "GET",
-            "/api/connections/{id}",
-            "/api/connections/987654",
-            admin,
-            None,
-        )
-        .await,
-        answer(&app, "GET", "/api/users", "/api/users", None, None).await,
-        answer(
-            &app,
-            "POST",
-            "/api/auth/sign-in",
-            "/api/auth/sign-in",
-            None,
-            Some(json!({"email": ADMIN_EMAIL, "password": "wrong password!"})),
-        )
-        .await,
-        answer(
-            &app,
-            "POST",
-            "/api/connections/stripe/key",
-            "/api/connections/stripe/key",
-            admin,
-            Some(json!({"key": "sk_test_full_access"})),
-        )
-        .await,
-    ];
+    let mut answers = ask(
+        &app,
+        vec![
+            ("GET", "/api/health", "/api/health".into(), None, None),
+            ("GET", "/api/meta", "/api/meta".into(), None, None),
+            ("GET", "/api/auth/me", "/api/auth/me".into(), admin, None),
+            ("GET", "/api/users", "/api/users".into(), admin, None),
+            (
+                "POST",
+                "/api/users",
+                "/api/users".into(),
+                admin,
+                Some(json!({"email": "new@bi.test", "display_name": "New", "role": "standard"})),
+            ),
+            (
+                "POST",
+                "/api/host-keys",
+                "/api/host-keys".into(),
+                admin,
+                Some(json!({"name": "Host", "origins": ["https://host.example"]})),
+            ),
+            (
+                "GET",
+                "/api/host-keys",
+                "/api/host-keys".into(),
+                admin,
+                None,
+            ),
+            (
+                "GET",
+                "/api/connections",
+                "/api/connections".into(),
+                admin,
+                None,
+            ),
+            (
+                "GET",
+                "/api/connections/{id}",
+                connection.clone(),
+                admin,
+                None,
+            ),
+            (
+                "POST",
+                "/api/connections/{id}/test",
+                format!("{connection}/test"),
+                admin,
+                None,
+            ),
+            (
+                "GET",
+                "/api/connections/{id}/sync",
+                format!("{connection}/sync"),
+                admin,
+                None,
+            ),
+            (
+                "GET",
+                "/api/connections/{id}/tables/{table}",
+                format!("{connection}/tables/customers?limit=2"),
+                admin,
+                None,
+            ),
+            (
+                "GET",
+                "/api/connections/{id}/tables/{table}",
+                format!("{connection}/tables/customers.csv"),
+                admin,
+                None,
+            ),
+            (
+                "GET",
+                "/api/connections/{id}/warehouse",
+                format!("{connection}/warehouse"),
+                admin,
+                None,
+            ),
+            (
+                "GET",
+                "/api/connections/{id}/warehouse/{table}",
+                format!("{connection}/warehouse/customers?limit=2"),
+                admin,
+                None,
+            ),
+            (
+                "POST",
+                "/api/connections/stripe/authorize",
+                "/api/connections/stripe/authorize".into(),
+                admin,
+                None,
+            ),
+            (
+                "GET",
+                "/api/connections/callback-notice",
+                "/api/connections/callback-notice".into(),
+                admin,
+                None,
+            ),
+            (
+                "GET",
+                "/api/connections/{id}",
+                "/api/connections/987654".into(),
+                admin,
+                None,
+            ),
+            ("GET", "/api/users", "/api/users".into(), None, None),
+            (
+                "POST",
+                "/api/auth/sign-in",
+                "/api/auth/sign-in".into(),
+                None,
+                Some(json!({"email": ADMIN_EMAIL, "password": "wrong password!"})),
+            ),
+            (
+                "POST",
+                "/api/connections/stripe/key",
+                "/api/connections/stripe/key".into(),
+                admin,
+                Some(json!({"key": "sk_test_full_access"})),
+            ),
+        ],
+    )
+    .await;
     // A host's backend opens a connect session; the widget lists with it.
     let key = answers[5].body["key"].as_str().unwrap().to_owned();
     let request = Request::builder()
@@ -420,25 +417,25 @@ async fn real_answers_of_the_main_routes_match_their_schemas() {
     });
     // Bodies over the limit, as JSON and as a raw body: the error body too (413).
     let huge = json!({"return_to": "x".repeat(70 * 1024)});
-    answers.push(
-        answer(
+    answers.extend(
+        ask(
             &app,
-            "POST",
-            "/api/users",
-            "/api/users",
-            admin,
-            Some(huge.clone()),
-        )
-        .await,
-    );
-    answers.push(
-        answer(
-            &app,
-            "POST",
-            "/api/connections/stripe/authorize",
-            "/api/connections/stripe/authorize",
-            admin,
-            Some(huge),
+            vec![
+                (
+                    "POST",
+                    "/api/users",
+                    "/api/users".into(),
+                    admin,
+                    Some(huge.clone()),
+                ),
+                (
+                    "POST",
+                    "/api/connections/stripe/authorize",
+                    "/api/connections/stripe/authorize".into(),
+                    admin,
+                    Some(huge),
+                ),
+            ],
         )
         .await,
     );
@@ -451,25 +448,25 @@ async fn real_answers_of_the_main_routes_match_their_schemas() {
         );
     }
 
-    answers.push(
-        answer(
+    answers.extend(
+        ask(
             &app,
-            "DELETE",
-            "/api/connections/{id}",
-            &connection,
-            admin,
-            None,
-        )
-        .await,
-    );
-    answers.push(
-        answer(
-            &app,
-            "POST",
-            "/api/auth/sign-out",
-            "/api/auth/sign-out",
-            admin,
-            None,
+            vec![
+                (
+                    "DELETE",
+                    "/api/connections/{id}",
+                    connection.clone(),
+                    admin,
+                    None,
+                ),
+                (
+                    "POST",
+                    "/api/auth/sign-out",
+                    "/api/auth/sign-out".into(),
+                    admin,
+                    None,
+                ),
+            ],
         )
         .await,
     );

@@ -62,10 +62,7 @@ async fn with_product<F: Future<Output = ()>>(
 
 /// One HTTP/1.1 request on its own connection; the status code.
 async fn status_of(addr: SocketAddr, head_and_body: String) -> u16 {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(head_and_body.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
+    let answer = answer_of(addr, head_and_body).await;
     answer
         .split_whitespace()
         .nth(1)

@@ -439,25 +439,7 @@ async fn bad_or_missing_signatures_are_refused_and_nothing_is_stored() {
 #[tokio::test]
 async fn the_emulator_sends_a_signed_event_the_backend_accepts() {
     // The emulator's "revoke access" posts to a real socket serving the app.
-    let (emulator, stripe_url) = spawn_emulator().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = emulator_config();
-    config.webhook = Some((
-        format!("http://{addr}/webhooks/stripe"),
-        WEBHOOK_SECRET.into(),
-    ));
-    let emulator_with_hook = backend::emulator::Emulator::new(config);
-    drop(emulator);
-    let stripe_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let stripe_addr = stripe_listener.local_addr().unwrap();
-    let router = emulator_with_hook.router();
-    tokio::spawn(async move { axum::serve(stripe_listener, router).await.unwrap() });
-    let url = url::Url::parse(&format!("http://{stripe_addr}/")).unwrap();
-    let _ = stripe_url;
-    let app = spawn_app_with(emulator_with_hook, url.clone(), url, SECRET_KEY).await;
-    let served = app.router.clone();
-    tokio::spawn(async move { axum::serve(listener, served).await.unwrap() });
+    let (app, _) = spawn_app_receiving_webhooks().await;
     let id = app.connect().await;
     app.emulator.revoke("acct_1AcmeTest").await.unwrap();
     assert_eq!(status_of(&app, id).await, "needs_reauth");

@@ -484,22 +484,7 @@ async fn a_burst_of_a_thousand_webhooks_is_acknowledged_at_once_and_all_applied(
 #[tokio::test]
 async fn a_change_made_on_the_emulators_page_reaches_the_table_by_a_signed_webhook() {
     // The app on a real socket; the emulator delivers its webhooks there.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = emulator_config();
-    config.webhook = Some((
-        format!("http://{addr}/webhooks/stripe"),
-        WEBHOOK_SECRET.into(),
-    ));
-    let emulator = backend::emulator::Emulator::new(config);
-    let stripe_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let stripe_addr = stripe_listener.local_addr().unwrap();
-    let stripe_router = emulator.router();
-    tokio::spawn(async move { axum::serve(stripe_listener, stripe_router).await.unwrap() });
-    let url = url::Url::parse(&format!("http://{stripe_addr}/")).unwrap();
-    let app = spawn_app_with(emulator, url.clone(), url.clone(), SECRET_KEY).await;
-    let served = app.router.clone();
-    tokio::spawn(async move { axum::serve(listener, served).await.unwrap() });
+    let (app, url) = spawn_app_receiving_webhooks().await;
     let id = app.connect().await;
     assert_eq!(run(&app, SyncOptions::default()).await, 1);
     let customers_before = stripe_objects(&app, id, StripeList::Customers).await.len();

@@ -72,6 +72,28 @@ pub async fn spawn_emulator() -> (Emulator, Url) {
     (emulator, Url::parse(&format!("http://{addr}/")).unwrap())
 }
 
+/// The app on a real socket, and an emulator (on its own) that delivers its events there as signed
+/// webhooks: the app and the emulator's base URL.
+pub async fn spawn_app_receiving_webhooks() -> (TestApp, Url) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = emulator_config();
+    config.webhook = Some((
+        format!("http://{addr}/webhooks/stripe"),
+        WEBHOOK_SECRET.into(),
+    ));
+    let emulator = Emulator::new(config);
+    let stripe_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stripe_addr = stripe_listener.local_addr().unwrap();
+    let stripe_router = emulator.router();
+    tokio::spawn(async move { axum::serve(stripe_listener, stripe_router).await.unwrap() });
+    let url = Url::parse(&format!("http://{stripe_addr}/")).unwrap();
+    let app = spawn_app_with(emulator, url.clone(), url.clone(), SECRET_KEY).await;
+    let served = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, served).await.unwrap() });
+    (app, url)
+}
+
 pub const ADMIN_EMAIL: &str = "admin@bi.test";
 pub const STANDARD_EMAIL: &str = "standard@bi.test";
 pub const READ_ONLY_EMAIL: &str = "reader@bi.test";
